@@ -1,0 +1,129 @@
+//! Declares a format's columns once: the [`columns!`] macro generates the builder struct, the
+//! Arrow fields and the batch assembly from one list, so schema and builders cannot drift apart.
+
+use arrow_array::builder::{
+    ArrayBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow_schema::{DataType, TimeUnit};
+
+/// Bytes reserved per string value when a builder is (re)allocated.
+const STRING_BYTES_PER_ROW: usize = 24;
+
+/// An Arrow column type as a format declares it, with the builder that produces it.
+pub(crate) trait ColumnKind {
+    type Builder: ArrayBuilder;
+    fn data_type() -> DataType;
+    fn builder(rows: usize) -> Self::Builder;
+}
+
+pub(crate) struct Utf8;
+pub(crate) struct Int32;
+pub(crate) struct Int64;
+pub(crate) struct Float64;
+/// `Timestamp(Microsecond, "UTC")`, the one timestamp type agsl writes.
+pub(crate) struct TimestampUtc;
+
+impl ColumnKind for Utf8 {
+    type Builder = StringBuilder;
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn builder(rows: usize) -> StringBuilder {
+        StringBuilder::with_capacity(rows, rows * STRING_BYTES_PER_ROW)
+    }
+}
+
+impl ColumnKind for Int32 {
+    type Builder = Int32Builder;
+    fn data_type() -> DataType {
+        DataType::Int32
+    }
+    fn builder(rows: usize) -> Int32Builder {
+        Int32Builder::with_capacity(rows)
+    }
+}
+
+impl ColumnKind for Int64 {
+    type Builder = Int64Builder;
+    fn data_type() -> DataType {
+        DataType::Int64
+    }
+    fn builder(rows: usize) -> Int64Builder {
+        Int64Builder::with_capacity(rows)
+    }
+}
+
+impl ColumnKind for Float64 {
+    type Builder = Float64Builder;
+    fn data_type() -> DataType {
+        DataType::Float64
+    }
+    fn builder(rows: usize) -> Float64Builder {
+        Float64Builder::with_capacity(rows)
+    }
+}
+
+impl ColumnKind for TimestampUtc {
+    type Builder = TimestampMicrosecondBuilder;
+    fn data_type() -> DataType {
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    }
+    fn builder(rows: usize) -> TimestampMicrosecondBuilder {
+        TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC")
+    }
+}
+
+/// `columns! { pub(crate) struct AlbColumns { kind: Utf8 = "type", ... } }` declares one builder
+/// per column plus `fields()`, `new(rows)`, `len()` and `finish(schema)`.
+macro_rules! columns {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($field:ident : $kind:ident = $column:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            capacity: usize,
+            $(pub(crate) $field: <$crate::columns::$kind as $crate::columns::ColumnKind>::Builder,)+
+        }
+
+        impl $name {
+            /// The Arrow fields, in declaration order, all nullable.
+            pub(crate) fn fields() -> Vec<arrow_schema::Field> {
+                vec![$(arrow_schema::Field::new(
+                    $column,
+                    <$crate::columns::$kind as $crate::columns::ColumnKind>::data_type(),
+                    true,
+                )),+]
+            }
+
+            pub(crate) fn new(capacity: usize) -> Self {
+                Self {
+                    capacity,
+                    $($field: <$crate::columns::$kind as $crate::columns::ColumnKind>::builder(capacity),)+
+                }
+            }
+
+            /// Rows appended since the last `finish`.
+            pub(crate) fn len(&self) -> usize {
+                use arrow_array::builder::ArrayBuilder as _;
+                let lens = [$(self.$field.len()),+];
+                lens[0]
+            }
+
+            /// Hands the buffered rows over as a batch and starts fresh, pre-sized builders.
+            pub(crate) fn finish(
+                &mut self,
+                schema: &arrow_schema::SchemaRef,
+            ) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+                let columns: Vec<arrow_array::ArrayRef> = vec![$({
+                    let mut fresh = <$crate::columns::$kind as $crate::columns::ColumnKind>::builder(self.capacity);
+                    std::mem::swap(&mut self.$field, &mut fresh);
+                    std::sync::Arc::new(fresh.finish()) as arrow_array::ArrayRef
+                }),+];
+                arrow_array::RecordBatch::try_new(schema.clone(), columns)
+            }
+        }
+    };
+}
+
+pub(crate) use columns;

@@ -1,0 +1,298 @@
+//! The decoding contract between formats and the pipeline, and the shared driver for
+//! line-oriented formats: split an object into lines, hand each to the format's line parser,
+//! emit a batch whenever it is full and a reject for every line that does not parse.
+
+use std::borrow::Cow;
+use std::io::{self, BufRead};
+
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+
+/// Longest line kept whole. Longer lines are not log records: they are rejected, and the reject
+/// keeps their first `MAX_LINE_BYTES` bytes so memory stays bounded on garbage input.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A line that could not be parsed. It borrows the raw bytes so the hot path copies nothing;
+/// the receiver stores them losslessly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject<'a> {
+    /// 1-based line number within the (decompressed) object.
+    pub line: u64,
+    pub reason: Cow<'static, str>,
+    pub raw: &'a [u8],
+}
+
+/// Where a decoder delivers its output. Implemented by the pipeline's partition writer.
+pub trait DecodeOutput {
+    fn batch(&mut self, batch: RecordBatch) -> Result<(), DecodeError>;
+    fn reject(&mut self, reject: Reject<'_>) -> Result<(), DecodeError>;
+}
+
+/// What one object contained. `rows + rejects == lines`; `skipped_lines` are headers,
+/// comments and blank lines, which are not data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeCounts {
+    pub lines: u64,
+    pub rows: u64,
+    pub rejects: u64,
+    pub skipped_lines: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+}
+
+impl DecodeCounts {
+    pub fn add(&mut self, other: &DecodeCounts) {
+        self.lines += other.lines;
+        self.rows += other.rows;
+        self.rejects += other.rejects;
+        self.skipped_lines += other.skipped_lines;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Why decoding an object stopped. A bad line is never an error; these are.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Reading the object failed (I/O, or a corrupt compressed stream) after `line` lines.
+    #[error("reading failed after line {line}: {source}")]
+    Read { line: u64, source: io::Error },
+    #[error("building a record batch failed: {0}")]
+    Arrow(#[from] ArrowError),
+    /// The output (writer, rejects sink) failed; the pipeline reports its own error.
+    #[error("{0}")]
+    Output(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Decodes whole objects of one format. One decoder is reused for many objects by one worker.
+pub trait ObjectDecoder: Send {
+    /// Reads the object to its end, handing every full batch and every reject to `output`, and
+    /// adds what it read to `counts`. The last partial batch is flushed before returning, also
+    /// when reading fails midway, so `counts` always matches what `output` received.
+    fn decode(
+        &mut self,
+        input: &mut dyn BufRead,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError>;
+}
+
+/// What a line turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LineKind {
+    /// A record, appended to the builders.
+    Row,
+}
+
+/// A format whose objects are one record per line. Implementations append a row to their
+/// builders only when the whole line parsed, so a reject leaves no partial row behind.
+pub(crate) trait LineParser: Send {
+    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Cow<'static, str>>;
+    /// Rows appended since the last `finish_batch`.
+    fn buffered_rows(&self) -> usize;
+    fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError>;
+}
+
+/// Drives a [`LineParser`] over an object: splits lines with `memchr`, carries lines that span
+/// buffer refills, bounds line length, and flushes batches of `batch_size` rows.
+pub(crate) struct LineDecoder<P> {
+    parser: P,
+    batch_size: usize,
+    /// Bytes of a line that started in an earlier buffer fill.
+    carry: Vec<u8>,
+    /// Bytes dropped from the current over-long line (0 when the line fits).
+    overflow: u64,
+    /// Lines seen so far in the current object.
+    line_number: u64,
+}
+
+impl<P: LineParser> LineDecoder<P> {
+    pub(crate) fn new(parser: P, batch_size: usize) -> Self {
+        Self {
+            parser,
+            batch_size: batch_size.max(1),
+            carry: Vec::new(),
+            overflow: 0,
+            line_number: 0,
+        }
+    }
+
+    fn line(
+        &mut self,
+        line: &[u8],
+        counts: &mut DecodeCounts,
+        output: &mut dyn DecodeOutput,
+    ) -> Result<(), DecodeError> {
+        self.line_number += 1;
+        let number = self.line_number;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if self.overflow > 0 {
+            let reason = format!(
+                "line is {} bytes, longer than the {MAX_LINE_BYTES}-byte limit; only its start is kept",
+                line.len() as u64 + self.overflow
+            );
+            self.overflow = 0;
+            counts.lines += 1;
+            counts.rejects += 1;
+            return output.reject(Reject {
+                line: number,
+                reason: reason.into(),
+                raw: line,
+            });
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            counts.skipped_lines += 1;
+            return Ok(());
+        }
+        match self.parser.parse_line(line) {
+            Ok(LineKind::Row) => {
+                counts.lines += 1;
+                counts.rows += 1;
+                if self.parser.buffered_rows() >= self.batch_size {
+                    output.batch(self.parser.finish_batch()?)?;
+                }
+                Ok(())
+            }
+            Err(reason) => {
+                counts.lines += 1;
+                counts.rejects += 1;
+                output.reject(Reject {
+                    line: number,
+                    reason,
+                    raw: line,
+                })
+            }
+        }
+    }
+
+    /// Appends a partial line to the carry, dropping what exceeds the line limit.
+    fn carry_extend(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE_BYTES.saturating_sub(self.carry.len());
+        let kept = bytes.len().min(room);
+        self.carry.extend_from_slice(&bytes[..kept]);
+        self.overflow += (bytes.len() - kept) as u64;
+    }
+
+    fn run(
+        &mut self,
+        input: &mut dyn BufRead,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let line = self.line_number;
+            let buf = input
+                .fill_buf()
+                .map_err(|source| DecodeError::Read { line, source })?;
+            if buf.is_empty() {
+                break;
+            }
+            let len = buf.len();
+            counts.bytes += len as u64;
+            let mut pos = 0;
+            if !self.carry.is_empty() || self.overflow > 0 {
+                match memchr::memchr(b'\n', buf) {
+                    Some(end) => {
+                        self.carry_extend(&buf[..end]);
+                        let carried = std::mem::take(&mut self.carry);
+                        self.line(&carried, counts, output)?;
+                        self.carry = carried;
+                        self.carry.clear();
+                        pos = end + 1;
+                    }
+                    None => {
+                        self.carry_extend(buf);
+                        input.consume(len);
+                        continue;
+                    }
+                }
+            }
+            while let Some(end) = memchr::memchr(b'\n', &buf[pos..]) {
+                self.line(&buf[pos..pos + end], counts, output)?;
+                pos += end + 1;
+            }
+            self.carry_extend(&buf[pos..]);
+            input.consume(len);
+        }
+        if !self.carry.is_empty() || self.overflow > 0 {
+            let carried = std::mem::take(&mut self.carry);
+            self.line(&carried, counts, output)?;
+            self.carry = carried;
+            self.carry.clear();
+        }
+        Ok(())
+    }
+}
+
+impl<P: LineParser> ObjectDecoder for LineDecoder<P> {
+    fn decode(
+        &mut self,
+        input: &mut dyn BufRead,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        self.carry.clear();
+        self.overflow = 0;
+        self.line_number = 0;
+        let result = self.run(input, output, counts);
+        // Rows parsed before a read error are still delivered: they are good data.
+        if self.parser.buffered_rows() > 0 {
+            output.batch(self.parser.finish_batch()?)?;
+        }
+        result
+    }
+}
+
+/// A reject that owns its raw bytes, as collected by [`Decoded`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedReject {
+    pub line: u64,
+    pub reason: String,
+    pub raw: Vec<u8>,
+}
+
+/// Everything one in-memory object decoded to: for tests, benchmarks and small inputs.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub batches: Vec<RecordBatch>,
+    pub rejects: Vec<OwnedReject>,
+    pub counts: DecodeCounts,
+}
+
+impl Decoded {
+    /// Decodes `bytes` (already decompressed) as one object of `format`.
+    pub fn from_bytes(
+        format: &dyn crate::LogFormat,
+        bytes: &[u8],
+        batch_size: usize,
+    ) -> Result<Self, DecodeError> {
+        let mut decoded = Decoded::default();
+        let mut counts = DecodeCounts::default();
+        let mut input = bytes;
+        format
+            .decoder(batch_size)
+            .decode(&mut input, &mut decoded, &mut counts)?;
+        decoded.counts = counts;
+        Ok(decoded)
+    }
+
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+impl DecodeOutput for Decoded {
+    fn batch(&mut self, batch: RecordBatch) -> Result<(), DecodeError> {
+        self.batches.push(batch);
+        Ok(())
+    }
+
+    fn reject(&mut self, reject: Reject<'_>) -> Result<(), DecodeError> {
+        self.rejects.push(OwnedReject {
+            line: reject.line,
+            reason: reject.reason.into_owned(),
+            raw: reject.raw.to_vec(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,346 @@
+//! Field-level parsing shared by the text formats: a quote-aware tokenizer, typed values with
+//! `-` as NULL, `ip:port` and request-line splitting, and region detection from object keys.
+//! Hand-written on purpose: this is the per-field hot path, and it allocates only for quoted
+//! values that contain backslash escapes.
+
+use std::borrow::Cow;
+
+/// The reason a line was rejected; lowercase, values in backticks.
+pub(crate) type Reason = Cow<'static, str>;
+
+/// Shows at most 64 bytes of a bad value in a reject reason.
+fn shown(value: &str) -> &str {
+    match value.char_indices().nth(64) {
+        Some((end, _)) => &value[..end],
+        None => value,
+    }
+}
+
+/// Splits a line on single spaces. A token that starts with `"` runs to its closing quote and
+/// may contain spaces; inside it `\"` and `\\` are escapes. The closing quote must be followed
+/// by a space or the end of the line.
+pub(crate) struct Tokens<'a> {
+    line: &'a str,
+    pos: usize,
+}
+
+impl<'a> Tokens<'a> {
+    pub(crate) fn new(line: &'a str) -> Self {
+        Self { line, pos: 0 }
+    }
+
+    /// The unparsed rest of the line (after the last token returned).
+    #[cfg(test)]
+    pub(crate) fn rest(&self) -> &'a str {
+        &self.line[self.pos.min(self.line.len())..]
+    }
+
+    /// Next token, `None` at the end of the line, or why the line cannot be split.
+    pub(crate) fn next_token(&mut self) -> Result<Option<Cow<'a, str>>, Reason> {
+        let bytes = self.line.as_bytes();
+        let start = self.pos;
+        if start >= bytes.len() {
+            return Ok(None);
+        }
+        if bytes[start] != b'"' {
+            let end = memchr::memchr(b' ', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            self.pos = end + 1;
+            return Ok(Some(Cow::Borrowed(&self.line[start..end])));
+        }
+        let body = start + 1;
+        let mut at = body;
+        let mut escaped = false;
+        let close = loop {
+            match memchr::memchr2(b'"', b'\\', &bytes[at..]) {
+                None => return Err(format!("unterminated quote at byte {start}").into()),
+                Some(i) if bytes[at + i] == b'\\' => {
+                    escaped = true;
+                    at += i + 2;
+                    if at > bytes.len() {
+                        return Err(format!("unterminated quote at byte {start}").into());
+                    }
+                }
+                Some(i) => break at + i,
+            }
+        };
+        match bytes.get(close + 1) {
+            None | Some(b' ') => {}
+            Some(_) => {
+                return Err(format!("no space after the quoted field closing at byte {close}").into());
+            }
+        }
+        self.pos = close + 2;
+        let raw = &self.line[body..close];
+        Ok(Some(if escaped {
+            Cow::Owned(unescape(raw))
+        } else {
+            Cow::Borrowed(raw)
+        }))
+    }
+}
+
+/// Resolves `\x` to `x` (so `\"` is a quote and `\\` a backslash).
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `-` (bare or quoted) means NULL in every AWS text log.
+#[inline]
+pub(crate) fn text(value: &str) -> Option<&str> {
+    (value != "-").then_some(value)
+}
+
+#[inline]
+fn parse_integer(value: &str) -> Option<i64> {
+    let (negative, digits) = match value.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n = 0i64;
+    for &b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(digit);
+    }
+    Some(if negative { -n } else { n })
+}
+
+pub(crate) fn int64(value: &str, column: &'static str) -> Result<Option<i64>, Reason> {
+    if value == "-" {
+        return Ok(None);
+    }
+    parse_integer(value)
+        .map(Some)
+        .ok_or_else(|| format!("invalid integer `{}` in column `{column}`", shown(value)).into())
+}
+
+pub(crate) fn int32(value: &str, column: &'static str) -> Result<Option<i32>, Reason> {
+    if value == "-" {
+        return Ok(None);
+    }
+    parse_integer(value)
+        .and_then(|n| i32::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| format!("invalid integer `{}` in column `{column}`", shown(value)).into())
+}
+
+pub(crate) fn float64(value: &str, column: &'static str) -> Result<Option<f64>, Reason> {
+    if value == "-" {
+        return Ok(None);
+    }
+    let plausible = value
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+    match value.parse::<f64>() {
+        Ok(n) if plausible && n.is_finite() => Ok(Some(n)),
+        _ => Err(format!("invalid number `{}` in column `{column}`", shown(value)).into()),
+    }
+}
+
+/// An ISO-8601 UTC timestamp in microseconds; `-` is NULL.
+pub(crate) fn timestamp(value: &str, column: &'static str) -> Result<Option<i64>, Reason> {
+    if value == "-" {
+        return Ok(None);
+    }
+    crate::time::parse_iso8601_utc(value)
+        .map(Some)
+        .ok_or_else(|| format!("invalid timestamp `{}` in column `{column}`", shown(value)).into())
+}
+
+/// A timestamp that must be present (the event time that partitions the row).
+pub(crate) fn required_timestamp(value: &str, column: &'static str) -> Result<i64, Reason> {
+    timestamp(value, column)?
+        .ok_or_else(|| format!("missing timestamp in column `{column}`").into())
+}
+
+/// Splits `ip:port` on the last `:` (IPv6 addresses contain colons), dropping `[...]` around an
+/// IPv6 address. `-` gives two NULLs.
+pub(crate) fn ip_port<'a>(
+    value: &'a str,
+    column: &'static str,
+) -> Result<(Option<&'a str>, Option<i32>), Reason> {
+    if value == "-" {
+        return Ok((None, None));
+    }
+    let Some(colon) = value.rfind(':') else {
+        return Err(format!("invalid ip:port `{}` in column `{column}`", shown(value)).into());
+    };
+    let ip = &value[..colon];
+    let ip = ip
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(ip);
+    let port = parse_integer(&value[colon + 1..])
+        .filter(|p| (0..=65_535).contains(p))
+        .ok_or_else(|| format!("invalid port in `{}` in column `{column}`", shown(value)))?;
+    if ip.is_empty() {
+        return Err(format!("invalid ip:port `{}` in column `{column}`", shown(value)).into());
+    }
+    Ok((Some(ip), Some(port as i32)))
+}
+
+/// A request line `VERB URL PROTO`, split at the first and the last space so a URL with spaces
+/// stays whole. One trailing space (as in `"- - - "`) is dropped first. Each part `-` is NULL.
+pub(crate) fn request_line(value: &str) -> [Option<&str>; 3] {
+    let value = value.strip_suffix(' ').unwrap_or(value);
+    let Some(first) = value.find(' ') else {
+        return [text(value), None, None];
+    };
+    let verb = &value[..first];
+    let rest = &value[first + 1..];
+    match rest.rfind(' ') {
+        Some(last) => [text(verb), text(&rest[..last]), text(&rest[last + 1..])],
+        None => [text(verb), text(rest), None],
+    }
+}
+
+/// Whether `s` looks like an AWS region name: `us-east-1`, `us-gov-west-1`, `ap-southeast-4`.
+pub(crate) fn looks_like_region(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = parts.collect();
+    first.len() == 2
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && rest.len() >= 2
+        && rest
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && rest[..rest.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// The region of an AWS-delivered key: the folder after `<service>/` (`AWSLogs/<account>/<service>/<region>/...`),
+/// else the `_<service>_<region>_` part of the file name.
+pub(crate) fn region_in_key(key: &str, service: &str) -> Option<String> {
+    let folder = format!("{service}/");
+    let mut segments = key.split('/');
+    while let Some(segment) = segments.next() {
+        if format!("{segment}/") == folder {
+            if let Some(region) = segments.next().filter(|r| looks_like_region(r)) {
+                return Some(region.to_owned());
+            }
+        }
+    }
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let marker = format!("_{service}_");
+    let after = &file[file.find(&marker)? + marker.len()..];
+    let region = &after[..after.find('_')?];
+    looks_like_region(region).then(|| region.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(line: &str) -> Result<Vec<String>, Reason> {
+        let mut t = Tokens::new(line);
+        let mut out = Vec::new();
+        while let Some(tok) = t.next_token()? {
+            out.push(tok.into_owned());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn tokenizer_cases() {
+        assert_eq!(tokens("a b c").unwrap(), ["a", "b", "c"]);
+        assert_eq!(tokens(r#"a "b c" d"#).unwrap(), ["a", "b c", "d"]);
+        assert_eq!(tokens(r#""" x"#).unwrap(), ["", "x"]);
+        assert_eq!(tokens(r#""say \"hi\"" \\"#).unwrap(), [r#"say "hi""#, r"\\"]);
+        assert_eq!(tokens(r#""a\\" b"#).unwrap(), [r"a\", "b"]);
+        assert_eq!(tokens("a  b").unwrap(), ["a", "", "b"]);
+        assert_eq!(tokens("é ü").unwrap(), ["é", "ü"]);
+        assert!(tokens(r#""-"1 x"#).is_err());
+        assert!(tokens(r#""open"#).is_err());
+        assert!(tokens(r#""trailing\"#).is_err());
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(int32("200", "c"), Ok(Some(200)));
+        assert_eq!(int32("-", "c"), Ok(None));
+        assert_eq!(int32("-1", "c"), Ok(Some(-1)));
+        assert!(int32("2147483648", "c").is_err());
+        assert!(int32("", "c").is_err());
+        assert!(int32("20a", "c").is_err());
+        assert_eq!(int64("9223372036854775", "c"), Ok(Some(9_223_372_036_854_775)));
+        assert!(int64("99999999999999999999", "c").is_err());
+        assert_eq!(float64("-1", "c"), Ok(Some(-1.0)));
+        assert_eq!(float64("0.086", "c"), Ok(Some(0.086)));
+        assert!(float64("inf", "c").is_err());
+        assert!(float64("NaN", "c").is_err());
+        assert!(float64("1e999", "c").is_err());
+    }
+
+    #[test]
+    fn ip_ports() {
+        assert_eq!(ip_port("10.0.0.1:80", "c"), Ok((Some("10.0.0.1"), Some(80))));
+        assert_eq!(ip_port("-", "c"), Ok((None, None)));
+        assert_eq!(
+            ip_port("fd6d:6bbc:c529:6::face:ed83:f46:80", "c"),
+            Ok((Some("fd6d:6bbc:c529:6::face:ed83:f46"), Some(80)))
+        );
+        assert_eq!(ip_port("[2001:db8::1]:443", "c"), Ok((Some("2001:db8::1"), Some(443))));
+        assert!(ip_port("10.0.0.1", "c").is_err());
+        assert!(ip_port("10.0.0.1:99999", "c").is_err());
+        assert!(ip_port(":80", "c").is_err());
+    }
+
+    #[test]
+    fn request_lines() {
+        assert_eq!(
+            request_line("GET http://www.example.com:80/ HTTP/1.1"),
+            [Some("GET"), Some("http://www.example.com:80/"), Some("HTTP/1.1")]
+        );
+        assert_eq!(
+            request_line("GET http://h/a b;c HTTP/1.1"),
+            [Some("GET"), Some("http://h/a b;c"), Some("HTTP/1.1")]
+        );
+        assert_eq!(request_line("- - - "), [None, None, None]);
+        assert_eq!(request_line("- - -"), [None, None, None]);
+        assert_eq!(
+            request_line("- http://www.example.com:80- -"),
+            [None, Some("http://www.example.com:80-"), None]
+        );
+        assert_eq!(
+            request_line("- http://h:80-/ "),
+            [None, Some("http://h:80-/"), None]
+        );
+        assert_eq!(request_line("-"), [None, None, None]);
+        assert_eq!(request_line(""), [Some(""), None, None]);
+    }
+
+    #[test]
+    fn regions() {
+        for ok in ["us-east-1", "us-gov-west-1", "ap-southeast-4", "eu-central-2"] {
+            assert!(looks_like_region(ok), "{ok}");
+        }
+        for bad in ["", "us", "us-east", "US-EAST-1", "2022", "us--1", "useast-1"] {
+            assert!(!looks_like_region(bad), "{bad}");
+        }
+        let key = "logs/AWSLogs/123456789012/elasticloadbalancing/us-east-2/2022/05/01/x.log.gz";
+        assert_eq!(region_in_key(key, "elasticloadbalancing").as_deref(), Some("us-east-2"));
+        let file = "123456789012_elasticloadbalancing_eu-west-1_app.lb.1_20140215T2340Z_1.2.3.4_x.log.gz";
+        assert_eq!(region_in_key(file, "elasticloadbalancing").as_deref(), Some("eu-west-1"));
+        assert_eq!(region_in_key("access.log", "elasticloadbalancing"), None);
+    }
+}
