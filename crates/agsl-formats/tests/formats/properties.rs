@@ -1,0 +1,124 @@
+//! Never-panics properties: random bytes and mutated valid lines always decode, and every data
+//! line ends up as exactly one row or one reject.
+
+use agsl_formats::sample::{SamplePlan, objects};
+use agsl_formats::{AlbFormat, Decoded, Format};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use proptest::prelude::*;
+
+const VALID: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd5678ef90 "-" "-" "-""#;
+
+fn check_invariants(input: &[u8]) {
+    let decoded = Decoded::from_bytes(&AlbFormat, input, 7).expect("in-memory input never fails");
+    let c = decoded.counts;
+    assert_eq!(c.rows + c.rejects, c.lines);
+    assert_eq!(decoded.rows() as u64, c.rows);
+    assert_eq!(decoded.rejects.len() as u64, c.rejects);
+    assert_eq!(c.bytes, input.len() as u64);
+    let newline_lines = input.split(|&b| b == b'\n').count() as u64
+        - u64::from(input.is_empty() || input.ends_with(b"\n"));
+    assert_eq!(c.lines + c.skipped_lines, newline_lines);
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Replace(usize, u8),
+    Insert(usize, u8),
+    Delete(usize),
+    Truncate(usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let byte = prop_oneof![
+        Just(b' '),
+        Just(b'"'),
+        Just(b'\\'),
+        Just(b'-'),
+        Just(b':'),
+        Just(b'\n'),
+        Just(0xff),
+        any::<u8>()
+    ];
+    prop_oneof![
+        (any::<usize>(), byte.clone()).prop_map(|(i, b)| Mutation::Replace(i, b)),
+        (any::<usize>(), byte).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        any::<usize>().prop_map(Mutation::Delete),
+        any::<usize>().prop_map(Mutation::Truncate),
+    ]
+}
+
+fn apply(line: &mut Vec<u8>, mutation: &Mutation) {
+    let at = |i: usize, len: usize| if len == 0 { 0 } else { i % len };
+    match *mutation {
+        Mutation::Replace(i, b) if !line.is_empty() => {
+            let i = at(i, line.len());
+            line[i] = b;
+        }
+        Mutation::Insert(i, b) => {
+            let i = at(i, line.len() + 1);
+            line.insert(i, b);
+        }
+        Mutation::Delete(i) if !line.is_empty() => {
+            line.remove(at(i, line.len()));
+        }
+        Mutation::Truncate(i) => line.truncate(at(i, line.len() + 1)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        check_invariants(&input);
+    }
+
+    #[test]
+    fn random_token_soup_never_panics(tokens in proptest::collection::vec(
+        prop_oneof![
+            proptest::sample::select(vec!["-", "\"-\"", "\"", "http", "2018-07-02T22:23:00.1Z", "1.2.3.4:5", "-1", "\\\"", " ", "\n"])
+                .prop_map(str::to_owned),
+            "[ -~]{0,12}",
+        ],
+        0..80,
+    )) {
+        check_invariants(tokens.join(" ").as_bytes());
+    }
+
+    #[test]
+    fn mutated_valid_lines_never_panic(mutations in proptest::collection::vec(mutation(), 1..6), copies in 1usize..4) {
+        let mut line = VALID.as_bytes().to_vec();
+        for m in &mutations {
+            apply(&mut line, m);
+        }
+        let mut input = Vec::new();
+        for _ in 0..copies {
+            input.extend_from_slice(&line);
+            input.push(b'\n');
+        }
+        input.extend_from_slice(VALID.as_bytes());
+        check_invariants(&input);
+    }
+}
+
+/// The generator's own record of what it wrote agrees with what the parser reads back.
+#[test]
+fn generated_objects_parse_as_the_generator_says() {
+    let plan = SamplePlan { objects: 6, lines_per_object: 500, bad_line_every: Some(37), ..SamplePlan::default() };
+    for object in objects(Format::Alb, plan).expect("ALB has a generator") {
+        let decoded = Decoded::from_bytes(&AlbFormat, &object.body, 128).unwrap();
+        assert_eq!(decoded.counts.rows, object.facts.good_lines, "{}", object.key);
+        assert_eq!(decoded.counts.rejects, object.facts.bad_lines, "{}", object.key);
+        let sent: i64 = decoded
+            .batches
+            .iter()
+            .map(|b| {
+                let a = b.column_by_name("sent_bytes").unwrap().as_primitive::<Int64Type>();
+                a.iter().flatten().sum::<i64>()
+            })
+            .sum();
+        assert_eq!(sent, object.facts.sent_bytes, "{}", object.key);
+    }
+}
