@@ -103,6 +103,32 @@ pub enum Partitioning {
     Date,
 }
 
+/// Hive's name for a NULL partition value, used when an object key names no region.
+pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+impl Partitioning {
+    /// The partition key names, in path order.
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            Partitioning::RegionDate => &["region", "year", "month", "day"],
+            Partitioning::Date => &["year", "month", "day"],
+        }
+    }
+
+    /// The Hive partition path of a row: `region=r/year=YYYY/month=MM/day=DD` (zero-padded, as
+    /// the seed wrote them), for `day` days since 1970-01-01 (UTC).
+    pub fn path(self, region: Option<&str>, day: i64) -> String {
+        let (year, month, day) = time::civil_from_days(day);
+        let date = format!("year={year:04}/month={month:02}/day={day:02}");
+        match self {
+            Partitioning::RegionDate => {
+                format!("region={}/{date}", region.unwrap_or(HIVE_DEFAULT_PARTITION))
+            }
+            Partitioning::Date => date,
+        }
+    }
+}
+
 /// What the pipeline should do with a source object, decided from its key alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {

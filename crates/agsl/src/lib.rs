@@ -1,1 +1,29 @@
+//! agsl converts AWS service logs (ALB, ELB, CloudFront, CloudTrail, S3 access, VPC Flow Logs)
+//! into Hive-partitioned, zstd-compressed Parquet tables.
+//!
+//! ```text
+//!  source (local dir)          one worker per core, each taking whole objects
+//!  ───────────────────         ─────────────────────────────────────────────────────────────
+//!  list ─ sort ─ route ──► open ─► gunzip (magic bytes) ─► LogFormat decoder (agsl-formats)
+//!  (skip NLB, digests, …)                                    │ RecordBatch        │ Reject
+//!                                                            ▼                    ▼
+//!                               PartitionWriter: + _source_key,     RejectsWriter: key, line,
+//!                               split by region/event day,          reason, raw bytes
+//!                               one hidden Parquet file per         → _rejects/*.parquet
+//!                               partition, renamed when complete
+//!                               → region=…/year=…/month=…/day=…/part-*.parquet
+//! ```
+//!
+//! Invariants: every data line becomes one row or one reject (`rows + rejects == lines`); a
+//! Parquet file is visible only once complete; bad input never stops a run, only I/O does.
 
+mod error;
+mod pipeline;
+pub mod sample;
+pub mod sink;
+pub mod source;
+
+pub use agsl_formats::{Format, LogFormat, Partitioning};
+pub use error::{Error, Result, SinkError, SourceError};
+pub use pipeline::{ConvertJob, DEFAULT_BATCH_SIZE, Progress, RunSummary, convert};
+pub use sink::WriterOptions;

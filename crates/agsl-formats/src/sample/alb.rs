@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::{SampleFacts, SampleObject, SamplePlan, SampleRng, partition_path};
+use super::{SampleFacts, SampleObject, SamplePlan, SampleRng};
+use crate::Partitioning;
 use crate::time::{MICROS_PER_DAY, civil_from_days, format_iso8601_micros};
 
 const ACCOUNT: &str = "123456789012";
@@ -80,7 +81,7 @@ impl AlbSampler {
                     facts.good_lines += 1;
                     *facts
                         .rows_per_partition
-                        .entry(partition_path(Some(region), time))
+                        .entry(Partitioning::RegionDate.path(Some(region), time.div_euclid(MICROS_PER_DAY)))
                         .or_default() += 1;
                 }
                 body.push('\n');
@@ -128,7 +129,11 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     }
     let _ = write!(out, ":{} ", 1024 + rng.below(64_000));
 
-    let status = *rng.pick(&[200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 304, 301, 302, 404, 404, 400, 403, 500, 502, 503, 504, 460]);
+    let status = if rng.chance(820) {
+        200
+    } else {
+        *rng.pick(&[304, 304, 301, 302, 404, 404, 404, 400, 403, 500, 502, 503, 504, 460])
+    };
     let forwarded = !matches!(status, 460 | 503) && !rng.chance(20);
     let target = format!("10.0.{}.{}:{}", rng.below(4), 10 + rng.below(8), rng.pick(&[80, 8080]));
     let sent: i64 = if status == 304 { 0 } else { 150 + rng.below(60_000) as i64 };

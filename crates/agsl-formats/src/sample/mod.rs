@@ -101,15 +101,6 @@ impl SampleFacts {
     }
 }
 
-/// The Hive partition path of a row: `region=r/year=YYYY/month=MM/day=DD` (or without region).
-pub fn partition_path(region: Option<&str>, event_micros: i64) -> String {
-    let (year, month, day) = crate::time::civil_from_days(event_micros.div_euclid(MICROS_PER_DAY));
-    match region {
-        Some(region) => format!("region={region}/year={year:04}/month={month:02}/day={day:02}"),
-        None => format!("year={year:04}/month={month:02}/day={day:02}"),
-    }
-}
-
 /// Generates the objects of `plan` for `format`, one at a time so gigabytes stay cheap.
 /// `None` when the format has no generator yet.
 pub fn objects(

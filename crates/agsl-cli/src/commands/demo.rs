@@ -1,0 +1,118 @@
+//! `agsl demo`: the first thing a new user runs. Generates a day-crossing sample of ALB logs in
+//! the AWS layout (with a few damaged lines), converts it, and reads the Parquet back.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use agsl::Format;
+use agsl::sample::write_sample;
+use agsl_formats::sample::SamplePlan;
+use anyhow::Context;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::cli::{ConvertArgs, DemoArgs, parse_size};
+use crate::commands::convert;
+use crate::output::{Output, thousands};
+
+pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
+    let dir = args.dir.unwrap_or_else(|| std::env::temp_dir().join("agsl-demo"));
+    let source = dir.join("source");
+    let target = dir.join("alb");
+    for folder in [&source, &target] {
+        if folder.exists() {
+            fs::remove_dir_all(folder)
+                .with_context(|| format!("cannot clear `{}`", folder.display()))?;
+        }
+    }
+    let plan = SamplePlan {
+        objects: 36,
+        lines_per_object: 2_000,
+        bad_line_every: Some(4_999),
+        ..SamplePlan::default()
+    };
+    let written = write_sample(Format::Alb, plan, &source)?;
+    output.note(format!(
+        "generated {} ALB log objects ({} lines, {:.1} MB) under {}",
+        written.objects,
+        thousands(written.facts.good_lines + written.facts.bad_lines),
+        written.bytes as f64 / 1e6,
+        source.display()
+    ));
+    let summary = convert::convert(
+        ConvertArgs {
+            service: Format::Alb,
+            source: source.clone(),
+            target: target.clone(),
+            target_file_size: parse_size("256MiB").map_err(anyhow::Error::msg)?,
+            workers: None,
+        },
+        output,
+    )?;
+    output.summary(&summary)?;
+    if output.json {
+        return Ok(());
+    }
+
+    let (by_status, sent_bytes) = read_back(&target)?;
+    let rows: u64 = by_status.values().sum();
+    println!("\nRead back from the Parquet table ({} rows):", thousands(rows));
+    println!("  {:>6}  {:>9}  {:>6}", "status", "requests", "share");
+    for (status, count) in &by_status {
+        let status = status.map_or("-".to_owned(), |s| s.to_string());
+        println!("  {status:>6}  {:>9}  {:>5.1}%", thousands(*count), *count as f64 * 100.0 / rows as f64);
+    }
+    println!("  sent_bytes total: {:.1} MB", sent_bytes as f64 / 1e6);
+    println!("\nPartitions:");
+    for partition in &summary.partitions {
+        println!("  {}", target.join(partition).display());
+    }
+    println!("\nTable:   {}", target.display());
+    println!("Rejects: {} ({} lines)", target.join("_rejects").display(), summary.rejects);
+    println!(
+        "Query it, e.g. with DuckDB:\n  SELECT elb_status_code, count(*) FROM read_parquet('{}/*/*/*/*/*.parquet', hive_partitioning=true) GROUP BY 1;",
+        target.display()
+    );
+    Ok(())
+}
+
+/// Requests per `elb_status_code` and the total of `sent_bytes`, read with the parquet reader.
+fn read_back(table: &Path) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> {
+    let mut by_status = BTreeMap::new();
+    let mut sent_bytes = 0i64;
+    for path in parquet_files(table)? {
+        let file = File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+        let mask = ProjectionMask::columns(builder.parquet_schema(), ["elb_status_code", "sent_bytes"]);
+        for batch in builder.with_projection(mask).build()? {
+            let batch = batch?;
+            let status = batch.column(0).as_primitive::<Int32Type>();
+            for value in status.iter() {
+                *by_status.entry(value).or_default() += 1;
+            }
+            sent_bytes += batch.column(1).as_primitive::<Int64Type>().iter().flatten().sum::<i64>();
+        }
+    }
+    Ok((by_status, sent_bytes))
+}
+
+/// Parquet files of the table, leaving out `_rejects` and hidden in-progress files.
+fn parquet_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list `{}`", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            files.extend(parquet_files(&entry.path())?);
+        } else if name.ends_with(".parquet") {
+            files.push(entry.path());
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand; each turns parsed arguments into library calls and output.
+
+pub mod convert;
+pub mod demo;
+pub mod generate;

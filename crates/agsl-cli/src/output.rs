@@ -1,0 +1,212 @@
+//! Output policy: results (`--json`) on stdout; progress, logs and the human summary on stderr.
+//! A progress bar only on a terminal; otherwise a plain log line every ten seconds.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use agsl::{Progress, RunSummary};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+const BAR_TICK: Duration = Duration::from_millis(150);
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Decides what goes where, from the global flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub quiet: bool,
+    pub json: bool,
+    pub bar: bool,
+}
+
+impl Output {
+    pub fn new(quiet: bool, json: bool, no_progress: bool) -> Self {
+        Self {
+            quiet,
+            json,
+            bar: !quiet && !no_progress && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Runs `work` while showing `progress`: a bar on a terminal, periodic log lines otherwise.
+    pub fn with_progress<T: Send>(&self, progress: &Progress, work: impl FnOnce() -> T + Send) -> T {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let bar = self.bar;
+        let quiet = self.quiet;
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                if bar {
+                    draw_bar(progress, &stopped);
+                } else if !quiet {
+                    log_periodically(progress, &stopped);
+                }
+            });
+            let result = work();
+            drop(stop);
+            result
+        })
+    }
+
+    /// The closing summary: one line on stderr, and the JSON object on stdout with `--json`.
+    pub fn summary(&self, summary: &RunSummary) -> std::io::Result<()> {
+        if !self.quiet {
+            eprintln!("{}", summary_line(summary));
+        }
+        if self.json {
+            self.json_line(&SummaryJson::from(summary))?;
+        }
+        Ok(())
+    }
+
+    pub fn json_line(&self, value: &impl Serialize) -> std::io::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer(&mut stdout, value)?;
+        writeln!(stdout)
+    }
+
+    /// A human message on stderr, unless quiet.
+    pub fn note(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+}
+
+fn draw_bar(progress: &Progress, stopped: &mpsc::Receiver<()>) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    loop {
+        bar.set_length(progress.source_bytes_total.load(Ordering::Relaxed));
+        bar.set_position(progress.source_bytes_read.load(Ordering::Relaxed));
+        bar.set_message(format!(
+            "{} rows, {} rejects",
+            thousands(progress.rows.load(Ordering::Relaxed)),
+            thousands(progress.rejects.load(Ordering::Relaxed))
+        ));
+        if stopped.recv_timeout(BAR_TICK) != Err(RecvTimeoutError::Timeout) {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+}
+
+fn log_periodically(progress: &Progress, stopped: &mpsc::Receiver<()>) {
+    while stopped.recv_timeout(LOG_EVERY) == Err(RecvTimeoutError::Timeout) {
+        tracing::info!(
+            objects = progress.objects_done.load(Ordering::Relaxed),
+            of = progress.objects_total.load(Ordering::Relaxed),
+            rows = progress.rows.load(Ordering::Relaxed),
+            rejects = progress.rejects.load(Ordering::Relaxed),
+            megabytes_read = progress.source_bytes_read.load(Ordering::Relaxed) as f64 / 1e6,
+            "progress"
+        );
+    }
+}
+
+/// `alb: 60 objects, 504,112 rows, 3 rejects, 2 skipped, 300.1 MB -> 41.2 MB, 2.9 s (103.4 MB/s)`
+pub fn summary_line(s: &RunSummary) -> String {
+    format!(
+        "{}: {} objects, {} rows, {} rejects, {} skipped, {:.1} MB -> {:.1} MB, {:.1} s ({:.1} MB/s)",
+        s.service,
+        thousands(s.objects),
+        thousands(s.rows),
+        thousands(s.rejects),
+        thousands(s.skipped_objects),
+        s.bytes_in as f64 / 1e6,
+        s.bytes_out as f64 / 1e6,
+        s.seconds,
+        s.megabytes_per_second()
+    )
+}
+
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The `--json` summary. `bytes_in` is decompressed input; `source_bytes` is as stored.
+#[derive(Debug, Serialize)]
+struct SummaryJson<'a> {
+    service: &'a str,
+    objects: u64,
+    rows: u64,
+    rejects: u64,
+    skipped_objects: u64,
+    lines: u64,
+    skipped_lines: u64,
+    bytes_in: u64,
+    source_bytes: u64,
+    bytes_out: u64,
+    files: u64,
+    partitions: usize,
+    seconds: f64,
+    megabytes_per_second: f64,
+}
+
+impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
+    fn from(s: &'a RunSummary) -> Self {
+        Self {
+            service: &s.service,
+            objects: s.objects,
+            rows: s.rows,
+            rejects: s.rejects,
+            skipped_objects: s.skipped_objects,
+            lines: s.lines,
+            skipped_lines: s.skipped_lines,
+            bytes_in: s.bytes_in,
+            source_bytes: s.source_bytes,
+            bytes_out: s.bytes_out,
+            files: s.files,
+            partitions: s.partitions.len(),
+            seconds: s.seconds,
+            megabytes_per_second: s.megabytes_per_second(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(504_112), "504,112");
+        assert_eq!(thousands(1_234_567_890), "1,234,567,890");
+    }
+
+    #[test]
+    fn summary_line_shape() {
+        let summary = RunSummary {
+            service: "alb".into(),
+            objects: 60,
+            rows: 504_112,
+            rejects: 3,
+            skipped_objects: 2,
+            bytes_in: 300_100_000,
+            bytes_out: 41_200_000,
+            seconds: 2.9,
+            ..RunSummary::default()
+        };
+        assert_eq!(
+            summary_line(&summary),
+            "alb: 60 objects, 504,112 rows, 3 rejects, 2 skipped, 300.1 MB -> 41.2 MB, 2.9 s (103.5 MB/s)"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Errors that stop a run. A bad line is never one of them: it is data, written to the rejects.
+
+use std::io;
+use std::path::PathBuf;
+
+use agsl_formats::Format;
+
+/// Result with agsl's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The format exists but this build cannot convert it yet.
+    #[error("service `{0}` is not supported yet; supported: {supported}", supported = supported_list())]
+    UnsupportedService(Format),
+    /// A broken invariant inside agsl: a bug, never bad input.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn supported_list() -> String {
+    Format::supported().map(|f| f.keyword()).collect::<Vec<_>>().join(", ")
+}
+
+/// Listing or reading source objects failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error("source `{}` does not exist", path.display())]
+    Missing { path: PathBuf },
+    #[error("cannot list source `{}`: {source}", path.display())]
+    List { path: PathBuf, source: io::Error },
+    #[error("cannot read object `{key}`: {source}")]
+    Read { key: String, source: io::Error },
+}
+
+/// Writing the converted table or the rejects failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    #[error("cannot write to `{}`: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("cannot write Parquet file `{}`: {source}", path.display())]
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
+    #[error("cannot split a batch into partitions: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+impl SinkError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        SinkError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn parquet(path: impl Into<PathBuf>, source: parquet::errors::ParquetError) -> Self {
+        SinkError::Parquet {
+            path: path.into(),
+            source,
+        }
+    }
+}

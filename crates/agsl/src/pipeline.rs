@@ -1,0 +1,391 @@
+//! One conversion run: list the source, route each object by key, then let every worker take
+//! whole objects (open, decompress, decode, partition, encode) until none are left. Workers own
+//! their writers, so the two cores never wait on each other; memory is bounded per worker.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, RandomState};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use agsl_formats::{
+    DecodeCounts, DecodeError, DecodeOutput, Format, LogFormat, Reject, Route,
+};
+use arrow_array::RecordBatch;
+
+use crate::error::{Error, Result, SinkError, SourceError};
+use crate::sink::{PartitionWriter, RejectsWriter, WriterOptions, WrittenFile};
+use crate::source::{CountingReader, LocalSource, SourceObject, open_decompressed};
+
+/// Rows per Arrow batch handed from a decoder to the writer.
+pub const DEFAULT_BATCH_SIZE: usize = 8192;
+
+/// What to convert, from where, to where, and how.
+#[derive(Debug, Clone)]
+pub struct ConvertJob {
+    pub format: Format,
+    pub source: PathBuf,
+    pub target: PathBuf,
+    /// Objects converted at once; defaults to the number of cores.
+    pub workers: usize,
+    pub batch_size: usize,
+    pub writer: WriterOptions,
+}
+
+impl ConvertJob {
+    pub fn new(format: Format, source: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Self {
+        Self {
+            format,
+            source: source.into(),
+            target: target.into(),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            batch_size: DEFAULT_BATCH_SIZE,
+            writer: WriterOptions::default(),
+        }
+    }
+
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    pub fn with_writer_options(mut self, writer: WriterOptions) -> Self {
+        self.writer = writer;
+        self
+    }
+}
+
+/// Live counters of a run, read by progress displays from another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub objects_total: AtomicU64,
+    pub objects_done: AtomicU64,
+    /// Stored (compressed) bytes of the objects to convert, and how many were read so far.
+    pub source_bytes_total: AtomicU64,
+    pub source_bytes_read: Arc<AtomicU64>,
+    pub rows: AtomicU64,
+    pub rejects: AtomicU64,
+}
+
+/// The outcome of a run, printed as the closing summary line and as `--json`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    pub service: String,
+    /// Objects converted (skipped ones excluded).
+    pub objects: u64,
+    pub skipped_objects: u64,
+    /// Why objects were skipped, with counts.
+    pub skipped_reasons: BTreeMap<String, u64>,
+    /// Data lines read; `rows + rejects == lines`.
+    pub lines: u64,
+    pub rows: u64,
+    pub rejects: u64,
+    /// Header, comment and blank lines (not data).
+    pub skipped_lines: u64,
+    /// Decompressed bytes read.
+    pub bytes_in: u64,
+    /// Stored bytes read (compressed size of the converted objects).
+    pub source_bytes: u64,
+    /// Parquet bytes written, table and rejects.
+    pub bytes_out: u64,
+    pub files: u64,
+    pub partitions: BTreeSet<String>,
+    pub seconds: f64,
+}
+
+impl RunSummary {
+    /// Decompressed input throughput in MB/s (10^6 bytes).
+    pub fn megabytes_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.bytes_in as f64 / 1e6 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Converts every object of `job.source` that belongs to `job.format` into `job.target`.
+pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
+    let started = Instant::now();
+    let format = job
+        .format
+        .parser()
+        .ok_or(Error::UnsupportedService(job.format))?;
+    let source = LocalSource::new(&job.source)?;
+    prepare_target(&job.target)?;
+
+    let mut summary = RunSummary {
+        service: job.format.to_string(),
+        ..RunSummary::default()
+    };
+    let mut objects = Vec::new();
+    for object in source.list()? {
+        match format.route(&object.key) {
+            Route::Convert => objects.push(object),
+            Route::Skip(reason) => {
+                tracing::debug!(key = %object.key, reason, "skipping object");
+                summary.skipped_objects += 1;
+                *summary.skipped_reasons.entry(reason.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let total_bytes: u64 = objects.iter().map(|o| o.size).sum();
+    progress.objects_total.store(objects.len() as u64, Ordering::Relaxed);
+    progress.source_bytes_total.store(total_bytes, Ordering::Relaxed);
+    tracing::info!(
+        service = %job.format,
+        objects = objects.len(),
+        skipped = summary.skipped_objects,
+        megabytes = total_bytes as f64 / 1e6,
+        "converting"
+    );
+
+    let run = Run {
+        job,
+        format: format.as_ref(),
+        source: &source,
+        objects: &objects,
+        progress,
+        next: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        run_id: run_id(),
+    };
+    let workers = job.workers.clamp(1, objects.len().max(1));
+    let results: Vec<Result<Option<WorkerOutput>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let run = &run;
+                scope.spawn(move || run.worker(worker))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Internal("a worker thread panicked".into())))
+            })
+            .collect()
+    });
+
+    let mut counts = DecodeCounts::default();
+    for result in results {
+        let Some(output) = result? else { continue };
+        counts.add(&output.counts);
+        for file in output.files.iter().chain(&output.rejects_file) {
+            summary.bytes_out += file.bytes;
+            summary.files += 1;
+        }
+        for file in &output.files {
+            if let Some(partition) = partition_of(&job.target, &file.path) {
+                summary.partitions.insert(partition);
+            }
+        }
+    }
+    if counts.rows + counts.rejects != counts.lines {
+        return Err(Error::Internal(format!(
+            "rows {} + rejects {} != lines {}",
+            counts.rows, counts.rejects, counts.lines
+        )));
+    }
+    summary.objects = objects.len() as u64;
+    summary.lines = counts.lines;
+    summary.rows = counts.rows;
+    summary.rejects = counts.rejects;
+    summary.skipped_lines = counts.skipped_lines;
+    summary.bytes_in = counts.bytes;
+    summary.source_bytes = total_bytes;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Creates the target folder and proves it is writable before any work starts.
+fn prepare_target(target: &Path) -> Result<()> {
+    std::fs::create_dir_all(target).map_err(|e| SinkError::io(target, e))?;
+    let probe = target.join(".agsl-write-probe");
+    std::fs::write(&probe, b"").map_err(|e| SinkError::io(target, e))?;
+    std::fs::remove_file(&probe).map_err(|e| SinkError::io(&probe, e))?;
+    Ok(())
+}
+
+/// `part-` file names carry the run's UTC start time and a random suffix, so runs never clash.
+fn run_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    let (year, month, day) = agsl_formats::time::civil_from_days(now.div_euclid(86_400));
+    let second = now.rem_euclid(86_400);
+    let random = RandomState::new().hash_one(std::process::id()) as u32;
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{random:08x}",
+        second / 3600,
+        second / 60 % 60,
+        second % 60
+    )
+}
+
+fn partition_of(root: &Path, file: &Path) -> Option<String> {
+    let relative = file.parent()?.strip_prefix(root).ok()?;
+    Some(relative.to_string_lossy().replace('\\', "/"))
+}
+
+struct WorkerOutput {
+    counts: DecodeCounts,
+    files: Vec<WrittenFile>,
+    rejects_file: Option<WrittenFile>,
+}
+
+/// State shared by the workers of one run.
+struct Run<'a> {
+    job: &'a ConvertJob,
+    format: &'a dyn LogFormat,
+    source: &'a LocalSource,
+    objects: &'a [SourceObject],
+    progress: &'a Progress,
+    next: AtomicUsize,
+    failed: AtomicBool,
+    run_id: String,
+}
+
+impl Run<'_> {
+    /// Converts objects until none are left. `Ok(None)` when another worker failed first.
+    fn worker(&self, worker: usize) -> Result<Option<WorkerOutput>> {
+        let name = format!("part-{}-{worker:02}", self.run_id);
+        let mut writer = PartitionWriter::new(
+            &self.job.target,
+            &self.format.schema(),
+            self.format.event_time_column(),
+            self.format.partitioning(),
+            self.job.writer.clone(),
+            name.clone(),
+        )?;
+        let mut rejects = RejectsWriter::new(
+            &self.job.target,
+            format!("{name}.parquet"),
+            self.job.writer.clone(),
+        );
+        let mut counts = DecodeCounts::default();
+        let mut decoder = self.format.decoder(self.job.batch_size);
+        loop {
+            if self.failed.load(Ordering::Relaxed) {
+                writer.abort();
+                rejects.abort();
+                return Ok(None);
+            }
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(object) = self.objects.get(index) else {
+                break;
+            };
+            let mut sinks = ObjectSinks {
+                writer: &mut writer,
+                rejects: &mut rejects,
+                region: self.format.region_from_key(&object.key),
+                url: self.source.url(&object.key),
+                progress: self.progress,
+                error: None,
+            };
+            if let Err(error) = self.convert_object(object, decoder.as_mut(), &mut sinks, &mut counts) {
+                self.failed.store(true, Ordering::Relaxed);
+                writer.abort();
+                rejects.abort();
+                return Err(error);
+            }
+            self.progress.objects_done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Some(WorkerOutput {
+            counts,
+            files: writer.finish()?,
+            rejects_file: rejects.finish()?,
+        }))
+    }
+
+    fn convert_object(
+        &self,
+        object: &SourceObject,
+        decoder: &mut dyn agsl_formats::ObjectDecoder,
+        sinks: &mut ObjectSinks<'_>,
+        counts: &mut DecodeCounts,
+    ) -> Result<()> {
+        let read_error = |source| SourceError::Read {
+            key: object.key.clone(),
+            source,
+        };
+        let file = self.source.open(&object.key)?;
+        let raw = CountingReader::new(file, self.progress.source_bytes_read.clone());
+        let mut input = open_decompressed(raw).map_err(read_error)?;
+        let mut object_counts = DecodeCounts::default();
+        let result = decoder.decode(&mut input, sinks, &mut object_counts);
+        if let Some(error) = sinks.error.take() {
+            return Err(error.into());
+        }
+        match result {
+            Ok(()) => {}
+            // A corrupt or truncated compressed stream is bad data, not a failed run: the lines
+            // before the damage are kept and the object gets one reject saying where it broke.
+            Err(DecodeError::Read { line, source }) if is_corrupt_data(&source) => {
+                tracing::warn!(key = %object.key, line, error = %source, "corrupt object");
+                let reason = format!("corrupt compressed data after line {line}: {source}");
+                // A failing sink records its error in `sinks.error`, checked below.
+                let _ = sinks.reject(Reject {
+                    line: line + 1,
+                    reason: reason.into(),
+                    raw: b"",
+                });
+                object_counts.lines += 1;
+                object_counts.rejects += 1;
+                if let Some(error) = sinks.error.take() {
+                    return Err(error.into());
+                }
+            }
+            Err(DecodeError::Read { source, .. }) => return Err(read_error(source).into()),
+            Err(error) => return Err(Error::Internal(format!("decoding `{}`: {error}", object.key))),
+        }
+        counts.add(&object_counts);
+        Ok(())
+    }
+}
+
+fn is_corrupt_data(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::UnexpectedEof
+    )
+}
+
+/// Receives one object's batches and rejects; keeps the sink's own error for the run to report.
+struct ObjectSinks<'a> {
+    writer: &'a mut PartitionWriter,
+    rejects: &'a mut RejectsWriter,
+    region: Option<String>,
+    url: String,
+    progress: &'a Progress,
+    error: Option<SinkError>,
+}
+
+impl ObjectSinks<'_> {
+    fn failed(&mut self, error: SinkError) -> DecodeError {
+        let message = error.to_string();
+        self.error = Some(error);
+        DecodeError::Output(message.into())
+    }
+}
+
+impl DecodeOutput for ObjectSinks<'_> {
+    fn batch(&mut self, batch: RecordBatch) -> std::result::Result<(), DecodeError> {
+        self.progress
+            .rows
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        self.writer
+            .write(&batch, self.region.as_deref(), &self.url)
+            .map_err(|e| self.failed(e))
+    }
+
+    fn reject(&mut self, reject: Reject<'_>) -> std::result::Result<(), DecodeError> {
+        self.progress.rejects.fetch_add(1, Ordering::Relaxed);
+        self.rejects
+            .write(&self.url, &reject)
+            .map_err(|e| self.failed(e))
+    }
+}

@@ -1,0 +1,60 @@
+//! Where converted rows and rejects go: Hive-partitioned, zstd-compressed Parquet files that
+//! become visible only when complete (written under a hidden name, then renamed).
+
+mod parquet_file;
+mod partition;
+mod rejects;
+
+pub use parquet_file::WrittenFile;
+pub use partition::{PartitionWriter, SOURCE_KEY_COLUMN, table_schema};
+pub use rejects::{REJECTS_DIR, RejectsWriter, rejects_schema};
+
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+/// File and row-group sizing. The defaults suit Athena, Trino, Spark and DuckDB: files of a few
+/// hundred MB split well across readers, and row groups of up to 64 MiB (or 1 Mi rows) give
+/// them large sequential reads while keeping the writer's memory bounded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterOptions {
+    /// A file is closed and a new one started once it reaches about this size.
+    pub target_file_bytes: u64,
+    /// A row group is flushed once its encoded size reaches this.
+    pub row_group_bytes: usize,
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
+    /// Per worker: above this much buffered row-group data, the largest is flushed early.
+    pub memory_budget_bytes: usize,
+    /// Per worker: partitions written at once; the least recently used is closed beyond it.
+    pub max_open_files: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            target_file_bytes: 256 * 1024 * 1024,
+            row_group_bytes: 64 * 1024 * 1024,
+            row_group_rows: 1024 * 1024,
+            zstd_level: 3,
+            memory_budget_bytes: 160 * 1024 * 1024,
+            max_open_files: 16,
+        }
+    }
+}
+
+impl WriterOptions {
+    pub fn with_target_file_bytes(mut self, bytes: u64) -> Self {
+        self.target_file_bytes = bytes;
+        self
+    }
+
+    pub(crate) fn properties(&self) -> WriterProperties {
+        let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
+        WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(self.row_group_rows))
+            .set_max_row_group_bytes(Some(self.row_group_bytes))
+            .set_created_by(format!("agsl version {}", env!("CARGO_PKG_VERSION")))
+            .build()
+    }
+}

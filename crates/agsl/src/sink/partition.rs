@@ -1,0 +1,206 @@
+//! Routes rows to their Hive partition (`region=/year=/month=/day=` from the object key and each
+//! row's event time) and keeps one open Parquet file per partition, within file-count and
+//! memory bounds. One `PartitionWriter` belongs to one worker, so workers never contend.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use agsl_formats::Partitioning;
+use agsl_formats::time::MICROS_PER_DAY;
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
+use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt32Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::file::properties::WriterProperties;
+
+use super::WriterOptions;
+use super::parquet_file::{ParquetFile, WrittenFile};
+use crate::error::SinkError;
+
+/// Name of the lineage column appended to every table (FORMATS.md 7.6).
+pub const SOURCE_KEY_COLUMN: &str = "_source_key";
+
+/// The schema written to Parquet: the format's columns plus `_source_key`.
+pub fn table_schema(format_schema: &Schema) -> SchemaRef {
+    let mut fields: Vec<Field> = format_schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(SOURCE_KEY_COLUMN, DataType::Utf8, true));
+    Arc::new(Schema::new(fields))
+}
+
+struct OpenPartition {
+    file: ParquetFile,
+    last_used: u64,
+}
+
+/// Writes one worker's rows into partitioned Parquet files under the table root.
+pub struct PartitionWriter {
+    root: PathBuf,
+    schema: SchemaRef,
+    partitioning: Partitioning,
+    time_column: usize,
+    options: WriterOptions,
+    properties: WriterProperties,
+    /// `part-<run>-<worker>`; each file adds `-<sequence>.parquet`.
+    file_prefix: String,
+    sequence: u64,
+    clock: u64,
+    open: HashMap<String, OpenPartition>,
+    written: Vec<WrittenFile>,
+}
+
+impl PartitionWriter {
+    /// `format_schema` is the format's schema; `time_column` names its event-time column.
+    pub fn new(
+        root: impl Into<PathBuf>,
+        format_schema: &Schema,
+        time_column: &str,
+        partitioning: Partitioning,
+        options: WriterOptions,
+        file_prefix: String,
+    ) -> Result<Self, SinkError> {
+        let time_column = format_schema.index_of(time_column)?;
+        Ok(Self {
+            root: root.into(),
+            schema: table_schema(format_schema),
+            partitioning,
+            time_column,
+            properties: options.properties(),
+            options,
+            file_prefix,
+            sequence: 0,
+            clock: 0,
+            open: HashMap::new(),
+            written: Vec::new(),
+        })
+    }
+
+    /// Writes a batch of the format's schema, from the object at `source_url` in `region`.
+    pub fn write(
+        &mut self,
+        batch: &RecordBatch,
+        region: Option<&str>,
+        source_url: &str,
+    ) -> Result<(), SinkError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns.push(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n(source_url, batch.num_rows()),
+        )));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        let times = batch
+            .column(self.time_column)
+            .as_primitive::<TimestampMicrosecondType>();
+        let first_day = times.value(0).div_euclid(MICROS_PER_DAY);
+        if times
+            .values()
+            .iter()
+            .all(|t| t.div_euclid(MICROS_PER_DAY) == first_day)
+        {
+            return self.write_partition(self.partitioning.path(region, first_day), &batch);
+        }
+        let mut days: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        for (row, t) in times.values().iter().enumerate() {
+            days.entry(t.div_euclid(MICROS_PER_DAY))
+                .or_default()
+                .push(row as u32);
+        }
+        for (day, rows) in days {
+            let part = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(rows))?;
+            self.write_partition(self.partitioning.path(region, day), &part)?;
+        }
+        Ok(())
+    }
+
+    fn write_partition(&mut self, partition: String, batch: &RecordBatch) -> Result<(), SinkError> {
+        self.clock += 1;
+        if !self.open.contains_key(&partition) {
+            if self.open.len() >= self.options.max_open_files {
+                self.close_least_recently_used()?;
+            }
+            self.sequence += 1;
+            let name = format!("{}-{:05}.parquet", self.file_prefix, self.sequence);
+            let file = ParquetFile::create(
+                &self.root.join(&partition),
+                &name,
+                self.schema.clone(),
+                self.properties.clone(),
+            )?;
+            self.open.insert(
+                partition.clone(),
+                OpenPartition {
+                    file,
+                    last_used: 0,
+                },
+            );
+        }
+        let entry = self
+            .open
+            .get_mut(&partition)
+            .expect("the partition was opened above");
+        entry.last_used = self.clock;
+        entry.file.write(batch)?;
+        if entry.file.size() >= self.options.target_file_bytes {
+            let full = self
+                .open
+                .remove(&partition)
+                .expect("the partition is open");
+            self.written.push(full.file.commit()?);
+        }
+        self.enforce_memory_budget()
+    }
+
+    fn close_least_recently_used(&mut self) -> Result<(), SinkError> {
+        let oldest = self
+            .open
+            .iter()
+            .min_by_key(|(_, open)| open.last_used)
+            .map(|(partition, _)| partition.clone());
+        if let Some(partition) = oldest {
+            let open = self.open.remove(&partition).expect("the key came from the map");
+            self.written.push(open.file.commit()?);
+        }
+        Ok(())
+    }
+
+    /// Flushes the largest row groups early while buffered data exceeds the budget.
+    fn enforce_memory_budget(&mut self) -> Result<(), SinkError> {
+        let mut total: usize = self.open.values().map(|o| o.file.memory()).sum();
+        while total > self.options.memory_budget_bytes {
+            let Some(largest) = self.open.values_mut().max_by_key(|o| o.file.memory()) else {
+                break;
+            };
+            let before = largest.file.memory();
+            largest.file.flush_row_group()?;
+            let freed = before.saturating_sub(largest.file.memory());
+            if freed == 0 {
+                break;
+            }
+            total -= freed;
+        }
+        Ok(())
+    }
+
+    /// Commits every open file and returns all files this writer produced.
+    pub fn finish(mut self) -> Result<Vec<WrittenFile>, SinkError> {
+        let mut open: Vec<(String, OpenPartition)> = self.open.drain().collect();
+        open.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, partition) in open {
+            self.written.push(partition.file.commit()?);
+        }
+        Ok(self.written)
+    }
+
+    /// Drops every partial file (after a failed run); committed files stay.
+    pub fn abort(mut self) {
+        for (_, open) in self.open.drain() {
+            open.file.abort();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Lines that could not be parsed, kept losslessly under `<target>/_rejects/` as Parquet:
+//! the source object, the line number, the reason and the raw bytes (invalid UTF-8 included).
+//! Hive-style readers skip folders starting with `_`, so rejects never mix into the table.
+
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
+
+use agsl_formats::Reject;
+use arrow_array::RecordBatch;
+use arrow_array::builder::{ArrayBuilder, BinaryBuilder, Int64Builder, StringBuilder};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use super::WriterOptions;
+use super::parquet_file::{ParquetFile, WrittenFile};
+use crate::error::SinkError;
+
+/// The folder below the target that holds rejects.
+pub const REJECTS_DIR: &str = "_rejects";
+
+/// Buffered rejects are written once they hold this many raw bytes or rows.
+const FLUSH_BYTES: usize = 8 * 1024 * 1024;
+const FLUSH_ROWS: usize = 4096;
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("source_key", DataType::Utf8, false),
+        Field::new("line_number", DataType::Int64, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("raw_line", DataType::Binary, false),
+    ]))
+});
+
+/// The schema of the rejects files.
+pub fn rejects_schema() -> SchemaRef {
+    SCHEMA.clone()
+}
+
+/// One worker's rejects file, created on the first reject.
+pub struct RejectsWriter {
+    dir: PathBuf,
+    name: String,
+    options: WriterOptions,
+    file: Option<ParquetFile>,
+    source_key: StringBuilder,
+    line_number: Int64Builder,
+    reason: StringBuilder,
+    raw_line: BinaryBuilder,
+    buffered_bytes: usize,
+}
+
+impl RejectsWriter {
+    pub fn new(target: impl Into<PathBuf>, name: String, options: WriterOptions) -> Self {
+        Self {
+            dir: target.into().join(REJECTS_DIR),
+            name,
+            options,
+            file: None,
+            source_key: StringBuilder::new(),
+            line_number: Int64Builder::new(),
+            reason: StringBuilder::new(),
+            raw_line: BinaryBuilder::new(),
+            buffered_bytes: 0,
+        }
+    }
+
+    pub fn write(&mut self, source_url: &str, reject: &Reject<'_>) -> Result<(), SinkError> {
+        self.source_key.append_value(source_url);
+        self.line_number.append_value(reject.line as i64);
+        self.reason.append_value(&reject.reason);
+        self.raw_line.append_value(reject.raw);
+        self.buffered_bytes += reject.raw.len();
+        if self.buffered_bytes >= FLUSH_BYTES || self.line_number.len() >= FLUSH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        if self.line_number.is_empty() {
+            return Ok(());
+        }
+        let batch = RecordBatch::try_new(
+            SCHEMA.clone(),
+            vec![
+                Arc::new(self.source_key.finish()),
+                Arc::new(self.line_number.finish()),
+                Arc::new(self.reason.finish()),
+                Arc::new(self.raw_line.finish()),
+            ],
+        )?;
+        self.buffered_bytes = 0;
+        if self.file.is_none() {
+            self.file = Some(ParquetFile::create(
+                &self.dir,
+                &self.name,
+                SCHEMA.clone(),
+                self.options.properties(),
+            )?);
+        }
+        self.file
+            .as_mut()
+            .expect("the file was created above")
+            .write(&batch)
+    }
+
+    /// Commits the rejects file, if there were rejects.
+    pub fn finish(mut self) -> Result<Option<WrittenFile>, SinkError> {
+        self.flush()?;
+        self.file.take().map(ParquetFile::commit).transpose()
+    }
+
+    pub fn abort(mut self) {
+        if let Some(file) = self.file.take() {
+            file.abort();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Opens an object's bytes for line reading: gzip (including multi-member streams, which AWS
+//! and concatenating tools produce) is detected by its magic bytes, not the file name.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::bufread::MultiGzDecoder;
+
+/// Read buffer for both the stored and the decompressed stream.
+const BUFFER_BYTES: usize = 256 * 1024;
+
+/// Counts the stored bytes read, for progress on compressed input.
+pub struct CountingReader<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R> CountingReader<R> {
+    pub fn new(inner: R, counter: Arc<AtomicU64>) -> Self {
+        Self { inner, counter }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A buffered reader of the object's content, decompressed if it is gzip.
+pub fn open_decompressed<R: Read + Send + 'static>(raw: R) -> io::Result<Box<dyn BufRead + Send>> {
+    let mut stored = BufReader::with_capacity(BUFFER_BYTES, raw);
+    let is_gzip = stored.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if is_gzip {
+        Box::new(BufReader::with_capacity(
+            BUFFER_BYTES,
+            MultiGzDecoder::new(stored),
+        ))
+    } else {
+        Box::new(stored)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn read_all(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        open_decompressed(io::Cursor::new(bytes))?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn plain_and_gzip_and_multi_member() {
+        assert_eq!(read_all(b"plain\n".to_vec()).unwrap(), b"plain\n");
+        assert_eq!(read_all(gzip(b"one\n")).unwrap(), b"one\n");
+        let mut two = gzip(b"first\n");
+        two.extend(gzip(b"second\n"));
+        assert_eq!(read_all(two).unwrap(), b"first\nsecond\n");
+        assert_eq!(read_all(Vec::new()).unwrap(), b"");
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let mut data = gzip(&b"a line of text\n".repeat(1000));
+        data.truncate(data.len() / 2);
+        assert!(read_all(data).is_err());
+    }
+}
