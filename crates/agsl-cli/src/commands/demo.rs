@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agsl::Format;
 use agsl::sample::write_sample;
@@ -83,7 +83,9 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
 fn read_back(table: &Path) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> {
     let mut by_status = BTreeMap::new();
     let mut sent_bytes = 0i64;
-    for path in parquet_files(table)? {
+    let files = agsl::sink::table_files(table)
+        .with_context(|| format!("cannot list `{}`", table.display()))?;
+    for path in files {
         let file = File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
         let mask = ProjectionMask::columns(builder.parquet_schema(), ["elb_status_code", "sent_bytes"]);
@@ -97,22 +99,4 @@ fn read_back(table: &Path) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> 
         }
     }
     Ok((by_status, sent_bytes))
-}
-
-/// Parquet files of the table, leaving out `_rejects` and hidden in-progress files.
-fn parquet_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot list `{}`", dir.display()))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('_') || name.starts_with('.') {
-            continue;
-        }
-        if entry.file_type()?.is_dir() {
-            files.extend(parquet_files(&entry.path())?);
-        } else if name.ends_with(".parquet") {
-            files.push(entry.path());
-        }
-    }
-    Ok(files)
 }

@@ -58,3 +58,24 @@ impl WriterOptions {
             .build()
     }
 }
+
+/// The committed Parquet files of a table, sorted: every `*.parquet` below `root`, leaving out
+/// `_`- and `.`-prefixed entries (rejects, agsl state, in-progress files), as Hive readers do.
+pub fn table_files(root: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            files.extend(table_files(&entry.path())?);
+        } else if name.ends_with(".parquet") {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}

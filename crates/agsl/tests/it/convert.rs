@@ -1,0 +1,227 @@
+//! A generated, day-crossing ALB sample with injected bad lines, converted and read back.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use agsl::sample::write_sample;
+use agsl::sink::{REJECTS_DIR, rejects_schema};
+use agsl::{ConvertJob, Format, Progress, WriterOptions, convert};
+use agsl_formats::sample::SamplePlan;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+
+use crate::{files_named, read_file, read_table};
+
+fn plan() -> SamplePlan {
+    SamplePlan {
+        objects: 30,
+        lines_per_object: 400,
+        bad_line_every: Some(97),
+        ..SamplePlan::default()
+    }
+}
+
+fn sum_i64(batches: &[RecordBatch], column: &str) -> i64 {
+    batches
+        .iter()
+        .map(|b| {
+            let a = b.column_by_name(column).unwrap().as_primitive::<Int64Type>();
+            a.iter().flatten().sum::<i64>()
+        })
+        .sum()
+}
+
+#[test]
+fn converts_generated_logs_into_the_seed_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(Format::Alb, plan(), &source).unwrap();
+    assert!(written.facts.bad_lines > 0 && written.facts.rows_per_partition.len() == 4);
+
+    let progress = Progress::default();
+    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &progress).unwrap();
+
+    assert_eq!(summary.objects, 30);
+    assert_eq!(summary.rows, written.facts.good_lines);
+    assert_eq!(summary.rejects, written.facts.bad_lines);
+    assert_eq!(summary.lines, summary.rows + summary.rejects);
+    assert_eq!(summary.bytes_in, written.bytes);
+    assert_eq!(summary.source_bytes, written.stored_bytes);
+    assert_eq!(progress.rows.load(std::sync::atomic::Ordering::Relaxed), summary.rows);
+
+    let batches = read_table(&target);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows as u64, written.facts.good_lines);
+    assert_eq!(sum_i64(&batches, "sent_bytes"), written.facts.sent_bytes);
+
+    // Partitions: region from the key, day from each record's own time (the sample crosses
+    // midnight, so one delivery folder feeds two partitions).
+    let partitions: Vec<&String> = written.facts.rows_per_partition.keys().collect();
+    // 10 five-minute intervals ending 23:30..00:15; objects 12-23 are eu-west-1.
+    assert_eq!(
+        partitions,
+        [
+            "region=eu-west-1/year=2024/month=03/day=07",
+            "region=eu-west-1/year=2024/month=03/day=08",
+            "region=us-east-1/year=2024/month=03/day=07",
+            "region=us-east-1/year=2024/month=03/day=08",
+        ]
+    );
+    assert_eq!(summary.partitions.iter().collect::<Vec<_>>(), partitions);
+    for (partition, expected_rows) in &written.facts.rows_per_partition {
+        let rows: usize = read_table(&target.join(partition)).iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows as u64, *expected_rows, "{partition}");
+        // Every row in a day partition has an event time on that day.
+        let day: u32 = partition.rsplit("day=").next().unwrap().parse().unwrap();
+        for batch in read_table(&target.join(partition)) {
+            let times = batch.column_by_name("time").unwrap().as_primitive::<TimestampMicrosecondType>();
+            for t in times.values() {
+                let (_, _, d) = agsl_formats::time::civil_from_days(t.div_euclid(86_400_000_000));
+                assert_eq!(d, day);
+            }
+        }
+    }
+
+    // Stable, typed schema with lineage last; partition columns are not repeated in the files.
+    let schema = batches[0].schema();
+    assert_eq!(schema.fields().len(), 38);
+    assert_eq!(schema.field(37).name(), "_source_key");
+    assert_eq!(
+        schema.field_with_name("time").unwrap().data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert!(schema.field_with_name("region").is_err());
+    for batch in &batches {
+        let keys = batch.column_by_name("_source_key").unwrap().as_string::<i32>();
+        for key in keys.iter() {
+            let path = key.unwrap().strip_prefix("file://").expect("file URL");
+            assert!(std::path::Path::new(path).is_file(), "{path}");
+        }
+    }
+    assert!(files_named(&target, &|n| n.ends_with(".inprogress")).is_empty());
+}
+
+#[test]
+fn rejects_keep_object_line_reason_and_raw_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(Format::Alb, plan(), &source).unwrap();
+    convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+
+    let reject_files = files_named(&target.join(REJECTS_DIR), &|n| n.ends_with(".parquet"));
+    assert!(!reject_files.is_empty());
+    let mut seen = 0;
+    let mut per_object: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for file in reject_files {
+        for batch in read_file(&file) {
+            assert_eq!(batch.schema(), rejects_schema());
+            let keys = batch.column(0).as_string::<i32>();
+            let lines = batch.column(1).as_primitive::<Int64Type>();
+            let reasons = batch.column(2).as_string::<i32>();
+            let raws = batch.column(3).as_binary::<i32>();
+            for i in 0..batch.num_rows() {
+                seen += 1;
+                assert!(!reasons.value(i).is_empty());
+                let path = keys.value(i).strip_prefix("file://").unwrap();
+                // The raw bytes are exactly the source line at that line number.
+                let mut text = String::new();
+                flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+                    .read_to_string(&mut text)
+                    .unwrap();
+                let line = text.lines().nth(lines.value(i) as usize - 1).unwrap();
+                assert_eq!(raws.value(i), line.as_bytes());
+                per_object.entry(path.to_owned()).or_default().push(lines.value(i) as u64);
+            }
+        }
+    }
+    assert_eq!(seen, written.facts.bad_lines);
+    // Every 97th line of the whole sample (400 lines per object) is bad.
+    let mut expected = 0;
+    for (_, mut lines) in per_object {
+        lines.sort_unstable();
+        expected += lines.len();
+        assert!(lines.windows(2).all(|w| w[1] - w[0] == 97), "{lines:?}");
+    }
+    assert_eq!(expected as u64, written.facts.bad_lines);
+}
+
+#[test]
+fn small_files_and_a_tight_memory_budget_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(Format::Alb, plan(), &source).unwrap();
+    let options = WriterOptions {
+        target_file_bytes: 64 * 1024,
+        row_group_bytes: 16 * 1024,
+        memory_budget_bytes: 32 * 1024,
+        max_open_files: 1,
+        ..WriterOptions::default()
+    };
+    let job = ConvertJob::new(Format::Alb, &source, &target)
+        .with_workers(2)
+        .with_writer_options(options);
+    let summary = convert(&job, &Progress::default()).unwrap();
+    let files = agsl::sink::table_files(&target).unwrap();
+    assert!(files.len() > 8, "files roll at the target size: {}", files.len());
+    let rejects = files_named(&target.join(REJECTS_DIR), &|n| n.ends_with(".parquet"));
+    assert_eq!(rejects.len(), 2, "one rejects file per worker");
+    assert_eq!(summary.files as usize, files.len() + rejects.len());
+    let batches = read_table(&target);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows as u64, written.facts.good_lines);
+    assert_eq!(sum_i64(&batches, "sent_bytes"), written.facts.sent_bytes);
+    assert!(files.iter().any(|f| {
+        let metadata = parquet::file::reader::FileReader::metadata(
+            &parquet::file::reader::SerializedFileReader::new(std::fs::File::open(f).unwrap()).unwrap(),
+        )
+        .clone();
+        metadata.num_row_groups() > 1
+    }), "row groups flush by size");
+}
+
+#[test]
+fn one_worker_and_two_workers_write_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    write_sample(Format::Alb, plan(), &source).unwrap();
+    let mut digests = Vec::new();
+    for workers in [1, 2] {
+        let target = dir.path().join(format!("table-{workers}"));
+        let job = ConvertJob::new(Format::Alb, &source, &target).with_workers(workers);
+        convert(&job, &Progress::default()).unwrap();
+        let batches = read_table(&target);
+        let mut rows: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let trace = b.column_by_name("trace_id").unwrap().as_string::<i32>().clone();
+                let sent = b.column_by_name("sent_bytes").unwrap().as_primitive::<Int64Type>().clone();
+                (0..b.num_rows()).map(move |i| format!("{}:{}", trace.value(i), sent.value(i)))
+            })
+            .collect();
+        rows.sort();
+        digests.push(rows);
+    }
+    assert_eq!(digests[0], digests[1]);
+    assert!(!digests[0].is_empty());
+}
+
+#[test]
+fn column_nulls_survive_the_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    write_sample(Format::Alb, plan(), &source).unwrap();
+    convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    let batches = read_table(&target);
+    let nulls = |column: &str| -> usize {
+        batches.iter().map(|b| b.column_by_name(column).unwrap().null_count()).sum()
+    };
+    assert!(nulls("target_ip") > 0, "requests that never reached a target");
+    assert_eq!(nulls("time"), 0);
+    assert_eq!(nulls("transformed_uri"), batches.iter().map(RecordBatch::num_rows).sum::<usize>());
+}

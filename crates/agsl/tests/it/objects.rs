@@ -1,0 +1,148 @@
+//! Object-level behaviour: routing by key, compression detection, damaged objects, bad
+//! arguments.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use agsl::{ConvertJob, Error, Format, Progress, SourceError, convert};
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::{files_named, read_file, read_table};
+
+const LINE: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "-" 1 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1 "-" "-" "-""#;
+const DIR: &str = "AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02";
+
+fn gzip(text: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(text).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn put(root: &Path, name: &str, bytes: &[u8]) {
+    let path = root.join(DIR).join(name);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+fn lines(n: usize) -> String {
+    format!("{LINE}\n").repeat(n)
+}
+
+fn rows(root: &Path) -> usize {
+    read_table(root).iter().map(RecordBatch::num_rows).sum()
+}
+
+#[test]
+fn routes_objects_by_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s"), dir.path().join("t"));
+    let alb = "123456789012_elasticloadbalancing_us-east-2_app.my-lb.50dc6c495c0c9188_20180702T2225Z_10.0.0.1_abc.log.gz";
+    put(&source, alb, &gzip(lines(3).as_bytes()));
+    put(&source, &alb.replace("_app.", "_net."), &gzip(b"tls 2.0 2018-12-20T02:59:40 net/x\n"));
+    put(&source, &format!("conn_log.{alb}"), &gzip(b"2024-10-04T17:05:15.514108Z 1.2.3.4 1 443\n"));
+    put(&source, &alb.replace("_app.my-lb.50dc6c495c0c9188", "_my-classic-lb").replace(".gz", ""), b"x\n");
+    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    assert_eq!((summary.objects, summary.skipped_objects, summary.rows, summary.rejects), (1, 3, 3, 0));
+    assert_eq!(summary.skipped_reasons.get("NLB access log"), Some(&1));
+    assert_eq!(summary.skipped_reasons.get("ALB connection log"), Some(&1));
+    assert_eq!(summary.skipped_reasons.get("Classic ELB access log"), Some(&1));
+    assert_eq!(
+        summary.partitions.iter().collect::<Vec<_>>(),
+        ["region=us-east-2/year=2018/month=07/day=02"]
+    );
+}
+
+#[test]
+fn plain_and_multi_member_gzip_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s"), dir.path().join("t"));
+    put(&source, "plain.log", lines(2).as_bytes());
+    let mut members = gzip(lines(3).as_bytes());
+    members.extend(gzip(lines(4).as_bytes()));
+    put(&source, "members.log.gz", &members);
+    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    assert_eq!((summary.rows, summary.rejects), (9, 0));
+    assert_eq!(rows(&target), 9);
+}
+
+#[test]
+fn truncated_gzip_keeps_earlier_lines_and_rejects_the_object_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s"), dir.path().join("t"));
+    // Incompressible-ish varied lines so that half the gzip stream holds many whole lines.
+    let text: String = (0..4000).map(|i| LINE.replace("TID_1", &format!("TID_{i:x}{}", i * 7919)) + "\n").collect();
+    let mut data = gzip(text.as_bytes());
+    data.truncate(data.len() / 2);
+    put(&source, "cut.log.gz", &data);
+    put(&source, "good.log.gz", &gzip(lines(5).as_bytes()));
+    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    assert_eq!(summary.rejects, 1);
+    assert!(summary.rows > 5 && summary.rows < 4005, "{}", summary.rows);
+    assert_eq!(summary.rows + summary.rejects, summary.lines);
+    assert_eq!(rows(&target) as u64, summary.rows);
+    let rejects = files_named(&target.join("_rejects"), &|n| n.ends_with(".parquet"));
+    let batch = &read_file(&rejects[0])[0];
+    let reason = batch.column(2).as_string::<i32>().value(0);
+    assert!(reason.starts_with("corrupt compressed data after line"), "{reason}");
+    assert!(batch.column(0).as_string::<i32>().value(0).ends_with("cut.log.gz"));
+}
+
+#[test]
+fn invalid_utf8_line_is_rejected_with_its_exact_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s"), dir.path().join("t"));
+    let mut bad = LINE.replace("curl/7.46.0", "curl/\u{1}X").into_bytes();
+    let at = bad.iter().position(|&b| b == 1).unwrap();
+    bad[at] = 0xfe;
+    let mut text = lines(2).into_bytes();
+    text.extend_from_slice(&bad);
+    text.extend_from_slice(b"\n\n");
+    text.extend_from_slice(lines(1).as_bytes());
+    put(&source, "x.log", &text);
+    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    assert_eq!((summary.rows, summary.rejects, summary.skipped_lines), (3, 1, 1));
+    let rejects = files_named(&target.join("_rejects"), &|n| n.ends_with(".parquet"));
+    let batch = &read_file(&rejects[0])[0];
+    assert_eq!(batch.column(1).as_primitive::<arrow_array::types::Int64Type>().value(0), 3);
+    assert_eq!(batch.column(3).as_binary::<i32>().value(0), bad.as_slice());
+}
+
+#[test]
+fn empty_source_converts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s"), dir.path().join("t"));
+    fs::create_dir_all(&source).unwrap();
+    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    assert_eq!((summary.objects, summary.rows, summary.files), (0, 0, 0));
+}
+
+#[test]
+fn bad_arguments_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = convert(
+        &ConvertJob::new(Format::Alb, dir.path().join("nope"), dir.path().join("t")),
+        &Progress::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(missing, Error::Source(SourceError::Missing { .. })), "{missing}");
+    assert!(missing.to_string().contains("does not exist"));
+
+    fs::write(dir.path().join("file"), b"").unwrap();
+    let unwritable = convert(
+        &ConvertJob::new(Format::Alb, dir.path(), dir.path().join("file").join("table")),
+        &Progress::default(),
+    )
+    .unwrap_err();
+    assert!(unwritable.to_string().starts_with("cannot write to"), "{unwritable}");
+
+    let unsupported = convert(
+        &ConvertJob::new(Format::VpcFlow, dir.path(), dir.path().join("t")),
+        &Progress::default(),
+    )
+    .unwrap_err();
+    assert_eq!(unsupported.to_string(), "service `vpc_flow` is not supported yet; supported: alb");
+}
