@@ -122,7 +122,11 @@ pub fn parse_size(value: &str) -> Result<u64, String> {
         "kib" => 1 << 10,
         "mib" => 1 << 20,
         "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit `{other}`; use KB, MB, GB, KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}`; use KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
     };
     let bytes = number * multiplier as f64;
     if bytes < 1.0 {

@@ -31,7 +31,11 @@ impl Output {
     }
 
     /// Runs `work` while showing `progress`: a bar on a terminal, periodic log lines otherwise.
-    pub fn with_progress<T: Send>(&self, progress: &Progress, work: impl FnOnce() -> T + Send) -> T {
+    pub fn with_progress<T: Send>(
+        &self,
+        progress: &Progress,
+        work: impl FnOnce() -> T + Send,
+    ) -> T {
         let (stop, stopped) = mpsc::channel::<()>();
         let bar = self.bar;
         let quiet = self.quiet;

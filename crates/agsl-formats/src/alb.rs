@@ -69,8 +69,7 @@ columns! {
     }
 }
 
-static SCHEMA: LazyLock<SchemaRef> =
-    LazyLock::new(|| Arc::new(Schema::new(AlbColumns::fields())));
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| Arc::new(Schema::new(AlbColumns::fields())));
 
 /// The ALB access log format (`alb`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -171,9 +170,8 @@ impl<'a> AlbRecord<'a> {
 
 impl LineParser for AlbLineParser {
     fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
-        let line = std::str::from_utf8(line).map_err(|e| {
-            Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-        })?;
+        let line = std::str::from_utf8(line)
+            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
         // Absent trailing fields read as `-`, which every column maps to NULL.
         let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
         let mut count = 0;
@@ -202,11 +200,15 @@ impl LineParser for AlbLineParser {
         c.client_port.append_option(record.client.1);
         c.target_ip.append_option(record.target.0);
         c.target_port.append_option(record.target.1);
-        c.request_processing_time.append_option(record.processing_times[0]);
-        c.target_processing_time.append_option(record.processing_times[1]);
-        c.response_processing_time.append_option(record.processing_times[2]);
+        c.request_processing_time
+            .append_option(record.processing_times[0]);
+        c.target_processing_time
+            .append_option(record.processing_times[1]);
+        c.response_processing_time
+            .append_option(record.processing_times[2]);
         c.elb_status_code.append_option(record.elb_status_code);
-        c.target_status_code.append_option(record.target_status_code);
+        c.target_status_code
+            .append_option(record.target_status_code);
         c.received_bytes.append_option(record.received_bytes);
         c.sent_bytes.append_option(record.sent_bytes);
         let [verb, url, proto] = fields::request_line(&f[12]);
@@ -220,8 +222,10 @@ impl LineParser for AlbLineParser {
         c.trace_id.append_option(text(17));
         c.domain_name.append_option(text(18));
         c.chosen_cert_arn.append_option(text(19));
-        c.matched_rule_priority.append_option(record.matched_rule_priority);
-        c.request_creation_time.append_option(record.request_creation_time);
+        c.matched_rule_priority
+            .append_option(record.matched_rule_priority);
+        c.request_creation_time
+            .append_option(record.request_creation_time);
         c.actions_executed.append_option(text(22));
         c.redirect_url.append_option(text(23));
         c.error_reason.append_option(text(24));

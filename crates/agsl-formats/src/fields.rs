@@ -66,7 +66,9 @@ impl<'a> Tokens<'a> {
         match bytes.get(close + 1) {
             None | Some(b' ') => {}
             Some(_) => {
-                return Err(format!("no space after the quoted field closing at byte {close}").into());
+                return Err(
+                    format!("no space after the quoted field closing at byte {close}").into(),
+                );
             }
         }
         self.pos = close + 2;
@@ -265,7 +267,10 @@ mod tests {
         assert_eq!(tokens("a b c").unwrap(), ["a", "b", "c"]);
         assert_eq!(tokens(r#"a "b c" d"#).unwrap(), ["a", "b c", "d"]);
         assert_eq!(tokens(r#""" x"#).unwrap(), ["", "x"]);
-        assert_eq!(tokens(r#""say \"hi\"" \\"#).unwrap(), [r#"say "hi""#, r"\\"]);
+        assert_eq!(
+            tokens(r#""say \"hi\"" \\"#).unwrap(),
+            [r#"say "hi""#, r"\\"]
+        );
         assert_eq!(tokens(r#""a\\" b"#).unwrap(), [r"a\", "b"]);
         assert_eq!(tokens("a  b").unwrap(), ["a", "", "b"]);
         assert_eq!(tokens("é ü").unwrap(), ["é", "ü"]);
@@ -282,7 +287,10 @@ mod tests {
         assert!(int32("2147483648", "c").is_err());
         assert!(int32("", "c").is_err());
         assert!(int32("20a", "c").is_err());
-        assert_eq!(int64("9223372036854775", "c"), Ok(Some(9_223_372_036_854_775)));
+        assert_eq!(
+            int64("9223372036854775", "c"),
+            Ok(Some(9_223_372_036_854_775))
+        );
         assert!(int64("99999999999999999999", "c").is_err());
         assert_eq!(float64("-1", "c"), Ok(Some(-1.0)));
         assert_eq!(float64("0.086", "c"), Ok(Some(0.086)));
@@ -293,13 +301,19 @@ mod tests {
 
     #[test]
     fn ip_ports() {
-        assert_eq!(ip_port("10.0.0.1:80", "c"), Ok((Some("10.0.0.1"), Some(80))));
+        assert_eq!(
+            ip_port("10.0.0.1:80", "c"),
+            Ok((Some("10.0.0.1"), Some(80)))
+        );
         assert_eq!(ip_port("-", "c"), Ok((None, None)));
         assert_eq!(
             ip_port("fd6d:6bbc:c529:6::face:ed83:f46:80", "c"),
             Ok((Some("fd6d:6bbc:c529:6::face:ed83:f46"), Some(80)))
         );
-        assert_eq!(ip_port("[2001:db8::1]:443", "c"), Ok((Some("2001:db8::1"), Some(443))));
+        assert_eq!(
+            ip_port("[2001:db8::1]:443", "c"),
+            Ok((Some("2001:db8::1"), Some(443)))
+        );
         assert!(ip_port("10.0.0.1", "c").is_err());
         assert!(ip_port("10.0.0.1:99999", "c").is_err());
         assert!(ip_port(":80", "c").is_err());
@@ -309,7 +323,11 @@ mod tests {
     fn request_lines() {
         assert_eq!(
             request_line("GET http://www.example.com:80/ HTTP/1.1"),
-            [Some("GET"), Some("http://www.example.com:80/"), Some("HTTP/1.1")]
+            [
+                Some("GET"),
+                Some("http://www.example.com:80/"),
+                Some("HTTP/1.1")
+            ]
         );
         assert_eq!(
             request_line("GET http://h/a b;c HTTP/1.1"),
@@ -331,16 +349,36 @@ mod tests {
 
     #[test]
     fn regions() {
-        for ok in ["us-east-1", "us-gov-west-1", "ap-southeast-4", "eu-central-2"] {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "ap-southeast-4",
+            "eu-central-2",
+        ] {
             assert!(looks_like_region(ok), "{ok}");
         }
-        for bad in ["", "us", "us-east", "US-EAST-1", "2022", "us--1", "useast-1"] {
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "US-EAST-1",
+            "2022",
+            "us--1",
+            "useast-1",
+        ] {
             assert!(!looks_like_region(bad), "{bad}");
         }
         let key = "logs/AWSLogs/123456789012/elasticloadbalancing/us-east-2/2022/05/01/x.log.gz";
-        assert_eq!(region_in_key(key, "elasticloadbalancing").as_deref(), Some("us-east-2"));
-        let file = "123456789012_elasticloadbalancing_eu-west-1_app.lb.1_20140215T2340Z_1.2.3.4_x.log.gz";
-        assert_eq!(region_in_key(file, "elasticloadbalancing").as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            region_in_key(key, "elasticloadbalancing").as_deref(),
+            Some("us-east-2")
+        );
+        let file =
+            "123456789012_elasticloadbalancing_eu-west-1_app.lb.1_20140215T2340Z_1.2.3.4_x.log.gz";
+        assert_eq!(
+            region_in_key(file, "elasticloadbalancing").as_deref(),
+            Some("eu-west-1")
+        );
         assert_eq!(region_in_key("access.log", "elasticloadbalancing"), None);
     }
 }

@@ -20,7 +20,8 @@ use arrow_schema::SchemaRef;
 
 pub use alb::AlbFormat;
 pub use decode::{
-    DecodeCounts, DecodeError, DecodeOutput, Decoded, MAX_LINE_BYTES, ObjectDecoder, OwnedReject, Reject,
+    DecodeCounts, DecodeError, DecodeOutput, Decoded, MAX_LINE_BYTES, ObjectDecoder, OwnedReject,
+    Reject,
 };
 
 /// The AWS service log types agsl knows, named by the seed project's service keywords.
@@ -80,7 +81,9 @@ impl fmt::Display for Format {
 
 /// Error for a service keyword that names no known format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown service `{0}`; expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow")]
+#[error(
+    "unknown service `{0}`; expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow"
+)]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {

@@ -75,14 +75,19 @@ fn micros_from_parts(
     {
         return None;
     }
-    let seconds = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour * 3600 + minute * 60 + second);
+    let seconds =
+        days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
     Some(seconds * 1_000_000)
 }
 
 /// `YYYY-MM-DD` followed by `sep` and `HH:MM:SS`, as (date part, time part) validated together.
 fn date_and_time(b: &[u8], sep: u8) -> Option<i64> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != sep || b[13] != b':' || b[16] != b':'
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != sep
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
@@ -170,7 +175,10 @@ mod tests {
             parse_iso8601_utc("2018-07-02T22:23:00.123456789Z"),
             Some(1_530_570_180_123_456)
         );
-        assert_eq!(parse_iso8601_utc("2024-02-29T00:00:00Z").is_some(), true);
+        assert_eq!(
+            parse_iso8601_utc("2024-02-29T00:00:00Z"),
+            Some(days_from_civil(2024, 2, 29) * MICROS_PER_DAY)
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub enum Error {
 }
 
 fn supported_list() -> String {
-    Format::supported().map(|f| f.keyword()).collect::<Vec<_>>().join(", ")
+    Format::supported()
+        .map(|f| f.keyword())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Listing or reading source objects failed.

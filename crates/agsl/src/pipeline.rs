@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use agsl_formats::{
-    DecodeCounts, DecodeError, DecodeOutput, Format, LogFormat, Reject, Route,
-};
+use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, Format, LogFormat, Reject, Route};
 use arrow_array::RecordBatch;
 
 use crate::error::{Error, Result, SinkError, SourceError};
@@ -126,13 +124,20 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
             Route::Skip(reason) => {
                 tracing::debug!(key = %object.key, reason, "skipping object");
                 summary.skipped_objects += 1;
-                *summary.skipped_reasons.entry(reason.to_owned()).or_default() += 1;
+                *summary
+                    .skipped_reasons
+                    .entry(reason.to_owned())
+                    .or_default() += 1;
             }
         }
     }
     let total_bytes: u64 = objects.iter().map(|o| o.size).sum();
-    progress.objects_total.store(objects.len() as u64, Ordering::Relaxed);
-    progress.source_bytes_total.store(total_bytes, Ordering::Relaxed);
+    progress
+        .objects_total
+        .store(objects.len() as u64, Ordering::Relaxed);
+    progress
+        .source_bytes_total
+        .store(total_bytes, Ordering::Relaxed);
     tracing::info!(
         service = %job.format,
         objects = objects.len(),
@@ -285,7 +290,9 @@ impl Run<'_> {
                 progress: self.progress,
                 error: None,
             };
-            if let Err(error) = self.convert_object(object, decoder.as_mut(), &mut sinks, &mut counts) {
+            if let Err(error) =
+                self.convert_object(object, decoder.as_mut(), &mut sinks, &mut counts)
+            {
                 self.failed.store(true, Ordering::Relaxed);
                 writer.abort();
                 rejects.abort();
@@ -339,7 +346,12 @@ impl Run<'_> {
                 }
             }
             Err(DecodeError::Read { source, .. }) => return Err(read_error(source).into()),
-            Err(error) => return Err(Error::Internal(format!("decoding `{}`: {error}", object.key))),
+            Err(error) => {
+                return Err(Error::Internal(format!(
+                    "decoding `{}`: {error}",
+                    object.key
+                )));
+            }
         }
         counts.add(&object_counts);
         Ok(())

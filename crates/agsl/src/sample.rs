@@ -45,7 +45,10 @@ pub fn write_sample(format: Format, plan: SamplePlan, dir: &Path) -> Result<Writ
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal("sample writer panicked".into()))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Internal("sample writer panicked".into())))
+            })
             .collect()
     });
     let mut total = WrittenSample::default();
@@ -65,7 +68,10 @@ fn write_object(dir: &Path, object: &SampleObject, written: &mut WrittenSample) 
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io)?;
     }
-    let mut encoder = GzEncoder::new(Vec::with_capacity(object.body.len() / 8), Compression::new(6));
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(object.body.len() / 8),
+        Compression::new(6),
+    );
     encoder.write_all(&object.body).map_err(io)?;
     let gz = encoder.finish().map_err(io)?;
     fs::write(&path, &gz).map_err(io)?;

@@ -19,7 +19,9 @@ use crate::commands::convert;
 use crate::output::{Output, thousands};
 
 pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
-    let dir = args.dir.unwrap_or_else(|| std::env::temp_dir().join("agsl-demo"));
+    let dir = args
+        .dir
+        .unwrap_or_else(|| std::env::temp_dir().join("agsl-demo"));
     let source = dir.join("source");
     let target = dir.join("alb");
     for folder in [&source, &target] {
@@ -59,11 +61,18 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
 
     let (by_status, sent_bytes) = read_back(&target)?;
     let rows: u64 = by_status.values().sum();
-    println!("\nRead back from the Parquet table ({} rows):", thousands(rows));
+    println!(
+        "\nRead back from the Parquet table ({} rows):",
+        thousands(rows)
+    );
     println!("  {:>6}  {:>9}  {:>6}", "status", "requests", "share");
     for (status, count) in &by_status {
         let status = status.map_or("-".to_owned(), |s| s.to_string());
-        println!("  {status:>6}  {:>9}  {:>5.1}%", thousands(*count), *count as f64 * 100.0 / rows as f64);
+        println!(
+            "  {status:>6}  {:>9}  {:>5.1}%",
+            thousands(*count),
+            *count as f64 * 100.0 / rows as f64
+        );
     }
     println!("  sent_bytes total: {:.1} MB", sent_bytes as f64 / 1e6);
     println!("\nPartitions:");
@@ -71,7 +80,11 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
         println!("  {}", target.join(partition).display());
     }
     println!("\nTable:   {}", target.display());
-    println!("Rejects: {} ({} lines)", target.join("_rejects").display(), summary.rejects);
+    println!(
+        "Rejects: {} ({} lines)",
+        target.join("_rejects").display(),
+        summary.rejects
+    );
     println!(
         "Query it, e.g. with DuckDB:\n  SELECT elb_status_code, count(*) FROM read_parquet('{}/*/*/*/*/*.parquet', hive_partitioning=true) GROUP BY 1;",
         target.display()
@@ -86,16 +99,23 @@ fn read_back(table: &Path) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> 
     let files = agsl::sink::table_files(table)
         .with_context(|| format!("cannot list `{}`", table.display()))?;
     for path in files {
-        let file = File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
+        let file =
+            File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-        let mask = ProjectionMask::columns(builder.parquet_schema(), ["elb_status_code", "sent_bytes"]);
+        let mask =
+            ProjectionMask::columns(builder.parquet_schema(), ["elb_status_code", "sent_bytes"]);
         for batch in builder.with_projection(mask).build()? {
             let batch = batch?;
             let status = batch.column(0).as_primitive::<Int32Type>();
             for value in status.iter() {
                 *by_status.entry(value).or_default() += 1;
             }
-            sent_bytes += batch.column(1).as_primitive::<Int64Type>().iter().flatten().sum::<i64>();
+            sent_bytes += batch
+                .column(1)
+                .as_primitive::<Int64Type>()
+                .iter()
+                .flatten()
+                .sum::<i64>();
         }
     }
     Ok((by_status, sent_bytes))

@@ -8,7 +8,7 @@ use crate::cli::GenerateArgs;
 use crate::output::{Output, thousands};
 
 /// Average uncompressed bytes of a generated line, to turn `--size` into an object count.
-const BYTES_PER_LINE: u64 = 470;
+const BYTES_PER_LINE: u64 = 620;
 
 #[derive(Debug, Serialize)]
 struct Generated<'a> {
@@ -21,7 +21,10 @@ struct Generated<'a> {
 }
 
 pub fn run(args: GenerateArgs, output: &Output) -> anyhow::Result<()> {
-    let objects = args.size.div_ceil(args.lines_per_object * BYTES_PER_LINE).max(1);
+    let objects = args
+        .size
+        .div_ceil(args.lines_per_object * BYTES_PER_LINE)
+        .max(1);
     let plan = SamplePlan {
         seed: args.seed,
         objects: usize::try_from(objects)?,

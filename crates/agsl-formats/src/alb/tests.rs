@@ -13,7 +13,11 @@ const DOC_HTTPS: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer
 
 fn parse(line: &str) -> RecordBatch {
     let decoded = Decoded::from_bytes(&AlbFormat, line.as_bytes(), 1024).expect("decodes");
-    assert!(decoded.rejects.is_empty(), "rejected: {:?}", decoded.rejects);
+    assert!(
+        decoded.rejects.is_empty(),
+        "rejected: {:?}",
+        decoded.rejects
+    );
     assert_eq!(decoded.rows(), 1);
     decoded.batches.into_iter().next().expect("one batch")
 }
@@ -27,22 +31,34 @@ fn reject_reason(line: &[u8]) -> String {
 }
 
 fn text(batch: &RecordBatch, column: &str) -> Option<String> {
-    let array = batch.column_by_name(column).expect(column).as_string::<i32>();
+    let array = batch
+        .column_by_name(column)
+        .expect(column)
+        .as_string::<i32>();
     array.is_valid(0).then(|| array.value(0).to_owned())
 }
 
 fn int32(batch: &RecordBatch, column: &str) -> Option<i32> {
-    let array = batch.column_by_name(column).expect(column).as_primitive::<Int32Type>();
+    let array = batch
+        .column_by_name(column)
+        .expect(column)
+        .as_primitive::<Int32Type>();
     array.is_valid(0).then(|| array.value(0))
 }
 
 fn int64(batch: &RecordBatch, column: &str) -> Option<i64> {
-    let array = batch.column_by_name(column).expect(column).as_primitive::<Int64Type>();
+    let array = batch
+        .column_by_name(column)
+        .expect(column)
+        .as_primitive::<Int64Type>();
     array.is_valid(0).then(|| array.value(0))
 }
 
 fn float64(batch: &RecordBatch, column: &str) -> Option<f64> {
-    let array = batch.column_by_name(column).expect(column).as_primitive::<Float64Type>();
+    let array = batch
+        .column_by_name(column)
+        .expect(column)
+        .as_primitive::<Float64Type>();
     array.is_valid(0).then(|| array.value(0))
 }
 
@@ -82,7 +98,10 @@ fn schema_has_every_documented_field_in_order() {
     let schema = AlbFormat.schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names.len(), 37);
-    assert_eq!(&names[..5], ["type", "time", "elb", "client_ip", "client_port"]);
+    assert_eq!(
+        &names[..5],
+        ["type", "time", "elb", "client_ip", "client_port"]
+    );
     assert_eq!(names[36], "request_transform_status");
     assert!(schema.fields().iter().all(|f| f.is_nullable()));
 }
@@ -92,7 +111,10 @@ fn documentation_http_line() {
     let b = parse(DOC_HTTP);
     assert_eq!(text(&b, "type").as_deref(), Some("http"));
     assert_eq!(micros(&b, "time"), Some(1_530_570_180_186_641));
-    assert_eq!(text(&b, "elb").as_deref(), Some("app/my-loadbalancer/50dc6c495c0c9188"));
+    assert_eq!(
+        text(&b, "elb").as_deref(),
+        Some("app/my-loadbalancer/50dc6c495c0c9188")
+    );
     assert_eq!(text(&b, "client_ip").as_deref(), Some("192.168.131.39"));
     assert_eq!(int32(&b, "client_port"), Some(2817));
     assert_eq!(text(&b, "target_ip").as_deref(), Some("10.0.0.1"));
@@ -104,7 +126,10 @@ fn documentation_http_line() {
     assert_eq!(int64(&b, "received_bytes"), Some(34));
     assert_eq!(int64(&b, "sent_bytes"), Some(366));
     assert_eq!(text(&b, "request_verb").as_deref(), Some("GET"));
-    assert_eq!(text(&b, "request_url").as_deref(), Some("http://www.example.com:80/"));
+    assert_eq!(
+        text(&b, "request_url").as_deref(),
+        Some("http://www.example.com:80/")
+    );
     assert_eq!(text(&b, "request_proto").as_deref(), Some("HTTP/1.1"));
     assert_eq!(text(&b, "user_agent").as_deref(), Some("curl/7.46.0"));
     assert_eq!(text(&b, "ssl_cipher"), None);
@@ -116,12 +141,18 @@ fn documentation_http_line() {
     assert_eq!(text(&b, "domain_name"), None);
     assert_eq!(text(&b, "chosen_cert_arn"), None);
     assert_eq!(int32(&b, "matched_rule_priority"), Some(0));
-    assert_eq!(micros(&b, "request_creation_time"), Some(1_530_570_168_364_000));
+    assert_eq!(
+        micros(&b, "request_creation_time"),
+        Some(1_530_570_168_364_000)
+    );
     assert_eq!(text(&b, "actions_executed").as_deref(), Some("forward"));
     assert_eq!(text(&b, "redirect_url"), None);
     assert_eq!(text(&b, "target_port_list").as_deref(), Some("10.0.0.1:80"));
     assert_eq!(text(&b, "target_status_code_list").as_deref(), Some("200"));
-    assert_eq!(text(&b, "conn_trace_id").as_deref(), Some("TID_1234abcd5678ef90"));
+    assert_eq!(
+        text(&b, "conn_trace_id").as_deref(),
+        Some("TID_1234abcd5678ef90")
+    );
     assert_eq!(text(&b, "transformed_host"), None);
     assert_eq!(text(&b, "request_transform_status"), None);
 }
@@ -131,14 +162,20 @@ fn documentation_https_line() {
     let b = parse(DOC_HTTPS);
     assert_eq!(float64(&b, "request_processing_time"), Some(0.086));
     assert_eq!(float64(&b, "response_processing_time"), Some(0.037));
-    assert_eq!(text(&b, "ssl_cipher").as_deref(), Some("ECDHE-RSA-AES128-GCM-SHA256"));
+    assert_eq!(
+        text(&b, "ssl_cipher").as_deref(),
+        Some("ECDHE-RSA-AES128-GCM-SHA256")
+    );
     assert_eq!(text(&b, "ssl_protocol").as_deref(), Some("TLSv1.2"));
     assert_eq!(text(&b, "domain_name").as_deref(), Some("www.example.com"));
     assert_eq!(
         text(&b, "chosen_cert_arn").as_deref(),
         Some("arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012")
     );
-    assert_eq!(text(&b, "actions_executed").as_deref(), Some("authenticate,forward"));
+    assert_eq!(
+        text(&b, "actions_executed").as_deref(),
+        Some("authenticate,forward")
+    );
 }
 
 #[test]
@@ -147,7 +184,10 @@ fn every_optional_field_dash_is_null() {
     let b = parse(line);
     for column in b.schema().fields().iter().map(|f| f.name().clone()) {
         if column != "type" && column != "time" {
-            assert!(b.column_by_name(&column).unwrap().is_null(0), "{column} should be NULL");
+            assert!(
+                b.column_by_name(&column).unwrap().is_null(0),
+                "{column} should be NULL"
+            );
         }
     }
 }
@@ -166,20 +206,31 @@ fn minus_one_processing_times_are_kept() {
 
 #[test]
 fn ipv6_client_and_target() {
-    let b = parse(&with_field(3, "2601:6bbc:c529:9dad:6bbc:c529:9dad:6bbc:50599").replace(
-        "10.0.0.1:80 0.000",
-        "fd6d:6bbc:c529:6::face:ed83:f46:80 0.000",
-    ));
-    assert_eq!(text(&b, "client_ip").as_deref(), Some("2601:6bbc:c529:9dad:6bbc:c529:9dad:6bbc"));
+    let b = parse(
+        &with_field(3, "2601:6bbc:c529:9dad:6bbc:c529:9dad:6bbc:50599").replace(
+            "10.0.0.1:80 0.000",
+            "fd6d:6bbc:c529:6::face:ed83:f46:80 0.000",
+        ),
+    );
+    assert_eq!(
+        text(&b, "client_ip").as_deref(),
+        Some("2601:6bbc:c529:9dad:6bbc:c529:9dad:6bbc")
+    );
     assert_eq!(int32(&b, "client_port"), Some(50599));
-    assert_eq!(text(&b, "target_ip").as_deref(), Some("fd6d:6bbc:c529:6::face:ed83:f46"));
+    assert_eq!(
+        text(&b, "target_ip").as_deref(),
+        Some("fd6d:6bbc:c529:6::face:ed83:f46")
+    );
     assert_eq!(int32(&b, "target_port"), Some(80));
 }
 
 #[test]
 fn user_agent_with_spaces_and_escaped_quotes() {
     let b = parse(&with_field(13, r#""Mozilla/5.0 (X11; \"quoted\") Gecko""#));
-    assert_eq!(text(&b, "user_agent").as_deref(), Some(r#"Mozilla/5.0 (X11; "quoted") Gecko"#));
+    assert_eq!(
+        text(&b, "user_agent").as_deref(),
+        Some(r#"Mozilla/5.0 (X11; "quoted") Gecko"#)
+    );
 }
 
 #[test]
@@ -199,7 +250,10 @@ fn url_with_spaces_stays_whole() {
 fn malformed_request_lines() {
     let b = parse(&with_field(12, "- http://www.example.com:80- -"));
     assert_eq!(text(&b, "request_verb"), None);
-    assert_eq!(text(&b, "request_url").as_deref(), Some("http://www.example.com:80-"));
+    assert_eq!(
+        text(&b, "request_url").as_deref(),
+        Some("http://www.example.com:80-")
+    );
     assert_eq!(text(&b, "request_proto"), None);
     let b = parse(&with_field(12, "- - - "));
     assert_eq!(text(&b, "request_url"), None);
@@ -208,15 +262,24 @@ fn malformed_request_lines() {
 #[test]
 fn unicode_values() {
     let b = parse(&with_field(13, "Mözilla/5.0 (日本語; ünïcode) 🚀"));
-    assert_eq!(text(&b, "user_agent").as_deref(), Some("Mözilla/5.0 (日本語; ünïcode) 🚀"));
+    assert_eq!(
+        text(&b, "user_agent").as_deref(),
+        Some("Mözilla/5.0 (日本語; ünïcode) 🚀")
+    );
     let b = parse(&with_field(12, "GET https://例え.jp/パス?q=é HTTP/2.0"));
-    assert_eq!(text(&b, "request_url").as_deref(), Some("https://例え.jp/パス?q=é"));
+    assert_eq!(
+        text(&b, "request_url").as_deref(),
+        Some("https://例え.jp/パス?q=é")
+    );
 }
 
 #[test]
 fn session_reused_certificate() {
     let b = parse(&with_field(19, "session-reused"));
-    assert_eq!(text(&b, "chosen_cert_arn").as_deref(), Some("session-reused"));
+    assert_eq!(
+        text(&b, "chosen_cert_arn").as_deref(),
+        Some("session-reused")
+    );
 }
 
 #[test]
@@ -250,20 +313,28 @@ fn older_layouts_fill_trailing_nulls() {
         let b = parse(&line);
         assert_eq!(int64(&b, "sent_bytes"), Some(57), "{fields} fields");
         if fields < 33 {
-            assert!(b.column_by_name(first_absent).unwrap().is_null(0), "{fields}: {first_absent}");
+            assert!(
+                b.column_by_name(first_absent).unwrap().is_null(0),
+                "{fields}: {first_absent}"
+            );
         }
         if last_present == "ssl_protocol" {
             assert_eq!(text(&b, last_present).as_deref(), Some("TLSv1.2"));
         }
         if last_present == "conn_trace_id" {
-            assert_eq!(text(&b, last_present).as_deref(), Some("TID_1234abcd5678ef90"));
+            assert_eq!(
+                text(&b, last_present).as_deref(),
+                Some("TID_1234abcd5678ef90")
+            );
         }
     }
 }
 
 #[test]
 fn extra_trailing_fields_are_ignored() {
-    let b = parse(&format!(r#"{DOC_HTTP} 3.34.116.99 "-" "-" "garbage \" unbalanced"#));
+    let b = parse(&format!(
+        r#"{DOC_HTTP} 3.34.116.99 "-" "-" "garbage \" unbalanced"#
+    ));
     assert_eq!(text(&b, "request_transform_status"), None);
     assert_eq!(int64(&b, "sent_bytes"), Some(366));
 }
@@ -277,8 +348,12 @@ fn rejects_name_the_problem() {
     assert!(reject_reason(with_field(11, "12.5").as_bytes()).contains("`sent_bytes`"));
     assert!(reject_reason(with_field(3, "192.168.1.1").as_bytes()).contains("`client`"));
     assert!(reject_reason(with_field(5, "fast").as_bytes()).contains("`request_processing_time`"));
-    assert!(reject_reason(with_field(21, "yesterday").as_bytes()).contains("`request_creation_time`"));
-    assert!(reject_reason(br#"http 2018-07-02T22:23:00Z a "unterminated"#).contains("unterminated"));
+    assert!(
+        reject_reason(with_field(21, "yesterday").as_bytes()).contains("`request_creation_time`")
+    );
+    assert!(
+        reject_reason(br#"http 2018-07-02T22:23:00Z a "unterminated"#).contains("unterminated")
+    );
     let mut invalid = DOC_HTTP.as_bytes().to_vec();
     invalid[60] = 0xff;
     assert!(reject_reason(&invalid).contains("UTF-8"));
@@ -288,7 +363,8 @@ fn rejects_name_the_problem() {
 fn nlb_and_connection_log_lines_are_rejected() {
     let nlb = b"tls 2.0 2018-12-20T02:59:40 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd 192.168.131.39:2817 10.0.0.1:80 5 2 98 246 - arn:aws:acm:us-east-2:671290407336:certificate/2a108f19 - ECDHE-RSA-AES128-SHA tlsv12 - my-nlb.elb.us-east-2.amazonaws.com - - - 2018-12-20T02:59:30";
     assert!(reject_reason(nlb).contains("`time`"));
-    let conn = b"2024-11-29T13:45:24.599544Z 172.31.43.26 58206 80 - - - \"-\" - - - TID_16132ed0b4112148";
+    let conn =
+        b"2024-11-29T13:45:24.599544Z 172.31.43.26 58206 80 - - - \"-\" - - - TID_16132ed0b4112148";
     assert!(reject_reason(conn).contains("only 12 fields"));
 }
 
@@ -310,7 +386,10 @@ fn lines_and_counts_across_batches() {
     assert_eq!(decoded.counts.lines, 14);
     assert_eq!(decoded.counts.skipped_lines, 4, "blank lines are not data");
     assert_eq!(decoded.rejects[0].line, 2);
-    assert_eq!(decoded.rejects[1].line, 7, "blank lines keep their line numbers");
+    assert_eq!(
+        decoded.rejects[1].line, 7,
+        "blank lines keep their line numbers"
+    );
     assert_eq!(decoded.counts.bytes, input.len() as u64);
 }
 
@@ -320,25 +399,35 @@ fn routes_by_file_name() {
     let dir = "AWSLogs/123456789012/elasticloadbalancing/us-east-2/2022/05/01/";
     let route = |file: &str| AlbFormat.route(&format!("{dir}{file}"));
     assert_eq!(
-        route("123456789012_elasticloadbalancing_us-east-2_app.my-lb.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz"),
+        route(
+            "123456789012_elasticloadbalancing_us-east-2_app.my-lb.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz"
+        ),
         Route::Convert
     );
     assert!(matches!(
-        route("123456789012_elasticloadbalancing_us-east-2_net.my-nlb.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz"),
+        route(
+            "123456789012_elasticloadbalancing_us-east-2_net.my-nlb.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz"
+        ),
         Route::Skip(_)
     ));
     assert!(matches!(
-        route("conn_log.123456789012_elasticloadbalancing_us-east-2_app.my-lb.1234_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz"),
+        route(
+            "conn_log.123456789012_elasticloadbalancing_us-east-2_app.my-lb.1234_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz"
+        ),
         Route::Skip(_)
     ));
     assert!(matches!(
-        route("123456789012_elasticloadbalancing_us-east-2_my-classic-lb_20140215T2340Z_172.160.001.192_20sg8hgm.log"),
+        route(
+            "123456789012_elasticloadbalancing_us-east-2_my-classic-lb_20140215T2340Z_172.160.001.192_20sg8hgm.log"
+        ),
         Route::Skip(_)
     ));
     assert_eq!(AlbFormat.route("collected/access.log"), Route::Convert);
     assert!(matches!(AlbFormat.route("notes/README.md"), Route::Skip(_)));
     assert_eq!(
-        AlbFormat.region_from_key(&format!("{dir}x.log.gz")).as_deref(),
+        AlbFormat
+            .region_from_key(&format!("{dir}x.log.gz"))
+            .as_deref(),
         Some("us-east-2")
     );
 }

@@ -38,7 +38,8 @@ const TARGET_GROUPS: [&str; 3] = [
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/8f04c4fe71f5f794",
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/static/50dc6c495c0c9188",
 ];
-const CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012";
+const CERT: &str =
+    "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012";
 
 /// Writes ALB objects for a [`SamplePlan`]: 5-minute intervals, one object per LB node, keyed
 /// like AWS (`AWSLogs/<account>/elasticloadbalancing/<region>/<yyyy>/<mm>/<dd>/<file>.log.gz`).
@@ -81,7 +82,10 @@ impl AlbSampler {
                     facts.good_lines += 1;
                     *facts
                         .rows_per_partition
-                        .entry(Partitioning::RegionDate.path(Some(region), time.div_euclid(MICROS_PER_DAY)))
+                        .entry(
+                            Partitioning::RegionDate
+                                .path(Some(region), time.div_euclid(MICROS_PER_DAY)),
+                        )
                         .or_default() += 1;
                 }
                 body.push('\n');
@@ -116,62 +120,115 @@ fn hex(rng: &mut SampleRng, digits: usize, out: &mut String) {
 
 /// Appends one good 33-field line and returns its `sent_bytes`.
 fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
-    let kind = *rng.pick(&["https", "https", "https", "http", "http", "h2", "wss", "grpcs"]);
+    let kind = *rng.pick(&[
+        "https", "https", "https", "http", "http", "h2", "wss", "grpcs",
+    ]);
     let tls = kind != "http";
     out.push_str(kind);
     out.push(' ');
     format_iso8601_micros(time, out);
     out.push_str(" app/my-loadbalancer/50dc6c495c0c9188 ");
     if rng.chance(100) {
-        let _ = write!(out, "2001:db8:{:x}::{:x}", rng.below(0xffff), rng.below(0xffff));
+        let _ = write!(
+            out,
+            "2001:db8:{:x}::{:x}",
+            rng.below(0xffff),
+            rng.below(0xffff)
+        );
     } else {
-        let _ = write!(out, "{}.{}.{}.{}", 1 + rng.below(222), rng.below(256), rng.below(256), 1 + rng.below(254));
+        let _ = write!(
+            out,
+            "{}.{}.{}.{}",
+            1 + rng.below(222),
+            rng.below(256),
+            rng.below(256),
+            1 + rng.below(254)
+        );
     }
     let _ = write!(out, ":{} ", 1024 + rng.below(64_000));
 
     let status = if rng.chance(820) {
         200
     } else {
-        *rng.pick(&[304, 304, 301, 302, 404, 404, 404, 400, 403, 500, 502, 503, 504, 460])
+        *rng.pick(&[
+            304, 304, 301, 302, 404, 404, 404, 400, 403, 500, 502, 503, 504, 460,
+        ])
     };
     let forwarded = !matches!(status, 460 | 503) && !rng.chance(20);
-    let target = format!("10.0.{}.{}:{}", rng.below(4), 10 + rng.below(8), rng.pick(&[80, 8080]));
-    let sent: i64 = if status == 304 { 0 } else { 150 + rng.below(60_000) as i64 };
+    let target = format!(
+        "10.0.{}.{}:{}",
+        rng.below(4),
+        10 + rng.below(8),
+        rng.pick(&[80, 8080])
+    );
+    let sent: i64 = if status == 304 {
+        0
+    } else {
+        150 + rng.below(60_000) as i64
+    };
     let received = 80 + rng.below(2_000) as i64;
-    let total_micros;
-    if forwarded {
-        let target_time = rng.below(900) as f64 / 1000.0 + rng.below(3) as f64 * rng.below(1000) as f64 / 1000.0;
+    let total_micros = if forwarded {
+        let target_time =
+            rng.below(900) as f64 / 1000.0 + rng.below(3) as f64 * rng.below(1000) as f64 / 1000.0;
         let _ = write!(
             out,
             "{target} 0.{:03} {target_time:.3} 0.000 {status} {status} ",
             rng.below(3)
         );
-        total_micros = (target_time * 1_000_000.0) as i64 + 2_000;
+        (target_time * 1_000_000.0) as i64 + 2_000
     } else {
         let _ = write!(out, "- -1 -1 -1 {status} - ");
-        total_micros = 1_000;
-    }
+        1_000
+    };
     let _ = write!(out, "{received} {sent} ");
 
-    let verb = *rng.pick(&["GET", "GET", "GET", "GET", "POST", "POST", "PUT", "DELETE", "HEAD"]);
+    let verb = *rng.pick(&[
+        "GET", "GET", "GET", "GET", "POST", "POST", "PUT", "DELETE", "HEAD",
+    ]);
     let domain = *rng.pick(&DOMAINS);
     let (scheme, port) = if tls { ("https", 443) } else { ("http", 80) };
-    let path = rng.pick(&PATHS).replace("{id}", &rng.below(100_000).to_string());
-    let query = if rng.chance(300) { format!("?q=item+{}&page={}", rng.below(500), rng.below(9)) } else { String::new() };
-    let proto = if kind == "h2" || kind == "grpcs" { "HTTP/2.0" } else { "HTTP/1.1" };
-    let _ = write!(out, "\"{verb} {scheme}://{domain}:{port}{path}{query} {proto}\" ");
+    let path = rng
+        .pick(&PATHS)
+        .replace("{id}", &rng.below(100_000).to_string());
+    let query = if rng.chance(300) {
+        format!("?q=item+{}&page={}", rng.below(500), rng.below(9))
+    } else {
+        String::new()
+    };
+    let proto = if kind == "h2" || kind == "grpcs" {
+        "HTTP/2.0"
+    } else {
+        "HTTP/1.1"
+    };
+    let _ = write!(
+        out,
+        "\"{verb} {scheme}://{domain}:{port}{path}{query} {proto}\" "
+    );
     let _ = write!(out, "\"{}\" ", rng.pick(&USER_AGENTS));
     if tls {
-        let _ = write!(out, "{} TLSv1.{} ", rng.pick(&["ECDHE-RSA-AES128-GCM-SHA256", "TLS_AES_128_GCM_SHA256"]), rng.pick(&[2, 3]));
+        let _ = write!(
+            out,
+            "{} TLSv1.{} ",
+            rng.pick(&["ECDHE-RSA-AES128-GCM-SHA256", "TLS_AES_128_GCM_SHA256"]),
+            rng.pick(&[2, 3])
+        );
     } else {
         out.push_str("- - ");
     }
-    let group = if forwarded { *rng.pick(&TARGET_GROUPS) } else { "-" };
+    let group = if forwarded {
+        *rng.pick(&TARGET_GROUPS)
+    } else {
+        "-"
+    };
     let _ = write!(out, "{group} \"Root=1-{:08x}-", (time / 1_000_000) as u32);
     hex(rng, 24, out);
     out.push_str("\" ");
     if tls {
-        let cert = if rng.chance(200) { "session-reused" } else { CERT };
+        let cert = if rng.chance(200) {
+            "session-reused"
+        } else {
+            CERT
+        };
         let _ = write!(out, "\"{domain}\" \"{cert}\" ");
     } else {
         out.push_str("\"-\" \"-\" ");
@@ -181,7 +238,13 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     let actions = match status {
         301 | 302 => "redirect",
         _ if !forwarded => "-",
-        _ => *rng.pick(&["forward", "forward", "forward", "waf,forward", "authenticate,forward"]),
+        _ => *rng.pick(&[
+            "forward",
+            "forward",
+            "forward",
+            "waf,forward",
+            "authenticate,forward",
+        ]),
     };
     let _ = write!(out, " \"{actions}\" ");
     if matches!(status, 301 | 302) {
@@ -189,7 +252,11 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     } else {
         out.push_str("\"-\" ");
     }
-    let error = if status == 502 { "TargetConnectionError" } else { "-" };
+    let error = if status == 502 {
+        "TargetConnectionError"
+    } else {
+        "-"
+    };
     let _ = write!(out, "\"{error}\" ");
     if forwarded {
         let _ = write!(out, "\"{target}\" \"{status}\" ");

@@ -96,7 +96,10 @@ impl SampleFacts {
         self.bad_lines += other.bad_lines;
         self.sent_bytes += other.sent_bytes;
         for (partition, rows) in &other.rows_per_partition {
-            *self.rows_per_partition.entry(partition.clone()).or_default() += rows;
+            *self
+                .rows_per_partition
+                .entry(partition.clone())
+                .or_default() += rows;
         }
     }
 }

@@ -106,16 +106,32 @@ proptest! {
 /// The generator's own record of what it wrote agrees with what the parser reads back.
 #[test]
 fn generated_objects_parse_as_the_generator_says() {
-    let plan = SamplePlan { objects: 6, lines_per_object: 500, bad_line_every: Some(37), ..SamplePlan::default() };
+    let plan = SamplePlan {
+        objects: 6,
+        lines_per_object: 500,
+        bad_line_every: Some(37),
+        ..SamplePlan::default()
+    };
     for object in objects(Format::Alb, plan).expect("ALB has a generator") {
         let decoded = Decoded::from_bytes(&AlbFormat, &object.body, 128).unwrap();
-        assert_eq!(decoded.counts.rows, object.facts.good_lines, "{}", object.key);
-        assert_eq!(decoded.counts.rejects, object.facts.bad_lines, "{}", object.key);
+        assert_eq!(
+            decoded.counts.rows, object.facts.good_lines,
+            "{}",
+            object.key
+        );
+        assert_eq!(
+            decoded.counts.rejects, object.facts.bad_lines,
+            "{}",
+            object.key
+        );
         let sent: i64 = decoded
             .batches
             .iter()
             .map(|b| {
-                let a = b.column_by_name("sent_bytes").unwrap().as_primitive::<Int64Type>();
+                let a = b
+                    .column_by_name("sent_bytes")
+                    .unwrap()
+                    .as_primitive::<Int64Type>();
                 a.iter().flatten().sum::<i64>()
             })
             .sum();

@@ -132,13 +132,8 @@ impl PartitionWriter {
                 self.schema.clone(),
                 self.properties.clone(),
             )?;
-            self.open.insert(
-                partition.clone(),
-                OpenPartition {
-                    file,
-                    last_used: 0,
-                },
-            );
+            self.open
+                .insert(partition.clone(), OpenPartition { file, last_used: 0 });
         }
         let entry = self
             .open
@@ -147,10 +142,7 @@ impl PartitionWriter {
         entry.last_used = self.clock;
         entry.file.write(batch)?;
         if entry.file.size() >= self.options.target_file_bytes {
-            let full = self
-                .open
-                .remove(&partition)
-                .expect("the partition is open");
+            let full = self.open.remove(&partition).expect("the partition is open");
             self.written.push(full.file.commit()?);
         }
         self.enforce_memory_budget()
@@ -163,7 +155,10 @@ impl PartitionWriter {
             .min_by_key(|(_, open)| open.last_used)
             .map(|(partition, _)| partition.clone());
         if let Some(partition) = oldest {
-            let open = self.open.remove(&partition).expect("the key came from the map");
+            let open = self
+                .open
+                .remove(&partition)
+                .expect("the key came from the map");
             self.written.push(open.file.commit()?);
         }
         Ok(())

@@ -27,7 +27,10 @@ fn sum_i64(batches: &[RecordBatch], column: &str) -> i64 {
     batches
         .iter()
         .map(|b| {
-            let a = b.column_by_name(column).unwrap().as_primitive::<Int64Type>();
+            let a = b
+                .column_by_name(column)
+                .unwrap()
+                .as_primitive::<Int64Type>();
             a.iter().flatten().sum::<i64>()
         })
         .sum()
@@ -50,7 +53,10 @@ fn converts_generated_logs_into_the_seed_layout() {
     assert_eq!(summary.lines, summary.rows + summary.rejects);
     assert_eq!(summary.bytes_in, written.bytes);
     assert_eq!(summary.source_bytes, written.stored_bytes);
-    assert_eq!(progress.rows.load(std::sync::atomic::Ordering::Relaxed), summary.rows);
+    assert_eq!(
+        progress.rows.load(std::sync::atomic::Ordering::Relaxed),
+        summary.rows
+    );
 
     let batches = read_table(&target);
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -72,12 +78,18 @@ fn converts_generated_logs_into_the_seed_layout() {
     );
     assert_eq!(summary.partitions.iter().collect::<Vec<_>>(), partitions);
     for (partition, expected_rows) in &written.facts.rows_per_partition {
-        let rows: usize = read_table(&target.join(partition)).iter().map(RecordBatch::num_rows).sum();
+        let rows: usize = read_table(&target.join(partition))
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
         assert_eq!(rows as u64, *expected_rows, "{partition}");
         // Every row in a day partition has an event time on that day.
         let day: u32 = partition.rsplit("day=").next().unwrap().parse().unwrap();
         for batch in read_table(&target.join(partition)) {
-            let times = batch.column_by_name("time").unwrap().as_primitive::<TimestampMicrosecondType>();
+            let times = batch
+                .column_by_name("time")
+                .unwrap()
+                .as_primitive::<TimestampMicrosecondType>();
             for t in times.values() {
                 let (_, _, d) = agsl_formats::time::civil_from_days(t.div_euclid(86_400_000_000));
                 assert_eq!(d, day);
@@ -95,7 +107,10 @@ fn converts_generated_logs_into_the_seed_layout() {
     );
     assert!(schema.field_with_name("region").is_err());
     for batch in &batches {
-        let keys = batch.column_by_name("_source_key").unwrap().as_string::<i32>();
+        let keys = batch
+            .column_by_name("_source_key")
+            .unwrap()
+            .as_string::<i32>();
         for key in keys.iter() {
             let path = key.unwrap().strip_prefix("file://").expect("file URL");
             assert!(std::path::Path::new(path).is_file(), "{path}");
@@ -110,7 +125,11 @@ fn rejects_keep_object_line_reason_and_raw_bytes() {
     let source = dir.path().join("source");
     let target = dir.path().join("table");
     let written = write_sample(Format::Alb, plan(), &source).unwrap();
-    convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
 
     let reject_files = files_named(&target.join(REJECTS_DIR), &|n| n.ends_with(".parquet"));
     assert!(!reject_files.is_empty());
@@ -134,7 +153,10 @@ fn rejects_keep_object_line_reason_and_raw_bytes() {
                     .unwrap();
                 let line = text.lines().nth(lines.value(i) as usize - 1).unwrap();
                 assert_eq!(raws.value(i), line.as_bytes());
-                per_object.entry(path.to_owned()).or_default().push(lines.value(i) as u64);
+                per_object
+                    .entry(path.to_owned())
+                    .or_default()
+                    .push(lines.value(i) as u64);
             }
         }
     }
@@ -167,7 +189,11 @@ fn small_files_and_a_tight_memory_budget_lose_nothing() {
         .with_writer_options(options);
     let summary = convert(&job, &Progress::default()).unwrap();
     let files = agsl::sink::table_files(&target).unwrap();
-    assert!(files.len() > 8, "files roll at the target size: {}", files.len());
+    assert!(
+        files.len() > 8,
+        "files roll at the target size: {}",
+        files.len()
+    );
     let rejects = files_named(&target.join(REJECTS_DIR), &|n| n.ends_with(".parquet"));
     assert_eq!(rejects.len(), 2, "one rejects file per worker");
     assert_eq!(summary.files as usize, files.len() + rejects.len());
@@ -175,13 +201,17 @@ fn small_files_and_a_tight_memory_budget_lose_nothing() {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     assert_eq!(rows as u64, written.facts.good_lines);
     assert_eq!(sum_i64(&batches, "sent_bytes"), written.facts.sent_bytes);
-    assert!(files.iter().any(|f| {
-        let metadata = parquet::file::reader::FileReader::metadata(
-            &parquet::file::reader::SerializedFileReader::new(std::fs::File::open(f).unwrap()).unwrap(),
-        )
-        .clone();
-        metadata.num_row_groups() > 1
-    }), "row groups flush by size");
+    assert!(
+        files.iter().any(|f| {
+            let metadata = parquet::file::reader::FileReader::metadata(
+                &parquet::file::reader::SerializedFileReader::new(std::fs::File::open(f).unwrap())
+                    .unwrap(),
+            )
+            .clone();
+            metadata.num_row_groups() > 1
+        }),
+        "row groups flush by size"
+    );
 }
 
 #[test]
@@ -198,8 +228,16 @@ fn one_worker_and_two_workers_write_the_same_rows() {
         let mut rows: Vec<String> = batches
             .iter()
             .flat_map(|b| {
-                let trace = b.column_by_name("trace_id").unwrap().as_string::<i32>().clone();
-                let sent = b.column_by_name("sent_bytes").unwrap().as_primitive::<Int64Type>().clone();
+                let trace = b
+                    .column_by_name("trace_id")
+                    .unwrap()
+                    .as_string::<i32>()
+                    .clone();
+                let sent = b
+                    .column_by_name("sent_bytes")
+                    .unwrap()
+                    .as_primitive::<Int64Type>()
+                    .clone();
                 (0..b.num_rows()).map(move |i| format!("{}:{}", trace.value(i), sent.value(i)))
             })
             .collect();
@@ -216,12 +254,25 @@ fn column_nulls_survive_the_round_trip() {
     let source = dir.path().join("source");
     let target = dir.path().join("table");
     write_sample(Format::Alb, plan(), &source).unwrap();
-    convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
     let batches = read_table(&target);
     let nulls = |column: &str| -> usize {
-        batches.iter().map(|b| b.column_by_name(column).unwrap().null_count()).sum()
+        batches
+            .iter()
+            .map(|b| b.column_by_name(column).unwrap().null_count())
+            .sum()
     };
-    assert!(nulls("target_ip") > 0, "requests that never reached a target");
+    assert!(
+        nulls("target_ip") > 0,
+        "requests that never reached a target"
+    );
     assert_eq!(nulls("time"), 0);
-    assert_eq!(nulls("transformed_uri"), batches.iter().map(RecordBatch::num_rows).sum::<usize>());
+    assert_eq!(
+        nulls("transformed_uri"),
+        batches.iter().map(RecordBatch::num_rows).sum::<usize>()
+    );
 }

@@ -42,14 +42,42 @@ fn routes_objects_by_file_name() {
     let (source, target) = (dir.path().join("s"), dir.path().join("t"));
     let alb = "123456789012_elasticloadbalancing_us-east-2_app.my-lb.50dc6c495c0c9188_20180702T2225Z_10.0.0.1_abc.log.gz";
     put(&source, alb, &gzip(lines(3).as_bytes()));
-    put(&source, &alb.replace("_app.", "_net."), &gzip(b"tls 2.0 2018-12-20T02:59:40 net/x\n"));
-    put(&source, &format!("conn_log.{alb}"), &gzip(b"2024-10-04T17:05:15.514108Z 1.2.3.4 1 443\n"));
-    put(&source, &alb.replace("_app.my-lb.50dc6c495c0c9188", "_my-classic-lb").replace(".gz", ""), b"x\n");
-    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
-    assert_eq!((summary.objects, summary.skipped_objects, summary.rows, summary.rejects), (1, 3, 3, 0));
+    put(
+        &source,
+        &alb.replace("_app.", "_net."),
+        &gzip(b"tls 2.0 2018-12-20T02:59:40 net/x\n"),
+    );
+    put(
+        &source,
+        &format!("conn_log.{alb}"),
+        &gzip(b"2024-10-04T17:05:15.514108Z 1.2.3.4 1 443\n"),
+    );
+    put(
+        &source,
+        &alb.replace("_app.my-lb.50dc6c495c0c9188", "_my-classic-lb")
+            .replace(".gz", ""),
+        b"x\n",
+    );
+    let summary = convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            summary.objects,
+            summary.skipped_objects,
+            summary.rows,
+            summary.rejects
+        ),
+        (1, 3, 3, 0)
+    );
     assert_eq!(summary.skipped_reasons.get("NLB access log"), Some(&1));
     assert_eq!(summary.skipped_reasons.get("ALB connection log"), Some(&1));
-    assert_eq!(summary.skipped_reasons.get("Classic ELB access log"), Some(&1));
+    assert_eq!(
+        summary.skipped_reasons.get("Classic ELB access log"),
+        Some(&1)
+    );
     assert_eq!(
         summary.partitions.iter().collect::<Vec<_>>(),
         ["region=us-east-2/year=2018/month=07/day=02"]
@@ -64,7 +92,11 @@ fn plain_and_multi_member_gzip_objects() {
     let mut members = gzip(lines(3).as_bytes());
     members.extend(gzip(lines(4).as_bytes()));
     put(&source, "members.log.gz", &members);
-    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    let summary = convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
     assert_eq!((summary.rows, summary.rejects), (9, 0));
     assert_eq!(rows(&target), 9);
 }
@@ -74,12 +106,18 @@ fn truncated_gzip_keeps_earlier_lines_and_rejects_the_object_tail() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = (dir.path().join("s"), dir.path().join("t"));
     // Incompressible-ish varied lines so that half the gzip stream holds many whole lines.
-    let text: String = (0..4000).map(|i| LINE.replace("TID_1", &format!("TID_{i:x}{}", i * 7919)) + "\n").collect();
+    let text: String = (0..4000)
+        .map(|i| LINE.replace("TID_1", &format!("TID_{i:x}{}", i * 7919)) + "\n")
+        .collect();
     let mut data = gzip(text.as_bytes());
     data.truncate(data.len() / 2);
     put(&source, "cut.log.gz", &data);
     put(&source, "good.log.gz", &gzip(lines(5).as_bytes()));
-    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    let summary = convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
     assert_eq!(summary.rejects, 1);
     assert!(summary.rows > 5 && summary.rows < 4005, "{}", summary.rows);
     assert_eq!(summary.rows + summary.rejects, summary.lines);
@@ -87,8 +125,17 @@ fn truncated_gzip_keeps_earlier_lines_and_rejects_the_object_tail() {
     let rejects = files_named(&target.join("_rejects"), &|n| n.ends_with(".parquet"));
     let batch = &read_file(&rejects[0])[0];
     let reason = batch.column(2).as_string::<i32>().value(0);
-    assert!(reason.starts_with("corrupt compressed data after line"), "{reason}");
-    assert!(batch.column(0).as_string::<i32>().value(0).ends_with("cut.log.gz"));
+    assert!(
+        reason.starts_with("corrupt compressed data after line"),
+        "{reason}"
+    );
+    assert!(
+        batch
+            .column(0)
+            .as_string::<i32>()
+            .value(0)
+            .ends_with("cut.log.gz")
+    );
 }
 
 #[test]
@@ -103,11 +150,24 @@ fn invalid_utf8_line_is_rejected_with_its_exact_bytes() {
     text.extend_from_slice(b"\n\n");
     text.extend_from_slice(lines(1).as_bytes());
     put(&source, "x.log", &text);
-    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
-    assert_eq!((summary.rows, summary.rejects, summary.skipped_lines), (3, 1, 1));
+    let summary = convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.rows, summary.rejects, summary.skipped_lines),
+        (3, 1, 1)
+    );
     let rejects = files_named(&target.join("_rejects"), &|n| n.ends_with(".parquet"));
     let batch = &read_file(&rejects[0])[0];
-    assert_eq!(batch.column(1).as_primitive::<arrow_array::types::Int64Type>().value(0), 3);
+    assert_eq!(
+        batch
+            .column(1)
+            .as_primitive::<arrow_array::types::Int64Type>()
+            .value(0),
+        3
+    );
     assert_eq!(batch.column(3).as_binary::<i32>().value(0), bad.as_slice());
 }
 
@@ -116,7 +176,11 @@ fn empty_source_converts_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = (dir.path().join("s"), dir.path().join("t"));
     fs::create_dir_all(&source).unwrap();
-    let summary = convert(&ConvertJob::new(Format::Alb, &source, &target), &Progress::default()).unwrap();
+    let summary = convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
     assert_eq!((summary.objects, summary.rows, summary.files), (0, 0, 0));
 }
 
@@ -128,21 +192,34 @@ fn bad_arguments_are_clear_errors() {
         &Progress::default(),
     )
     .unwrap_err();
-    assert!(matches!(missing, Error::Source(SourceError::Missing { .. })), "{missing}");
+    assert!(
+        matches!(missing, Error::Source(SourceError::Missing { .. })),
+        "{missing}"
+    );
     assert!(missing.to_string().contains("does not exist"));
 
     fs::write(dir.path().join("file"), b"").unwrap();
     let unwritable = convert(
-        &ConvertJob::new(Format::Alb, dir.path(), dir.path().join("file").join("table")),
+        &ConvertJob::new(
+            Format::Alb,
+            dir.path(),
+            dir.path().join("file").join("table"),
+        ),
         &Progress::default(),
     )
     .unwrap_err();
-    assert!(unwritable.to_string().starts_with("cannot write to"), "{unwritable}");
+    assert!(
+        unwritable.to_string().starts_with("cannot write to"),
+        "{unwritable}"
+    );
 
     let unsupported = convert(
         &ConvertJob::new(Format::VpcFlow, dir.path(), dir.path().join("t")),
         &Progress::default(),
     )
     .unwrap_err();
-    assert_eq!(unsupported.to_string(), "service `vpc_flow` is not supported yet; supported: alb");
+    assert_eq!(
+        unsupported.to_string(),
+        "service `vpc_flow` is not supported yet; supported: alb"
+    );
 }

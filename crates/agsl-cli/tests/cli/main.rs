@@ -1,0 +1,303 @@
+//! End-to-end tests of the `agsl` binary: exit codes, one-line errors, `--json`, and a real
+//! conversion read back with the parquet crate.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use agsl::sample::{WrittenSample, write_sample};
+use agsl_formats::Format;
+use agsl_formats::sample::SamplePlan;
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+fn agsl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_agsl"))
+        .args(args)
+        .env_remove("AGSL_JSON")
+        .env_remove("AGSL_QUIET")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn sample(dir: &Path) -> WrittenSample {
+    let plan = SamplePlan {
+        objects: 12,
+        lines_per_object: 300,
+        bad_line_every: Some(101),
+        ..SamplePlan::default()
+    };
+    write_sample(Format::Alb, plan, dir).unwrap()
+}
+
+fn read_table(root: &Path) -> Vec<RecordBatch> {
+    agsl::sink::table_files(root)
+        .unwrap()
+        .into_iter()
+        .flat_map(|path| {
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn convert_reports_json_and_writes_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
+    let written = sample(&source);
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        source.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
+    for key in [
+        "objects",
+        "rows",
+        "rejects",
+        "skipped_objects",
+        "bytes_in",
+        "bytes_out",
+        "seconds",
+    ] {
+        assert!(json.get(key).is_some(), "missing `{key}` in {json}");
+    }
+    assert_eq!(json["objects"], 12);
+    assert_eq!(json["rows"], written.facts.good_lines);
+    assert_eq!(json["rejects"], written.facts.bad_lines);
+    assert_eq!(json["skipped_objects"], 0);
+    assert_eq!(json["bytes_in"], written.bytes);
+    assert!(json["bytes_out"].as_u64().unwrap() > 0);
+
+    let summary_line = stderr(&output)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        summary_line.starts_with("alb: 12 objects, "),
+        "{summary_line}"
+    );
+    assert!(
+        summary_line.contains(&format!("{} rejects", written.facts.bad_lines)),
+        "{summary_line}"
+    );
+    assert!(summary_line.ends_with("MB/s)"), "{summary_line}");
+
+    let batches = read_table(&target);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows as u64, written.facts.good_lines);
+    let sent: i64 = batches
+        .iter()
+        .map(|b| {
+            b.column_by_name("sent_bytes")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .iter()
+                .flatten()
+                .sum::<i64>()
+        })
+        .sum();
+    assert_eq!(sent, written.facts.sent_bytes);
+    for partition in written.facts.rows_per_partition.keys() {
+        assert!(target.join(partition).is_dir(), "{partition}");
+    }
+}
+
+#[test]
+fn non_terminal_runs_print_plain_lines_not_a_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("logs");
+    sample(&source);
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        source.to_str().unwrap(),
+        "--target",
+        dir.path().join("t").to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    let err = stderr(&output);
+    assert!(
+        !err.contains('\u{1b}'),
+        "no escape codes when stderr is not a terminal: {err:?}"
+    );
+    assert!(err.contains("converting"), "{err}");
+    assert!(
+        output.stdout.is_empty(),
+        "results go to stdout only with --json"
+    );
+}
+
+fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(output));
+    let err = stderr(output);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains(needle), "{err}");
+}
+
+#[test]
+fn unknown_service_lists_the_known_ones() {
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "nlb",
+        "--source",
+        ".",
+        "--target",
+        "t",
+    ]);
+    assert_one_line_error(
+        &output,
+        2,
+        "expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow",
+    );
+}
+
+#[test]
+fn unsupported_service_says_what_is_supported() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "elb",
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--target",
+        dir.path().join("t").to_str().unwrap(),
+    ]);
+    assert_one_line_error(
+        &output,
+        2,
+        "service `elb` is not supported yet; supported: alb",
+    );
+}
+
+#[test]
+fn missing_source_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        dir.path().join("nope").to_str().unwrap(),
+        "--target",
+        dir.path().join("t").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&output, 2, "does not exist");
+}
+
+#[test]
+fn unwritable_target_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--target",
+        dir.path().join("file").join("t").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&output, 1, "cannot write to");
+}
+
+#[test]
+fn bad_size_is_a_usage_error() {
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        ".",
+        "--target",
+        "t",
+        "--target-file-size",
+        "big",
+    ]);
+    assert_one_line_error(&output, 2, "invalid size `big`");
+}
+
+#[test]
+fn demo_converts_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = agsl(&["demo", "--dir", dir.path().to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("Read back from the Parquet table"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("region=us-east-1/year=2024/month=03/day=08"),
+        "{stdout}"
+    );
+    assert!(stderr(&output).contains("alb: 36 objects, "));
+    // Running it again starts from a clean folder and gives the same table.
+    let again = agsl(&["demo", "--dir", dir.path().to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        json["rows"].as_u64().unwrap() + json["rejects"].as_u64().unwrap(),
+        72_000
+    );
+    let rows: usize = read_table(&dir.path().join("alb"))
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum();
+    assert_eq!(rows as u64, json["rows"].as_u64().unwrap());
+}
+
+#[test]
+fn generate_writes_the_aws_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = agsl(&[
+        "generate",
+        "--target",
+        dir.path().to_str().unwrap(),
+        "--size",
+        "2MB",
+        "--lines-per-object",
+        "1000",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["objects"], 5);
+    assert!(
+        dir.path()
+            .join("AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07")
+            .is_dir()
+    );
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let output = agsl(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for command in ["convert", "demo", "generate"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
