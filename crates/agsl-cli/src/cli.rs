@@ -61,6 +61,10 @@ pub struct ConvertArgs {
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub target_file_size: u64,
 
+    /// zstd compression level of the Parquet files (1 fastest .. 22 smallest).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=22))]
+    pub zstd_level: i32,
+
     /// Objects converted in parallel [default: number of cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,

@@ -116,6 +116,16 @@ impl LogFormat for AlbFormat {
         fields::region_in_key(key, "elasticloadbalancing")
     }
 
+    fn unique_columns(&self) -> &'static [&'static str] {
+        &[
+            "time",
+            "client_port",
+            "trace_id",
+            "request_creation_time",
+            "conn_trace_id",
+        ]
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(AlbLineParser::new(batch_size), batch_size))
     }

@@ -158,6 +158,12 @@ pub trait LogFormat: Send + Sync {
     /// The AWS region an object belongs to, when its key says so.
     fn region_from_key(&self, key: &str) -> Option<String>;
 
+    /// Columns whose values are nearly unique per row (request ids, precise timestamps). Writers
+    /// skip dictionary encoding for them: it would only cost hashing and then fall back.
+    fn unique_columns(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// A fresh decoder producing batches of at most `batch_size` rows.
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder>;
 }

@@ -259,9 +259,7 @@ impl Run<'_> {
         let name = format!("part-{}-{worker:02}", self.run_id);
         let mut writer = PartitionWriter::new(
             &self.job.target,
-            &self.format.schema(),
-            self.format.event_time_column(),
-            self.format.partitioning(),
+            self.format,
             self.job.writer.clone(),
             name.clone(),
         )?;

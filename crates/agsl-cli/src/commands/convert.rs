@@ -13,7 +13,9 @@ pub fn run(args: ConvertArgs, output: &Output) -> anyhow::Result<()> {
 
 /// Runs the conversion with progress, without printing the summary.
 pub fn convert(args: ConvertArgs, output: &Output) -> agsl::Result<RunSummary> {
-    let writer = WriterOptions::default().with_target_file_bytes(args.target_file_size);
+    let writer = WriterOptions::default()
+        .with_target_file_bytes(args.target_file_size)
+        .with_zstd_level(args.zstd_level);
     let mut job =
         ConvertJob::new(args.service, args.source, args.target).with_writer_options(writer);
     if let Some(workers) = args.workers {

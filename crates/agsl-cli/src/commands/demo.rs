@@ -50,6 +50,7 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
             source: source.clone(),
             target: target.clone(),
             target_file_size: parse_size("256MiB").map_err(anyhow::Error::msg)?,
+            zstd_level: 1,
             workers: None,
         },
         output,

@@ -11,6 +11,7 @@ pub use rejects::{REJECTS_DIR, RejectsWriter, rejects_schema};
 
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 /// File and row-group sizing. The defaults suit Athena, Trino, Spark and DuckDB: files of a few
 /// hundred MB split well across readers, and row groups of up to 64 MiB (or 1 Mi rows) give
@@ -35,7 +36,7 @@ impl Default for WriterOptions {
             target_file_bytes: 256 * 1024 * 1024,
             row_group_bytes: 64 * 1024 * 1024,
             row_group_rows: 1024 * 1024,
-            zstd_level: 3,
+            zstd_level: 1,
             memory_budget_bytes: 160 * 1024 * 1024,
             max_open_files: 16,
         }
@@ -48,14 +49,23 @@ impl WriterOptions {
         self
     }
 
-    pub(crate) fn properties(&self) -> WriterProperties {
+    pub fn with_zstd_level(mut self, level: i32) -> Self {
+        self.zstd_level = level;
+        self
+    }
+
+    /// Parquet writer properties; `plain_columns` are written without dictionary encoding.
+    pub(crate) fn properties(&self, plain_columns: &[&str]) -> WriterProperties {
         let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
-        WriterProperties::builder()
+        let mut builder = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_max_row_group_bytes(Some(self.row_group_bytes))
-            .set_created_by(format!("agsl version {}", env!("CARGO_PKG_VERSION")))
-            .build()
+            .set_created_by(format!("agsl version {}", env!("CARGO_PKG_VERSION")));
+        for column in plain_columns {
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+        }
+        builder.build()
     }
 }
 

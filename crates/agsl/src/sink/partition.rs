@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use agsl_formats::Partitioning;
 use agsl_formats::time::MICROS_PER_DAY;
+use agsl_formats::{LogFormat, Partitioning};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt32Array};
@@ -54,22 +54,21 @@ pub struct PartitionWriter {
 }
 
 impl PartitionWriter {
-    /// `format_schema` is the format's schema; `time_column` names its event-time column.
+    /// Writes the table of `format`, with file names starting `file_prefix`.
     pub fn new(
         root: impl Into<PathBuf>,
-        format_schema: &Schema,
-        time_column: &str,
-        partitioning: Partitioning,
+        format: &dyn LogFormat,
         options: WriterOptions,
         file_prefix: String,
     ) -> Result<Self, SinkError> {
-        let time_column = format_schema.index_of(time_column)?;
+        let format_schema = format.schema();
+        let time_column = format_schema.index_of(format.event_time_column())?;
         Ok(Self {
             root: root.into(),
-            schema: table_schema(format_schema),
-            partitioning,
+            schema: table_schema(&format_schema),
+            partitioning: format.partitioning(),
             time_column,
-            properties: options.properties(),
+            properties: options.properties(format.unique_columns()),
             options,
             file_prefix,
             sequence: 0,

@@ -94,7 +94,7 @@ impl RejectsWriter {
                 &self.dir,
                 &self.name,
                 SCHEMA.clone(),
-                self.options.properties(),
+                self.options.properties(&["line_number", "raw_line"]),
             )?);
         }
         self.file

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::bufread::MultiGzDecoder;
 
+use super::read_ahead::ReadAhead;
+
 /// Read buffer for both the stored and the decompressed stream.
 const BUFFER_BYTES: usize = 256 * 1024;
 
@@ -30,15 +32,13 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// A buffered reader of the object's content, decompressed if it is gzip.
+/// A buffered reader of the object's content, decompressed if it is gzip. Gzip objects are
+/// decompressed on a read-ahead thread, overlapping with parsing and encoding.
 pub fn open_decompressed<R: Read + Send + 'static>(raw: R) -> io::Result<Box<dyn BufRead + Send>> {
     let mut stored = BufReader::with_capacity(BUFFER_BYTES, raw);
     let is_gzip = stored.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if is_gzip {
-        Box::new(BufReader::with_capacity(
-            BUFFER_BYTES,
-            MultiGzDecoder::new(stored),
-        ))
+        Box::new(ReadAhead::new(MultiGzDecoder::new(stored))?)
     } else {
         Box::new(stored)
     })

@@ -3,6 +3,7 @@
 
 mod decompress;
 mod local;
+mod read_ahead;
 
 pub use decompress::{CountingReader, open_decompressed};
 pub use local::LocalSource;

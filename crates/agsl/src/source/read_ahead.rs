@@ -1,0 +1,166 @@
+//! Decompresses on a helper thread while the worker parses and encodes, so even a single large
+//! object keeps both cores busy. Chunks travel through a small bounded channel (bounded memory)
+//! and their buffers are sent back for reuse.
+
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+/// Bytes per chunk handed from the decompressing thread to the reader.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks in flight: bounds the memory to `(CHUNKS_IN_FLIGHT + 2) * CHUNK_BYTES` per object.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// A `BufRead` over bytes produced by another thread reading `inner`.
+pub struct ReadAhead {
+    chunks: Receiver<io::Result<Vec<u8>>>,
+    recycle: SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    position: usize,
+    done: bool,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReadAhead {
+    pub fn new<R: Read + Send + 'static>(mut inner: R) -> io::Result<Self> {
+        let (send_chunk, chunks) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let (recycle, recycled) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 2);
+        let thread = std::thread::Builder::new()
+            .name("agsl-read-ahead".into())
+            .spawn(move || {
+                loop {
+                    let mut chunk = recycled.try_recv().unwrap_or_default();
+                    chunk.resize(CHUNK_BYTES, 0);
+                    let (filled, error) = fill(&mut inner, &mut chunk);
+                    chunk.truncate(filled);
+                    // Bytes read before an error are delivered first, then the error. A failed
+                    // send means the reader hung up: the object is abandoned, stop reading it.
+                    if filled > 0 && send_chunk.send(Ok(chunk)).is_err() {
+                        return;
+                    }
+                    if let Some(error) = error {
+                        let _ = send_chunk.send(Err(error));
+                        return;
+                    }
+                    if filled == 0 {
+                        let _ = send_chunk.send(Ok(Vec::new()));
+                        return;
+                    }
+                }
+            })?;
+        Ok(Self {
+            chunks,
+            recycle,
+            current: Vec::new(),
+            position: 0,
+            done: false,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// Reads until `buf` is full, the input ends or reading fails; returns the bytes read and the
+/// error, if one stopped it.
+fn fill(inner: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match inner.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Some(e)),
+        }
+    }
+    (filled, None)
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.position >= self.current.len() && !self.done {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) if chunk.is_empty() => self.done = true,
+                Ok(Ok(chunk)) => {
+                    let used = std::mem::replace(&mut self.current, chunk);
+                    let _ = self.recycle.try_send(used);
+                    self.position = 0;
+                }
+                Ok(Err(error)) => {
+                    self.done = true;
+                    return Err(error);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::other("the read-ahead thread stopped"));
+                }
+            }
+        }
+        Ok(&self.current[self.position.min(self.current.len())..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.position += amount;
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // Unblock the producer (its sends fail once `chunks` is gone), then wait for it.
+        let (_, empty) = sync_channel(0);
+        drop(std::mem::replace(&mut self.chunks, empty));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_everything_in_order() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        ReadAhead::new(io::Cursor::new(data.clone()))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn errors_arrive_after_the_good_bytes() {
+        let failing = io::Cursor::new(vec![7u8; 10]).chain(FailingReader);
+        let mut reader = ReadAhead::new(failing).unwrap();
+        let mut out = Vec::new();
+        let error = reader.read_to_end(&mut out).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(out, vec![7u8; 10]);
+    }
+
+    #[test]
+    fn dropping_early_stops_the_thread() {
+        let endless = io::repeat(1);
+        let mut reader = ReadAhead::new(endless).unwrap();
+        assert!(!reader.fill_buf().unwrap().is_empty());
+        drop(reader);
+    }
+
+    struct FailingReader;
+
+    impl Read for FailingReader {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt"))
+        }
+    }
+}
