@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         (false, _) => LevelFilter::TRACE,
     };
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(output::LogWriterFactory)
         .with_max_level(level)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())

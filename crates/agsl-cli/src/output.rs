@@ -2,6 +2,7 @@
 //! A progress bar only on a terminal; otherwise a plain log line every ten seconds.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
@@ -79,6 +80,12 @@ impl Output {
 }
 
 fn draw_bar(progress: &Progress, stopped: &mpsc::Receiver<()>) {
+    // Nothing to draw until the listing has set the totals.
+    while progress.objects_total.load(Ordering::Relaxed) == 0 {
+        if stopped.recv_timeout(BAR_TICK) != Err(RecvTimeoutError::Timeout) {
+            return;
+        }
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -86,6 +93,7 @@ fn draw_bar(progress: &Progress, stopped: &mpsc::Receiver<()>) {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    LogWriter::show_bar(Some(bar.clone()));
     loop {
         bar.set_length(progress.source_bytes_total.load(Ordering::Relaxed));
         bar.set_position(progress.source_bytes_read.load(Ordering::Relaxed));
@@ -98,7 +106,58 @@ fn draw_bar(progress: &Progress, stopped: &mpsc::Receiver<()>) {
             break;
         }
     }
+    LogWriter::show_bar(None);
     bar.finish_and_clear();
+}
+
+/// The bar being drawn, if any, so log lines can be printed above it instead of through it.
+static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Where log lines go: stderr, printed above the progress bar while one is drawn.
+pub struct LogWriter {
+    line: Vec<u8>,
+}
+
+impl LogWriter {
+    fn show_bar(bar: Option<ProgressBar>) {
+        if let Ok(mut active) = ACTIVE_BAR.lock() {
+            *active = bar;
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriterFactory {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter { line: Vec::new() }
+    }
+}
+
+/// Makes one [`LogWriter`] per log event.
+pub struct LogWriterFactory;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        let write = || {
+            let _ = std::io::stderr().lock().write_all(&self.line);
+        };
+        match ACTIVE_BAR.lock().ok().as_deref().cloned().flatten() {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
 }
 
 fn log_periodically(progress: &Progress, stopped: &mpsc::Receiver<()>) {

@@ -122,7 +122,10 @@ fn truncated_gzip_keeps_earlier_lines_and_rejects_the_object_tail() {
     let mut prefix = Vec::new();
     let _ = flate2::read::MultiGzDecoder::new(data.as_slice()).read_to_end(&mut prefix);
     let complete_lines = prefix.iter().filter(|&&b| b == b'\n').count() as u64;
-    assert!(complete_lines > 100 && complete_lines < 4000, "{complete_lines}");
+    assert!(
+        complete_lines > 100 && complete_lines < 4000,
+        "{complete_lines}"
+    );
     assert_eq!(summary.rejects, 1);
     assert_eq!(summary.rows, complete_lines + 5);
     assert_eq!(summary.rows + summary.rejects, summary.lines);
