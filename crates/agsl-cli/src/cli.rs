@@ -72,7 +72,7 @@ pub struct ConvertArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where to put the sample logs and the table [default: <temp dir>/agsl-demo].
+    /// Where to put the sample logs and the table [default: the temp folder's `agsl-demo`].
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }

@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, Format, LogFormat, Reject, Route};
@@ -241,6 +242,22 @@ struct WorkerOutput {
     rejects_file: Option<WrittenFile>,
 }
 
+/// What a worker's parsing side produced; its writer thread reports the files.
+struct ParseOutput {
+    counts: DecodeCounts,
+    rejects_file: Option<WrittenFile>,
+}
+
+/// A batch on its way from a worker's parser to the worker's writer thread.
+struct WriteRequest {
+    batch: RecordBatch,
+    region: Option<Arc<str>>,
+    url: Arc<str>,
+}
+
+/// Batches queued between a worker's parser and its writer: a little slack, bounded memory.
+const BATCHES_IN_FLIGHT: usize = 2;
+
 /// State shared by the workers of one run.
 struct Run<'a> {
     job: &'a ConvertJob,
@@ -255,14 +272,69 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Converts objects until none are left. `Ok(None)` when another worker failed first.
+    /// The worker parses on its own thread and encodes Parquet on a writer thread of its own,
+    /// so parsing and encoding overlap (as decompression does, see `ReadAhead`).
     fn worker(&self, worker: usize) -> Result<Option<WorkerOutput>> {
         let name = format!("part-{}-{worker:02}", self.run_id);
-        let mut writer = PartitionWriter::new(
+        let writer = PartitionWriter::new(
             &self.job.target,
             self.format,
             self.job.writer.clone(),
             name.clone(),
         )?;
+        let (batches, requests) = sync_channel::<WriteRequest>(BATCHES_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            let encoder = std::thread::Builder::new()
+                .name(format!("agsl-writer-{worker}"))
+                .spawn_scoped(scope, || self.encode(writer, requests))
+                .map_err(|e| SinkError::io(&self.job.target, e))?;
+            let parsed = self.parse(&name, batches);
+            let written = encoder.join().unwrap_or_else(|_| {
+                Err(SinkError::io(
+                    &self.job.target,
+                    std::io::Error::other("writer thread panicked"),
+                ))
+            });
+            match (parsed, written) {
+                // The writer's own error is the cause when both sides stopped.
+                (_, Err(error)) => Err(error.into()),
+                (Err(error), _) => Err(error),
+                (Ok(None), _) => Ok(None),
+                (Ok(Some(parsed)), Ok(files)) => Ok(Some(WorkerOutput {
+                    counts: parsed.counts,
+                    files,
+                    rejects_file: parsed.rejects_file,
+                })),
+            }
+        })
+    }
+
+    /// The writer thread: encodes every batch it receives, then commits, or drops its partial
+    /// files when the run failed.
+    fn encode(
+        &self,
+        mut writer: PartitionWriter,
+        requests: Receiver<WriteRequest>,
+    ) -> Result<Vec<WrittenFile>, SinkError> {
+        for request in requests {
+            if let Err(error) =
+                writer.write(&request.batch, request.region.as_deref(), &request.url)
+            {
+                self.failed.store(true, Ordering::Relaxed);
+                writer.abort();
+                return Err(error);
+            }
+        }
+        if self.failed.load(Ordering::Relaxed) {
+            writer.abort();
+            return Ok(Vec::new());
+        }
+        writer.finish()
+    }
+
+    /// The parsing side of a worker: takes objects until none are left, sending batches to the
+    /// writer thread and writing rejects itself.
+    fn parse(&self, name: &str, batches: SyncSender<WriteRequest>) -> Result<Option<ParseOutput>> {
         let mut rejects = RejectsWriter::new(
             &self.job.target,
             format!("{name}.parquet"),
@@ -272,7 +344,6 @@ impl Run<'_> {
         let mut decoder = self.format.decoder(self.job.batch_size);
         loop {
             if self.failed.load(Ordering::Relaxed) {
-                writer.abort();
                 rejects.abort();
                 return Ok(None);
             }
@@ -281,26 +352,25 @@ impl Run<'_> {
                 break;
             };
             let mut sinks = ObjectSinks {
-                writer: &mut writer,
+                batches: &batches,
                 rejects: &mut rejects,
-                region: self.format.region_from_key(&object.key),
-                url: self.source.url(&object.key),
+                region: self.format.region_from_key(&object.key).map(Arc::from),
+                url: Arc::from(self.source.url(&object.key)),
                 progress: self.progress,
+                writer_stopped: false,
                 error: None,
             };
             if let Err(error) =
                 self.convert_object(object, decoder.as_mut(), &mut sinks, &mut counts)
             {
                 self.failed.store(true, Ordering::Relaxed);
-                writer.abort();
                 rejects.abort();
                 return Err(error);
             }
             self.progress.objects_done.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(Some(WorkerOutput {
+        Ok(Some(ParseOutput {
             counts,
-            files: writer.finish()?,
             rejects_file: rejects.finish()?,
         }))
     }
@@ -321,6 +391,10 @@ impl Run<'_> {
         let mut input = open_decompressed(raw).map_err(read_error)?;
         let mut object_counts = DecodeCounts::default();
         let result = decoder.decode(&mut input, sinks, &mut object_counts);
+        if sinks.writer_stopped {
+            // The writer thread failed; the worker reports the writer's error instead.
+            return Err(Error::Internal("the writer thread stopped".into()));
+        }
         if let Some(error) = sinks.error.take() {
             return Err(error.into());
         }
@@ -364,22 +438,16 @@ fn is_corrupt_data(error: &std::io::Error) -> bool {
     )
 }
 
-/// Receives one object's batches and rejects; keeps the sink's own error for the run to report.
+/// Receives one object's batches (passed on to the writer thread) and rejects (written here);
+/// keeps a sink's own error for the run to report.
 struct ObjectSinks<'a> {
-    writer: &'a mut PartitionWriter,
+    batches: &'a SyncSender<WriteRequest>,
     rejects: &'a mut RejectsWriter,
-    region: Option<String>,
-    url: String,
+    region: Option<Arc<str>>,
+    url: Arc<str>,
     progress: &'a Progress,
+    writer_stopped: bool,
     error: Option<SinkError>,
-}
-
-impl ObjectSinks<'_> {
-    fn failed(&mut self, error: SinkError) -> DecodeError {
-        let message = error.to_string();
-        self.error = Some(error);
-        DecodeError::Output(message.into())
-    }
 }
 
 impl DecodeOutput for ObjectSinks<'_> {
@@ -387,15 +455,23 @@ impl DecodeOutput for ObjectSinks<'_> {
         self.progress
             .rows
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-        self.writer
-            .write(&batch, self.region.as_deref(), &self.url)
-            .map_err(|e| self.failed(e))
+        let request = WriteRequest {
+            batch,
+            region: self.region.clone(),
+            url: self.url.clone(),
+        };
+        self.batches.send(request).map_err(|_| {
+            self.writer_stopped = true;
+            DecodeError::Output("the writer thread stopped".into())
+        })
     }
 
     fn reject(&mut self, reject: Reject<'_>) -> std::result::Result<(), DecodeError> {
         self.progress.rejects.fetch_add(1, Ordering::Relaxed);
-        self.rejects
-            .write(&self.url, &reject)
-            .map_err(|e| self.failed(e))
+        self.rejects.write(&self.url, &reject).map_err(|error| {
+            let message = error.to_string();
+            self.error = Some(error);
+            DecodeError::Output(message.into())
+        })
     }
 }

@@ -119,6 +119,46 @@ fn convert_reports_json_and_writes_the_table() {
     for partition in written.facts.rows_per_partition.keys() {
         assert!(target.join(partition).is_dir(), "{partition}");
     }
+    assert_rejects_are_the_bad_lines(&target, written.facts.bad_lines);
+}
+
+/// The rejects hold exactly the injected bad lines: their object, line number, a reason, and
+/// the raw bytes equal to that line of the (decompressed) source object.
+fn assert_rejects_are_the_bad_lines(target: &Path, bad_lines: u64) {
+    use std::io::Read;
+    let mut seen = 0;
+    for entry in std::fs::read_dir(target.join("_rejects")).unwrap() {
+        let path = entry.unwrap().path();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let keys = batch
+                .column_by_name("source_key")
+                .unwrap()
+                .as_string::<i32>();
+            let lines = batch
+                .column_by_name("line_number")
+                .unwrap()
+                .as_primitive::<Int64Type>();
+            let reasons = batch.column_by_name("reason").unwrap().as_string::<i32>();
+            let raws = batch.column_by_name("raw_line").unwrap().as_binary::<i32>();
+            for i in 0..batch.num_rows() {
+                let object = keys.value(i).strip_prefix("file://").unwrap();
+                let mut text = String::new();
+                flate2::read::MultiGzDecoder::new(std::fs::File::open(object).unwrap())
+                    .read_to_string(&mut text)
+                    .unwrap();
+                let line = text.lines().nth(lines.value(i) as usize - 1).unwrap();
+                assert_eq!(raws.value(i), line.as_bytes());
+                assert!(!reasons.value(i).is_empty());
+                seen += 1;
+            }
+        }
+    }
+    assert_eq!(seen, bad_lines);
 }
 
 #[test]
