@@ -21,6 +21,21 @@ fn agsl(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// `agsl convert --service <service> --source <source> --target <target> <extra...>`.
+fn convert(service: &str, source: &Path, target: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "convert",
+        "--service",
+        service,
+        "--source",
+        source.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    agsl(&args)
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -55,16 +70,7 @@ fn convert_reports_json_and_writes_the_table() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
     let written = sample(&source);
-    let output = agsl(&[
-        "convert",
-        "--service",
-        "alb",
-        "--source",
-        source.to_str().unwrap(),
-        "--target",
-        target.to_str().unwrap(),
-        "--json",
-    ]);
+    let output = convert("alb", &source, &target, &["--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
@@ -166,15 +172,7 @@ fn non_terminal_runs_print_plain_lines_not_a_bar() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("logs");
     sample(&source);
-    let output = agsl(&[
-        "convert",
-        "--service",
-        "alb",
-        "--source",
-        source.to_str().unwrap(),
-        "--target",
-        dir.path().join("t").to_str().unwrap(),
-    ]);
+    let output = convert("alb", &source, &dir.path().join("t"), &[]);
     assert!(output.status.success());
     let err = stderr(&output);
     assert!(
@@ -198,15 +196,7 @@ fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
 
 #[test]
 fn unknown_service_lists_the_known_ones() {
-    let output = agsl(&[
-        "convert",
-        "--service",
-        "nlb",
-        "--source",
-        ".",
-        "--target",
-        "t",
-    ]);
+    let output = convert("nlb", Path::new("."), Path::new("t"), &[]);
     assert_one_line_error(
         &output,
         2,
@@ -217,15 +207,7 @@ fn unknown_service_lists_the_known_ones() {
 #[test]
 fn unsupported_service_says_what_is_supported() {
     let dir = tempfile::tempdir().unwrap();
-    let output = agsl(&[
-        "convert",
-        "--service",
-        "elb",
-        "--source",
-        dir.path().to_str().unwrap(),
-        "--target",
-        dir.path().join("t").to_str().unwrap(),
-    ]);
+    let output = convert("elb", dir.path(), &dir.path().join("t"), &[]);
     assert_one_line_error(
         &output,
         2,
@@ -236,15 +218,7 @@ fn unsupported_service_says_what_is_supported() {
 #[test]
 fn missing_source_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let output = agsl(&[
-        "convert",
-        "--service",
-        "alb",
-        "--source",
-        dir.path().join("nope").to_str().unwrap(),
-        "--target",
-        dir.path().join("t").to_str().unwrap(),
-    ]);
+    let output = convert("alb", &dir.path().join("nope"), &dir.path().join("t"), &[]);
     assert_one_line_error(&output, 2, "does not exist");
 }
 
@@ -252,31 +226,18 @@ fn missing_source_is_a_usage_error() {
 fn unwritable_target_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("file"), b"").unwrap();
-    let output = agsl(&[
-        "convert",
-        "--service",
-        "alb",
-        "--source",
-        dir.path().to_str().unwrap(),
-        "--target",
-        dir.path().join("file").join("t").to_str().unwrap(),
-    ]);
+    let output = convert("alb", dir.path(), &dir.path().join("file").join("t"), &[]);
     assert_one_line_error(&output, 1, "cannot write to");
 }
 
 #[test]
 fn bad_size_is_a_usage_error() {
-    let output = agsl(&[
-        "convert",
-        "--service",
+    let output = convert(
         "alb",
-        "--source",
-        ".",
-        "--target",
-        "t",
-        "--target-file-size",
-        "big",
-    ]);
+        Path::new("."),
+        Path::new("t"),
+        &["--target-file-size", "big"],
+    );
     assert_one_line_error(&output, 2, "invalid size `big`");
 }
 
