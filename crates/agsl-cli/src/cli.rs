@@ -72,6 +72,10 @@ pub struct ConvertArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// Log type to demonstrate (any supported service).
+    #[arg(long, value_parser = parse_service, default_value = "alb")]
+    pub service: Format,
+
     /// Where to put the sample logs and the table [default: the temp folder's `agsl-demo`].
     #[arg(long)]
     pub dir: Option<PathBuf>,

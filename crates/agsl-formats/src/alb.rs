@@ -184,15 +184,7 @@ impl LineParser for AlbLineParser {
             .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
         // Absent trailing fields read as `-`, which every column maps to NULL.
         let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
-        let mut count = 0;
-        let mut tokens = Tokens::new(line);
-        while count < KNOWN_FIELDS {
-            match tokens.next_token()? {
-                Some(token) => f[count] = token,
-                None => break,
-            }
-            count += 1;
-        }
+        let count = Tokens::new(line).fill(&mut f)?;
         if count < MIN_FIELDS {
             return Err(format!(
                 "only {count} fields; an ALB access log line has at least {MIN_FIELDS}"

@@ -35,6 +35,20 @@ impl<'a> Tokens<'a> {
         &self.line[self.pos.min(self.line.len())..]
     }
 
+    /// Fills `fields` with the line's first tokens and returns how many there were (at most
+    /// `fields.len()`); later tokens are not read, so unknown trailing fields cost nothing.
+    pub(crate) fn fill(&mut self, fields: &mut [Cow<'a, str>]) -> Result<usize, Reason> {
+        let mut count = 0;
+        while count < fields.len() {
+            match self.next_token()? {
+                Some(token) => fields[count] = token,
+                None => break,
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// Next token, `None` at the end of the line, or why the line cannot be split.
     pub(crate) fn next_token(&mut self) -> Result<Option<Cow<'a, str>>, Reason> {
         let bytes = self.line.as_bytes();

@@ -8,6 +8,7 @@
 mod alb;
 mod columns;
 mod decode;
+mod elb;
 mod fields;
 pub mod sample;
 pub mod time;
@@ -23,6 +24,7 @@ pub use decode::{
     DecodeCounts, DecodeError, DecodeOutput, Decoded, MAX_LINE_BYTES, ObjectDecoder, OwnedReject,
     Reject,
 };
+pub use elb::ElbFormat;
 
 /// The AWS service log types agsl knows, named by the seed project's service keywords.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,6 +65,7 @@ impl Format {
     pub fn parser(self) -> Option<Arc<dyn LogFormat>> {
         match self {
             Format::Alb => Some(Arc::new(AlbFormat)),
+            Format::Elb => Some(Arc::new(ElbFormat)),
             _ => None,
         }
     }

@@ -19,13 +19,13 @@ pub struct WrittenSample {
     pub objects: u64,
     /// Uncompressed bytes.
     pub bytes: u64,
-    /// Bytes on disk (gzip).
+    /// Bytes on disk (gzip where AWS compresses).
     pub stored_bytes: u64,
     pub facts: SampleFacts,
 }
 
-/// Generates `plan` for `format` under `dir`, gzip-compressed like AWS delivers it, using every
-/// core (gzip is the slow part).
+/// Generates `plan` for `format` under `dir`, compressed as AWS delivers it, using every core
+/// (gzip is the slow part).
 pub fn write_sample(format: Format, plan: SamplePlan, dir: &Path) -> Result<WrittenSample> {
     let generated = Mutex::new(objects(format, plan).ok_or(Error::UnsupportedService(format))?);
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
@@ -68,16 +68,20 @@ fn write_object(dir: &Path, object: &SampleObject, written: &mut WrittenSample) 
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io)?;
     }
-    let mut encoder = GzEncoder::new(
-        Vec::with_capacity(object.body.len() / 8),
-        Compression::new(6),
-    );
-    encoder.write_all(&object.body).map_err(io)?;
-    let gz = encoder.finish().map_err(io)?;
-    fs::write(&path, &gz).map_err(io)?;
+    let stored = if object.compressed {
+        let mut encoder = GzEncoder::new(
+            Vec::with_capacity(object.body.len() / 8),
+            Compression::new(6),
+        );
+        encoder.write_all(&object.body).map_err(io)?;
+        encoder.finish().map_err(io)?
+    } else {
+        object.body.clone()
+    };
+    fs::write(&path, &stored).map_err(io)?;
     written.objects += 1;
     written.bytes += object.body.len() as u64;
-    written.stored_bytes += gz.len() as u64;
+    written.stored_bytes += stored.len() as u64;
     written.facts.add(&object.facts);
     Ok(())
 }

@@ -1,11 +1,11 @@
-//! `agsl demo`: the first thing a new user runs. Generates a day-crossing sample of ALB logs in
-//! the AWS layout (with a few damaged lines), converts it, and reads the Parquet back.
+//! `agsl demo`: the first thing a new user runs. Generates a day-crossing sample of one
+//! service's logs in the AWS layout (with a few damaged lines), converts it, and reads the
+//! Parquet back.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::Path;
 
-use agsl::Format;
 use agsl::sample::write_sample;
 use agsl_formats::sample::SamplePlan;
 use anyhow::Context;
@@ -22,8 +22,9 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     let dir = args
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join("agsl-demo"));
+    let service = args.service;
     let source = dir.join("source");
-    let target = dir.join("alb");
+    let target = dir.join(service.keyword());
     for folder in [&source, &target] {
         if folder.exists() {
             fs::remove_dir_all(folder)
@@ -36,9 +37,9 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
         bad_line_every: Some(4_999),
         ..SamplePlan::default()
     };
-    let written = write_sample(Format::Alb, plan, &source)?;
+    let written = write_sample(service, plan, &source)?;
     output.note(format!(
-        "generated {} ALB log objects ({} lines, {:.1} MB) under {}",
+        "generated {} {service} log objects ({} lines, {:.1} MB) under {}",
         written.objects,
         thousands(written.facts.good_lines + written.facts.bad_lines),
         written.bytes as f64 / 1e6,
@@ -46,7 +47,7 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     ));
     let summary = convert::convert(
         ConvertArgs {
-            service: Format::Alb,
+            service,
             source: source.clone(),
             target: target.clone(),
             target_file_size: parse_size("256MiB").map_err(anyhow::Error::msg)?,

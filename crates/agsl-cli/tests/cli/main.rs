@@ -207,11 +207,11 @@ fn unknown_service_lists_the_known_ones() {
 #[test]
 fn unsupported_service_says_what_is_supported() {
     let dir = tempfile::tempdir().unwrap();
-    let output = convert("elb", dir.path(), &dir.path().join("t"), &[]);
+    let output = convert("cloudtrail", dir.path(), &dir.path().join("t"), &[]);
     assert_one_line_error(
         &output,
         2,
-        "service `elb` is not supported yet; supported: alb",
+        "service `cloudtrail` is not supported yet; supported: alb, elb",
     );
 }
 
@@ -304,4 +304,33 @@ fn help_lists_the_commands() {
     for command in ["convert", "demo", "generate"] {
         assert!(help.contains(command), "{help}");
     }
+}
+
+#[test]
+fn demo_runs_for_classic_elb() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = agsl(&[
+        "demo",
+        "--service",
+        "elb",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["service"], "elb");
+    assert_eq!(
+        json["rows"].as_u64().unwrap() + json["rejects"].as_u64().unwrap(),
+        72_000
+    );
+    assert!(
+        json["rejects"].as_u64().unwrap() > 0,
+        "the demo shows damaged lines too"
+    );
+    let rows: usize = read_table(&dir.path().join("elb"))
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum();
+    assert_eq!(rows as u64, json["rows"].as_u64().unwrap());
 }

@@ -3,14 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{SampleFacts, SampleObject, SamplePlan, SampleRng};
-use crate::Partitioning;
-use crate::time::{MICROS_PER_DAY, civil_from_days, format_iso8601_micros};
-
-const ACCOUNT: &str = "123456789012";
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
-const NODES: [&str; 3] = ["10.0.1.23", "10.0.2.47", "10.0.3.91"];
-const INTERVAL_MICROS: i64 = 5 * 60 * 1_000_000;
+use super::load_balancer::LoadBalancerLog;
+use super::{SampleObject, SamplePlan, SampleRng};
+use crate::time::format_iso8601_micros;
 
 const USER_AGENTS: [&str; 8] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
@@ -41,78 +36,19 @@ const TARGET_GROUPS: [&str; 3] = [
 const CERT: &str =
     "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012";
 
-/// Writes ALB objects for a [`SamplePlan`]: 5-minute intervals, one object per LB node, keyed
-/// like AWS (`AWSLogs/<account>/elasticloadbalancing/<region>/<yyyy>/<mm>/<dd>/<file>.log.gz`).
-/// The folder date is the delivery date, so records just before midnight land in the next
-/// day's folder, as they do on S3.
-#[derive(Debug, Clone)]
-pub struct AlbSampler {
-    plan: SamplePlan,
-}
-
-impl AlbSampler {
-    pub fn new(plan: SamplePlan) -> Self {
-        Self { plan }
+/// ALB deliveries: gzip `.log.gz` objects named `..._app.<lb>.<id>_...`.
+pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
+    LoadBalancerLog {
+        load_balancer: "app.my-loadbalancer.50dc6c495c0c9188",
+        extension: "log.gz",
+        compressed: true,
+        status_field: 8,
+        line,
     }
-
-    pub fn into_objects(self) -> impl Iterator<Item = SampleObject> {
-        let mut rng = SampleRng::new(self.plan.seed);
-        let mut line_number = 0u64;
-        (0..self.plan.objects).map(move |index| {
-            let interval = (index / NODES.len()) as i64;
-            let node = NODES[index % NODES.len()];
-            let region = REGIONS[(index / (NODES.len() * 4)) % REGIONS.len()];
-            let end = self.plan.start_micros + interval * INTERVAL_MICROS;
-            let key = object_key(region, node, end, rng.next_u64());
-            let mut body = String::with_capacity(self.plan.lines_per_object * 420);
-            let mut facts = SampleFacts::default();
-            let step = INTERVAL_MICROS / self.plan.lines_per_object.max(1) as i64;
-            for i in 0..self.plan.lines_per_object {
-                line_number += 1;
-                let time = end - INTERVAL_MICROS + i as i64 * step + rng.below(step as u64) as i64;
-                let bad = self
-                    .plan
-                    .bad_line_every
-                    .is_some_and(|every| line_number % every == 0);
-                if bad {
-                    bad_line(&mut rng, time, &mut body);
-                    facts.bad_lines += 1;
-                } else {
-                    facts.sent_bytes += line(&mut rng, time, &mut body);
-                    facts.good_lines += 1;
-                    *facts
-                        .rows_per_partition
-                        .entry(
-                            Partitioning::RegionDate
-                                .path(Some(region), time.div_euclid(MICROS_PER_DAY)),
-                        )
-                        .or_default() += 1;
-                }
-                body.push('\n');
-            }
-            SampleObject {
-                key,
-                body: body.into_bytes(),
-                facts,
-            }
-        })
-    }
+    .objects(plan)
 }
 
-fn object_key(region: &str, node: &str, end: i64, random: u64) -> String {
-    let (year, month, day) = civil_from_days(end.div_euclid(MICROS_PER_DAY));
-    let minutes = end.rem_euclid(MICROS_PER_DAY) / 60_000_000;
-    format!(
-        "AWSLogs/{ACCOUNT}/elasticloadbalancing/{region}/{year:04}/{month:02}/{day:02}/\
-         {ACCOUNT}_elasticloadbalancing_{region}_app.my-loadbalancer.50dc6c495c0c9188_\
-         {year:04}{month:02}{day:02}T{:02}{:02}Z_{node}_{:08x}.log.gz",
-        minutes / 60,
-        minutes % 60,
-        random as u32
-    )
-}
-
-fn hex(rng: &mut SampleRng, digits: usize, out: &mut String) {
+pub(crate) fn hex(rng: &mut SampleRng, digits: usize, out: &mut String) {
     for _ in 0..digits {
         out.push(char::from(b"0123456789abcdef"[rng.below(16) as usize]));
     }
@@ -272,24 +208,4 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     hex(rng, 32, out);
     out.push_str(" \"-\" \"-\" \"-\"");
     sent
-}
-
-/// Appends one malformed line of a few realistic kinds of damage.
-fn bad_line(rng: &mut SampleRng, time: i64, out: &mut String) {
-    let mut good = String::new();
-    line(rng, time, &mut good);
-    match rng.below(4) {
-        // Cut short, as a partially written object would be.
-        0 => out.push_str(&good[..good.len().min(90)]),
-        // A non-numeric status code (the first 12 fields are bare tokens).
-        1 => {
-            let mut fields: Vec<&str> = good.splitn(10, ' ').collect();
-            fields[8] = "2x0";
-            out.push_str(&fields.join(" "));
-        }
-        // An unterminated quote.
-        2 => out.push_str(&good[..good.find("\" ").map_or(good.len(), |i| i)]),
-        // Not a log line at all.
-        _ => out.push_str("<html><body>502 Bad Gateway</body></html>"),
-    }
 }

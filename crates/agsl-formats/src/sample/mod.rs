@@ -3,13 +3,13 @@
 //! sum, rows per day) so tests can check a conversion against facts the parser never saw.
 
 mod alb;
+mod elb;
+mod load_balancer;
 
 use std::collections::BTreeMap;
 
 use crate::Format;
 use crate::time::MICROS_PER_DAY;
-
-pub use alb::AlbSampler;
 
 /// A small, fast, seedable generator (SplitMix64): no dependency, same output everywhere.
 #[derive(Debug, Clone)]
@@ -76,6 +76,8 @@ impl Default for SamplePlan {
 pub struct SampleObject {
     pub key: String,
     pub body: Vec<u8>,
+    /// Whether AWS delivers this object gzip-compressed (ALB) or as plain text (Classic ELB).
+    pub compressed: bool,
     pub facts: SampleFacts,
 }
 
@@ -111,7 +113,8 @@ pub fn objects(
     plan: SamplePlan,
 ) -> Option<Box<dyn Iterator<Item = SampleObject> + Send>> {
     match format {
-        Format::Alb => Some(Box::new(AlbSampler::new(plan).into_objects())),
+        Format::Alb => Some(Box::new(alb::objects(plan))),
+        Format::Elb => Some(Box::new(elb::objects(plan))),
         _ => None,
     }
 }

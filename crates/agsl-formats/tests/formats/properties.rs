@@ -2,15 +2,37 @@
 //! line ends up as exactly one row or one reject.
 
 use agsl_formats::sample::{SamplePlan, objects};
-use agsl_formats::{AlbFormat, Decoded, Format};
+use agsl_formats::{AlbFormat, Decoded, ElbFormat, Format, LogFormat};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use proptest::prelude::*;
 
-const VALID: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd5678ef90 "-" "-" "-""#;
+const VALID_ALB: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd5678ef90 "-" "-" "-""#;
+
+const VALID_ELB: &str = r#"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000086 0.001048 0.001337 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.38.0 (#56-0ef1d4a5)" DHE-RSA-AES128-SHA TLSv1.2"#;
+
+/// Each supported format with one valid line to mutate.
+fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
+    vec![
+        (Box::new(AlbFormat), VALID_ALB),
+        (Box::new(ElbFormat), VALID_ELB),
+    ]
+}
+
+#[test]
+fn every_supported_format_is_property_tested() {
+    let tested: Vec<Format> = formats().iter().map(|(f, _)| f.format()).collect();
+    assert_eq!(tested, Format::supported().collect::<Vec<_>>());
+}
 
 fn check_invariants(input: &[u8]) {
-    let decoded = Decoded::from_bytes(&AlbFormat, input, 7).expect("in-memory input never fails");
+    for (format, _) in formats() {
+        check_format(format.as_ref(), input);
+    }
+}
+
+fn check_format(format: &dyn LogFormat, input: &[u8]) {
+    let decoded = Decoded::from_bytes(format, input, 7).expect("in-memory input never fails");
     let c = decoded.counts;
     assert_eq!(c.rows + c.rejects, c.lines);
     assert_eq!(decoded.rows() as u64, c.rows);
@@ -89,17 +111,19 @@ proptest! {
 
     #[test]
     fn mutated_valid_lines_never_panic(mutations in proptest::collection::vec(mutation(), 1..6), copies in 1usize..4) {
-        let mut line = VALID.as_bytes().to_vec();
-        for m in &mutations {
-            apply(&mut line, m);
+        for (format, valid) in formats() {
+            let mut line = valid.as_bytes().to_vec();
+            for m in &mutations {
+                apply(&mut line, m);
+            }
+            let mut input = Vec::new();
+            for _ in 0..copies {
+                input.extend_from_slice(&line);
+                input.push(b'\n');
+            }
+            input.extend_from_slice(valid.as_bytes());
+            check_format(format.as_ref(), &input);
         }
-        let mut input = Vec::new();
-        for _ in 0..copies {
-            input.extend_from_slice(&line);
-            input.push(b'\n');
-        }
-        input.extend_from_slice(VALID.as_bytes());
-        check_invariants(&input);
     }
 }
 
@@ -112,29 +136,33 @@ fn generated_objects_parse_as_the_generator_says() {
         bad_line_every: Some(37),
         ..SamplePlan::default()
     };
-    for object in objects(Format::Alb, plan).expect("ALB has a generator") {
-        let decoded = Decoded::from_bytes(&AlbFormat, &object.body, 128).unwrap();
-        assert_eq!(
-            decoded.counts.rows, object.facts.good_lines,
-            "{}",
-            object.key
-        );
-        assert_eq!(
-            decoded.counts.rejects, object.facts.bad_lines,
-            "{}",
-            object.key
-        );
-        let sent: i64 = decoded
-            .batches
-            .iter()
-            .map(|b| {
-                let a = b
-                    .column_by_name("sent_bytes")
-                    .unwrap()
-                    .as_primitive::<Int64Type>();
-                a.iter().flatten().sum::<i64>()
-            })
-            .sum();
-        assert_eq!(sent, object.facts.sent_bytes, "{}", object.key);
+    for (format, _) in formats() {
+        for object in
+            objects(format.format(), plan.clone()).expect("every supported format has a generator")
+        {
+            let decoded = Decoded::from_bytes(format.as_ref(), &object.body, 128).unwrap();
+            assert_eq!(
+                decoded.counts.rows, object.facts.good_lines,
+                "{}",
+                object.key
+            );
+            assert_eq!(
+                decoded.counts.rejects, object.facts.bad_lines,
+                "{}",
+                object.key
+            );
+            let sent: i64 = decoded
+                .batches
+                .iter()
+                .map(|b| {
+                    let a = b
+                        .column_by_name("sent_bytes")
+                        .unwrap()
+                        .as_primitive::<Int64Type>();
+                    a.iter().flatten().sum::<i64>()
+                })
+                .sum();
+            assert_eq!(sent, object.facts.sent_bytes, "{}", object.key);
+        }
     }
 }

@@ -276,3 +276,45 @@ fn column_nulls_survive_the_round_trip() {
         batches.iter().map(RecordBatch::num_rows).sum::<usize>()
     );
 }
+
+/// ALB (gzip) and Classic ELB (plain) objects share one prefix; each service converts only its
+/// own objects and skips the other's.
+#[test]
+fn alb_and_classic_elb_under_one_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let alb = write_sample(Format::Alb, plan(), &source).unwrap();
+    let elb = write_sample(Format::Elb, SamplePlan { seed: 7, ..plan() }, &source).unwrap();
+    for (format, written, other) in [(Format::Alb, &alb, &elb), (Format::Elb, &elb, &alb)] {
+        let target = dir.path().join(format.keyword());
+        let summary = convert(
+            &ConvertJob::new(format, &source, &target),
+            &Progress::default(),
+        )
+        .unwrap();
+        assert_eq!(summary.objects, written.objects, "{format}");
+        assert_eq!(summary.skipped_objects, other.objects, "{format}");
+        assert_eq!(
+            (summary.rows, summary.rejects),
+            (written.facts.good_lines, written.facts.bad_lines)
+        );
+        let batches = read_table(&target);
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows as u64, written.facts.good_lines, "{format}");
+        assert_eq!(
+            sum_i64(&batches, "sent_bytes"),
+            written.facts.sent_bytes,
+            "{format}"
+        );
+        let partitions: Vec<&String> = written.facts.rows_per_partition.keys().collect();
+        assert_eq!(
+            summary.partitions.iter().collect::<Vec<_>>(),
+            partitions,
+            "{format}"
+        );
+    }
+    assert_eq!(
+        elb.stored_bytes, elb.bytes,
+        "Classic ELB objects are plain text"
+    );
+}

@@ -1,62 +1,12 @@
 //! Every line of `shared/corpus/alb` either parses or lands in rejects, as MANIFEST.md says.
-
-use std::fs;
+//! Helpers shared with the other corpus modules live in `main.rs`.
 
 use agsl_formats::{AlbFormat, Decoded};
-use arrow_array::Array;
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type};
 
-use crate::corpus_dir;
+use crate::{corpus_dir, ints, strings};
 
 fn decode(file: &str) -> Decoded {
-    let bytes = fs::read(corpus_dir("alb").join(file)).expect("corpus file reads");
-    let decoded = Decoded::from_bytes(&AlbFormat, &bytes, 4).expect("decodes");
-    let c = decoded.counts;
-    assert_eq!(
-        c.rows + c.rejects,
-        c.lines,
-        "{file}: rows + rejects = lines"
-    );
-    assert_eq!(decoded.rows() as u64, c.rows, "{file}");
-    assert_eq!(decoded.rejects.len() as u64, c.rejects, "{file}");
-    decoded
-}
-
-fn strings(decoded: &Decoded, column: &str) -> Vec<Option<String>> {
-    decoded
-        .batches
-        .iter()
-        .flat_map(|b| {
-            let a = b.column_by_name(column).unwrap().as_string::<i32>().clone();
-            (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i).to_owned()))
-        })
-        .collect()
-}
-
-fn ints(decoded: &Decoded, column: &str) -> Vec<Option<i64>> {
-    decoded
-        .batches
-        .iter()
-        .flat_map(|b| {
-            let col = b.column_by_name(column).unwrap();
-            let values: Vec<Option<i64>> = match col.data_type() {
-                arrow_schema::DataType::Int32 => {
-                    let a = col.as_primitive::<Int32Type>();
-                    (0..a.len())
-                        .map(|i| a.is_valid(i).then(|| i64::from(a.value(i))))
-                        .collect()
-                }
-                _ => {
-                    let a = col.as_primitive::<Int64Type>();
-                    (0..a.len())
-                        .map(|i| a.is_valid(i).then(|| a.value(i)))
-                        .collect()
-                }
-            };
-            values
-        })
-        .collect()
+    crate::decode_corpus(&AlbFormat, "alb", file)
 }
 
 #[test]
@@ -202,14 +152,8 @@ fn vrl_vectors_match_expected_results() {
 
 #[test]
 fn every_corpus_file_is_covered() {
-    let mut files: Vec<String> = std::fs::read_dir(corpus_dir("alb"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".log"))
-        .collect();
-    files.sort();
     assert_eq!(
-        files,
+        crate::corpus_files("alb"),
         [
             "beats-elb-application-lb-http.log",
             "beats-elb-example-alb-http.log",
