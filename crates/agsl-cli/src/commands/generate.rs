@@ -1,14 +1,14 @@
 //! `agsl generate`: realistic sample logs in the AWS key layout.
 
 use agsl::sample::write_sample;
-use agsl_formats::sample::SamplePlan;
+use agsl_formats::sample::{self, SamplePlan};
 use serde::Serialize;
 
 use crate::cli::GenerateArgs;
 use crate::output::{Output, thousands};
 
-/// Average uncompressed bytes of a generated line, to turn `--size` into an object count.
-const BYTES_PER_LINE: u64 = 620;
+/// Lines generated up front to measure a service's average line length.
+const PROBE_LINES: usize = 500;
 
 #[derive(Debug, Serialize)]
 struct Generated<'a> {
@@ -21,9 +21,20 @@ struct Generated<'a> {
 }
 
 pub fn run(args: GenerateArgs, output: &Output) -> anyhow::Result<()> {
+    let probe = SamplePlan {
+        objects: 1,
+        lines_per_object: PROBE_LINES,
+        seed: args.seed,
+        ..SamplePlan::default()
+    };
+    let probe_bytes = sample::objects(args.service, probe)
+        .and_then(|mut objects| objects.next())
+        .map(|object| object.body.len() as u64)
+        .ok_or(agsl::Error::UnsupportedService(args.service))?;
+    let bytes_per_line = (probe_bytes / PROBE_LINES as u64).max(1);
     let objects = args
         .size
-        .div_ceil(args.lines_per_object * BYTES_PER_LINE)
+        .div_ceil(args.lines_per_object * bytes_per_line)
         .max(1);
     let plan = SamplePlan {
         seed: args.seed,
