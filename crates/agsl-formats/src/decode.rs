@@ -82,6 +82,8 @@ pub trait ObjectDecoder: Send {
 pub(crate) enum LineKind {
     /// A record, appended to the builders.
     Row,
+    /// A header or comment line: not data, not a reject.
+    NotData,
 }
 
 /// A format whose objects are one record per line. Implementations append a row to their
@@ -91,6 +93,8 @@ pub(crate) trait LineParser: Send {
     /// Rows appended since the last `finish_batch`.
     fn buffered_rows(&self) -> usize;
     fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError>;
+    /// Called before each object: per-object state (a header that names the fields) resets here.
+    fn start_object(&mut self) {}
 }
 
 /// Drives a [`LineParser`] over an object: splits lines with `memchr`, carries lines that span
@@ -151,6 +155,10 @@ impl<P: LineParser> LineDecoder<P> {
                 if self.parser.buffered_rows() >= self.batch_size {
                     output.batch(self.parser.finish_batch()?)?;
                 }
+                Ok(())
+            }
+            Ok(LineKind::NotData) => {
+                counts.skipped_lines += 1;
                 Ok(())
             }
             Err(reason) => {
@@ -231,6 +239,7 @@ impl<P: LineParser> ObjectDecoder for LineDecoder<P> {
         output: &mut dyn DecodeOutput,
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
+        self.parser.start_object();
         self.carry.clear();
         self.overflow = 0;
         self.line_number = 0;

@@ -6,6 +6,7 @@
 //! pipeline in the `agsl` crate drives them through [`ObjectDecoder`].
 
 mod alb;
+mod cloudfront;
 mod columns;
 mod decode;
 mod elb;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use arrow_schema::SchemaRef;
 
 pub use alb::AlbFormat;
+pub use cloudfront::CloudfrontFormat;
 pub use decode::{
     DecodeCounts, DecodeError, DecodeOutput, Decoded, MAX_LINE_BYTES, ObjectDecoder, OwnedReject,
     Reject,
@@ -66,6 +68,7 @@ impl Format {
         match self {
             Format::Alb => Some(Arc::new(AlbFormat)),
             Format::Elb => Some(Arc::new(ElbFormat)),
+            Format::Cloudfront => Some(Arc::new(CloudfrontFormat)),
             _ => None,
         }
     }

@@ -101,6 +101,23 @@ fn date_and_time(b: &[u8], sep: u8) -> Option<i64> {
     )
 }
 
+/// Parses a separate UTC date `YYYY-MM-DD` and time `HH:MM:SS`, as CloudFront writes them.
+pub fn parse_date_and_time(date: &str, time: &str) -> Option<i64> {
+    let (d, t) = (date.as_bytes(), time.as_bytes());
+    if d.len() != 10 || t.len() != 8 || d[4] != b'-' || d[7] != b'-' || t[2] != b':' || t[5] != b':'
+    {
+        return None;
+    }
+    micros_from_parts(
+        i64::from(digits(d, 4)?),
+        digits(&d[5..], 2)?,
+        digits(&d[8..], 2)?,
+        digits(t, 2)?,
+        digits(&t[3..], 2)?,
+        digits(&t[6..], 2)?,
+    )
+}
+
 /// Parses ISO-8601 UTC as AWS writes it: `2018-07-02T22:23:00.186641Z`, the fraction optional
 /// and 1 to 9 digits (digits past microseconds are truncated).
 pub fn parse_iso8601_utc(s: &str) -> Option<i64> {
@@ -200,6 +217,17 @@ mod tests {
         ] {
             assert_eq!(parse_iso8601_utc(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn separate_date_and_time() {
+        assert_eq!(
+            parse_date_and_time("2019-12-04", "21:02:31"),
+            parse_iso8601_utc("2019-12-04T21:02:31Z")
+        );
+        assert_eq!(parse_date_and_time("2019-12-04", "21:02"), None);
+        assert_eq!(parse_date_and_time("2019-02-30", "21:02:31"), None);
+        assert_eq!(parse_date_and_time("19-12-04", "21:02:31"), None);
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::Path;
 
+use agsl::Format;
 use agsl::sample::write_sample;
-use agsl_formats::sample::SamplePlan;
+use agsl_formats::sample::{self, SamplePlan};
 use anyhow::Context;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type};
@@ -61,7 +62,7 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let (by_status, sent_bytes) = read_back(&target)?;
+    let (by_status, sent_bytes) = read_back(&target, service)?;
     let rows: u64 = by_status.values().sum();
     println!(
         "\nRead back from the Parquet table ({} rows):",
@@ -76,7 +77,11 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
             *count as f64 * 100.0 / rows as f64
         );
     }
-    println!("  sent_bytes total: {:.1} MB", sent_bytes as f64 / 1e6);
+    println!(
+        "  {} total: {:.1} MB",
+        sample::bytes_sent_column(service),
+        sent_bytes as f64 / 1e6
+    );
     println!("\nPartitions:");
     for partition in &summary.partitions {
         println!("  {}", target.join(partition).display());
@@ -88,14 +93,16 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
         summary.rejects
     );
     println!(
-        "Query it, e.g. with DuckDB:\n  SELECT elb_status_code, count(*) FROM read_parquet('{}/*/*/*/*/*.parquet', hive_partitioning=true) GROUP BY 1;",
-        target.display()
+        "Query it, e.g. with DuckDB:\n  SELECT {}, count(*) FROM read_parquet('{}/{}*.parquet', hive_partitioning=true) GROUP BY 1;",
+        sample::status_column(service),
+        target.display(),
+        partition_glob(service)
     );
     Ok(())
 }
 
-/// Requests per `elb_status_code` and the total of `sent_bytes`, read with the parquet reader.
-fn read_back(table: &Path) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> {
+/// Requests per status code and the total of bytes sent, read with the parquet reader.
+fn read_back(table: &Path, service: Format) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> {
     let mut by_status = BTreeMap::new();
     let mut sent_bytes = 0i64;
     let files = agsl::sink::table_files(table)
@@ -104,21 +111,46 @@ fn read_back(table: &Path) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> 
         let file =
             File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-        let mask =
-            ProjectionMask::columns(builder.parquet_schema(), ["elb_status_code", "sent_bytes"]);
+        let columns = [
+            sample::status_column(service),
+            sample::bytes_sent_column(service),
+        ];
+        let mask = ProjectionMask::columns(builder.parquet_schema(), columns);
         for batch in builder.with_projection(mask).build()? {
             let batch = batch?;
-            let status = batch.column(0).as_primitive::<Int32Type>();
+            let status = batch
+                .column_by_name(columns[0])
+                .and_then(|c| c.as_primitive_opt::<Int32Type>())
+                .with_context(|| {
+                    format!(
+                        "`{}` is missing or not Int32 in `{}`",
+                        columns[0],
+                        path.display()
+                    )
+                })?;
             for value in status.iter() {
                 *by_status.entry(value).or_default() += 1;
             }
-            sent_bytes += batch
-                .column(1)
-                .as_primitive::<Int64Type>()
-                .iter()
-                .flatten()
-                .sum::<i64>();
+            let bytes = batch
+                .column_by_name(columns[1])
+                .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                .with_context(|| {
+                    format!(
+                        "`{}` is missing or not Int64 in `{}`",
+                        columns[1],
+                        path.display()
+                    )
+                })?;
+            sent_bytes += bytes.iter().flatten().sum::<i64>();
         }
     }
     Ok((by_status, sent_bytes))
+}
+
+/// `*/` once per partition level, so a glob reaches the data files and never `_rejects/`.
+fn partition_glob(service: Format) -> String {
+    let levels = service
+        .parser()
+        .map_or(0, |format| format.partitioning().keys().len());
+    "*/".repeat(levels)
 }

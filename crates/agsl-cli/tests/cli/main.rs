@@ -211,7 +211,7 @@ fn unsupported_service_says_what_is_supported() {
     assert_one_line_error(
         &output,
         2,
-        "service `cloudtrail` is not supported yet; supported: alb, elb",
+        "service `cloudtrail` is not supported yet; supported: alb, elb, cloudfront",
     );
 }
 
@@ -307,30 +307,44 @@ fn help_lists_the_commands() {
 }
 
 #[test]
-fn demo_runs_for_classic_elb() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = agsl(&[
-        "demo",
-        "--service",
-        "elb",
-        "--dir",
-        dir.path().to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["service"], "elb");
-    assert_eq!(
-        json["rows"].as_u64().unwrap() + json["rejects"].as_u64().unwrap(),
-        72_000
-    );
-    assert!(
-        json["rejects"].as_u64().unwrap() > 0,
-        "the demo shows damaged lines too"
-    );
-    let rows: usize = read_table(&dir.path().join("elb"))
-        .iter()
-        .map(RecordBatch::num_rows)
-        .sum();
-    assert_eq!(rows as u64, json["rows"].as_u64().unwrap());
+fn demo_runs_for_every_other_service() {
+    for service in ["elb", "cloudfront"] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = agsl(&[
+            "demo",
+            "--service",
+            service,
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{service}: {}", stderr(&output));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            stdout.contains("Read back from the Parquet table"),
+            "{stdout}"
+        );
+        let again = agsl(&[
+            "demo",
+            "--service",
+            service,
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--json",
+        ]);
+        let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(json["service"], service);
+        assert_eq!(
+            json["rows"].as_u64().unwrap() + json["rejects"].as_u64().unwrap(),
+            72_000
+        );
+        assert!(
+            json["rejects"].as_u64().unwrap() > 0,
+            "the demo shows damaged lines too"
+        );
+        let rows: usize = read_table(&dir.path().join(service))
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows as u64, json["rows"].as_u64().unwrap());
+    }
 }

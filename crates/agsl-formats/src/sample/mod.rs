@@ -3,6 +3,7 @@
 //! sum, rows per day) so tests can check a conversion against facts the parser never saw.
 
 mod alb;
+mod cloudfront;
 mod elb;
 mod load_balancer;
 
@@ -86,7 +87,7 @@ pub struct SampleObject {
 pub struct SampleFacts {
     pub good_lines: u64,
     pub bad_lines: u64,
-    /// Sum of `sent_bytes` over good lines.
+    /// Sum over good lines of the format's bytes-sent column ([`bytes_sent_column`]).
     pub sent_bytes: i64,
     /// Good lines per partition path (`region=.../year=.../month=.../day=...`).
     pub rows_per_partition: BTreeMap<String, u64>,
@@ -106,6 +107,22 @@ impl SampleFacts {
     }
 }
 
+/// The column whose sum [`SampleFacts::sent_bytes`] records: bytes sent to the client.
+pub fn bytes_sent_column(format: Format) -> &'static str {
+    match format {
+        Format::Cloudfront => "sc_bytes",
+        _ => "sent_bytes",
+    }
+}
+
+/// The column holding the HTTP status the client got.
+pub fn status_column(format: Format) -> &'static str {
+    match format {
+        Format::Cloudfront => "sc_status",
+        _ => "elb_status_code",
+    }
+}
+
 /// Generates the objects of `plan` for `format`, one at a time so gigabytes stay cheap.
 /// `None` when the format has no generator yet.
 pub fn objects(
@@ -115,6 +132,7 @@ pub fn objects(
     match format {
         Format::Alb => Some(Box::new(alb::objects(plan))),
         Format::Elb => Some(Box::new(elb::objects(plan))),
+        Format::Cloudfront => Some(Box::new(cloudfront::objects(plan))),
         _ => None,
     }
 }

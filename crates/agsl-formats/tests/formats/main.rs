@@ -1,6 +1,7 @@
 //! Integration tests of the parsers: the shared conformance corpus and property tests.
 
 mod alb_corpus;
+mod cloudfront_corpus;
 mod elb_corpus;
 mod properties;
 

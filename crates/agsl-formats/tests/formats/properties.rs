@@ -1,8 +1,8 @@
 //! Never-panics properties: random bytes and mutated valid lines always decode, and every data
 //! line ends up as exactly one row or one reject.
 
-use agsl_formats::sample::{SamplePlan, objects};
-use agsl_formats::{AlbFormat, Decoded, ElbFormat, Format, LogFormat};
+use agsl_formats::sample::{SamplePlan, bytes_sent_column, objects};
+use agsl_formats::{AlbFormat, CloudfrontFormat, Decoded, ElbFormat, Format, LogFormat};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use proptest::prelude::*;
@@ -11,11 +11,14 @@ const VALID_ALB: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer
 
 const VALID_ELB: &str = r#"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000086 0.001048 0.001337 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.38.0 (#56-0ef1d4a5)" DHE-RSA-AES128-SHA TLSv1.2"#;
 
+const VALID_CLOUDFRONT: &str = "2019-12-13\t22:36:27\tSEA19-C1\t900\t192.0.2.100\tGET\td111111abcdef8.cloudfront.net\t/favicon.ico\t502\thttp://www.example.com/\tMozilla/5.0%20(Windows%20NT%2010.0)\t-\t-\tError\t1pkpNfBQ39sYMnjjUQjmH2w1wdJnbHYTbag21o_3OfcQgPzdL2RSSQ==\twww.example.com\thttp\t675\t0.102\t-\t-\t-\tError\tHTTP/1.1\t-\t-\t25260\t0.102\tOriginDnsError\ttext/html\t507\t-\t-";
+
 /// Each supported format with one valid line to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
         (Box::new(AlbFormat), VALID_ALB),
         (Box::new(ElbFormat), VALID_ELB),
+        (Box::new(CloudfrontFormat), VALID_CLOUDFRONT),
     ]
 }
 
@@ -156,7 +159,7 @@ fn generated_objects_parse_as_the_generator_says() {
                 .iter()
                 .map(|b| {
                     let a = b
-                        .column_by_name("sent_bytes")
+                        .column_by_name(bytes_sent_column(format.format()))
                         .unwrap()
                         .as_primitive::<Int64Type>();
                     a.iter().flatten().sum::<i64>()

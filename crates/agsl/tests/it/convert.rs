@@ -318,3 +318,39 @@ fn alb_and_classic_elb_under_one_prefix() {
         "Classic ELB objects are plain text"
     );
 }
+
+/// CloudFront: flat prefix, header lines, date-only partitions from each record's time.
+#[test]
+fn cloudfront_into_date_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(Format::Cloudfront, plan(), &source).unwrap();
+    let summary = convert(
+        &ConvertJob::new(Format::Cloudfront, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.rows, summary.rejects),
+        (written.facts.good_lines, written.facts.bad_lines)
+    );
+    assert_eq!(
+        summary.skipped_lines,
+        2 * written.objects,
+        "two header lines per object"
+    );
+    let batches = read_table(&target);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows as u64, written.facts.good_lines);
+    assert_eq!(sum_i64(&batches, "sc_bytes"), written.facts.sent_bytes);
+    // 30 objects, two per hour from 23:00: one hour on the 7th, the rest on the 8th.
+    assert_eq!(
+        summary.partitions.iter().collect::<Vec<_>>(),
+        ["year=2024/month=03/day=07", "year=2024/month=03/day=08"]
+    );
+    assert_eq!(
+        written.facts.rows_per_partition["year=2024/month=03/day=07"],
+        2 * 400 - 8
+    );
+}

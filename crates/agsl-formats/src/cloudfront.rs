@@ -1,0 +1,312 @@
+//! CloudFront standard (legacy) access logs (FORMATS.md section 3): gzip objects in a flat
+//! prefix, `#Version` and `#Fields` header lines, then one TAB-separated line per request.
+//!
+//! Choices where the spec leaves room:
+//! - Fields are mapped by each object's `#Fields:` header, so older 24/26-field layouts and
+//!   future appended fields work; unknown names are ignored, absent ones are NULL. Before any
+//!   header (objects without one) the current 33-field order is assumed.
+//! - `date` and `time` are combined into one `time` column (UTC, second precision), as the seed
+//!   did; there is no separate `date` column (the partitions carry the date).
+//! - URL-encoded fields (`cs_uri_stem`, `cs_uri_query`, `cs_referrer`, `cs_user_agent`,
+//!   `cs_cookie`) are stored exactly as delivered: lossless and seed-compatible; decode them at
+//!   query time (`url_decode` in Athena/Trino, DuckDB).
+//! - `sc_status` `000` (viewer closed the connection) is 0. Short lines are NULL-filled; a value
+//!   that does not fit its column type rejects the line.
+//! - Column names follow AWS's Athena DDL (`cs_referrer` spelled so). The seed's names map as
+//!   location=x_edge_location, bytes=sc_bytes, requestip=c_ip, method=cs_method, host=cs_host,
+//!   uri=cs_uri_stem, status=sc_status, referrer=cs_referrer, useragent=cs_user_agent,
+//!   querystring=cs_uri_query, cookie=cs_cookie, resulttype=x_edge_result_type,
+//!   requestid=x_edge_request_id, hostheader=x_host_header, requestprotocol=cs_protocol,
+//!   requestbytes=cs_bytes, timetaken=time_taken, xforwardedfor=x_forwarded_for,
+//!   sslprotocol=ssl_protocol, sslcipher=ssl_cipher, responseresulttype=x_edge_response_result_type,
+//!   httpversion=cs_protocol_version.
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, Schema, SchemaRef};
+
+use crate::columns::columns;
+use crate::decode::{LineDecoder, LineKind, LineParser};
+use crate::fields::{self, Reason};
+use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
+
+/// The fields CloudFront documents, by `#Fields:` name, in today's order (a slot each).
+const FIELDS: [&str; 33] = [
+    "date",
+    "time",
+    "x-edge-location",
+    "sc-bytes",
+    "c-ip",
+    "cs-method",
+    "cs(Host)",
+    "cs-uri-stem",
+    "sc-status",
+    "cs(Referer)",
+    "cs(User-Agent)",
+    "cs-uri-query",
+    "cs(Cookie)",
+    "x-edge-result-type",
+    "x-edge-request-id",
+    "x-host-header",
+    "cs-protocol",
+    "cs-bytes",
+    "time-taken",
+    "x-forwarded-for",
+    "ssl-protocol",
+    "ssl-cipher",
+    "x-edge-response-result-type",
+    "cs-protocol-version",
+    "fle-status",
+    "fle-encrypted-fields",
+    "c-port",
+    "time-to-first-byte",
+    "x-edge-detailed-result-type",
+    "sc-content-type",
+    "sc-content-len",
+    "sc-range-start",
+    "sc-range-end",
+];
+
+columns! {
+    pub(crate) struct CloudfrontColumns {
+        time: TimestampUtc = "time",
+        x_edge_location: Utf8 = "x_edge_location",
+        sc_bytes: Int64 = "sc_bytes",
+        c_ip: Utf8 = "c_ip",
+        cs_method: Utf8 = "cs_method",
+        cs_host: Utf8 = "cs_host",
+        cs_uri_stem: Utf8 = "cs_uri_stem",
+        sc_status: Int32 = "sc_status",
+        cs_referrer: Utf8 = "cs_referrer",
+        cs_user_agent: Utf8 = "cs_user_agent",
+        cs_uri_query: Utf8 = "cs_uri_query",
+        cs_cookie: Utf8 = "cs_cookie",
+        x_edge_result_type: Utf8 = "x_edge_result_type",
+        x_edge_request_id: Utf8 = "x_edge_request_id",
+        x_host_header: Utf8 = "x_host_header",
+        cs_protocol: Utf8 = "cs_protocol",
+        cs_bytes: Int64 = "cs_bytes",
+        time_taken: Float64 = "time_taken",
+        x_forwarded_for: Utf8 = "x_forwarded_for",
+        ssl_protocol: Utf8 = "ssl_protocol",
+        ssl_cipher: Utf8 = "ssl_cipher",
+        x_edge_response_result_type: Utf8 = "x_edge_response_result_type",
+        cs_protocol_version: Utf8 = "cs_protocol_version",
+        fle_status: Utf8 = "fle_status",
+        fle_encrypted_fields: Int32 = "fle_encrypted_fields",
+        c_port: Int32 = "c_port",
+        time_to_first_byte: Float64 = "time_to_first_byte",
+        x_edge_detailed_result_type: Utf8 = "x_edge_detailed_result_type",
+        sc_content_type: Utf8 = "sc_content_type",
+        sc_content_len: Int64 = "sc_content_len",
+        sc_range_start: Int64 = "sc_range_start",
+        sc_range_end: Int64 = "sc_range_end",
+    }
+}
+
+static SCHEMA: LazyLock<SchemaRef> =
+    LazyLock::new(|| Arc::new(Schema::new(CloudfrontColumns::fields())));
+
+/// The CloudFront standard access log format (`cloudfront`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloudfrontFormat;
+
+impl LogFormat for CloudfrontFormat {
+    fn format(&self) -> Format {
+        Format::Cloudfront
+    }
+
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn event_time_column(&self) -> &'static str {
+        "time"
+    }
+
+    fn partitioning(&self) -> Partitioning {
+        Partitioning::Date
+    }
+
+    /// `<distribution-id>.<YYYY-MM-DD-HH>.<unique-id>.gz` in a flat prefix (FORMATS.md 7.1);
+    /// hand-collected `.log` files are converted too.
+    fn route(&self, key: &str) -> Route {
+        let file = key.rsplit('/').next().unwrap_or(key);
+        let parts: Vec<&str> = file.split('.').collect();
+        let delivered = parts.len() == 4
+            && !parts[0].is_empty()
+            && parts[0]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            && is_date_hour(parts[1])
+            && parts[3] == "gz";
+        if delivered || file.ends_with(".log") || file.ends_with(".log.gz") {
+            Route::Convert
+        } else {
+            Route::Skip("not a CloudFront log object name")
+        }
+    }
+
+    fn region_from_key(&self, _key: &str) -> Option<String> {
+        None
+    }
+
+    fn unique_columns(&self) -> &'static [&'static str] {
+        &["x_edge_request_id", "c_port"]
+    }
+
+    fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
+        Box::new(LineDecoder::new(
+            CloudfrontLineParser::new(batch_size),
+            batch_size,
+        ))
+    }
+}
+
+/// `YYYY-MM-DD-HH`.
+fn is_date_hour(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 13
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 | 10 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+struct CloudfrontLineParser {
+    columns: CloudfrontColumns,
+    /// For each TAB-separated position, the slot in [`FIELDS`] it fills (`None`: unknown field).
+    layout: Vec<Option<usize>>,
+}
+
+impl CloudfrontLineParser {
+    fn new(batch_size: usize) -> Self {
+        Self {
+            columns: CloudfrontColumns::new(batch_size),
+            layout: default_layout(),
+        }
+    }
+}
+
+fn default_layout() -> Vec<Option<usize>> {
+    (0..FIELDS.len()).map(Some).collect()
+}
+
+/// The typed values of one line, checked before anything is appended.
+struct CloudfrontRecord {
+    time: i64,
+    sc_bytes: Option<i64>,
+    sc_status: Option<i32>,
+    cs_bytes: Option<i64>,
+    time_taken: Option<f64>,
+    fle_encrypted_fields: Option<i32>,
+    c_port: Option<i32>,
+    time_to_first_byte: Option<f64>,
+    sc_content_len: Option<i64>,
+    sc_range_start: Option<i64>,
+    sc_range_end: Option<i64>,
+}
+
+impl CloudfrontRecord {
+    fn parse(v: &[&str; FIELDS.len()]) -> Result<Self, Reason> {
+        let time = match (v[0], v[1]) {
+            ("-", _) | (_, "-") => return Err("missing date or time".into()),
+            (date, time) => crate::time::parse_date_and_time(date, time).ok_or_else(|| {
+                Cow::Owned(format!(
+                    "invalid date and time `{date} {time}` in column `time`"
+                ))
+            })?,
+        };
+        Ok(Self {
+            time,
+            sc_bytes: fields::int64(v[3], "sc_bytes")?,
+            sc_status: fields::int32(v[8], "sc_status")?,
+            cs_bytes: fields::int64(v[17], "cs_bytes")?,
+            time_taken: fields::float64(v[18], "time_taken")?,
+            fle_encrypted_fields: fields::int32(v[25], "fle_encrypted_fields")?,
+            c_port: fields::int32(v[26], "c_port")?,
+            time_to_first_byte: fields::float64(v[27], "time_to_first_byte")?,
+            sc_content_len: fields::int64(v[30], "sc_content_len")?,
+            sc_range_start: fields::int64(v[31], "sc_range_start")?,
+            sc_range_end: fields::int64(v[32], "sc_range_end")?,
+        })
+    }
+}
+
+impl LineParser for CloudfrontLineParser {
+    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
+        let line = std::str::from_utf8(line)
+            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        if let Some(header) = line.strip_prefix('#') {
+            if let Some(names) = header.strip_prefix("Fields:") {
+                self.layout = names
+                    .split_whitespace()
+                    .map(|name| FIELDS.iter().position(|f| *f == name))
+                    .collect();
+            }
+            return Ok(LineKind::NotData);
+        }
+        let mut v = ["-"; FIELDS.len()];
+        for (value, slot) in line.split('\t').zip(&self.layout) {
+            if let Some(slot) = *slot {
+                v[slot] = value;
+            }
+        }
+        let record = CloudfrontRecord::parse(&v)?;
+
+        let c = &mut self.columns;
+        let text = |i: usize| fields::text(v[i]);
+        c.time.append_value(record.time);
+        c.x_edge_location.append_option(text(2));
+        c.sc_bytes.append_option(record.sc_bytes);
+        c.c_ip.append_option(text(4));
+        c.cs_method.append_option(text(5));
+        c.cs_host.append_option(text(6));
+        c.cs_uri_stem.append_option(text(7));
+        c.sc_status.append_option(record.sc_status);
+        c.cs_referrer.append_option(text(9));
+        c.cs_user_agent.append_option(text(10));
+        c.cs_uri_query.append_option(text(11));
+        c.cs_cookie.append_option(text(12));
+        c.x_edge_result_type.append_option(text(13));
+        c.x_edge_request_id.append_option(text(14));
+        c.x_host_header.append_option(text(15));
+        c.cs_protocol.append_option(text(16));
+        c.cs_bytes.append_option(record.cs_bytes);
+        c.time_taken.append_option(record.time_taken);
+        c.x_forwarded_for.append_option(text(19));
+        c.ssl_protocol.append_option(text(20));
+        c.ssl_cipher.append_option(text(21));
+        c.x_edge_response_result_type.append_option(text(22));
+        c.cs_protocol_version.append_option(text(23));
+        c.fle_status.append_option(text(24));
+        c.fle_encrypted_fields
+            .append_option(record.fle_encrypted_fields);
+        c.c_port.append_option(record.c_port);
+        c.time_to_first_byte
+            .append_option(record.time_to_first_byte);
+        c.x_edge_detailed_result_type.append_option(text(28));
+        c.sc_content_type.append_option(text(29));
+        c.sc_content_len.append_option(record.sc_content_len);
+        c.sc_range_start.append_option(record.sc_range_start);
+        c.sc_range_end.append_option(record.sc_range_end);
+        Ok(LineKind::Row)
+    }
+
+    fn buffered_rows(&self) -> usize {
+        self.columns.len()
+    }
+
+    fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
+        self.columns.finish(&SCHEMA)
+    }
+
+    fn start_object(&mut self) {
+        self.layout = default_layout();
+    }
+}
+
+#[cfg(test)]
+mod tests;
