@@ -2,7 +2,7 @@
 //! Arrow fields and the batch assembly from one list, so schema and builders cannot drift apart.
 
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow_schema::{DataType, TimeUnit};
@@ -21,6 +21,7 @@ pub(crate) struct Utf8;
 pub(crate) struct Int32;
 pub(crate) struct Int64;
 pub(crate) struct Float64;
+pub(crate) struct Boolean;
 /// `Timestamp(Microsecond, "UTC")`, the one timestamp type agsl writes.
 pub(crate) struct TimestampUtc;
 
@@ -61,6 +62,16 @@ impl ColumnKind for Float64 {
     }
     fn builder(rows: usize) -> Float64Builder {
         Float64Builder::with_capacity(rows)
+    }
+}
+
+impl ColumnKind for Boolean {
+    type Builder = BooleanBuilder;
+    fn data_type() -> DataType {
+        DataType::Boolean
+    }
+    fn builder(rows: usize) -> BooleanBuilder {
+        BooleanBuilder::with_capacity(rows)
     }
 }
 

@@ -19,14 +19,52 @@ fn shown(value: &str) -> &str {
 /// Splits a line on single spaces. A token that starts with `"` runs to its closing quote and
 /// may contain spaces; inside it `\"` and `\\` are escapes. The closing quote must be followed
 /// by a space or the end of the line.
+///
+/// In S3 mode ([`Tokens::s3`]) a token starting with `[` runs to `]`, and a quoted token ends
+/// at the first `"` followed by a space or the end of the line: S3 does not escape quotes.
 pub(crate) struct Tokens<'a> {
     line: &'a str,
     pos: usize,
+    s3: bool,
 }
 
 impl<'a> Tokens<'a> {
     pub(crate) fn new(line: &'a str) -> Self {
-        Self { line, pos: 0 }
+        Self {
+            line,
+            pos: 0,
+            s3: false,
+        }
+    }
+
+    pub(crate) fn s3(line: &'a str) -> Self {
+        Self {
+            line,
+            pos: 0,
+            s3: true,
+        }
+    }
+
+    /// An S3 `[...]` or `"..."` token starting at `start`: the body up to the first closing
+    /// `delimiter` that is followed by a space or the end of the line.
+    fn s3_enclosed(&mut self, start: usize, delimiter: u8) -> Result<Cow<'a, str>, Reason> {
+        let bytes = self.line.as_bytes();
+        let mut at = start + 1;
+        loop {
+            let Some(i) = memchr::memchr(delimiter, &bytes[at..]) else {
+                return Err(format!(
+                    "unterminated `{}` at byte {start}",
+                    char::from(bytes[start])
+                )
+                .into());
+            };
+            let close = at + i;
+            if matches!(bytes.get(close + 1), None | Some(b' ')) {
+                self.pos = close + 2;
+                return Ok(Cow::Borrowed(&self.line[start + 1..close]));
+            }
+            at = close + 1;
+        }
     }
 
     /// The unparsed rest of the line (after the last token returned).
@@ -55,6 +93,13 @@ impl<'a> Tokens<'a> {
         let start = self.pos;
         if start >= bytes.len() {
             return Ok(None);
+        }
+        if self.s3 {
+            match bytes[start] {
+                b'[' => return self.s3_enclosed(start, b']').map(Some),
+                b'"' => return self.s3_enclosed(start, b'"').map(Some),
+                _ => {}
+            }
         }
         if bytes[start] != b'"' {
             let end = memchr::memchr(b' ', &bytes[start..]).map_or(bytes.len(), |i| start + i);
@@ -185,6 +230,19 @@ pub(crate) fn required_timestamp(value: &str, column: &'static str) -> Result<i6
         .ok_or_else(|| format!("missing timestamp in column `{column}`").into())
 }
 
+/// A boolean written as `Yes` when set and `-` when not (S3 `aclRequired`).
+pub(crate) fn yes_or_dash(value: &str, column: &'static str) -> Result<bool, Reason> {
+    match value {
+        "Yes" => Ok(true),
+        "-" => Ok(false),
+        _ => Err(format!(
+            "invalid value `{}` in column `{column}`; expected `Yes` or `-`",
+            shown(value)
+        )
+        .into()),
+    }
+}
+
 /// Splits `ip:port` on the last `:` (IPv6 addresses contain colons), dropping `[...]` around an
 /// IPv6 address. `-` gives two NULLs.
 pub(crate) fn ip_port<'a>(
@@ -291,6 +349,40 @@ mod tests {
         assert!(tokens(r#""-"1 x"#).is_err());
         assert!(tokens(r#""open"#).is_err());
         assert!(tokens(r#""trailing\"#).is_err());
+    }
+
+    fn s3_tokens(line: &str) -> Result<Vec<String>, Reason> {
+        let mut t = Tokens::s3(line);
+        let mut out = Vec::new();
+        while let Some(tok) = t.next_token()? {
+            out.push(tok.into_owned());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn s3_tokenizer_cases() {
+        assert_eq!(
+            s3_tokens(r#"o b [06/Feb/2019:00:00:38 +0000] "GET /a b HTTP/1.1" -"#).unwrap(),
+            [
+                "o",
+                "b",
+                "06/Feb/2019:00:00:38 +0000",
+                "GET /a b HTTP/1.1",
+                "-"
+            ]
+        );
+        assert_eq!(
+            s3_tokens(r#""ua "quoted"" x"#).unwrap(),
+            [r#"ua "quoted""#, "x"]
+        );
+        assert_eq!(
+            s3_tokens(r#""a\" b"#).unwrap(),
+            [r"a\", "b"],
+            "no escapes in S3 mode"
+        );
+        assert!(s3_tokens("[never closed").is_err());
+        assert!(s3_tokens(r#""never closed"#).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod columns;
 mod decode;
 mod elb;
 mod fields;
+mod s3_access;
 pub mod sample;
 pub mod time;
 
@@ -27,6 +28,7 @@ pub use decode::{
     Reject,
 };
 pub use elb::ElbFormat;
+pub use s3_access::S3AccessFormat;
 
 /// The AWS service log types agsl knows, named by the seed project's service keywords.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +71,7 @@ impl Format {
             Format::Alb => Some(Arc::new(AlbFormat)),
             Format::Elb => Some(Arc::new(ElbFormat)),
             Format::Cloudfront => Some(Arc::new(CloudfrontFormat)),
+            Format::S3Access => Some(Arc::new(S3AccessFormat)),
             _ => None,
         }
     }

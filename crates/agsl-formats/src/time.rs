@@ -118,6 +118,42 @@ pub fn parse_date_and_time(date: &str, time: &str) -> Option<i64> {
     )
 }
 
+/// Parses the common-log-format time S3 writes inside brackets, `06/Feb/2019:00:00:38 +0000`,
+/// converting the offset to UTC.
+pub fn parse_common_log_time(s: &str) -> Option<i64> {
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let b = s.as_bytes();
+    if b.len() != 26
+        || b[2] != b'/'
+        || b[6] != b'/'
+        || b[11] != b':'
+        || b[14] != b':'
+        || b[17] != b':'
+        || b[20] != b' '
+    {
+        return None;
+    }
+    let month = MONTHS.iter().position(|m| m[..] == b[3..6])? as u32 + 1;
+    let local = micros_from_parts(
+        i64::from(digits(&b[7..], 4)?),
+        month,
+        digits(b, 2)?,
+        digits(&b[12..], 2)?,
+        digits(&b[15..], 2)?,
+        digits(&b[18..], 2)?,
+    )?;
+    let sign = match b[21] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let offset_minutes = i64::from(digits(&b[22..], 2)? * 60 + digits(&b[24..], 2)?);
+    Some(local - sign * offset_minutes * 60_000_000)
+}
+
 /// Parses ISO-8601 UTC as AWS writes it: `2018-07-02T22:23:00.186641Z`, the fraction optional
 /// and 1 to 9 digits (digits past microseconds are truncated).
 pub fn parse_iso8601_utc(s: &str) -> Option<i64> {
@@ -228,6 +264,30 @@ mod tests {
         assert_eq!(parse_date_and_time("2019-12-04", "21:02"), None);
         assert_eq!(parse_date_and_time("2019-02-30", "21:02:31"), None);
         assert_eq!(parse_date_and_time("19-12-04", "21:02:31"), None);
+    }
+
+    #[test]
+    fn common_log_time() {
+        assert_eq!(
+            parse_common_log_time("06/Feb/2019:00:00:38 +0000"),
+            parse_iso8601_utc("2019-02-06T00:00:38Z")
+        );
+        assert_eq!(
+            parse_common_log_time("09/Feb/2021:14:48:42 +0200"),
+            parse_iso8601_utc("2021-02-09T12:48:42Z")
+        );
+        assert_eq!(
+            parse_common_log_time("10/Feb/2012:16:42:07 -0500"),
+            parse_iso8601_utc("2012-02-10T21:42:07Z")
+        );
+        for bad in [
+            "06/Fev/2019:00:00:38 +0000",
+            "06/Feb/2019 00:00:38 +0000",
+            "06/Feb/2019:00:00:38 0000",
+            "",
+        ] {
+            assert_eq!(parse_common_log_time(bad), None, "{bad}");
+        }
     }
 
     #[test]

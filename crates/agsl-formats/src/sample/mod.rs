@@ -6,6 +6,7 @@ mod alb;
 mod cloudfront;
 mod elb;
 mod load_balancer;
+mod s3_access;
 
 use std::collections::BTreeMap;
 
@@ -111,6 +112,7 @@ impl SampleFacts {
 pub fn bytes_sent_column(format: Format) -> &'static str {
     match format {
         Format::Cloudfront => "sc_bytes",
+        Format::S3Access => "bytes_sent",
         _ => "sent_bytes",
     }
 }
@@ -119,6 +121,7 @@ pub fn bytes_sent_column(format: Format) -> &'static str {
 pub fn status_column(format: Format) -> &'static str {
     match format {
         Format::Cloudfront => "sc_status",
+        Format::S3Access => "http_status",
         _ => "elb_status_code",
     }
 }
@@ -133,6 +136,7 @@ pub fn objects(
         Format::Alb => Some(Box::new(alb::objects(plan))),
         Format::Elb => Some(Box::new(elb::objects(plan))),
         Format::Cloudfront => Some(Box::new(cloudfront::objects(plan))),
+        Format::S3Access => Some(Box::new(s3_access::objects(plan))),
         _ => None,
     }
 }

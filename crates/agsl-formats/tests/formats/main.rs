@@ -4,6 +4,7 @@ mod alb_corpus;
 mod cloudfront_corpus;
 mod elb_corpus;
 mod properties;
+mod s3_access_corpus;
 
 use std::path::PathBuf;
 

@@ -2,7 +2,9 @@
 //! line ends up as exactly one row or one reject.
 
 use agsl_formats::sample::{SamplePlan, bytes_sent_column, objects};
-use agsl_formats::{AlbFormat, CloudfrontFormat, Decoded, ElbFormat, Format, LogFormat};
+use agsl_formats::{
+    AlbFormat, CloudfrontFormat, Decoded, ElbFormat, Format, LogFormat, S3AccessFormat,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use proptest::prelude::*;
@@ -13,12 +15,15 @@ const VALID_ELB: &str = r#"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.1
 
 const VALID_CLOUDFRONT: &str = "2019-12-13\t22:36:27\tSEA19-C1\t900\t192.0.2.100\tGET\td111111abcdef8.cloudfront.net\t/favicon.ico\t502\thttp://www.example.com/\tMozilla/5.0%20(Windows%20NT%2010.0)\t-\t-\tError\t1pkpNfBQ39sYMnjjUQjmH2w1wdJnbHYTbag21o_3OfcQgPzdL2RSSQ==\twww.example.com\thttp\t675\t0.102\t-\t-\t-\tError\tHTTP/1.1\t-\t-\t25260\t0.102\tOriginDnsError\ttext/html\t507\t-\t-";
 
+const VALID_S3_ACCESS: &str = r#"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be amzn-s3-demo-bucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /amzn-s3-demo-bucket1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3/eTPFvsiP/XV/VLi31234= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader amzn-s3-demo-bucket1.s3.us-west-1.amazonaws.com TLSV1.2 arn:aws:s3:us-west-1:123456789012:accesspoint/example-AP Yes us-east-1"#;
+
 /// Each supported format with one valid line to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
         (Box::new(AlbFormat), VALID_ALB),
         (Box::new(ElbFormat), VALID_ELB),
         (Box::new(CloudfrontFormat), VALID_CLOUDFRONT),
+        (Box::new(S3AccessFormat), VALID_S3_ACCESS),
     ]
 }
 

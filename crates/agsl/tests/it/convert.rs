@@ -354,3 +354,42 @@ fn cloudfront_into_date_partitions() {
         2 * 400 - 8
     );
 }
+
+/// S3 access logs: plain-text objects without extension, date partitions from each record.
+#[test]
+fn s3_access_into_date_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(Format::S3Access, plan(), &source).unwrap();
+    assert_eq!(
+        written.stored_bytes, written.bytes,
+        "S3 delivers access logs uncompressed"
+    );
+    let summary = convert(
+        &ConvertJob::new(Format::S3Access, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!((summary.objects, summary.skipped_objects), (30, 0));
+    assert_eq!(
+        (summary.rows, summary.rejects),
+        (written.facts.good_lines, written.facts.bad_lines)
+    );
+    let batches = read_table(&target);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows as u64, written.facts.good_lines);
+    assert_eq!(sum_i64(&batches, "bytes_sent"), written.facts.sent_bytes);
+    // Objects every 5 minutes from 23:30: records on the 7th and the 8th.
+    assert_eq!(
+        summary.partitions.iter().collect::<Vec<_>>(),
+        ["year=2024/month=03/day=07", "year=2024/month=03/day=08"]
+    );
+    for (partition, expected) in &written.facts.rows_per_partition {
+        let rows: usize = read_table(&target.join(partition))
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows as u64, *expected, "{partition}");
+    }
+}

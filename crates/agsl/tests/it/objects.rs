@@ -228,6 +228,6 @@ fn bad_arguments_are_clear_errors() {
     .unwrap_err();
     assert_eq!(
         unsupported.to_string(),
-        "service `vpc_flow` is not supported yet; supported: alb, elb, cloudfront"
+        "service `vpc_flow` is not supported yet; supported: alb, elb, cloudfront, s3_access"
     );
 }

@@ -1,0 +1,234 @@
+//! S3 server access logs (FORMATS.md section 4): plain-text objects without extension, one
+//! space-separated line per request; the time is `[bracketed]`, request URI, referrer and user
+//! agent are `"quoted"`; 17 to 27 fields depending on the era.
+//!
+//! Choices where the spec leaves room:
+//! - Column names are the seed's for fields 1-24 (all typed here; the seed kept strings), then
+//!   `access_point_arn`, `acl_required`, `source_region`. The request URI is kept whole in
+//!   `request_uri` (seed) and also split into `request_verb`, `request_url`, `request_proto`.
+//! - A quoted field ends at the first `"` followed by a space: S3 does not escape quotes. Quoted
+//!   positions also accept a bare `-` (BATCH.DELETE and lifecycle lines write them so).
+//! - `acl_required` is Boolean: `Yes` true, `-` false when the field is present, NULL on older
+//!   lines without it.
+//! - Lines with fewer than 17 fields (ending before the user agent) are rejected; fields after
+//!   the 27th are ignored. Rows that share a `request_id` are all kept (the seed collapsed them).
+//! - `key` is kept URL-encoded as delivered.
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, Schema, SchemaRef};
+
+use crate::columns::columns;
+use crate::decode::{LineDecoder, LineKind, LineParser};
+use crate::fields::{self, Reason, Tokens};
+use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
+
+/// Fields AWS documents today; later fields on a line are ignored.
+const KNOWN_FIELDS: usize = 27;
+/// Old lines end right after the user agent.
+const MIN_FIELDS: usize = 17;
+
+columns! {
+    pub(crate) struct S3AccessColumns {
+        bucket_owner: Utf8 = "bucket_owner",
+        bucket: Utf8 = "bucket",
+        time: TimestampUtc = "time",
+        remote_ip: Utf8 = "remote_ip",
+        requester: Utf8 = "requester",
+        request_id: Utf8 = "request_id",
+        operation: Utf8 = "operation",
+        key: Utf8 = "key",
+        request_uri: Utf8 = "request_uri",
+        request_verb: Utf8 = "request_verb",
+        request_url: Utf8 = "request_url",
+        request_proto: Utf8 = "request_proto",
+        http_status: Int32 = "http_status",
+        error_code: Utf8 = "error_code",
+        bytes_sent: Int64 = "bytes_sent",
+        object_size: Int64 = "object_size",
+        total_time: Int64 = "total_time",
+        turnaround_time: Int64 = "turnaround_time",
+        referrer: Utf8 = "referrer",
+        user_agent: Utf8 = "user_agent",
+        version_id: Utf8 = "version_id",
+        host_id: Utf8 = "host_id",
+        signature_version: Utf8 = "signature_version",
+        cipher_suite: Utf8 = "cipher_suite",
+        authentication_type: Utf8 = "authentication_type",
+        host_header: Utf8 = "host_header",
+        tls_version: Utf8 = "tls_version",
+        access_point_arn: Utf8 = "access_point_arn",
+        acl_required: Boolean = "acl_required",
+        source_region: Utf8 = "source_region",
+    }
+}
+
+static SCHEMA: LazyLock<SchemaRef> =
+    LazyLock::new(|| Arc::new(Schema::new(S3AccessColumns::fields())));
+
+/// The S3 server access log format (`s3_access`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct S3AccessFormat;
+
+impl LogFormat for S3AccessFormat {
+    fn format(&self) -> Format {
+        Format::S3Access
+    }
+
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn event_time_column(&self) -> &'static str {
+        "time"
+    }
+
+    fn partitioning(&self) -> Partitioning {
+        Partitioning::Date
+    }
+
+    /// `YYYY-MM-DD-hh-mm-ss-<UniqueString>` with no extension, in the simple (flat) or the
+    /// partitioned (`<account>/<region>/<bucket>/YYYY/MM/DD/`) key layout; `.log` files too.
+    fn route(&self, key: &str) -> Route {
+        let file = key.rsplit('/').next().unwrap_or(key);
+        if is_delivered_name(file) || file.ends_with(".log") || file.ends_with(".log.gz") {
+            Route::Convert
+        } else {
+            Route::Skip("not an S3 access log object name")
+        }
+    }
+
+    fn region_from_key(&self, _key: &str) -> Option<String> {
+        None
+    }
+
+    fn unique_columns(&self) -> &'static [&'static str] {
+        &["request_id", "host_id"]
+    }
+
+    fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
+        Box::new(LineDecoder::new(
+            S3AccessLineParser::new(batch_size),
+            batch_size,
+        ))
+    }
+}
+
+/// `2019-02-06-00-05-17-1A2B3C4D5E6F7A8B`: six numeric groups, then an alphanumeric id.
+fn is_delivered_name(file: &str) -> bool {
+    let parts: Vec<&str> = file.split('-').collect();
+    parts.len() == 7
+        && [4, 2, 2, 2, 2, 2]
+            .iter()
+            .zip(&parts)
+            .all(|(len, p)| p.len() == *len && p.bytes().all(|b| b.is_ascii_digit()))
+        && !parts[6].is_empty()
+        && parts[6].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+struct S3AccessLineParser {
+    columns: S3AccessColumns,
+}
+
+impl S3AccessLineParser {
+    fn new(batch_size: usize) -> Self {
+        Self {
+            columns: S3AccessColumns::new(batch_size),
+        }
+    }
+}
+
+/// The typed values of one line, checked before anything is appended.
+struct S3AccessRecord {
+    time: i64,
+    http_status: Option<i32>,
+    bytes_sent: Option<i64>,
+    object_size: Option<i64>,
+    total_time: Option<i64>,
+    turnaround_time: Option<i64>,
+    acl_required: Option<bool>,
+}
+
+impl S3AccessRecord {
+    fn parse(f: &[Cow<'_, str>; KNOWN_FIELDS], count: usize) -> Result<Self, Reason> {
+        let time = crate::time::parse_common_log_time(&f[2])
+            .ok_or_else(|| Cow::Owned(format!("invalid timestamp `{}` in column `time`", f[2])))?;
+        Ok(Self {
+            time,
+            http_status: fields::int32(&f[9], "http_status")?,
+            bytes_sent: fields::int64(&f[11], "bytes_sent")?,
+            object_size: fields::int64(&f[12], "object_size")?,
+            total_time: fields::int64(&f[13], "total_time")?,
+            turnaround_time: fields::int64(&f[14], "turnaround_time")?,
+            acl_required: if count > 25 {
+                Some(fields::yes_or_dash(&f[25], "acl_required")?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+impl LineParser for S3AccessLineParser {
+    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
+        let line = std::str::from_utf8(line)
+            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
+        let count = Tokens::s3(line).fill(&mut f)?;
+        if count < MIN_FIELDS {
+            return Err(format!(
+                "only {count} fields; an S3 access log line has at least {MIN_FIELDS}"
+            )
+            .into());
+        }
+        let record = S3AccessRecord::parse(&f, count)?;
+
+        let c = &mut self.columns;
+        let text = |i: usize| fields::text(&f[i]);
+        c.bucket_owner.append_option(text(0));
+        c.bucket.append_option(text(1));
+        c.time.append_value(record.time);
+        c.remote_ip.append_option(text(3));
+        c.requester.append_option(text(4));
+        c.request_id.append_option(text(5));
+        c.operation.append_option(text(6));
+        c.key.append_option(text(7));
+        c.request_uri.append_option(text(8));
+        let [verb, url, proto] = fields::request_line(&f[8]);
+        c.request_verb.append_option(verb);
+        c.request_url.append_option(url);
+        c.request_proto.append_option(proto);
+        c.http_status.append_option(record.http_status);
+        c.error_code.append_option(text(10));
+        c.bytes_sent.append_option(record.bytes_sent);
+        c.object_size.append_option(record.object_size);
+        c.total_time.append_option(record.total_time);
+        c.turnaround_time.append_option(record.turnaround_time);
+        c.referrer.append_option(text(15));
+        c.user_agent.append_option(text(16));
+        c.version_id.append_option(text(17));
+        c.host_id.append_option(text(18));
+        c.signature_version.append_option(text(19));
+        c.cipher_suite.append_option(text(20));
+        c.authentication_type.append_option(text(21));
+        c.host_header.append_option(text(22));
+        c.tls_version.append_option(text(23));
+        c.access_point_arn.append_option(text(24));
+        c.acl_required.append_option(record.acl_required);
+        c.source_region.append_option(text(26));
+        Ok(LineKind::Row)
+    }
+
+    fn buffered_rows(&self) -> usize {
+        self.columns.len()
+    }
+
+    fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
+        self.columns.finish(&SCHEMA)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! Per-field S3 access log tests. Expected values from FORMATS.md section 4 (AWS examples).
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+
+use crate::{Decoded, LogFormat, Route, S3AccessFormat};
+
+const DOC: &str = r#"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be amzn-s3-demo-bucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /amzn-s3-demo-bucket1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3/eTPFvsiP/XV/VLi31234= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader amzn-s3-demo-bucket1.s3.us-west-1.amazonaws.com TLSV1.2 arn:aws:s3:us-west-1:123456789012:accesspoint/example-AP Yes us-east-1"#;
+
+fn decode(input: &str) -> Decoded {
+    Decoded::from_bytes(&S3AccessFormat, input.as_bytes(), 64).expect("decodes")
+}
+
+fn parse(line: &str) -> RecordBatch {
+    let d = decode(line);
+    assert!(d.rejects.is_empty(), "rejected: {:?}", d.rejects);
+    assert_eq!(d.rows(), 1);
+    d.batches.into_iter().next().unwrap()
+}
+
+fn text(b: &RecordBatch, column: &str) -> Option<String> {
+    let a = b.column_by_name(column).expect(column).as_string::<i32>();
+    a.is_valid(0).then(|| a.value(0).to_owned())
+}
+
+fn int32(b: &RecordBatch, column: &str) -> Option<i32> {
+    let a = b
+        .column_by_name(column)
+        .expect(column)
+        .as_primitive::<Int32Type>();
+    a.is_valid(0).then(|| a.value(0))
+}
+
+fn int64(b: &RecordBatch, column: &str) -> Option<i64> {
+    let a = b
+        .column_by_name(column)
+        .expect(column)
+        .as_primitive::<Int64Type>();
+    a.is_valid(0).then(|| a.value(0))
+}
+
+fn boolean(b: &RecordBatch, column: &str) -> Option<bool> {
+    let a = b.column_by_name(column).expect(column).as_boolean();
+    a.is_valid(0).then(|| a.value(0))
+}
+
+#[test]
+fn documentation_line_with_all_27_fields() {
+    let b = parse(DOC);
+    assert_eq!(b.num_columns(), 30);
+    let time = b
+        .column_by_name("time")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(time.value(0), 1_549_411_238_000_000);
+    assert_eq!(text(&b, "bucket").as_deref(), Some("amzn-s3-demo-bucket1"));
+    assert_eq!(text(&b, "remote_ip").as_deref(), Some("192.0.2.3"));
+    assert_eq!(text(&b, "request_id").as_deref(), Some("3E57427F3EXAMPLE"));
+    assert_eq!(
+        text(&b, "operation").as_deref(),
+        Some("REST.GET.VERSIONING")
+    );
+    assert_eq!(text(&b, "key"), None);
+    assert_eq!(
+        text(&b, "request_uri").as_deref(),
+        Some("GET /amzn-s3-demo-bucket1?versioning HTTP/1.1")
+    );
+    assert_eq!(text(&b, "request_verb").as_deref(), Some("GET"));
+    assert_eq!(
+        text(&b, "request_url").as_deref(),
+        Some("/amzn-s3-demo-bucket1?versioning")
+    );
+    assert_eq!(text(&b, "request_proto").as_deref(), Some("HTTP/1.1"));
+    assert_eq!(int32(&b, "http_status"), Some(200));
+    assert_eq!(int64(&b, "bytes_sent"), Some(113));
+    assert_eq!(int64(&b, "object_size"), None);
+    assert_eq!(int64(&b, "total_time"), Some(7));
+    assert_eq!(int64(&b, "turnaround_time"), None);
+    assert_eq!(text(&b, "referrer"), None);
+    assert_eq!(text(&b, "user_agent").as_deref(), Some("S3Console/0.4"));
+    assert_eq!(text(&b, "signature_version").as_deref(), Some("SigV4"));
+    assert_eq!(text(&b, "tls_version").as_deref(), Some("TLSV1.2"));
+    assert_eq!(
+        text(&b, "access_point_arn").as_deref(),
+        Some("arn:aws:s3:us-west-1:123456789012:accesspoint/example-AP")
+    );
+    assert_eq!(boolean(&b, "acl_required"), Some(true));
+    assert_eq!(text(&b, "source_region").as_deref(), Some("us-east-1"));
+}
+
+#[test]
+fn acl_required_dash_is_false_and_absent_is_null() {
+    let b = parse(&DOC.replace(" Yes us-east-1", " - -"));
+    assert_eq!(boolean(&b, "acl_required"), Some(false));
+    assert_eq!(text(&b, "source_region"), None);
+    let fields24: String = DOC.rsplitn(4, ' ').last().unwrap().to_owned();
+    let b = parse(&fields24);
+    assert_eq!(boolean(&b, "acl_required"), None);
+    assert_eq!(text(&b, "tls_version").as_deref(), Some("TLSV1.2"));
+}
+
+#[test]
+fn non_utc_offsets_convert_to_utc() {
+    let b = parse(&DOC.replace(
+        "[06/Feb/2019:00:00:38 +0000]",
+        "[09/Feb/2021:14:48:42 +0200]",
+    ));
+    let time = b
+        .column_by_name("time")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(time.value(0), 1_612_874_922_000_000, "12:48:42 UTC");
+}
+
+#[test]
+fn batch_delete_line_with_bare_dashes() {
+    let b = parse(
+        "36c1f05b76016b78528454e6e0c60e2b7ff7aa20c0a5e4c748276e5b0a2debd2 jsoriano-s3-test [10/Sep/2019:15:11:07 +0000] 77.227.156.41 arn:aws:iam::627959692251:user/jaime 8CD7A4A71E2E5C9E BATCH.DELETE.OBJECT jolokia-war-1.5.0.war - 204 - - 344017 - - - - - IeDW5I3wefFxU8iHOcAzi5qr+O+1bdRlcQ0AO2WGjFh7JwYM6qCoKq+1TrUshrXMlBxPFtg97Vk= SigV4 ECDHE-RSA-AES128-SHA AuthHeader s3.eu-central-1.amazonaws.com TLSv1.2",
+    );
+    assert_eq!(text(&b, "request_uri"), None);
+    assert_eq!(text(&b, "request_verb"), None);
+    assert_eq!(int32(&b, "http_status"), Some(204));
+    assert_eq!(int64(&b, "object_size"), Some(344_017));
+    assert_eq!(text(&b, "user_agent"), None);
+    assert_eq!(
+        text(&b, "host_id").as_deref(),
+        Some("IeDW5I3wefFxU8iHOcAzi5qr+O+1bdRlcQ0AO2WGjFh7JwYM6qCoKq+1TrUshrXMlBxPFtg97Vk=")
+    );
+}
+
+#[test]
+fn user_agent_with_commas_spaces_and_quotes() {
+    let b = parse(&DOC.replace(
+        r#""S3Console/0.4""#,
+        r#""AWS-Support-TrustedAdvisor, aws-internal/3 "beta"/ünï""#,
+    ));
+    assert_eq!(
+        text(&b, "user_agent").as_deref(),
+        Some(r#"AWS-Support-TrustedAdvisor, aws-internal/3 "beta"/ünï"#)
+    );
+}
+
+#[test]
+fn shortest_layout_ends_at_the_user_agent() {
+    let line = r#"b659b576cff1e15e4c0313ff8930fba9f53e6794567f5c60dab3abf2f8dfb6cc www.example.com [10/Feb/2012:16:42:07 -0500] 1.2.3.4 arn:aws:iam::179580289999:user/phillip.boss EB3502676500C6BE WEBSITE.GET.OBJECT index "GET /index HTTP/1.1" 200 - 368 368 10 9 "-" "Mozilla/5.0 (X11; Linux x86_64)""#;
+    let b = parse(line);
+    assert_eq!(int64(&b, "turnaround_time"), Some(9));
+    assert_eq!(text(&b, "version_id"), None);
+}
+
+#[test]
+fn rejects_name_the_problem() {
+    let d = decode(&format!(
+        "{}\n{}\n{}\n{}\n",
+        DOC.split(" 200 ").next().unwrap(),
+        DOC.replace("[06/Feb/2019:00:00:38 +0000]", "[06/Feb/2019:00:00:38]"),
+        DOC.replace(" 113 ", " 1l3 "),
+        DOC.replace(" Yes ", " Maybe "),
+    ));
+    let reasons: Vec<&str> = d.rejects.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(reasons[0].contains("only 9 fields"), "{}", reasons[0]);
+    assert!(reasons[1].contains("`time`"), "{}", reasons[1]);
+    assert!(reasons[2].contains("`bytes_sent`"), "{}", reasons[2]);
+    assert!(reasons[3].contains("`acl_required`"), "{}", reasons[3]);
+}
+
+#[test]
+fn routes_delivered_names() {
+    assert_eq!(
+        S3AccessFormat.route("logs/2019-02-06-00-05-17-1A2B3C4D5E6F7A8B"),
+        Route::Convert
+    );
+    assert_eq!(
+        S3AccessFormat.route(
+            "logs/123456789012/us-east-1/my-bucket/2024/03/07/2024-03-07-00-05-17-1A2B3C4D5E6F7A8B"
+        ),
+        Route::Convert
+    );
+    assert!(matches!(
+        S3AccessFormat.route("logs/2019-02-06-00-05-1A2B3C4D5E6F7A8B"),
+        Route::Skip(_)
+    ));
+    assert!(matches!(
+        S3AccessFormat.route("logs/readme.txt"),
+        Route::Skip(_)
+    ));
+}
