@@ -14,6 +14,7 @@ mod fields;
 mod s3_access;
 pub mod sample;
 pub mod time;
+mod vpc_flow;
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +30,7 @@ pub use decode::{
 };
 pub use elb::ElbFormat;
 pub use s3_access::S3AccessFormat;
+pub use vpc_flow::{UnknownVpcField, VpcFlowFormat};
 
 /// The AWS service log types agsl knows, named by the seed project's service keywords.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,6 +74,7 @@ impl Format {
             Format::Elb => Some(Arc::new(ElbFormat)),
             Format::Cloudfront => Some(Arc::new(CloudfrontFormat)),
             Format::S3Access => Some(Arc::new(S3AccessFormat)),
+            Format::VpcFlow => Some(Arc::new(VpcFlowFormat::default())),
             _ => None,
         }
     }

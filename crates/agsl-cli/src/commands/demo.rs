@@ -68,11 +68,16 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
         "\nRead back from the Parquet table ({} rows):",
         thousands(rows)
     );
-    println!("  {:>6}  {:>9}  {:>6}", "status", "requests", "share");
+    println!(
+        "  {:>15}  {:>9}  {:>6}",
+        sample::summary_column(service),
+        "rows",
+        "share"
+    );
     for (status, count) in &by_status {
         let status = status.map_or("-".to_owned(), |s| s.to_string());
         println!(
-            "  {status:>6}  {:>9}  {:>5.1}%",
+            "  {status:>15}  {:>9}  {:>5.1}%",
             thousands(*count),
             *count as f64 * 100.0 / rows as f64
         );
@@ -94,7 +99,7 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     );
     println!(
         "Query it, e.g. with DuckDB:\n  SELECT {}, count(*) FROM read_parquet('{}/{}*.parquet', hive_partitioning=true) GROUP BY 1;",
-        sample::status_column(service),
+        sample::summary_column(service),
         target.display(),
         partition_glob(service)
     );
@@ -112,7 +117,7 @@ fn read_back(table: &Path, service: Format) -> anyhow::Result<(BTreeMap<Option<i
             File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
         let columns = [
-            sample::status_column(service),
+            sample::summary_column(service),
             sample::bytes_sent_column(service),
         ];
         let mask = ProjectionMask::columns(builder.parquet_schema(), columns);

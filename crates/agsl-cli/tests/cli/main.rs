@@ -211,7 +211,7 @@ fn unsupported_service_says_what_is_supported() {
     assert_one_line_error(
         &output,
         2,
-        "service `cloudtrail` is not supported yet; supported: alb, elb, cloudfront, s3_access",
+        "service `cloudtrail` is not supported yet; supported: alb, elb, cloudfront, s3_access, vpc_flow",
     );
 }
 
@@ -308,7 +308,7 @@ fn help_lists_the_commands() {
 
 #[test]
 fn demo_runs_for_every_other_service() {
-    for service in ["elb", "cloudfront", "s3_access"] {
+    for service in ["elb", "cloudfront", "s3_access", "vpc_flow"] {
         let dir = tempfile::tempdir().unwrap();
         let output = agsl(&[
             "demo",

@@ -7,6 +7,7 @@ mod cloudfront;
 mod elb;
 mod load_balancer;
 mod s3_access;
+mod vpc_flow;
 
 use std::collections::BTreeMap;
 
@@ -113,15 +114,18 @@ pub fn bytes_sent_column(format: Format) -> &'static str {
     match format {
         Format::Cloudfront => "sc_bytes",
         Format::S3Access => "bytes_sent",
+        Format::VpcFlow => "bytes",
         _ => "sent_bytes",
     }
 }
 
-/// The column holding the HTTP status the client got.
-pub fn status_column(format: Format) -> &'static str {
+/// A small Int32 column to count rows by in a summary: the HTTP status the client got, or the
+/// IP protocol for flow logs.
+pub fn summary_column(format: Format) -> &'static str {
     match format {
         Format::Cloudfront => "sc_status",
         Format::S3Access => "http_status",
+        Format::VpcFlow => "protocol",
         _ => "elb_status_code",
     }
 }
@@ -137,6 +141,7 @@ pub fn objects(
         Format::Elb => Some(Box::new(elb::objects(plan))),
         Format::Cloudfront => Some(Box::new(cloudfront::objects(plan))),
         Format::S3Access => Some(Box::new(s3_access::objects(plan))),
+        Format::VpcFlow => Some(Box::new(vpc_flow::objects(plan))),
         _ => None,
     }
 }

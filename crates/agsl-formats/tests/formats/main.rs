@@ -5,6 +5,7 @@ mod cloudfront_corpus;
 mod elb_corpus;
 mod properties;
 mod s3_access_corpus;
+mod vpc_flow_corpus;
 
 use std::path::PathBuf;
 

@@ -4,6 +4,7 @@
 use agsl_formats::sample::{SamplePlan, bytes_sent_column, objects};
 use agsl_formats::{
     AlbFormat, CloudfrontFormat, Decoded, ElbFormat, Format, LogFormat, S3AccessFormat,
+    VpcFlowFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -17,6 +18,8 @@ const VALID_CLOUDFRONT: &str = "2019-12-13\t22:36:27\tSEA19-C1\t900\t192.0.2.100
 
 const VALID_S3_ACCESS: &str = r#"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be amzn-s3-demo-bucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /amzn-s3-demo-bucket1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3/eTPFvsiP/XV/VLi31234= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader amzn-s3-demo-bucket1.s3.us-west-1.amazonaws.com TLSV1.2 arn:aws:s3:us-west-1:123456789012:accesspoint/example-AP Yes us-east-1"#;
 
+const VALID_VPC_FLOW: &str = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
+
 /// Each supported format with one valid line to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
@@ -24,6 +27,7 @@ fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
         (Box::new(ElbFormat), VALID_ELB),
         (Box::new(CloudfrontFormat), VALID_CLOUDFRONT),
         (Box::new(S3AccessFormat), VALID_S3_ACCESS),
+        (Box::new(VpcFlowFormat::default()), VALID_VPC_FLOW),
     ]
 }
 

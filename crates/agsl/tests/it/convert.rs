@@ -393,3 +393,47 @@ fn s3_access_into_date_partitions() {
         assert_eq!(rows as u64, *expected, "{partition}");
     }
 }
+
+/// VPC Flow Logs: objects of two different formats (default v2 and a custom v5 order) in one
+/// run land in one table schema; region from the key, day from each record's start time.
+#[test]
+fn vpc_flow_formats_union_into_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(Format::VpcFlow, plan(), &source).unwrap();
+    let summary = convert(
+        &ConvertJob::new(Format::VpcFlow, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.rows, summary.rejects),
+        (written.facts.good_lines, written.facts.bad_lines)
+    );
+    assert_eq!(
+        summary.skipped_lines, written.objects,
+        "one header per object"
+    );
+    let batches = read_table(&target);
+    assert_eq!(sum_i64(&batches, "bytes"), written.facts.sent_bytes);
+    let partitions: Vec<&String> = written.facts.rows_per_partition.keys().collect();
+    assert_eq!(summary.partitions.iter().collect::<Vec<_>>(), partitions);
+    assert!(partitions.len() >= 3, "{partitions:?}");
+    let schema = batches[0].schema();
+    assert!(
+        batches.iter().all(|b| b.schema() == schema),
+        "one schema for both formats"
+    );
+    // Custom-format rows carry vpc_id; default-format rows read NULL there.
+    let vpc_ids: usize = batches
+        .iter()
+        .map(|b| b.column_by_name("vpc_id").unwrap().null_count())
+        .sum();
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert!(vpc_ids > 0 && vpc_ids < rows, "{vpc_ids} of {rows}");
+    assert!(
+        schema.field_with_name("record_region").is_ok()
+            && schema.field_with_name("region").is_err()
+    );
+}

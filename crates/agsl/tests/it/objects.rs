@@ -222,12 +222,12 @@ fn bad_arguments_are_clear_errors() {
     );
 
     let unsupported = convert(
-        &ConvertJob::new(Format::VpcFlow, dir.path(), dir.path().join("t")),
+        &ConvertJob::new(Format::Cloudtrail, dir.path(), dir.path().join("t")),
         &Progress::default(),
     )
     .unwrap_err();
     assert_eq!(
         unsupported.to_string(),
-        "service `vpc_flow` is not supported yet; supported: alb, elb, cloudfront, s3_access"
+        "service `cloudtrail` is not supported yet; supported: alb, elb, cloudfront, s3_access, vpc_flow"
     );
 }
