@@ -47,8 +47,7 @@ fn main() -> ExitCode {
 /// 2 for what the user can fix in the arguments, 1 for everything else.
 fn exit_code(error: &anyhow::Error) -> u8 {
     match error.downcast_ref::<agsl::Error>() {
-        Some(agsl::Error::Source(agsl::SourceError::Missing { .. }))
-        | Some(agsl::Error::UnsupportedService(_)) => 2,
+        Some(agsl::Error::Source(agsl::SourceError::Missing { .. })) => 2,
         _ => 1,
     }
 }

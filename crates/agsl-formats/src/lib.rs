@@ -7,10 +7,12 @@
 
 mod alb;
 mod cloudfront;
+mod cloudtrail;
 mod columns;
 mod decode;
 mod elb;
 mod fields;
+mod json;
 mod s3_access;
 pub mod sample;
 pub mod time;
@@ -24,6 +26,7 @@ use arrow_schema::SchemaRef;
 
 pub use alb::AlbFormat;
 pub use cloudfront::CloudfrontFormat;
+pub use cloudtrail::CloudtrailFormat;
 pub use decode::{
     DecodeCounts, DecodeError, DecodeOutput, Decoded, MAX_LINE_BYTES, ObjectDecoder, OwnedReject,
     Reject,
@@ -67,21 +70,16 @@ impl Format {
         }
     }
 
-    /// The parser for this format, or `None` while the format is not implemented yet.
-    pub fn parser(self) -> Option<Arc<dyn LogFormat>> {
+    /// The parser for this format.
+    pub fn parser(self) -> Arc<dyn LogFormat> {
         match self {
-            Format::Alb => Some(Arc::new(AlbFormat)),
-            Format::Elb => Some(Arc::new(ElbFormat)),
-            Format::Cloudfront => Some(Arc::new(CloudfrontFormat)),
-            Format::S3Access => Some(Arc::new(S3AccessFormat)),
-            Format::VpcFlow => Some(Arc::new(VpcFlowFormat::default())),
-            _ => None,
+            Format::Alb => Arc::new(AlbFormat),
+            Format::Elb => Arc::new(ElbFormat),
+            Format::Cloudfront => Arc::new(CloudfrontFormat),
+            Format::S3Access => Arc::new(S3AccessFormat),
+            Format::Cloudtrail => Arc::new(CloudtrailFormat),
+            Format::VpcFlow => Arc::new(VpcFlowFormat::default()),
         }
-    }
-
-    /// Formats that have a parser in this build.
-    pub fn supported() -> impl Iterator<Item = Format> {
-        Self::ALL.into_iter().filter(|f| f.parser().is_some())
     }
 }
 

@@ -3,8 +3,6 @@
 use std::io;
 use std::path::PathBuf;
 
-use agsl_formats::Format;
-
 /// Result with agsl's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -16,19 +14,9 @@ pub enum Error {
     Source(#[from] SourceError),
     #[error(transparent)]
     Sink(#[from] SinkError),
-    /// The format exists but this build cannot convert it yet.
-    #[error("service `{0}` is not supported yet; supported: {supported}", supported = supported_list())]
-    UnsupportedService(Format),
     /// A broken invariant inside agsl: a bug, never bad input.
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-fn supported_list() -> String {
-    Format::supported()
-        .map(|f| f.keyword())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Listing or reading source objects failed.

@@ -107,10 +107,7 @@ impl RunSummary {
 /// Converts every object of `job.source` that belongs to `job.format` into `job.target`.
 pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     let started = Instant::now();
-    let format = job
-        .format
-        .parser()
-        .ok_or(Error::UnsupportedService(job.format))?;
+    let format = job.format.parser();
     let source = LocalSource::new(&job.source)?;
     prepare_target(&job.target)?;
 

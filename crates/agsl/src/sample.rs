@@ -27,7 +27,7 @@ pub struct WrittenSample {
 /// Generates `plan` for `format` under `dir`, compressed as AWS delivers it, using every core
 /// (gzip is the slow part).
 pub fn write_sample(format: Format, plan: SamplePlan, dir: &Path) -> Result<WrittenSample> {
-    let generated = Mutex::new(objects(format, plan).ok_or(Error::UnsupportedService(format))?);
+    let generated = Mutex::new(objects(format, plan));
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let results: Vec<Result<WrittenSample>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)

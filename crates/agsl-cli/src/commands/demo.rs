@@ -10,8 +10,10 @@ use agsl::Format;
 use agsl::sample::write_sample;
 use agsl_formats::sample::{self, SamplePlan};
 use anyhow::Context;
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::types::Int64Type;
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -62,8 +64,8 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let (by_status, sent_bytes) = read_back(&target, service)?;
-    let rows: u64 = by_status.values().sum();
+    let (by_value, sent_bytes) = read_back(&target, service)?;
+    let rows: u64 = by_value.values().sum();
     println!(
         "\nRead back from the Parquet table ({} rows):",
         thousands(rows)
@@ -74,19 +76,16 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
         "rows",
         "share"
     );
-    for (status, count) in &by_status {
-        let status = status.map_or("-".to_owned(), |s| s.to_string());
+    for (value, count) in by_value.iter().take(20) {
         println!(
-            "  {status:>15}  {:>9}  {:>5.1}%",
+            "  {value:>18}  {:>9}  {:>5.1}%",
             thousands(*count),
             *count as f64 * 100.0 / rows as f64
         );
     }
-    println!(
-        "  {} total: {:.1} MB",
-        sample::bytes_sent_column(service),
-        sent_bytes as f64 / 1e6
-    );
+    if let (Some(column), Some(total)) = (sample::bytes_sent_column(service), sent_bytes) {
+        println!("  {column} total: {:.1} MB", total as f64 / 1e6);
+    }
     println!("\nPartitions:");
     for partition in &summary.partitions {
         println!("  {}", target.join(partition).display());
@@ -106,56 +105,54 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Requests per status code and the total of bytes sent, read with the parquet reader.
-fn read_back(table: &Path, service: Format) -> anyhow::Result<(BTreeMap<Option<i32>, u64>, i64)> {
-    let mut by_status = BTreeMap::new();
-    let mut sent_bytes = 0i64;
+/// Rows per value of the service's summary column and the total of bytes sent (when the
+/// service has a byte column), read back with the parquet reader.
+fn read_back(
+    table: &Path,
+    service: Format,
+) -> anyhow::Result<(BTreeMap<String, u64>, Option<i64>)> {
+    let group = sample::summary_column(service);
+    let bytes = sample::bytes_sent_column(service);
+    let mut counts = BTreeMap::new();
+    let mut sent_bytes = bytes.map(|_| 0i64);
     let files = agsl::sink::table_files(table)
         .with_context(|| format!("cannot list `{}`", table.display()))?;
     for path in files {
         let file =
             File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-        let columns = [
-            sample::summary_column(service),
-            sample::bytes_sent_column(service),
-        ];
-        let mask = ProjectionMask::columns(builder.parquet_schema(), columns);
+        let mask =
+            ProjectionMask::columns(builder.parquet_schema(), [group].into_iter().chain(bytes));
         for batch in builder.with_projection(mask).build()? {
             let batch = batch?;
-            let status = batch
-                .column_by_name(columns[0])
-                .and_then(|c| c.as_primitive_opt::<Int32Type>())
-                .with_context(|| {
-                    format!(
-                        "`{}` is missing or not Int32 in `{}`",
-                        columns[0],
-                        path.display()
-                    )
-                })?;
-            for value in status.iter() {
-                *by_status.entry(value).or_default() += 1;
+            let values = batch
+                .column_by_name(group)
+                .with_context(|| format!("`{group}` is missing in `{}`", path.display()))?;
+            let formatter = ArrayFormatter::try_new(values.as_ref(), &FormatOptions::default())?;
+            for row in 0..values.len() {
+                let value = if values.is_null(row) {
+                    "-".to_owned()
+                } else {
+                    formatter.value(row).to_string()
+                };
+                *counts.entry(value).or_default() += 1;
             }
-            let bytes = batch
-                .column_by_name(columns[1])
-                .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                .with_context(|| {
-                    format!(
-                        "`{}` is missing or not Int64 in `{}`",
-                        columns[1],
-                        path.display()
-                    )
-                })?;
-            sent_bytes += bytes.iter().flatten().sum::<i64>();
+            if let (Some(column), Some(total)) = (bytes, sent_bytes.as_mut()) {
+                let sent = batch
+                    .column_by_name(column)
+                    .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                    .with_context(|| {
+                        format!("`{column}` is missing or not Int64 in `{}`", path.display())
+                    })?;
+                *total += sent.iter().flatten().sum::<i64>();
+            }
         }
     }
-    Ok((by_status, sent_bytes))
+    Ok((counts, sent_bytes))
 }
 
 /// `*/` once per partition level, so a glob reaches the data files and never `_rejects/`.
 fn partition_glob(service: Format) -> String {
-    let levels = service
-        .parser()
-        .map_or(0, |format| format.partitioning().keys().len());
+    let levels = service.parser().partitioning().keys().len();
     "*/".repeat(levels)
 }

@@ -28,9 +28,8 @@ pub fn run(args: GenerateArgs, output: &Output) -> anyhow::Result<()> {
         ..SamplePlan::default()
     };
     let probe_bytes = sample::objects(args.service, probe)
-        .and_then(|mut objects| objects.next())
-        .map(|object| object.body.len() as u64)
-        .ok_or(agsl::Error::UnsupportedService(args.service))?;
+        .next()
+        .map_or(0, |object| object.body.len() as u64);
     let bytes_per_line = (probe_bytes / PROBE_LINES as u64).max(1);
     let objects = args
         .size

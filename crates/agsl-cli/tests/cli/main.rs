@@ -205,17 +205,6 @@ fn unknown_service_lists_the_known_ones() {
 }
 
 #[test]
-fn unsupported_service_says_what_is_supported() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = convert("cloudtrail", dir.path(), &dir.path().join("t"), &[]);
-    assert_one_line_error(
-        &output,
-        2,
-        "service `cloudtrail` is not supported yet; supported: alb, elb, cloudfront, s3_access, vpc_flow",
-    );
-}
-
-#[test]
 fn missing_source_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let output = convert("alb", &dir.path().join("nope"), &dir.path().join("t"), &[]);
@@ -308,7 +297,7 @@ fn help_lists_the_commands() {
 
 #[test]
 fn demo_runs_for_every_other_service() {
-    for service in ["elb", "cloudfront", "s3_access", "vpc_flow"] {
+    for service in ["elb", "cloudfront", "s3_access", "vpc_flow", "cloudtrail"] {
         let dir = tempfile::tempdir().unwrap();
         let output = agsl(&[
             "demo",

@@ -4,6 +4,7 @@
 
 mod alb;
 mod cloudfront;
+mod cloudtrail;
 mod elb;
 mod load_balancer;
 mod s3_access;
@@ -109,39 +110,38 @@ impl SampleFacts {
     }
 }
 
-/// The column whose sum [`SampleFacts::sent_bytes`] records: bytes sent to the client.
-pub fn bytes_sent_column(format: Format) -> &'static str {
+/// The column whose sum [`SampleFacts::sent_bytes`] records (bytes sent to the client), for
+/// formats that have one; CloudTrail records carry no byte counts.
+pub fn bytes_sent_column(format: Format) -> Option<&'static str> {
     match format {
-        Format::Cloudfront => "sc_bytes",
-        Format::S3Access => "bytes_sent",
-        Format::VpcFlow => "bytes",
-        _ => "sent_bytes",
+        Format::Alb | Format::Elb => Some("sent_bytes"),
+        Format::Cloudfront => Some("sc_bytes"),
+        Format::S3Access => Some("bytes_sent"),
+        Format::VpcFlow => Some("bytes"),
+        Format::Cloudtrail => None,
     }
 }
 
-/// A small Int32 column to count rows by in a summary: the HTTP status the client got, or the
-/// IP protocol for flow logs.
+/// A low-cardinality column to count rows by in a summary: the HTTP status the client got,
+/// the IP protocol of flows, the API call of CloudTrail events.
 pub fn summary_column(format: Format) -> &'static str {
     match format {
+        Format::Alb | Format::Elb => "elb_status_code",
         Format::Cloudfront => "sc_status",
         Format::S3Access => "http_status",
         Format::VpcFlow => "protocol",
-        _ => "elb_status_code",
+        Format::Cloudtrail => "eventname",
     }
 }
 
 /// Generates the objects of `plan` for `format`, one at a time so gigabytes stay cheap.
-/// `None` when the format has no generator yet.
-pub fn objects(
-    format: Format,
-    plan: SamplePlan,
-) -> Option<Box<dyn Iterator<Item = SampleObject> + Send>> {
+pub fn objects(format: Format, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
     match format {
-        Format::Alb => Some(Box::new(alb::objects(plan))),
-        Format::Elb => Some(Box::new(elb::objects(plan))),
-        Format::Cloudfront => Some(Box::new(cloudfront::objects(plan))),
-        Format::S3Access => Some(Box::new(s3_access::objects(plan))),
-        Format::VpcFlow => Some(Box::new(vpc_flow::objects(plan))),
-        _ => None,
+        Format::Alb => Box::new(alb::objects(plan)),
+        Format::Elb => Box::new(elb::objects(plan)),
+        Format::Cloudfront => Box::new(cloudfront::objects(plan)),
+        Format::S3Access => Box::new(s3_access::objects(plan)),
+        Format::VpcFlow => Box::new(vpc_flow::objects(plan)),
+        Format::Cloudtrail => Box::new(cloudtrail::objects(plan)),
     }
 }

@@ -437,3 +437,51 @@ fn vpc_flow_formats_union_into_one_table() {
             && schema.field_with_name("region").is_err()
     );
 }
+
+/// CloudTrail: JSON documents, one row per record, nested `resources`, region from the key and
+/// day from `eventtime`; digests next to the logs are skipped.
+#[test]
+fn cloudtrail_records_into_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(Format::Cloudtrail, plan(), &source).unwrap();
+    let digest =
+        source.join("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/03/07/d.json.gz");
+    std::fs::create_dir_all(digest.parent().unwrap()).unwrap();
+    std::fs::write(&digest, b"{}").unwrap();
+    let summary = convert(
+        &ConvertJob::new(Format::Cloudtrail, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!((summary.objects, summary.skipped_objects), (30, 1));
+    assert_eq!(
+        (summary.rows, summary.rejects),
+        (written.facts.good_lines, written.facts.bad_lines)
+    );
+    let batches = read_table(&target);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows as u64, written.facts.good_lines);
+    let partitions: Vec<&String> = written.facts.rows_per_partition.keys().collect();
+    assert_eq!(summary.partitions.iter().collect::<Vec<_>>(), partitions);
+    let resources: usize = batches
+        .iter()
+        .map(|b| {
+            b.column_by_name("resources")
+                .unwrap()
+                .as_list::<i32>()
+                .values()
+                .len()
+        })
+        .sum();
+    assert!(
+        resources > 0,
+        "nested resources survive the Parquet round trip"
+    );
+    let schema = batches[0].schema();
+    assert!(matches!(
+        schema.field_with_name("resources").unwrap().data_type(),
+        DataType::List(_)
+    ));
+}

@@ -220,14 +220,4 @@ fn bad_arguments_are_clear_errors() {
         unwritable.to_string().starts_with("cannot write to"),
         "{unwritable}"
     );
-
-    let unsupported = convert(
-        &ConvertJob::new(Format::Cloudtrail, dir.path(), dir.path().join("t")),
-        &Progress::default(),
-    )
-    .unwrap_err();
-    assert_eq!(
-        unsupported.to_string(),
-        "service `cloudtrail` is not supported yet; supported: alb, elb, cloudfront, s3_access, vpc_flow"
-    );
 }

@@ -1,0 +1,501 @@
+//! CloudTrail log files (FORMATS.md section 5): each gzip object is one JSON document
+//! `{"Records":[{event}, ...]}`; one row per record.
+//!
+//! Choices where the spec leaves room:
+//! - Column names are the seed's and Athena's lower-cased camelCase (`eventtime`); the
+//!   arbitrary-JSON fields are kept as compact raw JSON text under `json_*` names, in the key
+//!   order received (re-runs are byte-identical); JSON `null` is SQL NULL.
+//! - Extras not in the seed: `useridentity_type/arn/accountid/principalid/accesskeyid/username/
+//!   invokedby` extracted from `userIdentity`, and `json_other`, an object of every top-level key
+//!   agsl does not know, so nothing is lost when AWS adds fields.
+//! - `resources` is `List<Struct<arn, accountid, type>>` like the seed; `accountId` and the
+//!   `accountid` spelling seen in real data both fill `accountid`.
+//! - A text column receiving a number, boolean or object keeps its JSON text (`errorCode` 200).
+//! - Rejects: a record without a valid `eventTime`, or with a non-boolean `readOnly`, is rejected
+//!   with its raw JSON; `line_number` is the record's 1-based position in `Records`. An object
+//!   that is not valid JSON, or has no `Records` array, is one reject (its first 1 MiB kept);
+//!   digest files are skipped by key, and by content when they get here.
+
+use std::borrow::Cow;
+use std::io::BufRead;
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::columns::columns;
+use crate::decode::{DecodeCounts, DecodeError, DecodeOutput, MAX_LINE_BYTES, Reject};
+use crate::json::{self, Members};
+use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route, fields};
+
+/// The top-level record keys agsl maps to columns (a slot each).
+const KEYS: [&str; 31] = [
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "eventType",
+    "recipientAccountId",
+    "errorCode",
+    "errorMessage",
+    "apiVersion",
+    "vpcEndpointId",
+    "readOnly",
+    "resources",
+    "managementEvent",
+    "eventCategory",
+    "sharedEventID",
+    "serviceEventDetails",
+    "vpcEndpointAccountId",
+    "tlsDetails",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+    "addendum",
+    "insightDetails",
+];
+
+/// Position of `resources` among the table's columns (after `readonly`).
+const RESOURCES_COLUMN: usize = 27;
+
+columns! {
+    /// Every column but `resources`, which is a nested list built apart.
+    pub(crate) struct CloudtrailColumns {
+        eventversion: Utf8 = "eventversion",
+        json_useridentity: Utf8 = "json_useridentity",
+        useridentity_type: Utf8 = "useridentity_type",
+        useridentity_arn: Utf8 = "useridentity_arn",
+        useridentity_accountid: Utf8 = "useridentity_accountid",
+        useridentity_principalid: Utf8 = "useridentity_principalid",
+        useridentity_accesskeyid: Utf8 = "useridentity_accesskeyid",
+        useridentity_username: Utf8 = "useridentity_username",
+        useridentity_invokedby: Utf8 = "useridentity_invokedby",
+        eventtime: TimestampUtc = "eventtime",
+        eventsource: Utf8 = "eventsource",
+        eventname: Utf8 = "eventname",
+        awsregion: Utf8 = "awsregion",
+        sourceipaddress: Utf8 = "sourceipaddress",
+        useragent: Utf8 = "useragent",
+        json_requestparameters: Utf8 = "json_requestparameters",
+        json_responseelements: Utf8 = "json_responseelements",
+        json_additionaleventdata: Utf8 = "json_additionaleventdata",
+        requestid: Utf8 = "requestid",
+        eventid: Utf8 = "eventid",
+        eventtype: Utf8 = "eventtype",
+        recipientaccountid: Utf8 = "recipientaccountid",
+        errorcode: Utf8 = "errorcode",
+        errormessage: Utf8 = "errormessage",
+        apiversion: Utf8 = "apiversion",
+        vpcendpointid: Utf8 = "vpcendpointid",
+        readonly: Boolean = "readonly",
+        managementevent: Boolean = "managementevent",
+        eventcategory: Utf8 = "eventcategory",
+        sharedeventid: Utf8 = "sharedeventid",
+        json_serviceeventdetails: Utf8 = "json_serviceeventdetails",
+        vpcendpointaccountid: Utf8 = "vpcendpointaccountid",
+        json_tlsdetails: Utf8 = "json_tlsdetails",
+        sessioncredentialfromconsole: Utf8 = "sessioncredentialfromconsole",
+        json_edgedevicedetails: Utf8 = "json_edgedevicedetails",
+        json_addendum: Utf8 = "json_addendum",
+        json_insightdetails: Utf8 = "json_insightdetails",
+        json_other: Utf8 = "json_other",
+    }
+}
+
+fn resource_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("arn", DataType::Utf8, true),
+        Field::new("accountid", DataType::Utf8, true),
+        Field::new("type", DataType::Utf8, true),
+    ])
+}
+
+fn resources_field() -> Field {
+    let item = Field::new("item", DataType::Struct(resource_fields()), true);
+    Field::new("resources", DataType::List(Arc::new(item)), true)
+}
+
+/// The schema of [`CloudtrailColumns`] alone, as its `finish` builds it.
+static FLAT_SCHEMA: LazyLock<SchemaRef> =
+    LazyLock::new(|| Arc::new(Schema::new(CloudtrailColumns::fields())));
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let mut fields = CloudtrailColumns::fields();
+    fields.insert(RESOURCES_COLUMN, resources_field());
+    Arc::new(Schema::new(fields))
+});
+
+/// The CloudTrail log format (`cloudtrail`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloudtrailFormat;
+
+impl LogFormat for CloudtrailFormat {
+    fn format(&self) -> Format {
+        Format::Cloudtrail
+    }
+
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn event_time_column(&self) -> &'static str {
+        "eventtime"
+    }
+
+    fn partitioning(&self) -> Partitioning {
+        Partitioning::RegionDate
+    }
+
+    /// `..._CloudTrail_<region>_<time>_<id>.json.gz`; digests and Insights are siblings to skip.
+    fn route(&self, key: &str) -> Route {
+        let file = key.rsplit('/').next().unwrap_or(key);
+        if key.contains("CloudTrail-Digest/") || file.contains("_CloudTrail-Digest_") {
+            Route::Skip("CloudTrail digest")
+        } else if key.contains("CloudTrail-Insight/") {
+            Route::Skip("CloudTrail Insights")
+        } else if file.ends_with(".json.gz") || file.ends_with(".json") {
+            Route::Convert
+        } else {
+            Route::Skip("not a CloudTrail log object name")
+        }
+    }
+
+    fn region_from_key(&self, key: &str) -> Option<String> {
+        fields::region_in_key(key, "CloudTrail")
+    }
+
+    fn unique_columns(&self) -> &'static [&'static str] {
+        &["eventid", "requestid", "sharedeventid"]
+    }
+
+    fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
+        Box::new(CloudtrailDecoder {
+            columns: CloudtrailColumns::new(batch_size),
+            resources: resources_builder(batch_size),
+            batch_size: batch_size.max(1),
+        })
+    }
+}
+
+fn resources_builder(capacity: usize) -> ListBuilder<StructBuilder> {
+    ListBuilder::new(StructBuilder::from_fields(resource_fields(), capacity)).with_field(Arc::new(
+        Field::new("item", DataType::Struct(resource_fields()), true),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "digestStartTime")]
+    digest_start_time: Option<&'a RawValue>,
+}
+
+struct CloudtrailDecoder {
+    columns: CloudtrailColumns,
+    resources: ListBuilder<StructBuilder>,
+    batch_size: usize,
+}
+
+/// One `resources` entry.
+type Resource<'a> = [Option<Cow<'a, str>>; 3];
+
+/// The checked values of one record, before anything is appended.
+struct Record<'a> {
+    slots: [Option<&'a RawValue>; KEYS.len()],
+    identity: [Option<Cow<'a, str>>; 7],
+    eventtime: i64,
+    readonly: Option<bool>,
+    managementevent: Option<bool>,
+    resources: Option<Vec<Resource<'a>>>,
+    other: Option<String>,
+}
+
+impl<'a> Record<'a> {
+    fn parse(members: &'a Members<'a>) -> Result<Self, Cow<'static, str>> {
+        let mut slots: [Option<&RawValue>; KEYS.len()] = [None; KEYS.len()];
+        let mut other = Vec::new();
+        for (key, value) in &members.0 {
+            match KEYS.iter().position(|k| k == key) {
+                Some(slot) => slots[slot] = Some(*value),
+                None => other.push((key, *value)),
+            }
+        }
+        let eventtime = match slots[2].and_then(json::text) {
+            Some(time) => crate::time::parse_iso8601_utc(&time)
+                .ok_or_else(|| format!("invalid timestamp `{time}` in column `eventtime`"))?,
+            None => return Err("missing timestamp in column `eventtime`".into()),
+        };
+        let boolean = |slot: usize, column: &str| -> Result<Option<bool>, Cow<'static, str>> {
+            slots[slot].map_or(Ok(None), |raw| {
+                json::boolean(raw)
+                    .map_err(|v| format!("invalid boolean `{v}` in column `{column}`").into())
+            })
+        };
+        Ok(Self {
+            identity: identity(slots[1])?,
+            eventtime,
+            readonly: boolean(19, "readonly")?,
+            managementevent: boolean(21, "managementevent")?,
+            resources: resources(slots[20])?,
+            other: (!other.is_empty()).then(|| other_json(&other)),
+            slots,
+        })
+    }
+}
+
+/// `type, arn, accountId, principalId, accessKeyId, userName, invokedBy` of `userIdentity`.
+fn identity(raw: Option<&RawValue>) -> Result<[Option<Cow<'_, str>>; 7], Cow<'static, str>> {
+    const IDENTITY_KEYS: [&str; 7] = [
+        "type",
+        "arn",
+        "accountId",
+        "principalId",
+        "accessKeyId",
+        "userName",
+        "invokedBy",
+    ];
+    let mut values: [Option<Cow<'_, str>>; 7] = Default::default();
+    let Some(raw) = raw.filter(|r| r.get().starts_with('{')) else {
+        return Ok(values);
+    };
+    let members: Members<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| format!("invalid `userIdentity`: {e}"))?;
+    for (key, value) in members.0 {
+        if let Some(slot) = IDENTITY_KEYS.iter().position(|k| *k == key) {
+            values[slot] = json::text(value);
+        }
+    }
+    Ok(values)
+}
+
+fn resources(raw: Option<&RawValue>) -> Result<Option<Vec<Resource<'_>>>, Cow<'static, str>> {
+    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+        return Ok(None);
+    };
+    let items: Vec<Members<'_>> = serde_json::from_str(raw.get())
+        .map_err(|e| format!("`resources` is not an array of objects: {e}"))?;
+    Ok(Some(
+        items
+            .into_iter()
+            .map(|item| {
+                let mut resource: Resource<'_> = Default::default();
+                for (key, value) in item.0 {
+                    let slot = match key.as_ref() {
+                        "ARN" | "arn" => 0,
+                        "accountId" | "accountid" => 1,
+                        "type" => 2,
+                        _ => continue,
+                    };
+                    resource[slot] = json::text(value);
+                }
+                resource
+            })
+            .collect(),
+    ))
+}
+
+/// Unknown top-level members as one compact JSON object, in the order received.
+fn other_json(members: &[(&Cow<'_, str>, &RawValue)]) -> String {
+    let mut out = String::from("{");
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key.as_ref()).unwrap_or_else(|_| "\"\"".into()));
+        out.push(':');
+        out.push_str(&json::compact(value.get()));
+    }
+    out.push('}');
+    out
+}
+
+impl CloudtrailDecoder {
+    fn append(&mut self, r: &Record<'_>) {
+        let c = &mut self.columns;
+        let text = |slot: usize| r.slots[slot].and_then(json::text);
+        let raw = |slot: usize| r.slots[slot].and_then(json::raw);
+        c.eventversion.append_option(text(0));
+        c.json_useridentity.append_option(raw(1));
+        c.useridentity_type.append_option(r.identity[0].as_deref());
+        c.useridentity_arn.append_option(r.identity[1].as_deref());
+        c.useridentity_accountid
+            .append_option(r.identity[2].as_deref());
+        c.useridentity_principalid
+            .append_option(r.identity[3].as_deref());
+        c.useridentity_accesskeyid
+            .append_option(r.identity[4].as_deref());
+        c.useridentity_username
+            .append_option(r.identity[5].as_deref());
+        c.useridentity_invokedby
+            .append_option(r.identity[6].as_deref());
+        c.eventtime.append_value(r.eventtime);
+        c.eventsource.append_option(text(3));
+        c.eventname.append_option(text(4));
+        c.awsregion.append_option(text(5));
+        c.sourceipaddress.append_option(text(6));
+        c.useragent.append_option(text(7));
+        c.json_requestparameters.append_option(raw(8));
+        c.json_responseelements.append_option(raw(9));
+        c.json_additionaleventdata.append_option(raw(10));
+        c.requestid.append_option(text(11));
+        c.eventid.append_option(text(12));
+        c.eventtype.append_option(text(13));
+        c.recipientaccountid.append_option(text(14));
+        c.errorcode.append_option(text(15));
+        c.errormessage.append_option(text(16));
+        c.apiversion.append_option(text(17));
+        c.vpcendpointid.append_option(text(18));
+        c.readonly.append_option(r.readonly);
+        c.managementevent.append_option(r.managementevent);
+        c.eventcategory.append_option(text(22));
+        c.sharedeventid.append_option(text(23));
+        c.json_serviceeventdetails.append_option(raw(24));
+        c.vpcendpointaccountid.append_option(text(25));
+        c.json_tlsdetails.append_option(raw(26));
+        c.sessioncredentialfromconsole.append_option(text(27));
+        c.json_edgedevicedetails.append_option(raw(28));
+        c.json_addendum.append_option(raw(29));
+        c.json_insightdetails.append_option(raw(30));
+        c.json_other.append_option(r.other.as_deref());
+        match &r.resources {
+            None => self.resources.append_null(),
+            Some(items) => {
+                let entries = self.resources.values();
+                for item in items {
+                    for (field, value) in item.iter().enumerate() {
+                        entries
+                            .field_builder::<StringBuilder>(field)
+                            .expect("resource fields are declared as Utf8")
+                            .append_option(value.as_deref());
+                    }
+                    entries.append(true);
+                }
+                self.resources.append(true);
+            }
+        }
+    }
+
+    fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
+        let flat = self.columns.finish(&FLAT_SCHEMA)?;
+        let mut columns: Vec<ArrayRef> = flat.columns().to_vec();
+        let mut fresh = resources_builder(self.batch_size);
+        std::mem::swap(&mut self.resources, &mut fresh);
+        columns.insert(RESOURCES_COLUMN, Arc::new(fresh.finish()));
+        RecordBatch::try_new(SCHEMA.clone(), columns)
+    }
+
+    fn records(
+        &mut self,
+        records: &[&RawValue],
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        for (index, record) in records.iter().enumerate() {
+            counts.lines += 1;
+            let parsed = serde_json::from_str::<Members<'_>>(record.get())
+                .map_err(|e| Cow::Owned(format!("record is not a JSON object: {e}")))
+                .and_then(|members| Record::parse(&members).map(|r| self.append(&r)));
+            match parsed {
+                Ok(()) => {
+                    counts.rows += 1;
+                    if self.columns.len() >= self.batch_size {
+                        output.batch(self.finish_batch()?)?;
+                    }
+                }
+                Err(reason) => {
+                    counts.rejects += 1;
+                    output.reject(Reject {
+                        line: index as u64 + 1,
+                        reason,
+                        raw: record.get().as_bytes(),
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One reject standing for a whole object that is not a CloudTrail log file.
+fn reject_object(
+    bytes: &[u8],
+    reason: String,
+    output: &mut dyn DecodeOutput,
+    counts: &mut DecodeCounts,
+) -> Result<(), DecodeError> {
+    counts.lines += 1;
+    counts.rejects += 1;
+    output.reject(Reject {
+        line: 1,
+        reason: reason.into(),
+        raw: &bytes[..bytes.len().min(MAX_LINE_BYTES)],
+    })
+}
+
+impl ObjectDecoder for CloudtrailDecoder {
+    fn decode(
+        &mut self,
+        input: &mut dyn BufRead,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        let mut bytes = Vec::new();
+        input
+            .read_to_end(&mut bytes)
+            .map_err(|source| DecodeError::Read { line: 0, source })?;
+        counts.bytes += bytes.len() as u64;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let reason = format!("object is not valid UTF-8 at byte {}", e.valid_up_to());
+                return reject_object(&bytes, reason, output, counts);
+            }
+        };
+        match serde_json::from_str::<Envelope<'_>>(text) {
+            Err(e) => reject_object(
+                &bytes,
+                format!("object is not valid JSON: {e}"),
+                output,
+                counts,
+            ),
+            Ok(Envelope {
+                records: Some(records),
+                ..
+            }) => {
+                let result = self.records(&records, output, counts);
+                if self.columns.len() > 0 {
+                    output.batch(self.finish_batch()?)?;
+                }
+                result
+            }
+            Ok(Envelope {
+                digest_start_time: Some(_),
+                ..
+            }) => {
+                counts.skipped_lines += 1;
+                Ok(())
+            }
+            Ok(_) => reject_object(
+                &bytes,
+                "no `Records` array: not a CloudTrail log file".into(),
+                output,
+                counts,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
