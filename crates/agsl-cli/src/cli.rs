@@ -45,9 +45,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Log type: alb, elb, cloudfront, cloudtrail, s3_access or vpc_flow.
-    #[arg(long, value_parser = parse_service)]
-    pub service: Format,
+    /// Log type: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow, or auto (detect each
+    /// object's service from its key and first line; one table per service below --target).
+    #[arg(long, value_parser = parse_service_or_auto)]
+    pub service: ServiceChoice,
 
     /// Folder (or single file) holding the logs, e.g. a copy of `s3://bucket/AWSLogs/...`.
     #[arg(long)]
@@ -72,9 +73,9 @@ pub struct ConvertArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Log type to demonstrate (any supported service).
-    #[arg(long, value_parser = parse_service, default_value = "alb")]
-    pub service: Format,
+    /// Log type to demonstrate, or `all`: every service in one mixed prefix, detected per object.
+    #[arg(long, value_parser = parse_service_or_auto, default_value = "alb")]
+    pub service: ServiceChoice,
 
     /// Where to put the sample logs and the table [default: the temp folder's `agsl-demo`].
     #[arg(long)]
@@ -110,6 +111,20 @@ pub struct GenerateArgs {
 
 fn parse_service(value: &str) -> Result<Format, String> {
     value.parse::<Format>().map_err(|e| e.to_string())
+}
+
+/// One service, or every service detected per object (`auto`, or `all` for the demo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceChoice(pub Option<Format>);
+
+fn parse_service_or_auto(value: &str) -> Result<ServiceChoice, String> {
+    match value {
+        "auto" | "all" => Ok(ServiceChoice(None)),
+        _ => value
+            .parse::<Format>()
+            .map(|f| ServiceChoice(Some(f)))
+            .map_err(|_| format!("unknown service `{value}`; expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow, auto")),
+    }
 }
 
 /// Parses `300MB`, `256MiB`, `1GB`, `1024` (bytes): decimal and binary units.

@@ -57,6 +57,9 @@ impl Output {
     /// The closing summary: one line on stderr, and the JSON object on stdout with `--json`.
     pub fn summary(&self, summary: &RunSummary) -> std::io::Result<()> {
         if !self.quiet {
+            for service in &summary.services {
+                eprintln!("{}", summary_line(service));
+            }
             eprintln!("{}", summary_line(summary));
         }
         if self.json {
@@ -218,6 +221,9 @@ struct SummaryJson<'a> {
     partitions: usize,
     seconds: f64,
     megabytes_per_second: f64,
+    /// With `--service auto`: the same fields per service found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    services: Vec<SummaryJson<'a>>,
 }
 
 impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
@@ -237,6 +243,7 @@ impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
             partitions: s.partitions.len(),
             seconds: s.seconds,
             megabytes_per_second: s.megabytes_per_second(),
+            services: s.services.iter().map(SummaryJson::from).collect(),
         }
     }
 }

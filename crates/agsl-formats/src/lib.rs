@@ -10,6 +10,7 @@ mod cloudfront;
 mod cloudtrail;
 mod columns;
 mod decode;
+pub mod detect;
 mod elb;
 mod fields;
 mod json;
@@ -67,6 +68,14 @@ impl Format {
             Format::Cloudtrail => "cloudtrail",
             Format::S3Access => "s3_access",
             Format::VpcFlow => "vpc_flow",
+        }
+    }
+
+    /// The seed's default name of the converted table (`vpcflow` for `vpc_flow`).
+    pub fn table_name(self) -> &'static str {
+        match self {
+            Format::VpcFlow => "vpcflow",
+            other => other.keyword(),
         }
     }
 

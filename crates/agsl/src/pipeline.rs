@@ -4,12 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, RandomState};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use agsl_formats::detect::{self as detection, KeyDetection};
 use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, Format, LogFormat, Reject, Route};
 use arrow_array::RecordBatch;
 
@@ -23,7 +25,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 8192;
 /// What to convert, from where, to where, and how.
 #[derive(Debug, Clone)]
 pub struct ConvertJob {
-    pub format: Format,
+    /// The service to convert; `None` detects it per object (`--service auto`).
+    pub format: Option<Format>,
     pub source: PathBuf,
     pub target: PathBuf,
     /// Objects converted at once; defaults to the number of cores.
@@ -33,9 +36,13 @@ pub struct ConvertJob {
 }
 
 impl ConvertJob {
-    pub fn new(format: Format, source: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        format: impl Into<Option<Format>>,
+        source: impl Into<PathBuf>,
+        target: impl Into<PathBuf>,
+    ) -> Self {
         Self {
-            format,
+            format: format.into(),
             source: source.into(),
             target: target.into(),
             workers: std::thread::available_parallelism().map_or(2, usize::from),
@@ -91,6 +98,8 @@ pub struct RunSummary {
     pub files: u64,
     pub partitions: BTreeSet<String>,
     pub seconds: f64,
+    /// With `--service auto`: one summary per service found; empty otherwise.
+    pub services: Vec<RunSummary>,
 }
 
 impl RunSummary {
@@ -104,51 +113,152 @@ impl RunSummary {
     }
 }
 
-/// Converts every object of `job.source` that belongs to `job.format` into `job.target`.
+/// Converts the objects of `job.source` that belong to `job.format` into `job.target`. With no
+/// format (`--service auto`) each object's service is detected (key layout first, then the
+/// first line) and each service gets its own table, `job.target/<table name>`; the summary then
+/// totals the run and lists one summary per service in `services`.
 pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     let started = Instant::now();
-    let format = job.format.parser();
     let source = LocalSource::new(&job.source)?;
     prepare_target(&job.target)?;
-
-    let mut summary = RunSummary {
-        service: job.format.to_string(),
-        ..RunSummary::default()
-    };
-    let mut objects = Vec::new();
-    for object in source.list()? {
-        match format.route(&object.key) {
-            Route::Convert => objects.push(object),
-            Route::Skip(reason) => {
-                tracing::debug!(key = %object.key, reason, "skipping object");
-                summary.skipped_objects += 1;
-                *summary
-                    .skipped_reasons
-                    .entry(reason.to_owned())
-                    .or_default() += 1;
-            }
-        }
-    }
-    let total_bytes: u64 = objects.iter().map(|o| o.size).sum();
-    progress
-        .objects_total
-        .store(objects.len() as u64, Ordering::Relaxed);
-    progress
-        .source_bytes_total
-        .store(total_bytes, Ordering::Relaxed);
+    let routed = route_objects(job.format, &source)?;
+    let all = routed.groups.values().flatten();
+    let (count, bytes) = all.fold((0, 0), |(n, b), o| (n + 1, b + o.size));
+    progress.objects_total.store(count, Ordering::Relaxed);
+    progress.source_bytes_total.store(bytes, Ordering::Relaxed);
     tracing::info!(
-        service = %job.format,
-        objects = objects.len(),
-        skipped = summary.skipped_objects,
-        megabytes = total_bytes as f64 / 1e6,
+        service = job.format.map_or("auto".to_owned(), |f| f.to_string()),
+        objects = count,
+        skipped = routed.skipped,
+        megabytes = bytes as f64 / 1e6,
         "converting"
     );
 
+    let mut services = Vec::new();
+    for (format, objects) in &routed.groups {
+        let target = match job.format {
+            Some(_) => job.target.clone(),
+            None => job.target.join(format.table_name()),
+        };
+        services.push(convert_objects(
+            job, *format, &source, objects, &target, progress,
+        )?);
+    }
+    let mut summary = match job.format {
+        Some(format) => services.pop().unwrap_or_else(|| RunSummary {
+            service: format.to_string(),
+            ..RunSummary::default()
+        }),
+        None => total(services),
+    };
+    summary.skipped_objects = routed.skipped;
+    summary.skipped_reasons = routed.skipped_reasons;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The run total over per-service summaries, partitions prefixed with each table's folder.
+fn total(services: Vec<RunSummary>) -> RunSummary {
+    let mut total = RunSummary {
+        service: "auto".to_owned(),
+        ..RunSummary::default()
+    };
+    for s in &services {
+        total.objects += s.objects;
+        total.lines += s.lines;
+        total.rows += s.rows;
+        total.rejects += s.rejects;
+        total.skipped_lines += s.skipped_lines;
+        total.bytes_in += s.bytes_in;
+        total.source_bytes += s.source_bytes;
+        total.bytes_out += s.bytes_out;
+        total.files += s.files;
+        let table = s.service.parse::<Format>().map_or("", Format::table_name);
+        total
+            .partitions
+            .extend(s.partitions.iter().map(|p| format!("{table}/{p}")));
+    }
+    total.services = services;
+    total
+}
+
+/// Objects grouped by the format that converts them, and what was skipped.
+#[derive(Default)]
+struct Routed {
+    groups: BTreeMap<Format, Vec<SourceObject>>,
+    skipped: u64,
+    skipped_reasons: BTreeMap<String, u64>,
+}
+
+fn route_objects(service: Option<Format>, source: &LocalSource) -> Result<Routed> {
+    let mut routed = Routed::default();
+    let parser = service.map(Format::parser);
+    for object in source.list()? {
+        let route = match &parser {
+            Some(parser) => match parser.route(&object.key) {
+                Route::Convert => Ok(parser.format()),
+                Route::Skip(reason) => Err(reason),
+            },
+            None => detect(source, &object.key),
+        };
+        match route {
+            Ok(format) => routed.groups.entry(format).or_default().push(object),
+            Err(reason) => {
+                tracing::debug!(key = %object.key, reason, "skipping object");
+                routed.skipped += 1;
+                *routed.skipped_reasons.entry(reason.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    Ok(routed)
+}
+
+/// Bytes of the first line read to recognise content whose key says nothing.
+const DETECTION_BYTES: u64 = 64 * 1024;
+
+/// The service of one object for `--service auto`, or why it is skipped.
+fn detect(source: &LocalSource, key: &str) -> std::result::Result<Format, &'static str> {
+    match detection::detect_from_key(key) {
+        KeyDetection::Format(format) => return Ok(format),
+        KeyDetection::Skip(reason) => return Err(reason),
+        KeyDetection::Unknown => {}
+    }
+    let mut line = Vec::new();
+    let read = source
+        .open(key)
+        .ok()
+        .and_then(|file| open_decompressed(file).ok())
+        .and_then(|mut input| {
+            (&mut input)
+                .take(DETECTION_BYTES)
+                .read_until(b'\n', &mut line)
+                .ok()
+        });
+    read.and_then(|_| detection::format_from_first_line(&line))
+        .ok_or("content of no known service")
+}
+
+/// Converts already routed `objects` of one format into the table at `target`.
+fn convert_objects(
+    job: &ConvertJob,
+    format: Format,
+    source: &LocalSource,
+    objects: &[SourceObject],
+    target: &Path,
+    progress: &Progress,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let parser = format.parser();
+    let mut summary = RunSummary {
+        service: format.to_string(),
+        ..RunSummary::default()
+    };
     let run = Run {
         job,
-        format: format.as_ref(),
-        source: &source,
-        objects: &objects,
+        format: parser.as_ref(),
+        source,
+        objects,
+        target,
         progress,
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
@@ -180,7 +290,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
             summary.files += 1;
         }
         for file in &output.files {
-            if let Some(partition) = partition_of(&job.target, &file.path) {
+            if let Some(partition) = partition_of(target, &file.path) {
                 summary.partitions.insert(partition);
             }
         }
@@ -197,7 +307,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     summary.rejects = counts.rejects;
     summary.skipped_lines = counts.skipped_lines;
     summary.bytes_in = counts.bytes;
-    summary.source_bytes = total_bytes;
+    summary.source_bytes = objects.iter().map(|o| o.size).sum();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -261,6 +371,8 @@ struct Run<'a> {
     format: &'a dyn LogFormat,
     source: &'a LocalSource,
     objects: &'a [SourceObject],
+    /// The table folder this run writes.
+    target: &'a Path,
     progress: &'a Progress,
     next: AtomicUsize,
     failed: AtomicBool,
@@ -274,7 +386,7 @@ impl Run<'_> {
     fn worker(&self, worker: usize) -> Result<Option<WorkerOutput>> {
         let name = format!("part-{}-{worker:02}", self.run_id);
         let writer = PartitionWriter::new(
-            &self.job.target,
+            self.target,
             self.format,
             self.job.writer.clone(),
             name.clone(),
@@ -284,11 +396,11 @@ impl Run<'_> {
             let encoder = std::thread::Builder::new()
                 .name(format!("agsl-writer-{worker}"))
                 .spawn_scoped(scope, || self.encode(writer, requests))
-                .map_err(|e| SinkError::io(&self.job.target, e))?;
+                .map_err(|e| SinkError::io(self.target, e))?;
             let parsed = self.parse(&name, batches);
             let written = encoder.join().unwrap_or_else(|_| {
                 Err(SinkError::io(
-                    &self.job.target,
+                    self.target,
                     std::io::Error::other("writer thread panicked"),
                 ))
             });
@@ -333,7 +445,7 @@ impl Run<'_> {
     /// writer thread and writing rejects itself.
     fn parse(&self, name: &str, batches: SyncSender<WriteRequest>) -> Result<Option<ParseOutput>> {
         let mut rejects = RejectsWriter::new(
-            &self.job.target,
+            self.target,
             format!("{name}.parquet"),
             self.job.writer.clone(),
         );

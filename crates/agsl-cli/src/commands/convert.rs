@@ -17,7 +17,7 @@ pub fn convert(args: ConvertArgs, output: &Output) -> agsl::Result<RunSummary> {
         .with_target_file_bytes(args.target_file_size)
         .with_zstd_level(args.zstd_level);
     let mut job =
-        ConvertJob::new(args.service, args.source, args.target).with_writer_options(writer);
+        ConvertJob::new(args.service.0, args.source, args.target).with_writer_options(writer);
     if let Some(workers) = args.workers {
         job = job.with_workers(workers.into());
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::Path;
 
-use agsl::Format;
 use agsl::sample::write_sample;
+use agsl::{Format, RunSummary};
 use agsl_formats::sample::{self, SamplePlan};
 use anyhow::Context;
 use arrow_array::Array;
@@ -25,32 +25,40 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     let dir = args
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join("agsl-demo"));
-    let service = args.service;
+    let services = match args.service.0 {
+        Some(service) => vec![service],
+        None => Format::ALL.to_vec(),
+    };
     let source = dir.join("source");
-    let target = dir.join(service.keyword());
+    let target = match args.service.0 {
+        Some(service) => dir.join(service.keyword()),
+        None => dir.join("tables"),
+    };
     for folder in [&source, &target] {
         if folder.exists() {
             fs::remove_dir_all(folder)
                 .with_context(|| format!("cannot clear `{}`", folder.display()))?;
         }
     }
-    let plan = SamplePlan {
-        objects: 36,
-        lines_per_object: 2_000,
-        bad_line_every: Some(4_999),
-        ..SamplePlan::default()
-    };
-    let written = write_sample(service, plan, &source)?;
-    output.note(format!(
-        "generated {} {service} log objects ({} lines, {:.1} MB) under {}",
-        written.objects,
-        thousands(written.facts.good_lines + written.facts.bad_lines),
-        written.bytes as f64 / 1e6,
-        source.display()
-    ));
+    for service in &services {
+        let plan = SamplePlan {
+            objects: 36,
+            lines_per_object: 2_000,
+            bad_line_every: Some(4_999),
+            ..SamplePlan::default()
+        };
+        let written = write_sample(*service, plan, &source)?;
+        output.note(format!(
+            "generated {} {service} log objects ({} lines, {:.1} MB) under {}",
+            written.objects,
+            thousands(written.facts.good_lines + written.facts.bad_lines),
+            written.bytes as f64 / 1e6,
+            source.display()
+        ));
+    }
     let summary = convert::convert(
         ConvertArgs {
-            service,
+            service: args.service,
             source: source.clone(),
             target: target.clone(),
             target_file_size: parse_size("256MiB").map_err(anyhow::Error::msg)?,
@@ -63,20 +71,33 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     if output.json {
         return Ok(());
     }
+    match args.service.0 {
+        Some(service) => report(service, &target, &summary),
+        None => {
+            for service_summary in &summary.services {
+                let service: Format = service_summary.service.parse()?;
+                report(service, &target.join(service.table_name()), service_summary)?;
+            }
+            Ok(())
+        }
+    }
+}
 
-    let (by_value, sent_bytes) = read_back(&target, service)?;
+/// Reads one table back and prints what is in it and where.
+fn report(service: Format, target: &Path, summary: &RunSummary) -> anyhow::Result<()> {
+    let (by_value, sent_bytes) = read_back(target, service)?;
     let rows: u64 = by_value.values().sum();
     println!(
-        "\nRead back from the Parquet table ({} rows):",
+        "\n{service}: read back from the Parquet table ({} rows):",
         thousands(rows)
     );
     println!(
-        "  {:>15}  {:>9}  {:>6}",
+        "  {:>18}  {:>9}  {:>6}",
         sample::summary_column(service),
         "rows",
         "share"
     );
-    for (value, count) in by_value.iter().take(20) {
+    for (value, count) in by_value.iter().take(12) {
         println!(
             "  {value:>18}  {:>9}  {:>5.1}%",
             thousands(*count),
@@ -86,11 +107,11 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     if let (Some(column), Some(total)) = (sample::bytes_sent_column(service), sent_bytes) {
         println!("  {column} total: {:.1} MB", total as f64 / 1e6);
     }
-    println!("\nPartitions:");
+    println!("Partitions:");
     for partition in &summary.partitions {
         println!("  {}", target.join(partition).display());
     }
-    println!("\nTable:   {}", target.display());
+    println!("Table:   {}", target.display());
     println!(
         "Rejects: {} ({} lines)",
         target.join("_rejects").display(),

@@ -200,7 +200,7 @@ fn unknown_service_lists_the_known_ones() {
     assert_one_line_error(
         &output,
         2,
-        "expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow",
+        "expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow, auto",
     );
 }
 
@@ -237,7 +237,7 @@ fn demo_converts_and_reads_back() {
     assert!(output.status.success(), "{}", stderr(&output));
     let stdout = String::from_utf8(output.stdout.clone()).unwrap();
     assert!(
-        stdout.contains("Read back from the Parquet table"),
+        stdout.contains("read back from the Parquet table"),
         "{stdout}"
     );
     assert!(
@@ -309,7 +309,7 @@ fn demo_runs_for_every_other_service() {
         assert!(output.status.success(), "{service}: {}", stderr(&output));
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert!(
-            stdout.contains("Read back from the Parquet table"),
+            stdout.contains("read back from the Parquet table"),
             "{stdout}"
         );
         let again = agsl(&[
@@ -336,4 +336,50 @@ fn demo_runs_for_every_other_service() {
             .sum();
         assert_eq!(rows as u64, json["rows"].as_u64().unwrap());
     }
+}
+
+/// One prefix holding all six services: `--service auto` routes each object to its format
+/// and writes one table per service, named as the seed named them.
+#[test]
+fn auto_converts_a_mixed_prefix_into_one_table_per_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("logs");
+    let target = dir.path().join("tables");
+    let mut written = std::collections::BTreeMap::new();
+    for format in Format::ALL {
+        let plan = SamplePlan {
+            objects: 4,
+            lines_per_object: 200,
+            bad_line_every: Some(71),
+            ..SamplePlan::default()
+        };
+        written.insert(
+            format.keyword(),
+            write_sample(format, plan, &source).unwrap(),
+        );
+    }
+    let output = convert("auto", &source, &target, &["--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["service"], "auto");
+    assert_eq!(json["objects"], 24);
+    let services = json["services"]
+        .as_array()
+        .expect("one summary per service");
+    assert_eq!(services.len(), 6);
+    for service in services {
+        let name = service["service"].as_str().unwrap();
+        let facts = &written[name].facts;
+        assert_eq!(service["rows"], facts.good_lines, "{name}");
+        assert_eq!(service["rejects"], facts.bad_lines, "{name}");
+        let table = target.join(name.parse::<Format>().unwrap().table_name());
+        let rows: usize = read_table(&table).iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows as u64, facts.good_lines, "{name}");
+    }
+    assert!(target.join("vpcflow").is_dir() && target.join("s3_access").is_dir());
+    let lines = stderr(&output);
+    assert!(
+        lines.contains("\ncloudtrail: 4 objects, ") && lines.contains("\nauto: 24 objects, "),
+        "{lines}"
+    );
 }

@@ -193,10 +193,7 @@ fn routes_by_key() {
         CloudtrailFormat.route("AWSLogs/1/CloudTrail-Insight/us-west-2/x.json.gz"),
         Route::Skip(_)
     ));
-    assert!(matches!(
-        CloudtrailFormat.route(dir),
-        Route::Skip(_)
-    ));
+    assert!(matches!(CloudtrailFormat.route(dir), Route::Skip(_)));
     assert_eq!(
         CloudtrailFormat
             .region_from_key(

@@ -221,3 +221,43 @@ fn bad_arguments_are_clear_errors() {
         "{unwritable}"
     );
 }
+
+/// `--service auto` on hand-collected files: names say nothing, the first line decides;
+/// files of no known service are skipped and counted.
+#[test]
+fn auto_detects_content_when_the_key_says_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s"), dir.path().join("t"));
+    fs::create_dir_all(source.join("collected")).unwrap();
+    fs::write(source.join("collected/alb.log"), lines(3)).unwrap();
+    fs::write(
+        source.join("collected/classic.log"),
+        "2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 \"GET http://www.example.com:80/ HTTP/1.1\" \"curl/7.38.0\" - -\n",
+    )
+    .unwrap();
+    fs::write(source.join("collected/notes.txt"), "shopping list\n").unwrap();
+    let summary = convert(
+        &ConvertJob::new(None, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    let services: Vec<(&str, u64)> = summary
+        .services
+        .iter()
+        .map(|s| (s.service.as_str(), s.rows))
+        .collect();
+    assert_eq!(services, [("alb", 3), ("elb", 1)]);
+    assert_eq!(summary.rows, 4);
+    assert_eq!(
+        summary.skipped_reasons.get("content of no known service"),
+        Some(&1)
+    );
+    assert!(
+        summary
+            .partitions
+            .contains("alb/region=__HIVE_DEFAULT_PARTITION__/year=2018/month=07/day=02"),
+        "{:?}",
+        summary.partitions
+    );
+    assert_eq!(rows(&target.join("elb")), 1);
+}

@@ -1,0 +1,161 @@
+//! Which service wrote an object, for `--service auto`: first from the key layout AWS uses
+//! (FORMATS.md 7.1), then, for keys that say nothing (hand-collected files), from the first line.
+
+use crate::{Format, Route, time};
+
+/// What an object key says about the service that wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDetection {
+    Format(Format),
+    /// An AWS key of a kind no format converts (NLB logs, digests, connection logs).
+    Skip(&'static str),
+    /// The key does not follow an AWS layout; look at the content.
+    Unknown,
+}
+
+/// The service of an object from the key layout AWS delivers it under.
+pub fn detect_from_key(key: &str) -> KeyDetection {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let first_converting = |candidates: &[Format]| {
+        let mut reason = "not a log object name";
+        for format in candidates {
+            match format.parser().route(key) {
+                Route::Convert => return KeyDetection::Format(*format),
+                Route::Skip(why) => reason = why,
+            }
+        }
+        KeyDetection::Skip(reason)
+    };
+    if key.contains("CloudTrail") {
+        first_converting(&[Format::Cloudtrail])
+    } else if key.contains("vpcflowlogs") {
+        first_converting(&[Format::VpcFlow])
+    } else if file.contains("_elasticloadbalancing_") || file.starts_with("conn_log.") {
+        first_converting(&[Format::Alb, Format::Elb])
+    } else if file.ends_with(".log") || file.ends_with(".log.gz") {
+        KeyDetection::Unknown
+    } else {
+        match first_converting(&[Format::Cloudfront, Format::S3Access]) {
+            KeyDetection::Skip(_) => KeyDetection::Unknown,
+            found => found,
+        }
+    }
+}
+
+/// The format whose lines look like `first_line` (decompressed), or `None`.
+pub fn format_from_first_line(first_line: &[u8]) -> Option<Format> {
+    let line = std::str::from_utf8(first_line).ok()?.trim_end();
+    let mut tokens = line.split(' ');
+    let first = tokens.next()?;
+    let second = tokens.next().unwrap_or_default();
+    let third = tokens.next().unwrap_or_default();
+    let iso = |s: &str| time::parse_iso8601_utc(s).is_some();
+    if line.starts_with('{') {
+        Some(Format::Cloudtrail)
+    } else if line.starts_with("#Version")
+        || line.starts_with("#Fields")
+        || line.split('\t').count() > 20
+    {
+        Some(Format::Cloudfront)
+    } else if ["http", "https", "h2", "grpcs", "ws", "wss"].contains(&first) && iso(second) {
+        Some(Format::Alb)
+    } else if iso(first) {
+        Some(Format::Elb)
+    } else if third.starts_with('[')
+        && first.len() >= 4
+        && first.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        Some(Format::S3Access)
+    } else if first == "version"
+        || first.contains("-id")
+        || (first.bytes().all(|b| b.is_ascii_digit()) && !first.is_empty())
+    {
+        Some(Format::VpcFlow)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        let cases = [
+            (
+                "AWSLogs/1/elasticloadbalancing/us-east-1/2024/03/07/1_elasticloadbalancing_us-east-1_app.lb.1_20240307T0000Z_1.2.3.4_x.log.gz",
+                Some(Format::Alb),
+            ),
+            (
+                "AWSLogs/1/elasticloadbalancing/us-east-1/2024/03/07/1_elasticloadbalancing_us-east-1_my-lb_20240307T0000Z_1.2.3.4_x.log",
+                Some(Format::Elb),
+            ),
+            (
+                "AWSLogs/1/elasticloadbalancing/us-east-1/2024/03/07/1_elasticloadbalancing_us-east-1_net.lb.1_20240307T0000Z_1.2.3.4_x.log.gz",
+                None,
+            ),
+            (
+                "AWSLogs/1/CloudTrail/us-east-1/2024/03/07/1_CloudTrail_us-east-1_20240307T0000Z_abc.json.gz",
+                Some(Format::Cloudtrail),
+            ),
+            (
+                "AWSLogs/1/CloudTrail-Digest/us-east-1/2024/03/07/1_CloudTrail-Digest_us-east-1_t_us-east-1_20240307T000000Z.json.gz",
+                None,
+            ),
+            (
+                "AWSLogs/1/vpcflowlogs/us-east-1/2024/03/07/1_vpcflowlogs_us-east-1_fl-1_20240307T0000Z_ab.log.gz",
+                Some(Format::VpcFlow),
+            ),
+            (
+                "cf/EMLARXS9EXAMPLE.2024-03-07-23.ABCD1234.gz",
+                Some(Format::Cloudfront),
+            ),
+            (
+                "logs/2024-03-07-23-05-00-1A2B3C4D5E6F7A8B",
+                Some(Format::S3Access),
+            ),
+            ("collected/access.log", None),
+        ];
+        for (key, expected) in cases {
+            let detected = match detect_from_key(key) {
+                KeyDetection::Format(format) => Some(format),
+                _ => None,
+            };
+            assert_eq!(detected, expected, "{key}");
+        }
+        assert_eq!(
+            detect_from_key("collected/access.log"),
+            KeyDetection::Unknown
+        );
+        assert_eq!(detect_from_key("notes/readme"), KeyDetection::Unknown);
+        assert_eq!(
+            detect_from_key(
+                "AWSLogs/1/elasticloadbalancing/r/conn_log.1_elasticloadbalancing_r_app.lb_x.log.gz"
+            ),
+            KeyDetection::Skip("ALB connection log")
+        );
+    }
+
+    #[test]
+    fn first_lines() {
+        let cases: [(&[u8], Option<Format>); 8] = [
+            (b"http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817", Some(Format::Alb)),
+            (b"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80", Some(Format::Elb)),
+            (b"#Version: 1.0", Some(Format::Cloudfront)),
+            (b"{\"Records\":[", Some(Format::Cloudtrail)),
+            (b"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be bucket [06/Feb/2019:00:00:38 +0000] 1.2.3.4", Some(Format::S3Access)),
+            (b"version account-id interface-id srcaddr", Some(Format::VpcFlow)),
+            (b"2 123456789010 eni-1235b8ca123456789 172.31.16.139", Some(Format::VpcFlow)),
+            (b"<html>", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(
+                format_from_first_line(line),
+                expected,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+}
