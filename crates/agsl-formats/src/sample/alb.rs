@@ -33,6 +33,7 @@ const TARGET_GROUPS: [&str; 3] = [
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/8f04c4fe71f5f794",
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/static/50dc6c495c0c9188",
 ];
+const HEX: &[u8] = b"0123456789abcdef";
 const CERT: &str =
     "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012";
 
@@ -46,12 +47,6 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
         line,
     }
     .objects(plan)
-}
-
-pub(crate) fn hex(rng: &mut SampleRng, digits: usize, out: &mut String) {
-    for _ in 0..digits {
-        out.push(char::from(b"0123456789abcdef"[rng.below(16) as usize]));
-    }
 }
 
 /// Appends one good 33-field line and returns its `sent_bytes`.
@@ -157,7 +152,7 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
         "-"
     };
     let _ = write!(out, "{group} \"Root=1-{:08x}-", (time / 1_000_000) as u32);
-    hex(rng, 24, out);
+    rng.push_text(HEX, 24, out);
     out.push_str("\" ");
     if tls {
         let cert = if rng.chance(200) {
@@ -205,7 +200,7 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
         out.push_str("\"-\" \"-\" ");
     }
     out.push_str("TID_");
-    hex(rng, 32, out);
+    rng.push_text(HEX, 32, out);
     out.push_str(" \"-\" \"-\" \"-\"");
     sent
 }

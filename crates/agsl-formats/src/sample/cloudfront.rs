@@ -31,7 +31,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             "{DISTRIBUTION}.{year:04}-{month:02}-{day:02}-{:02}.",
             hour.rem_euclid(MICROS_PER_DAY) / HOUR_MICROS
         );
-        random_text(&mut rng, ALPHANUMERIC, 8, &mut key);
+        rng.push_text(ALPHANUMERIC, 8, &mut key);
         key.push_str(".gz");
         let mut body = String::from(HEADER);
         let mut facts = SampleFacts::default();
@@ -47,10 +47,11 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
                 bad_line(&mut rng, time, &mut body);
                 facts.bad_lines += 1;
             } else {
-                facts.sent_bytes += line(&mut rng, time, &mut body);
-                facts.good_lines += 1;
-                let partition = Partitioning::Date.path(None, time.div_euclid(MICROS_PER_DAY));
-                *facts.rows_per_partition.entry(partition).or_default() += 1;
+                let sent = line(&mut rng, time, &mut body);
+                facts.good_line(
+                    sent,
+                    Partitioning::Date.path(None, time.div_euclid(MICROS_PER_DAY)),
+                );
             }
             body.push('\n');
         }
@@ -61,14 +62,6 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             facts,
         }
     })
-}
-
-fn random_text(rng: &mut SampleRng, alphabet: &[u8], len: usize, out: &mut String) {
-    for _ in 0..len {
-        out.push(char::from(
-            alphabet[rng.below(alphabet.len() as u64) as usize],
-        ));
-    }
 }
 
 fn date_time(time: i64, out: &mut String) {
@@ -138,7 +131,7 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
             "-"
         },
     );
-    random_text(rng, BASE64, 54, out);
+    rng.push_text(BASE64, 54, out);
     let _ = write!(
         out,
         "==\twww.example.com\thttps\t{}\t{}.{:03}\t{}\tTLSv1.3\tTLS_AES_128_GCM_SHA256\t{result}\tHTTP/2.0\t-\t-\t{}\t0.{:03}\t{result}\t{}\t{bytes}\t-\t-",

@@ -27,11 +27,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             minutes / 60,
             minutes % 60
         );
-        for _ in 0..16 {
-            key.push(char::from(
-                ALPHANUMERIC[rng.below(ALPHANUMERIC.len() as u64) as usize],
-            ));
-        }
+        rng.push_text(ALPHANUMERIC, 16, &mut key);
         key.push_str(".json.gz");
         let mut body = String::from("{\"Records\":[");
         let mut facts = SampleFacts::default();
@@ -49,10 +45,10 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             if bad {
                 facts.bad_lines += 1;
             } else {
-                facts.good_lines += 1;
-                let partition =
-                    Partitioning::RegionDate.path(Some(region), time.div_euclid(MICROS_PER_DAY));
-                *facts.rows_per_partition.entry(partition).or_default() += 1;
+                facts.good_line(
+                    0,
+                    Partitioning::RegionDate.path(Some(region), time.div_euclid(MICROS_PER_DAY)),
+                );
             }
         }
         body.push_str("]}");

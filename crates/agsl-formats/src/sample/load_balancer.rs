@@ -47,11 +47,12 @@ impl LoadBalancerLog {
                     self.bad_line(&mut rng, time, &mut body);
                     facts.bad_lines += 1;
                 } else {
-                    facts.sent_bytes += (self.line)(&mut rng, time, &mut body);
-                    facts.good_lines += 1;
-                    let partition = Partitioning::RegionDate
-                        .path(Some(region), time.div_euclid(MICROS_PER_DAY));
-                    *facts.rows_per_partition.entry(partition).or_default() += 1;
+                    let sent = (self.line)(&mut rng, time, &mut body);
+                    facts.good_line(
+                        sent,
+                        Partitioning::RegionDate
+                            .path(Some(region), time.div_euclid(MICROS_PER_DAY)),
+                    );
                 }
                 body.push('\n');
             }

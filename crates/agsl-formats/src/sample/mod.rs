@@ -45,6 +45,13 @@ impl SampleRng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
+
+    /// Appends `len` characters drawn from the ASCII `alphabet` (ids, hex, base64).
+    pub fn push_text(&mut self, alphabet: &[u8], len: usize, out: &mut String) {
+        for _ in 0..len {
+            out.push(char::from(*self.pick(alphabet)));
+        }
+    }
 }
 
 /// How much to generate and from when.
@@ -97,6 +104,13 @@ pub struct SampleFacts {
 }
 
 impl SampleFacts {
+    /// Counts one good line with its bytes sent, in its partition.
+    pub fn good_line(&mut self, sent_bytes: i64, partition: String) {
+        self.good_lines += 1;
+        self.sent_bytes += sent_bytes;
+        *self.rows_per_partition.entry(partition).or_default() += 1;
+    }
+
     pub fn add(&mut self, other: &SampleFacts) {
         self.good_lines += other.good_lines;
         self.bad_lines += other.bad_lines;

@@ -29,7 +29,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             seconds / 60 % 60,
             seconds % 60
         );
-        random_text(&mut rng, HEX, 16, &mut key);
+        rng.push_text(HEX, 16, &mut key);
         let mut body = String::with_capacity(plan.lines_per_object * 480);
         let mut facts = SampleFacts::default();
         let step = INTERVAL_MICROS / plan.lines_per_object.max(1) as i64;
@@ -43,10 +43,11 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
                 bad_line(&mut rng, time, &mut body);
                 facts.bad_lines += 1;
             } else {
-                facts.sent_bytes += line(&mut rng, time, &mut body);
-                facts.good_lines += 1;
-                let partition = Partitioning::Date.path(None, time.div_euclid(MICROS_PER_DAY));
-                *facts.rows_per_partition.entry(partition).or_default() += 1;
+                let sent = line(&mut rng, time, &mut body);
+                facts.good_line(
+                    sent,
+                    Partitioning::Date.path(None, time.div_euclid(MICROS_PER_DAY)),
+                );
             }
             body.push('\n');
         }
@@ -57,14 +58,6 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             facts,
         }
     })
-}
-
-fn random_text(rng: &mut SampleRng, alphabet: &[u8], len: usize, out: &mut String) {
-    for _ in 0..len {
-        out.push(char::from(
-            alphabet[rng.below(alphabet.len() as u64) as usize],
-        ));
-    }
 }
 
 /// Appends one good 27-field line and returns its `bytes_sent` (0 when `-`).
@@ -86,9 +79,9 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     );
     let kind = rng.below(100);
     let mut request_id = String::new();
-    random_text(rng, HEX, 16, &mut request_id);
+    rng.push_text(HEX, 16, &mut request_id);
     let mut host_id = String::new();
-    random_text(rng, BASE64, 76, &mut host_id);
+    rng.push_text(BASE64, 76, &mut host_id);
     if kind < 3 {
         // Lifecycle expiration: no client, no request line, no status.
         let _ = write!(

@@ -46,10 +46,8 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
                 facts.bad_lines += 1;
             } else {
                 write_line(format, &record, &mut body);
-                facts.sent_bytes += record["bytes"].parse::<i64>().unwrap_or(0);
-                facts.good_lines += 1;
                 let partition = Partitioning::RegionDate.path(Some(region), start.div_euclid(MICROS_PER_DAY));
-                *facts.rows_per_partition.entry(partition).or_default() += 1;
+                facts.good_line(record["bytes"].parse::<i64>().unwrap_or(0), partition);
             }
             body.push('\n');
         }
