@@ -179,9 +179,7 @@ impl<'a> AlbRecord<'a> {
 }
 
 impl LineParser for AlbLineParser {
-    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
-        let line = std::str::from_utf8(line)
-            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         // Absent trailing fields read as `-`, which every column maps to NULL.
         let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
         let count = Tokens::new(line).fill(&mut f)?;

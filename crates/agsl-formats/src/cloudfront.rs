@@ -236,9 +236,7 @@ impl CloudfrontRecord {
 }
 
 impl LineParser for CloudfrontLineParser {
-    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
-        let line = std::str::from_utf8(line)
-            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         if let Some(header) = line.strip_prefix('#') {
             if let Some(names) = header.strip_prefix("Fields:") {
                 self.layout = names

@@ -87,9 +87,10 @@ pub(crate) enum LineKind {
 }
 
 /// A format whose objects are one record per line. Implementations append a row to their
-/// builders only when the whole line parsed, so a reject leaves no partial row behind.
+/// builders only when the whole line parsed, so a reject leaves no partial row behind. Lines
+/// arrive as UTF-8 text: the driver rejects invalid UTF-8 once, for every format.
 pub(crate) trait LineParser: Send {
-    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Cow<'static, str>>;
+    fn parse_line(&mut self, line: &str) -> Result<LineKind, Cow<'static, str>>;
     /// Rows appended since the last `finish_batch`.
     fn buffered_rows(&self) -> usize;
     fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError>;
@@ -148,7 +149,10 @@ impl<P: LineParser> LineDecoder<P> {
             counts.skipped_lines += 1;
             return Ok(());
         }
-        match self.parser.parse_line(line) {
+        let parsed = std::str::from_utf8(line)
+            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))
+            .and_then(|text| self.parser.parse_line(text));
+        match parsed {
             Ok(LineKind::Row) => {
                 counts.lines += 1;
                 counts.rows += 1;

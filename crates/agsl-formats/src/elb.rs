@@ -150,9 +150,7 @@ impl<'a> ElbRecord<'a> {
 }
 
 impl LineParser for ElbLineParser {
-    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
-        let line = std::str::from_utf8(line)
-            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
         let count = Tokens::new(line).fill(&mut f)?;
         if count < MIN_FIELDS {

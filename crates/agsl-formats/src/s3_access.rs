@@ -172,9 +172,7 @@ impl S3AccessRecord {
 }
 
 impl LineParser for S3AccessLineParser {
-    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
-        let line = std::str::from_utf8(line)
-            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
         let count = Tokens::s3(line).fill(&mut f)?;
         if count < MIN_FIELDS {

@@ -302,9 +302,7 @@ impl VpcFlowRecord {
 }
 
 impl LineParser for VpcFlowLineParser {
-    fn parse_line(&mut self, line: &[u8]) -> Result<LineKind, Reason> {
-        let line = std::str::from_utf8(line)
-            .map_err(|e| Cow::Owned(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         if is_header(line) {
             self.layout = Arc::new(layout(line));
             return Ok(LineKind::NotData);
