@@ -16,6 +16,8 @@ mod fields;
 mod json;
 mod s3_access;
 pub mod sample;
+#[cfg(test)]
+mod test_support;
 pub mod time;
 mod vpc_flow;
 

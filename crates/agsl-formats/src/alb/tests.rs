@@ -1,9 +1,8 @@
 //! Per-field ALB tests, one named case per oddity. Expected values come from FORMATS.md section 1.
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 
+use crate::test_support::{float64, int32, int64, micros, text};
 use crate::{AlbFormat, Decoded, LogFormat};
 
 /// The first AWS documentation example line (33 fields).
@@ -28,46 +27,6 @@ fn reject_reason(line: &[u8]) -> String {
     assert_eq!(decoded.rejects.len(), 1);
     assert_eq!(decoded.rejects[0].raw, line, "raw bytes kept losslessly");
     decoded.rejects[0].reason.clone()
-}
-
-fn text(batch: &RecordBatch, column: &str) -> Option<String> {
-    let array = batch
-        .column_by_name(column)
-        .expect(column)
-        .as_string::<i32>();
-    array.is_valid(0).then(|| array.value(0).to_owned())
-}
-
-fn int32(batch: &RecordBatch, column: &str) -> Option<i32> {
-    let array = batch
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int32Type>();
-    array.is_valid(0).then(|| array.value(0))
-}
-
-fn int64(batch: &RecordBatch, column: &str) -> Option<i64> {
-    let array = batch
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int64Type>();
-    array.is_valid(0).then(|| array.value(0))
-}
-
-fn float64(batch: &RecordBatch, column: &str) -> Option<f64> {
-    let array = batch
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Float64Type>();
-    array.is_valid(0).then(|| array.value(0))
-}
-
-fn micros(batch: &RecordBatch, column: &str) -> Option<i64> {
-    let array = batch
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<TimestampMicrosecondType>();
-    array.is_valid(0).then(|| array.value(0))
 }
 
 /// Replaces field `index` (0-based, as tokenized) of the first doc line.

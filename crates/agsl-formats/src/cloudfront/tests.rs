@@ -1,9 +1,10 @@
 //! Per-field CloudFront tests. Expected values from FORMATS.md section 3 (the AWS example lines).
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::types::{Float64Type, TimestampMicrosecondType};
 
+use crate::test_support::{int32, int64, text};
 use crate::{CloudfrontFormat, Decoded, LogFormat, Route};
 
 const HEADER: &str = "#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n";
@@ -18,27 +19,6 @@ fn parse(input: &str) -> RecordBatch {
     assert!(d.rejects.is_empty(), "rejected: {:?}", d.rejects);
     assert_eq!(d.rows(), 1);
     d.batches.into_iter().next().unwrap()
-}
-
-fn text(b: &RecordBatch, column: &str) -> Option<String> {
-    let a = b.column_by_name(column).expect(column).as_string::<i32>();
-    a.is_valid(0).then(|| a.value(0).to_owned())
-}
-
-fn int32(b: &RecordBatch, column: &str) -> Option<i32> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int32Type>();
-    a.is_valid(0).then(|| a.value(0))
-}
-
-fn int64(b: &RecordBatch, column: &str) -> Option<i64> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int64Type>();
-    a.is_valid(0).then(|| a.value(0))
 }
 
 #[test]

@@ -5,6 +5,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{Array, RecordBatch};
 
+use crate::test_support::{boolean, text};
 use crate::{CloudtrailFormat, Decoded, LogFormat, Route};
 
 const CONSOLE_LOGIN: &str = r#"{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE","arn":"arn:aws:iam::111122223333:user/JohnDoe","accountId":"111122223333","userName":"JohnDoe"},"eventTime":"2014-07-16T15:49:27Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-2","sourceIPAddress":"192.0.2.110","userAgent":"Mozilla/5.0 (Windows NT 6.1; WOW64; rv:24.0) Gecko/20100101 Firefox/24.0","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MobileVersion":"No","LoginTo":"https://console.aws.amazon.com/s3/","MFAUsed":"No"},"eventID":"3fcfb182-98f8-4744-bd45-10aEXAMPLE"}"#;
@@ -22,16 +23,6 @@ fn one(record: &str) -> RecordBatch {
     assert!(d.rejects.is_empty(), "rejected: {:?}", d.rejects);
     assert_eq!(d.rows(), 1);
     d.batches.into_iter().next().unwrap()
-}
-
-fn text(b: &RecordBatch, column: &str) -> Option<String> {
-    let a = b.column_by_name(column).expect(column).as_string::<i32>();
-    a.is_valid(0).then(|| a.value(0).to_owned())
-}
-
-fn boolean(b: &RecordBatch, column: &str) -> Option<bool> {
-    let a = b.column_by_name(column).expect(column).as_boolean();
-    a.is_valid(0).then(|| a.value(0))
 }
 
 #[test]

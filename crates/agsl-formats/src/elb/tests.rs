@@ -2,9 +2,10 @@
 //! section 2 and the AWS documentation examples.
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{Array, RecordBatch};
 
+use crate::test_support::{float64, int32, int64, text};
 use crate::{Decoded, ElbFormat, LogFormat, Route};
 
 const DOC_HTTP: &str = r#"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -"#;
@@ -25,35 +26,6 @@ fn reject_reason(line: &str) -> String {
     assert_eq!((decoded.rows(), decoded.rejects.len()), (0, 1), "{line}");
     assert_eq!(decoded.rejects[0].raw, line.as_bytes());
     decoded.rejects[0].reason.clone()
-}
-
-fn text(b: &RecordBatch, column: &str) -> Option<String> {
-    let a = b.column_by_name(column).expect(column).as_string::<i32>();
-    a.is_valid(0).then(|| a.value(0).to_owned())
-}
-
-fn int32(b: &RecordBatch, column: &str) -> Option<i32> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int32Type>();
-    a.is_valid(0).then(|| a.value(0))
-}
-
-fn int64(b: &RecordBatch, column: &str) -> Option<i64> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int64Type>();
-    a.is_valid(0).then(|| a.value(0))
-}
-
-fn float64(b: &RecordBatch, column: &str) -> Option<f64> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Float64Type>();
-    a.is_valid(0).then(|| a.value(0))
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! Per-field S3 access log tests. Expected values from FORMATS.md section 4 (AWS examples).
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::types::TimestampMicrosecondType;
 
+use crate::test_support::{boolean, int32, int64, text};
 use crate::{Decoded, LogFormat, Route, S3AccessFormat};
 
 const DOC: &str = r#"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be amzn-s3-demo-bucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /amzn-s3-demo-bucket1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3/eTPFvsiP/XV/VLi31234= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader amzn-s3-demo-bucket1.s3.us-west-1.amazonaws.com TLSV1.2 arn:aws:s3:us-west-1:123456789012:accesspoint/example-AP Yes us-east-1"#;
@@ -17,32 +18,6 @@ fn parse(line: &str) -> RecordBatch {
     assert!(d.rejects.is_empty(), "rejected: {:?}", d.rejects);
     assert_eq!(d.rows(), 1);
     d.batches.into_iter().next().unwrap()
-}
-
-fn text(b: &RecordBatch, column: &str) -> Option<String> {
-    let a = b.column_by_name(column).expect(column).as_string::<i32>();
-    a.is_valid(0).then(|| a.value(0).to_owned())
-}
-
-fn int32(b: &RecordBatch, column: &str) -> Option<i32> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int32Type>();
-    a.is_valid(0).then(|| a.value(0))
-}
-
-fn int64(b: &RecordBatch, column: &str) -> Option<i64> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int64Type>();
-    a.is_valid(0).then(|| a.value(0))
-}
-
-fn boolean(b: &RecordBatch, column: &str) -> Option<bool> {
-    let a = b.column_by_name(column).expect(column).as_boolean();
-    a.is_valid(0).then(|| a.value(0))
 }
 
 #[test]

@@ -1,10 +1,9 @@
 //! Per-field VPC Flow Logs tests. Expected values from FORMATS.md section 6 (AWS examples).
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 
 use super::{UnknownVpcField, VpcFlowFormat};
+use crate::test_support::{int32_at, int64_at, micros_at, text_at};
 use crate::{Decoded, LogFormat, Route};
 
 const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
@@ -22,35 +21,6 @@ fn batch(d: &Decoded) -> &RecordBatch {
     &d.batches[0]
 }
 
-fn text(b: &RecordBatch, column: &str, row: usize) -> Option<String> {
-    let a = b.column_by_name(column).expect(column).as_string::<i32>();
-    a.is_valid(row).then(|| a.value(row).to_owned())
-}
-
-fn int32(b: &RecordBatch, column: &str, row: usize) -> Option<i32> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int32Type>();
-    a.is_valid(row).then(|| a.value(row))
-}
-
-fn int64(b: &RecordBatch, column: &str, row: usize) -> Option<i64> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<Int64Type>();
-    a.is_valid(row).then(|| a.value(row))
-}
-
-fn micros(b: &RecordBatch, column: &str, row: usize) -> Option<i64> {
-    let a = b
-        .column_by_name(column)
-        .expect(column)
-        .as_primitive::<TimestampMicrosecondType>();
-    a.is_valid(row).then(|| a.value(row))
-}
-
 #[test]
 fn default_format_documentation_examples() {
     let d = decode(&format!(
@@ -61,19 +31,19 @@ fn default_format_documentation_examples() {
     ));
     assert_eq!((d.counts.rows, d.counts.skipped_lines), (3, 1));
     let b = batch(&d);
-    assert_eq!(int32(b, "version", 0), Some(2));
-    assert_eq!(text(b, "account_id", 0).as_deref(), Some("123456789010"));
-    assert_eq!(text(b, "srcaddr", 0).as_deref(), Some("172.31.16.139"));
-    assert_eq!(int32(b, "dstport", 0), Some(22));
-    assert_eq!(int32(b, "protocol", 0), Some(6));
-    assert_eq!(int64(b, "bytes", 0), Some(4249));
-    assert_eq!(micros(b, "start_time", 0), Some(1_418_530_010_000_000));
-    assert_eq!(micros(b, "end_time", 0), Some(1_418_530_070_000_000));
-    assert_eq!(text(b, "action", 0).as_deref(), Some("ACCEPT"));
-    assert_eq!(text(b, "log_status", 1).as_deref(), Some("NODATA"));
-    assert_eq!(text(b, "srcaddr", 1), None);
-    assert_eq!(int64(b, "packets", 2), None);
-    assert_eq!(text(b, "vpc_id", 0), None, "not in this format");
+    assert_eq!(int32_at(b, "version", 0), Some(2));
+    assert_eq!(text_at(b, "account_id", 0).as_deref(), Some("123456789010"));
+    assert_eq!(text_at(b, "srcaddr", 0).as_deref(), Some("172.31.16.139"));
+    assert_eq!(int32_at(b, "dstport", 0), Some(22));
+    assert_eq!(int32_at(b, "protocol", 0), Some(6));
+    assert_eq!(int64_at(b, "bytes", 0), Some(4249));
+    assert_eq!(micros_at(b, "start_time", 0), Some(1_418_530_010_000_000));
+    assert_eq!(micros_at(b, "end_time", 0), Some(1_418_530_070_000_000));
+    assert_eq!(text_at(b, "action", 0).as_deref(), Some("ACCEPT"));
+    assert_eq!(text_at(b, "log_status", 1).as_deref(), Some("NODATA"));
+    assert_eq!(text_at(b, "srcaddr", 1), None);
+    assert_eq!(int64_at(b, "packets", 2), None);
+    assert_eq!(text_at(b, "vpc_id", 0), None, "not in this format");
 }
 
 #[test]
@@ -83,15 +53,15 @@ fn custom_order_subset_and_new_fields() {
          5 52.95.128.179 10.0.0.71 80 34210 6 1616729292 1616729349 IPv4 14 15044 123456789012 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 19 52.95.128.179 10.0.0.71 S3 - - ingress OK\n",
     );
     let b = batch(&d);
-    assert_eq!(int32(b, "tcp_flags", 0), Some(19));
+    assert_eq!(int32_at(b, "tcp_flags", 0), Some(19));
     assert_eq!(
-        text(b, "record_region", 0).as_deref(),
+        text_at(b, "record_region", 0).as_deref(),
         Some("ap-southeast-2")
     );
-    assert_eq!(text(b, "pkt_src_aws_service", 0).as_deref(), Some("S3"));
-    assert_eq!(int32(b, "traffic_path", 0), None);
-    assert_eq!(text(b, "flow_direction", 0).as_deref(), Some("ingress"));
-    assert_eq!(text(b, "type", 0).as_deref(), Some("IPv4"));
+    assert_eq!(text_at(b, "pkt_src_aws_service", 0).as_deref(), Some("S3"));
+    assert_eq!(int32_at(b, "traffic_path", 0), None);
+    assert_eq!(text_at(b, "flow_direction", 0).as_deref(), Some("ingress"));
+    assert_eq!(text_at(b, "type", 0).as_deref(), Some("IPv4"));
 }
 
 #[test]
@@ -108,7 +78,7 @@ fn headers_repeat_and_reset_per_object() {
         "the first format has no start"
     );
     assert_eq!(
-        micros(&d.batches[0], "start_time", 0),
+        micros_at(&d.batches[0], "start_time", 0),
         Some(1_566_848_875_000_000)
     );
 }
@@ -147,7 +117,7 @@ fn configured_format_for_objects_without_header() {
         "i-01234567890123456 eni-1111aaaa2222bbbb3 10.0.1.5 203.0.113.5 10.0.1.5 203.0.113.5 1418530010\n",
     );
     assert_eq!(
-        text(batch(&d), "pkt_dstaddr", 0).as_deref(),
+        text_at(batch(&d), "pkt_dstaddr", 0).as_deref(),
         Some("203.0.113.5")
     );
     assert_eq!(
@@ -161,7 +131,7 @@ fn big_counters_are_int64() {
     let d = decode(&format!(
         "{HEADER}\n2 1 eni-1 1.1.1.1 2.2.2.2 1 2 6 9000000000 99000000000 1418530010 1418530070 ACCEPT OK\n"
     ));
-    assert_eq!(int64(batch(&d), "bytes", 0), Some(99_000_000_000));
+    assert_eq!(int64_at(batch(&d), "bytes", 0), Some(99_000_000_000));
 }
 
 #[test]
