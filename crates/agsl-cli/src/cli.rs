@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use agsl::Format;
+use agsl::{Format, Location};
 use clap::{Args, Parser, Subcommand};
 
 /// Convert AWS service logs into partitioned, zstd-compressed Parquet tables.
@@ -35,8 +35,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert the logs of one service from a source folder into a Parquet table.
+    /// Convert what is new in a source (folder or s3:// prefix) into a Parquet table.
     Convert(ConvertArgs),
+    /// Run the jobs of a config file (all, or the ones named), one summary per job.
+    Run(RunArgs),
     /// Generate sample logs, convert them and show what came out (no AWS account needed).
     Demo(DemoArgs),
     /// Write realistic sample logs in the layout AWS delivers them (for trials and benchmarks).
@@ -50,14 +52,42 @@ pub struct ConvertArgs {
     #[arg(long, value_parser = parse_service_or_auto)]
     pub service: ServiceChoice,
 
-    /// Folder (or single file) holding the logs, e.g. a copy of `s3://bucket/AWSLogs/...`.
-    #[arg(long)]
-    pub source: PathBuf,
+    /// Where the logs are: `s3://bucket/prefix` or a local folder (or single file).
+    #[arg(long, value_parser = parse_location)]
+    pub source: Location,
 
-    /// Folder of the converted table; partitions and `_rejects/` are created below it.
-    #[arg(long)]
-    pub target: PathBuf,
+    /// Where the table goes: `s3://bucket/prefix` or a local folder. Partitions, `_rejects/`
+    /// and agsl's state (`_agsl/`) are kept below it.
+    #[arg(long, value_parser = parse_location)]
+    pub target: Location,
 
+    /// Only objects dated (by key) and records timed at or after this: a date (2026-01-31,
+    /// midnight UTC) or RFC 3339 (2026-01-31T12:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Only objects and records before this (exclusive); same forms as --since.
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Convert the window again, replacing what earlier runs wrote for it (no duplicates).
+    #[arg(long)]
+    pub reprocess: bool,
+
+    /// List what would be converted and how much; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// How files are written and work is split.
+#[derive(Debug, Args, Clone)]
+pub struct TuningArgs {
     /// Start a new Parquet file once one reaches this size (e.g. 256MiB, 1GB).
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub target_file_size: u64,
@@ -69,6 +99,40 @@ pub struct ConvertArgs {
     /// Objects converted in parallel [default: number of cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
+
+    /// Commit after about this much stored source data: a crash redoes at most this much.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    pub commit_size: u64,
+
+    /// Seconds without a heartbeat after which an S3 target's lock counts as abandoned.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lock_timeout: u64,
+}
+
+/// How to reach S3 (credentials always come from the standard AWS chain).
+#[derive(Debug, Args, Clone)]
+pub struct StorageArgs {
+    /// S3 endpoint for S3-compatible stores or a local emulator (e.g. http://127.0.0.1:5000).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region [default: the bucket's own region, else the AWS config's].
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The TOML job file (see agsl.example.toml).
+    #[arg(long)]
+    pub config: PathBuf,
+
+    /// Jobs to run [default: all, in name order].
+    pub jobs: Vec<String>,
+
+    /// List what each job would convert; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -127,51 +191,15 @@ fn parse_service_or_auto(value: &str) -> Result<ServiceChoice, String> {
     }
 }
 
-/// Parses `300MB`, `256MiB`, `1GB`, `1024` (bytes): decimal and binary units.
-pub fn parse_size(value: &str) -> Result<u64, String> {
-    let value = value.trim();
-    let split = value
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid size `{value}`; use e.g. 256MiB or 1GB"))?;
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}`; use KB, MB, GB, KiB, MiB or GiB"
-            ));
-        }
-    };
-    let bytes = number * multiplier as f64;
-    if bytes < 1.0 {
-        return Err(format!("size `{value}` must be at least 1 byte"));
-    }
-    Ok(bytes as u64)
+pub use agsl::config::parse_size;
+
+fn parse_location(value: &str) -> Result<Location, String> {
+    Location::parse(value).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_size("300MB"), Ok(300_000_000));
-        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("MB").is_err());
-        assert!(parse_size("0").is_err());
-    }
 
     #[test]
     fn clap_definition_is_consistent() {

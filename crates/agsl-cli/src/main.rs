@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     let output = Output::new(cli.quiet, cli.json, cli.no_progress);
     let result = match cli.command {
         Command::Convert(args) => commands::convert::run(args, &output),
+        Command::Run(args) => commands::run::run(args, &output),
         Command::Demo(args) => commands::demo::run(args, &output),
         Command::Generate(args) => commands::generate::run(args, &output),
     };
@@ -38,16 +39,45 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             ExitCode::from(exit_code(&error))
         }
     }
 }
 
-/// 2 for what the user can fix in the arguments, 1 for everything else.
+/// The error and its causes on one line, leaving out causes the message already quotes.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message.replace('\n', " ")
+}
+
+/// An argument or config value the user must fix (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// 2 for what the user can fix in the arguments or config, 1 for everything else.
 fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<UsageError>().is_some() {
+        return 2;
+    }
     match error.downcast_ref::<agsl::Error>() {
         Some(agsl::Error::Source(agsl::SourceError::Missing { .. })) => 2,
+        Some(agsl::Error::Storage(agsl::StorageError::InvalidUrl { .. })) => 2,
         _ => 1,
     }
 }

@@ -55,15 +55,29 @@ impl Output {
     }
 
     /// The closing summary: one line on stderr, and the JSON object on stdout with `--json`.
-    pub fn summary(&self, summary: &RunSummary) -> std::io::Result<()> {
-        if !self.quiet {
-            for service in &summary.services {
-                eprintln!("{}", summary_line(service));
+    /// With `--dry-run` the objects that would be converted are listed on stdout first.
+    pub fn summary(&self, job: Option<&str>, summary: &RunSummary) -> std::io::Result<()> {
+        if summary.dry_run && !self.json {
+            let mut stdout = std::io::stdout().lock();
+            for planned in &summary.planned {
+                writeln!(
+                    stdout,
+                    "{}\t{}\t{}",
+                    planned.service, planned.size, planned.url
+                )?;
             }
-            eprintln!("{}", summary_line(summary));
+        }
+        if !self.quiet {
+            let prefix = job.map(|name| format!("job {name}: ")).unwrap_or_default();
+            for service in &summary.services {
+                eprintln!("{prefix}{}", summary_line(service));
+            }
+            eprintln!("{prefix}{}", summary_line(summary));
         }
         if self.json {
-            self.json_line(&SummaryJson::from(summary))?;
+            let mut json = SummaryJson::from(summary);
+            json.job = job;
+            self.json_line(&json)?;
         }
         Ok(())
     }
@@ -178,13 +192,32 @@ fn log_periodically(progress: &Progress, stopped: &mpsc::Receiver<()>) {
 
 /// `alb: 60 objects, 504,112 rows, 3 rejects, 2 skipped, 300.1 MB -> 41.2 MB, 2.9 s (103.4 MB/s)`
 pub fn summary_line(s: &RunSummary) -> String {
+    if s.dry_run {
+        return format!(
+            "{}: dry run: would convert {} objects ({:.1} MB stored), {} skipped{}",
+            s.service,
+            thousands(s.objects),
+            s.source_bytes as f64 / 1e6,
+            thousands(s.skipped_objects),
+            skipped_reasons(s)
+        );
+    }
+    let excluded = if s.excluded > 0 {
+        format!(
+            ", {} outside the window or already converted",
+            thousands(s.excluded)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{}: {} objects, {} rows, {} rejects, {} skipped, {:.1} MB -> {:.1} MB, {:.1} s ({:.1} MB/s)",
+        "{}: {} objects, {} rows, {} rejects{excluded}, {} skipped{}, {:.1} MB -> {:.1} MB, {:.1} s ({:.1} MB/s)",
         s.service,
         thousands(s.objects),
         thousands(s.rows),
         thousands(s.rejects),
         thousands(s.skipped_objects),
+        skipped_reasons(s),
         s.bytes_in as f64 / 1e6,
         s.bytes_out as f64 / 1e6,
         s.seconds,
@@ -192,11 +225,24 @@ pub fn summary_line(s: &RunSummary) -> String {
     )
 }
 
+/// ` (12 already converted, 3 NLB log)`, or nothing when no object was skipped.
+fn skipped_reasons(s: &RunSummary) -> String {
+    if s.skipped_reasons.is_empty() {
+        return String::new();
+    }
+    let reasons: Vec<String> = s
+        .skipped_reasons
+        .iter()
+        .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
+        .collect();
+    format!(" ({})", reasons.join(", "))
+}
+
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -207,6 +253,9 @@ pub fn thousands(n: u64) -> String {
 /// The `--json` summary. `bytes_in` is decompressed input; `source_bytes` is as stored.
 #[derive(Debug, Serialize)]
 struct SummaryJson<'a> {
+    /// The config job, with `agsl run`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<&'a str>,
     service: &'a str,
     objects: u64,
     rows: u64,
@@ -219,8 +268,16 @@ struct SummaryJson<'a> {
     bytes_out: u64,
     files: u64,
     partitions: usize,
+    excluded: u64,
+    commits: u64,
+    replaced_files: u64,
+    skipped_reasons: &'a std::collections::BTreeMap<String, u64>,
     seconds: f64,
     megabytes_per_second: f64,
+    dry_run: bool,
+    /// With `--dry-run`: the objects that would be converted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    planned: Vec<PlannedJson<'a>>,
     /// With `--service auto`: the same fields per service found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     services: Vec<SummaryJson<'a>>,
@@ -229,6 +286,7 @@ struct SummaryJson<'a> {
 impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
     fn from(s: &'a RunSummary) -> Self {
         Self {
+            job: None,
             service: &s.service,
             objects: s.objects,
             rows: s.rows,
@@ -241,11 +299,32 @@ impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
             bytes_out: s.bytes_out,
             files: s.files,
             partitions: s.partitions.len(),
+            excluded: s.excluded,
+            commits: s.commits,
+            replaced_files: s.replaced_files,
+            skipped_reasons: &s.skipped_reasons,
             seconds: s.seconds,
             megabytes_per_second: s.megabytes_per_second(),
+            dry_run: s.dry_run,
+            planned: s
+                .planned
+                .iter()
+                .map(|p| PlannedJson {
+                    service: &p.service,
+                    url: &p.url,
+                    size: p.size,
+                })
+                .collect(),
             services: s.services.iter().map(SummaryJson::from).collect(),
         }
     }
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedJson<'a> {
+    service: &'a str,
+    url: &'a str,
+    size: u64,
 }
 
 #[cfg(test)]

@@ -308,10 +308,10 @@ pub(crate) fn region_in_key(key: &str, service: &str) -> Option<String> {
     let folder = format!("{service}/");
     let mut segments = key.split('/');
     while let Some(segment) = segments.next() {
-        if format!("{segment}/") == folder {
-            if let Some(region) = segments.next().filter(|r| looks_like_region(r)) {
-                return Some(region.to_owned());
-            }
+        if format!("{segment}/") == folder
+            && let Some(region) = segments.next().filter(|r| looks_like_region(r))
+        {
+            return Some(region.to_owned());
         }
     }
     let file = key.rsplit('/').next().unwrap_or(key);

@@ -14,6 +14,10 @@ pub enum Error {
     Source(#[from] SourceError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     /// A broken invariant inside agsl: a bug, never bad input.
     #[error("internal error: {0}")]
     Internal(String),

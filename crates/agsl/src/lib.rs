@@ -17,13 +17,24 @@
 //! Invariants: every data line becomes one row or one reject (`rows + rejects == lines`); a
 //! Parquet file is visible only once complete; bad input never stops a run, only I/O does.
 
+pub mod config;
 mod error;
+mod faults;
 mod pipeline;
 pub mod sample;
 pub mod sink;
 pub mod source;
+pub mod state;
+pub mod storage;
+pub mod window;
 
 pub use agsl_formats::{Format, LogFormat, Partitioning};
 pub use error::{Error, Result, SinkError, SourceError};
-pub use pipeline::{ConvertJob, DEFAULT_BATCH_SIZE, Progress, RunSummary, convert};
+pub use pipeline::{
+    ALREADY_CONVERTED, ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES,
+    DEFAULT_LOCK_STALE_AFTER, PlannedObject, Progress, RunSummary, convert,
+};
 pub use sink::WriterOptions;
+pub use state::StateError;
+pub use storage::{Location, StorageError, StorageOptions};
+pub use window::TimeWindow;

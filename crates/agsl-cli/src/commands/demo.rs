@@ -7,7 +7,7 @@ use std::fs::{self, File};
 use std::path::Path;
 
 use agsl::sample::write_sample;
-use agsl::{Format, RunSummary};
+use agsl::{ConvertJob, Format, RunSummary};
 use agsl_formats::sample::{self, SamplePlan};
 use anyhow::Context;
 use arrow_array::Array;
@@ -17,7 +17,7 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::cli::{ConvertArgs, DemoArgs, parse_size};
+use crate::cli::DemoArgs;
 use crate::commands::convert;
 use crate::output::{Output, thousands};
 
@@ -56,18 +56,9 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
             source.display()
         ));
     }
-    let summary = convert::convert(
-        ConvertArgs {
-            service: args.service,
-            source: source.clone(),
-            target: target.clone(),
-            target_file_size: parse_size("256MiB").map_err(anyhow::Error::msg)?,
-            zstd_level: 1,
-            workers: None,
-        },
-        output,
-    )?;
-    output.summary(&summary)?;
+    let job = ConvertJob::new(args.service.0, source.clone(), target.clone());
+    let summary = convert::convert(&job, output)?;
+    output.summary(None, &summary)?;
     if output.json {
         return Ok(());
     }

@@ -3,3 +3,4 @@
 pub mod convert;
 pub mod demo;
 pub mod generate;
+pub mod run;

@@ -216,7 +216,7 @@ fn unwritable_target_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("file"), b"").unwrap();
     let output = convert("alb", dir.path(), &dir.path().join("file").join("t"), &[]);
-    assert_one_line_error(&output, 1, "cannot write to");
+    assert_one_line_error(&output, 1, "cannot create folder");
 }
 
 #[test]

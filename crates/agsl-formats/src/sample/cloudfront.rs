@@ -42,7 +42,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             let time = (hour + i as i64 * step) / 1_000_000 * 1_000_000;
             if plan
                 .bad_line_every
-                .is_some_and(|every| line_number % every == 0)
+                .is_some_and(|every| line_number.is_multiple_of(every))
             {
                 bad_line(&mut rng, time, &mut body);
                 facts.bad_lines += 1;

@@ -42,7 +42,7 @@ impl LoadBalancerLog {
                 let time = end - INTERVAL_MICROS + i as i64 * step + rng.below(step as u64) as i64;
                 if plan
                     .bad_line_every
-                    .is_some_and(|every| line_number % every == 0)
+                    .is_some_and(|every| line_number.is_multiple_of(every))
                 {
                     self.bad_line(&mut rng, time, &mut body);
                     facts.bad_lines += 1;

@@ -5,6 +5,7 @@ mod parquet_file;
 mod partition;
 mod rejects;
 
+pub(crate) use parquet_file::ParquetFile;
 pub use parquet_file::WrittenFile;
 pub use partition::{PartitionWriter, SOURCE_KEY_COLUMN, table_schema};
 pub use rejects::{REJECTS_DIR, RejectsWriter, rejects_schema};

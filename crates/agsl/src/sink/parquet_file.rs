@@ -1,6 +1,7 @@
 //! One Parquet file being written: hidden (`.name.inprogress`) until committed, then synced and
 //! renamed into place, so readers of the partition folders never see a partial file.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,8 @@ pub struct WrittenFile {
     pub path: PathBuf,
     pub bytes: u64,
     pub rows: u64,
+    /// URLs of the source objects with rows in the file.
+    pub sources: BTreeSet<String>,
 }
 
 pub(crate) struct ParquetFile {
@@ -24,6 +27,7 @@ pub(crate) struct ParquetFile {
     path: PathBuf,
     writer: ArrowWriter<File>,
     rows: u64,
+    sources: BTreeSet<String>,
 }
 
 impl ParquetFile {
@@ -43,6 +47,7 @@ impl ParquetFile {
             path: dir.join(name),
             writer,
             rows: 0,
+            sources: BTreeSet::new(),
         })
     }
 
@@ -51,6 +56,13 @@ impl ParquetFile {
         self.writer
             .write(batch)
             .map_err(|e| SinkError::parquet(&self.temp, e))
+    }
+
+    /// Records that rows of the object at `url` are in this file.
+    pub(crate) fn note_source(&mut self, url: &str) {
+        if !self.sources.contains(url) {
+            self.sources.insert(url.to_owned());
+        }
     }
 
     /// Bytes on disk plus the encoded size of the row group in progress.
@@ -86,6 +98,7 @@ impl ParquetFile {
             path: self.path,
             bytes,
             rows: self.rows,
+            sources: self.sources,
         })
     }
 

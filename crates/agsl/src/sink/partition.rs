@@ -102,7 +102,11 @@ impl PartitionWriter {
             .iter()
             .all(|t| t.div_euclid(MICROS_PER_DAY) == first_day)
         {
-            return self.write_partition(self.partitioning.path(region, first_day), &batch);
+            return self.write_partition(
+                self.partitioning.path(region, first_day),
+                &batch,
+                source_url,
+            );
         }
         let mut days: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         for (row, t) in times.values().iter().enumerate() {
@@ -112,12 +116,17 @@ impl PartitionWriter {
         }
         for (day, rows) in days {
             let part = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(rows))?;
-            self.write_partition(self.partitioning.path(region, day), &part)?;
+            self.write_partition(self.partitioning.path(region, day), &part, source_url)?;
         }
         Ok(())
     }
 
-    fn write_partition(&mut self, partition: String, batch: &RecordBatch) -> Result<(), SinkError> {
+    fn write_partition(
+        &mut self,
+        partition: String,
+        batch: &RecordBatch,
+        source_url: &str,
+    ) -> Result<(), SinkError> {
         self.clock += 1;
         if !self.open.contains_key(&partition) {
             if self.open.len() >= self.options.max_open_files {
@@ -140,6 +149,7 @@ impl PartitionWriter {
             .expect("the partition was opened above");
         entry.last_used = self.clock;
         entry.file.write(batch)?;
+        entry.file.note_source(source_url);
         if entry.file.size() >= self.options.target_file_bytes {
             let full = self.open.remove(&partition).expect("the partition is open");
             self.written.push(full.file.commit()?);

@@ -2,6 +2,7 @@
 //! the source object, the line number, the reason and the raw bytes (invalid UTF-8 included).
 //! Hive-style readers skip folders starting with `_`, so rejects never mix into the table.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 
@@ -46,6 +47,8 @@ pub struct RejectsWriter {
     reason: StringBuilder,
     raw_line: BinaryBuilder,
     buffered_bytes: usize,
+    /// Source URLs of the buffered rejects, noted on the file at the next flush.
+    sources: BTreeSet<String>,
 }
 
 impl RejectsWriter {
@@ -60,10 +63,14 @@ impl RejectsWriter {
             reason: StringBuilder::new(),
             raw_line: BinaryBuilder::new(),
             buffered_bytes: 0,
+            sources: BTreeSet::new(),
         }
     }
 
     pub fn write(&mut self, source_url: &str, reject: &Reject<'_>) -> Result<(), SinkError> {
+        if !self.sources.contains(source_url) {
+            self.sources.insert(source_url.to_owned());
+        }
         self.source_key.append_value(source_url);
         self.line_number.append_value(reject.line as i64);
         self.reason.append_value(&reject.reason);
@@ -97,10 +104,11 @@ impl RejectsWriter {
                 self.options.properties(&["line_number", "raw_line"]),
             )?);
         }
-        self.file
-            .as_mut()
-            .expect("the file was created above")
-            .write(&batch)
+        let file = self.file.as_mut().expect("the file was created above");
+        for source in std::mem::take(&mut self.sources) {
+            file.note_source(&source);
+        }
+        file.write(&batch)
     }
 
     /// Commits the rejects file, if there were rejects.

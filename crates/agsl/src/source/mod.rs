@@ -1,12 +1,21 @@
-//! Where log objects come from. A source lists objects (sorted by key, so runs are
-//! deterministic) and opens each as a byte stream; decompression is detected from the bytes.
+//! Where log objects come from: a local directory tree or an S3 prefix. A source lists objects
+//! (sorted by key, so runs are deterministic) and opens each as a byte stream; decompression is
+//! detected from the bytes.
 
 mod decompress;
 mod local;
 mod read_ahead;
+mod remote;
+
+use std::io::Read;
 
 pub use decompress::{CountingReader, open_decompressed};
 pub use local::LocalSource;
+pub use remote::RemoteSource;
+
+use crate::error::SourceError;
+use crate::storage::{Location, StorageError, StorageOptions, Store};
+use crate::window::{TimeWindow, key_day};
 
 /// One object of a source: a key relative to the source root, and its stored size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,4 +24,55 @@ pub struct SourceObject {
     pub key: String,
     /// Size as stored (compressed).
     pub size: u64,
+}
+
+/// A local or S3 source.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Local(LocalSource),
+    Remote(RemoteSource),
+}
+
+impl Source {
+    pub fn open(location: &Location, options: &StorageOptions) -> Result<Self, crate::Error> {
+        Ok(match location {
+            Location::Local(path) => Source::Local(LocalSource::new(path)?),
+            Location::S3 { .. } => {
+                Source::Remote(RemoteSource::new(Store::open(location, options)?))
+            }
+        })
+    }
+
+    /// The lineage URL of an object, written to `_source_key` and used as its identity in the
+    /// target's ledger.
+    pub fn url(&self, key: &str) -> String {
+        match self {
+            Source::Local(source) => source.url(key),
+            Source::Remote(source) => source.url(key),
+        }
+    }
+
+    /// Objects that may hold records in `window`: keys dated outside it (with a day of slack)
+    /// are left out, and on S3 only the date folders it needs are listed.
+    pub fn list(&self, window: &TimeWindow) -> Result<Vec<SourceObject>, crate::Error> {
+        let mut objects = match self {
+            Source::Local(source) => source.list()?,
+            Source::Remote(source) => source.list(window.key_days())?,
+        };
+        objects.retain(|o| key_day(&o.key).is_none_or(|day| window.admits_key_day(day)));
+        Ok(objects)
+    }
+
+    /// The stored bytes of an object: a file stream locally, the downloaded body on S3.
+    pub fn read(&self, key: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
+        Ok(match self {
+            Source::Local(source) => Box::new(source.open(key)?),
+            Source::Remote(source) => Box::new(std::io::Cursor::new(source.read(key).map_err(
+                |e: StorageError| SourceError::Read {
+                    key: key.to_owned(),
+                    source: std::io::Error::other(e),
+                },
+            )?)),
+        })
+    }
 }

@@ -217,7 +217,7 @@ fn bad_arguments_are_clear_errors() {
     )
     .unwrap_err();
     assert!(
-        unwritable.to_string().starts_with("cannot write to"),
+        unwritable.to_string().starts_with("cannot create folder"),
         "{unwritable}"
     );
 }

@@ -1,0 +1,498 @@
+//! One conversion run: lock the target, recover what an interrupted run left, plan the work
+//! against the ledger, then convert it in commits of bounded size. Each commit's files are
+//! staged under `<target>/_agsl/staging/`, its record is appended to the commit log with a
+//! conditional create, and only then are its files moved into the partition folders; see
+//! [`crate::state`]. A run killed at any instant is redone from its last commit by the next run,
+//! so every source line lands in the table exactly once and readers never see staged files.
+
+mod plan;
+mod reprocess;
+mod worker;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, RandomState};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use agsl_formats::Format;
+
+pub use plan::ALREADY_CONVERTED;
+use plan::ObjectTask;
+
+use crate::error::{Result, SinkError};
+use crate::faults::crash_point;
+use crate::sink::{REJECTS_DIR, WriterOptions, WrittenFile};
+use crate::source::Source;
+use crate::state::{
+    Commit, CommitLog, CommittedFile, Coverage, FileEntry, STAGING_DIR, TargetLock,
+};
+use crate::storage::{Location, StorageOptions, Store, join_key};
+use crate::window::TimeWindow;
+
+/// Rows per Arrow batch handed from a decoder to the writer.
+pub const DEFAULT_BATCH_SIZE: usize = 8192;
+/// Stored (compressed) source bytes converted per commit: a crash costs at most this much
+/// work again, and files stay large.
+pub const DEFAULT_COMMIT_BYTES: u64 = 1 << 30;
+/// How old an S3 lock's heartbeat may get before another run may take the lock over.
+pub const DEFAULT_LOCK_STALE_AFTER: Duration = Duration::from_secs(300);
+
+/// What to convert, from where, to where, and how.
+#[derive(Debug, Clone)]
+pub struct ConvertJob {
+    /// The service to convert; `None` detects it per object (`--service auto`).
+    pub format: Option<Format>,
+    pub source: Location,
+    pub target: Location,
+    pub storage: StorageOptions,
+    /// Objects converted at once; defaults to the number of cores.
+    pub workers: usize,
+    pub batch_size: usize,
+    pub writer: WriterOptions,
+    /// Objects (by key date) and records (by event time) to convert; unbounded by default.
+    pub window: TimeWindow,
+    /// Convert the window again, replacing what earlier runs wrote for it.
+    pub reprocess: bool,
+    /// Plan only: report what would be converted, change nothing.
+    pub dry_run: bool,
+    pub commit_bytes: u64,
+    pub lock_stale_after: Duration,
+}
+
+impl ConvertJob {
+    pub fn new(
+        format: impl Into<Option<Format>>,
+        source: impl Into<Location>,
+        target: impl Into<Location>,
+    ) -> Self {
+        Self {
+            format: format.into(),
+            source: source.into(),
+            target: target.into(),
+            storage: StorageOptions::default(),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            batch_size: DEFAULT_BATCH_SIZE,
+            writer: WriterOptions::default(),
+            window: TimeWindow::default(),
+            reprocess: false,
+            dry_run: false,
+            commit_bytes: DEFAULT_COMMIT_BYTES,
+            lock_stale_after: DEFAULT_LOCK_STALE_AFTER,
+        }
+    }
+
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    pub fn with_writer_options(mut self, writer: WriterOptions) -> Self {
+        self.writer = writer;
+        self
+    }
+
+    pub fn with_window(mut self, window: TimeWindow) -> Self {
+        self.window = window;
+        self
+    }
+}
+
+/// Live counters of a run, read by progress displays from another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub objects_total: AtomicU64,
+    pub objects_done: AtomicU64,
+    /// Stored (compressed) bytes of the objects to convert, and how many were read so far.
+    pub source_bytes_total: AtomicU64,
+    pub source_bytes_read: Arc<AtomicU64>,
+    pub rows: AtomicU64,
+    pub rejects: AtomicU64,
+}
+
+/// An object a dry run would convert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedObject {
+    pub service: String,
+    pub url: String,
+    pub size: u64,
+}
+
+/// The outcome of a run, printed as the closing summary line and as `--json`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    pub service: String,
+    /// Objects converted (skipped ones excluded).
+    pub objects: u64,
+    pub skipped_objects: u64,
+    /// Why objects were skipped, with counts (`already converted` among them).
+    pub skipped_reasons: BTreeMap<String, u64>,
+    /// Data lines read; `rows + rejects + excluded == lines`.
+    pub lines: u64,
+    pub rows: u64,
+    pub rejects: u64,
+    /// Lines read but not written: records outside the window or converted by an earlier run,
+    /// and rejects an earlier run already wrote.
+    pub excluded: u64,
+    /// Header, comment and blank lines (not data).
+    pub skipped_lines: u64,
+    /// Decompressed bytes read.
+    pub bytes_in: u64,
+    /// Stored bytes read (compressed size of the converted objects).
+    pub source_bytes: u64,
+    /// Parquet bytes written, table and rejects.
+    pub bytes_out: u64,
+    pub files: u64,
+    pub partitions: BTreeSet<String>,
+    /// Commits appended to the target's log.
+    pub commits: u64,
+    /// With `--reprocess`: committed files replaced.
+    pub replaced_files: u64,
+    pub seconds: f64,
+    /// With `--dry-run`: what would be converted (nothing was).
+    pub dry_run: bool,
+    pub planned: Vec<PlannedObject>,
+    /// With `--service auto`: one summary per service found; empty otherwise.
+    pub services: Vec<RunSummary>,
+}
+
+impl RunSummary {
+    /// Decompressed input throughput in MB/s (10^6 bytes).
+    pub fn megabytes_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.bytes_in as f64 / 1e6 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Converts what is new in `job.source` (or the window's objects) into `job.target`,
+/// exactly once. With no format (`--service auto`) each object's service is detected (key
+/// layout first, then the first line) and each service gets its own table,
+/// `job.target/<table name>`; the summary then totals the run and lists one per service.
+pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
+    let started = Instant::now();
+    let run = run_id();
+    let source = Source::open(&job.source, &job.storage)?;
+    let target = Store::open(&job.target, &job.storage)?;
+    if job.dry_run {
+        let (log, _) = CommitLog::read(&target)?;
+        let plan = plan::plan(job, &source, log.ledger())?;
+        return Ok(dry_run_summary(job, &plan, started));
+    }
+    let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
+    let mut log = CommitLog::recover(&target)?;
+    let plan = plan::plan(job, &source, log.ledger())?;
+    let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
+    progress.objects_total.store(count, Ordering::Relaxed);
+    progress.source_bytes_total.store(bytes, Ordering::Relaxed);
+    tracing::info!(
+        service = job.format.map_or("auto".to_owned(), |f| f.to_string()),
+        objects = count,
+        skipped = plan.skipped,
+        megabytes = bytes as f64 / 1e6,
+        "converting"
+    );
+    let committer = Committer {
+        job,
+        target: &target,
+        lock: &lock,
+        run: &run,
+    };
+    let mut replaced_files = 0;
+    if !plan.uncover.is_empty() {
+        replaced_files = reprocess::take_back(&committer, &mut log, &plan.uncover)?;
+    }
+    let mut services = Vec::new();
+    for (format, tasks) in &plan.groups {
+        services.push(committer.convert_service(*format, &source, tasks, &mut log, progress)?);
+    }
+    let mut summary = match job.format {
+        Some(format) => services.pop().unwrap_or_else(|| RunSummary {
+            service: format.to_string(),
+            ..RunSummary::default()
+        }),
+        None => total(services),
+    };
+    summary.commits += u64::from(replaced_files > 0);
+    summary.replaced_files = replaced_files;
+    summary.skipped_objects = plan.skipped;
+    summary.skipped_reasons = plan.skipped_reasons;
+    summary.seconds = started.elapsed().as_secs_f64();
+    drop(lock);
+    Ok(summary)
+}
+
+fn dry_run_summary(job: &ConvertJob, plan: &plan::Plan, started: Instant) -> RunSummary {
+    let planned: Vec<PlannedObject> = plan
+        .groups
+        .iter()
+        .flat_map(|(format, tasks)| {
+            tasks.iter().map(|t| PlannedObject {
+                service: format.to_string(),
+                url: t.url.to_string(),
+                size: t.size,
+            })
+        })
+        .collect();
+    RunSummary {
+        service: job.format.map_or("auto".to_owned(), |f| f.to_string()),
+        objects: planned.len() as u64,
+        source_bytes: planned.iter().map(|p| p.size).sum(),
+        skipped_objects: plan.skipped,
+        skipped_reasons: plan.skipped_reasons.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+        dry_run: true,
+        planned,
+        ..RunSummary::default()
+    }
+}
+
+/// The run total over per-service summaries, partitions prefixed with each table's folder.
+fn total(services: Vec<RunSummary>) -> RunSummary {
+    let mut total = RunSummary {
+        service: "auto".to_owned(),
+        ..RunSummary::default()
+    };
+    for s in &services {
+        total.objects += s.objects;
+        total.lines += s.lines;
+        total.rows += s.rows;
+        total.rejects += s.rejects;
+        total.excluded += s.excluded;
+        total.skipped_lines += s.skipped_lines;
+        total.bytes_in += s.bytes_in;
+        total.source_bytes += s.source_bytes;
+        total.bytes_out += s.bytes_out;
+        total.files += s.files;
+        total.commits += s.commits;
+        let table = s.service.parse::<Format>().map_or("", Format::table_name);
+        total
+            .partitions
+            .extend(s.partitions.iter().map(|p| format!("{table}/{p}")));
+    }
+    total.services = services;
+    total
+}
+
+/// Stages, commits and publishes the work of one run.
+struct Committer<'a> {
+    job: &'a ConvertJob,
+    target: &'a Store,
+    lock: &'a TargetLock,
+    run: &'a str,
+}
+
+/// Where one commit's files are written before they are committed: straight into the target's
+/// staging folder when the target is local; a local spool folder, uploaded to the staging
+/// prefix, when it is S3.
+struct Staging {
+    local: PathBuf,
+    prefix: String,
+    upload: bool,
+}
+
+impl Committer<'_> {
+    fn staging(&self, name: &str) -> Staging {
+        let prefix = join_key(STAGING_DIR, name);
+        match self.target.location() {
+            Location::Local(root) => Staging {
+                local: root.join(&prefix),
+                prefix,
+                upload: false,
+            },
+            Location::S3 { .. } => Staging {
+                local: std::env::temp_dir().join(format!("agsl-{name}")),
+                prefix,
+                upload: true,
+            },
+        }
+    }
+
+    /// Stages written files (uploading them if the target is remote) as files of a commit.
+    fn stage(
+        &self,
+        staging: &Staging,
+        service: &str,
+        files: &[WrittenFile],
+    ) -> Result<Vec<CommittedFile>> {
+        let mut committed = Vec::with_capacity(files.len());
+        for file in files {
+            let relative = relative_key(&staging.local, &file.path)?;
+            let staged = join_key(&staging.prefix, &relative);
+            if staging.upload {
+                self.target.upload(&file.path, &staged)?;
+                std::fs::remove_file(&file.path).map_err(|e| SinkError::io(&file.path, e))?;
+            }
+            committed.push(CommittedFile {
+                path: relative,
+                staged,
+                entry: FileEntry {
+                    service: service.to_owned(),
+                    rows: file.rows,
+                    bytes: file.bytes,
+                    sources: file.sources.clone(),
+                },
+            });
+        }
+        Ok(committed)
+    }
+
+    /// Appends a commit, once this run is sure it still holds the lock.
+    fn commit(&self, log: &mut CommitLog, commit: Commit) -> Result<u64> {
+        self.lock.check()?;
+        Ok(log.commit(commit)?)
+    }
+
+    /// Converts one service's objects in commits of about `job.commit_bytes` stored bytes.
+    fn convert_service(
+        &self,
+        format: Format,
+        source: &Source,
+        tasks: &[ObjectTask],
+        log: &mut CommitLog,
+        progress: &Progress,
+    ) -> Result<RunSummary> {
+        let started = Instant::now();
+        let parser = format.parser();
+        let table = match self.job.format {
+            Some(_) => String::new(),
+            None => format.table_name().to_owned(),
+        };
+        let mut summary = RunSummary {
+            service: format.to_string(),
+            ..RunSummary::default()
+        };
+        for (index, batch) in commit_batches(tasks, self.job.commit_bytes).enumerate() {
+            let name = format!("{}-{format}-{index:04}", self.run);
+            let staging = self.staging(&name);
+            let root = staging.local.join(&table);
+            let output = worker::convert_batch(
+                self.job,
+                parser.as_ref(),
+                source,
+                batch,
+                &root,
+                &name,
+                progress,
+            )?;
+            crash_point("batch-written");
+            let service = format.to_string();
+            let mut added = self.stage(&staging, &service, &output.files)?;
+            added.extend(self.stage(&staging, &service, &output.rejects_files)?);
+            if staging.upload {
+                let _ = std::fs::remove_dir_all(&staging.local);
+            }
+            for file in &output.files {
+                summary.bytes_out += file.bytes;
+                summary.files += 1;
+            }
+            for file in &output.rejects_files {
+                summary.bytes_out += file.bytes;
+                summary.files += 1;
+            }
+            for file in &added {
+                if let Some(partition) = partition_of(&table, &file.path) {
+                    summary.partitions.insert(partition);
+                }
+            }
+            let covered = batch
+                .iter()
+                .map(|t| Coverage {
+                    url: t.url.to_string(),
+                    size: t.size,
+                    spans: t.todo.clone(),
+                })
+                .collect();
+            self.commit(
+                log,
+                Commit {
+                    run: self.run.to_owned(),
+                    committed_at: unix_seconds(),
+                    covered,
+                    added,
+                    ..Commit::default()
+                },
+            )?;
+            summary.commits += 1;
+            let counts = &output.counts;
+            summary.objects += batch.len() as u64;
+            summary.lines += counts.lines;
+            summary.rows += counts.rows - output.excluded_rows;
+            summary.rejects += counts.rejects - output.excluded_rejects;
+            summary.excluded += output.excluded_rows + output.excluded_rejects;
+            summary.skipped_lines += counts.skipped_lines;
+            summary.bytes_in += counts.bytes;
+            summary.source_bytes += batch.iter().map(|t| t.size).sum::<u64>();
+        }
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}
+
+/// Consecutive runs of tasks of at least `bytes` stored bytes each (the last may be smaller).
+fn commit_batches(tasks: &[ObjectTask], bytes: u64) -> impl Iterator<Item = &[ObjectTask]> {
+    let mut rest = tasks;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut size = 0;
+        let mut end = 0;
+        while end < rest.len() && (end == 0 || size < bytes) {
+            size += rest[end].size;
+            end += 1;
+        }
+        let (batch, tail) = rest.split_at(end);
+        rest = tail;
+        Some(batch)
+    })
+}
+
+/// `/`-separated path of `file` below `root`.
+fn relative_key(root: &Path, file: &Path) -> Result<String> {
+    let relative = file.strip_prefix(root).map_err(|_| {
+        crate::Error::Internal(format!(
+            "`{}` was written outside its staging folder",
+            file.display()
+        ))
+    })?;
+    Ok(relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/"))
+}
+
+/// The partition (`region=…/year=…/month=…/day=…`) of a table file, `None` for rejects.
+fn partition_of(table: &str, path: &str) -> Option<String> {
+    let in_table = path.strip_prefix(table)?.trim_start_matches('/');
+    if in_table.starts_with(REJECTS_DIR) {
+        return None;
+    }
+    let (partition, _) = in_table.rsplit_once('/')?;
+    Some(partition.to_owned())
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// Runs are named by their UTC start time and a random suffix, so their files never clash.
+fn run_id() -> String {
+    let now = unix_seconds() as i64;
+    let (year, month, day) = agsl_formats::time::civil_from_days(now.div_euclid(86_400));
+    let second = now.rem_euclid(86_400);
+    let random = RandomState::new().hash_one(std::process::id()) as u32;
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{random:08x}",
+        second / 3600,
+        second / 60 % 60,
+        second % 60
+    )
+}

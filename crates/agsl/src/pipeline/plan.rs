@@ -1,0 +1,124 @@
+//! Deciding what a run converts: list the source (narrowed by the window), compare each object
+//! with the ledger, route it to its format. What is left of the window once the event time an
+//! object was already converted for is taken out is the object's work in this run.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read};
+use std::sync::Arc;
+
+use agsl_formats::detect::{self as detection, KeyDetection};
+use agsl_formats::{Format, Route};
+
+use super::ConvertJob;
+use crate::error::Result;
+use crate::source::{Source, open_decompressed};
+use crate::state::{Coverage, Ledger};
+use crate::window::Spans;
+
+/// One object to convert in this run.
+#[derive(Debug, Clone)]
+pub(super) struct ObjectTask {
+    pub key: String,
+    pub size: u64,
+    pub url: Arc<str>,
+    /// Event time to convert now: the window minus what earlier runs converted.
+    pub todo: Spans,
+    /// No earlier run converted any of the object: its rejects (and rows without an event
+    /// time) are written now, and never again.
+    pub first_pass: bool,
+}
+
+/// What a run will do.
+#[derive(Debug, Default)]
+pub(super) struct Plan {
+    pub groups: BTreeMap<Format, Vec<ObjectTask>>,
+    pub skipped: u64,
+    pub skipped_reasons: BTreeMap<String, u64>,
+    /// With `--reprocess`: converted event time to take back before converting it again.
+    pub uncover: Vec<Coverage>,
+}
+
+impl Plan {
+    fn skip(&mut self, key: &str, reason: &str) {
+        tracing::debug!(key, reason, "skipping object");
+        self.skipped += 1;
+        *self.skipped_reasons.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    pub fn tasks(&self) -> impl Iterator<Item = &ObjectTask> {
+        self.groups.values().flatten()
+    }
+}
+
+/// Reason given for objects an earlier run converted completely (for this window).
+pub const ALREADY_CONVERTED: &str = "already converted";
+
+pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result<Plan> {
+    let mut plan = Plan::default();
+    let window = job.window.spans();
+    let parser = job.format.map(Format::parser);
+    for object in source.list(&job.window)? {
+        let url = source.url(&object.key);
+        let mut covered = ledger.covered(&url);
+        if job.reprocess {
+            let uncover = covered.intersect(&window);
+            if !uncover.is_empty() {
+                covered = covered.minus(&uncover);
+                plan.uncover.push(Coverage {
+                    url: url.clone(),
+                    size: object.size,
+                    spans: uncover,
+                });
+            }
+        }
+        let todo = window.minus(&covered);
+        if todo.is_empty() {
+            // Checked before routing, so a no-op run never opens an object to detect it.
+            plan.skip(&object.key, ALREADY_CONVERTED);
+            continue;
+        }
+        let route = match &parser {
+            Some(parser) => match parser.route(&object.key) {
+                Route::Convert => Ok(parser.format()),
+                Route::Skip(reason) => Err(reason),
+            },
+            None => detect(source, &object.key),
+        };
+        match route {
+            Ok(format) => plan.groups.entry(format).or_default().push(ObjectTask {
+                first_pass: covered.is_empty(),
+                key: object.key,
+                size: object.size,
+                url: url.into(),
+                todo,
+            }),
+            Err(reason) => plan.skip(&object.key, reason),
+        }
+    }
+    Ok(plan)
+}
+
+/// Bytes of the first line read to recognise content whose key says nothing.
+const DETECTION_BYTES: u64 = 64 * 1024;
+
+/// The service of one object for `--service auto`, or why it is skipped.
+fn detect(source: &Source, key: &str) -> std::result::Result<Format, &'static str> {
+    match detection::detect_from_key(key) {
+        KeyDetection::Format(format) => return Ok(format),
+        KeyDetection::Skip(reason) => return Err(reason),
+        KeyDetection::Unknown => {}
+    }
+    let mut line = Vec::new();
+    let read = source
+        .read(key)
+        .ok()
+        .and_then(|stored| open_decompressed(stored).ok())
+        .and_then(|mut input| {
+            (&mut input)
+                .take(DETECTION_BYTES)
+                .read_until(b'\n', &mut line)
+                .ok()
+        });
+    read.and_then(|_| detection::format_from_first_line(&line))
+        .ok_or("content of no known service")
+}

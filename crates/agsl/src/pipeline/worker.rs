@@ -1,0 +1,386 @@
+//! Converting one batch of objects of one format: every worker takes whole objects (open,
+//! decompress, decode, filter to the object's window, partition, encode) until none are left.
+//! Workers own their writers, so the two cores never wait on each other; memory is bounded per
+//! worker. Files land in a staging folder; the caller commits them.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, LogFormat, Reject};
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
+use arrow_array::{BooleanArray, RecordBatch};
+
+use super::plan::ObjectTask;
+use super::{ConvertJob, Progress};
+use crate::error::{Error, Result, SinkError, SourceError};
+use crate::sink::{PartitionWriter, RejectsWriter, WrittenFile};
+use crate::source::{CountingReader, Source, open_decompressed};
+use crate::window::Spans;
+
+/// What the workers of one batch produced.
+#[derive(Debug, Default)]
+pub(super) struct BatchOutput {
+    pub counts: DecodeCounts,
+    /// Rows and rejects decoded but not written: outside the object's window, or written by an
+    /// earlier run. `rows + rejects + excluded == lines` for what was written.
+    pub excluded_rows: u64,
+    pub excluded_rejects: u64,
+    pub files: Vec<WrittenFile>,
+    pub rejects_files: Vec<WrittenFile>,
+}
+
+/// Converts `tasks` with the job's workers, writing the table below `root`.
+pub(super) fn convert_batch(
+    job: &ConvertJob,
+    format: &dyn LogFormat,
+    source: &Source,
+    tasks: &[ObjectTask],
+    root: &Path,
+    run_name: &str,
+    progress: &Progress,
+) -> Result<BatchOutput> {
+    let time_column = format
+        .schema()
+        .index_of(format.event_time_column())
+        .map_err(SinkError::from)?;
+    let run = Run {
+        job,
+        format,
+        source,
+        tasks,
+        root,
+        progress,
+        time_column,
+        next: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        run_name,
+    };
+    let workers = job.workers.clamp(1, tasks.len().max(1));
+    let results: Vec<Result<Option<WorkerOutput>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let run = &run;
+                scope.spawn(move || run.worker(worker))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Internal("a worker thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut output = BatchOutput::default();
+    for result in results {
+        let Some(worker) = result? else { continue };
+        output.counts.add(&worker.counts);
+        output.excluded_rows += worker.excluded_rows;
+        output.excluded_rejects += worker.excluded_rejects;
+        output.files.extend(worker.files);
+        output.rejects_files.extend(worker.rejects_file);
+    }
+    let counts = &output.counts;
+    if counts.rows + counts.rejects != counts.lines {
+        return Err(Error::Internal(format!(
+            "rows {} + rejects {} != lines {}",
+            counts.rows, counts.rejects, counts.lines
+        )));
+    }
+    Ok(output)
+}
+
+struct WorkerOutput {
+    counts: DecodeCounts,
+    excluded_rows: u64,
+    excluded_rejects: u64,
+    files: Vec<WrittenFile>,
+    rejects_file: Option<WrittenFile>,
+}
+
+/// What a worker's parsing side produced; its writer thread reports the files.
+struct ParseOutput {
+    counts: DecodeCounts,
+    excluded_rows: u64,
+    excluded_rejects: u64,
+    rejects_file: Option<WrittenFile>,
+}
+
+/// A batch on its way from a worker's parser to the worker's writer thread.
+struct WriteRequest {
+    batch: RecordBatch,
+    region: Option<Arc<str>>,
+    url: Arc<str>,
+}
+
+/// Batches queued between a worker's parser and its writer: a little slack, bounded memory.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// State shared by the workers of one batch.
+struct Run<'a> {
+    job: &'a ConvertJob,
+    format: &'a dyn LogFormat,
+    source: &'a Source,
+    tasks: &'a [ObjectTask],
+    /// The table folder this batch writes (in staging).
+    root: &'a Path,
+    progress: &'a Progress,
+    time_column: usize,
+    next: AtomicUsize,
+    failed: AtomicBool,
+    /// `<run id>-<batch>`: file names start `part-<run_name>-<worker>`, unique per batch.
+    run_name: &'a str,
+}
+
+impl Run<'_> {
+    /// Converts objects until none are left. `Ok(None)` when another worker failed first.
+    /// The worker parses on its own thread and encodes Parquet on a writer thread of its own,
+    /// so parsing and encoding overlap (as decompression does, see `ReadAhead`).
+    fn worker(&self, worker: usize) -> Result<Option<WorkerOutput>> {
+        let name = format!("part-{}-{worker:02}", self.run_name);
+        let writer = PartitionWriter::new(
+            self.root,
+            self.format,
+            self.job.writer.clone(),
+            name.clone(),
+        )?;
+        let (batches, requests) = sync_channel::<WriteRequest>(BATCHES_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            let encoder = std::thread::Builder::new()
+                .name(format!("agsl-writer-{worker}"))
+                .spawn_scoped(scope, || self.encode(writer, requests))
+                .map_err(|e| SinkError::io(self.root, e))?;
+            let parsed = self.parse(&name, batches);
+            let written = encoder.join().unwrap_or_else(|_| {
+                Err(SinkError::io(
+                    self.root,
+                    std::io::Error::other("writer thread panicked"),
+                ))
+            });
+            match (parsed, written) {
+                // The writer's own error is the cause when both sides stopped.
+                (_, Err(error)) => Err(error.into()),
+                (Err(error), _) => Err(error),
+                (Ok(None), _) => Ok(None),
+                (Ok(Some(parsed)), Ok(files)) => Ok(Some(WorkerOutput {
+                    counts: parsed.counts,
+                    excluded_rows: parsed.excluded_rows,
+                    excluded_rejects: parsed.excluded_rejects,
+                    files,
+                    rejects_file: parsed.rejects_file,
+                })),
+            }
+        })
+    }
+
+    /// The writer thread: encodes every batch it receives, then closes its files, or drops its
+    /// partial files when the run failed.
+    fn encode(
+        &self,
+        mut writer: PartitionWriter,
+        requests: Receiver<WriteRequest>,
+    ) -> Result<Vec<WrittenFile>, SinkError> {
+        for request in requests {
+            if let Err(error) =
+                writer.write(&request.batch, request.region.as_deref(), &request.url)
+            {
+                self.failed.store(true, Ordering::Relaxed);
+                writer.abort();
+                return Err(error);
+            }
+        }
+        if self.failed.load(Ordering::Relaxed) {
+            writer.abort();
+            return Ok(Vec::new());
+        }
+        writer.finish()
+    }
+
+    /// The parsing side of a worker: takes objects until none are left, sending batches to the
+    /// writer thread and writing rejects itself.
+    fn parse(&self, name: &str, batches: SyncSender<WriteRequest>) -> Result<Option<ParseOutput>> {
+        let mut rejects = RejectsWriter::new(
+            self.root,
+            format!("{name}.parquet"),
+            self.job.writer.clone(),
+        );
+        let mut counts = DecodeCounts::default();
+        let (mut excluded_rows, mut excluded_rejects) = (0, 0);
+        let mut decoder = self.format.decoder(self.job.batch_size);
+        loop {
+            if self.failed.load(Ordering::Relaxed) {
+                rejects.abort();
+                return Ok(None);
+            }
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(task) = self.tasks.get(index) else {
+                break;
+            };
+            let mut sinks = ObjectSinks {
+                batches: &batches,
+                rejects: &mut rejects,
+                region: self.format.region_from_key(&task.key).map(Arc::from),
+                url: task.url.clone(),
+                todo: &task.todo,
+                first_pass: task.first_pass,
+                time_column: self.time_column,
+                excluded_rows: 0,
+                excluded_rejects: 0,
+                progress: self.progress,
+                writer_stopped: false,
+                error: None,
+            };
+            if let Err(error) = self.convert_object(task, decoder.as_mut(), &mut sinks, &mut counts)
+            {
+                self.failed.store(true, Ordering::Relaxed);
+                rejects.abort();
+                return Err(error);
+            }
+            excluded_rows += sinks.excluded_rows;
+            excluded_rejects += sinks.excluded_rejects;
+            self.progress.objects_done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Some(ParseOutput {
+            counts,
+            excluded_rows,
+            excluded_rejects,
+            rejects_file: rejects.finish()?,
+        }))
+    }
+
+    fn convert_object(
+        &self,
+        task: &ObjectTask,
+        decoder: &mut dyn agsl_formats::ObjectDecoder,
+        sinks: &mut ObjectSinks<'_>,
+        counts: &mut DecodeCounts,
+    ) -> Result<()> {
+        let read_error = |source| SourceError::Read {
+            key: task.key.clone(),
+            source,
+        };
+        let stored = self.source.read(&task.key)?;
+        let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
+        let mut input = open_decompressed(raw).map_err(read_error)?;
+        let mut object_counts = DecodeCounts::default();
+        let result = decoder.decode(&mut input, sinks, &mut object_counts);
+        if sinks.writer_stopped {
+            // The writer thread failed; the worker reports the writer's error instead.
+            return Err(Error::Internal("the writer thread stopped".into()));
+        }
+        if let Some(error) = sinks.error.take() {
+            return Err(error.into());
+        }
+        match result {
+            Ok(()) => {}
+            // A corrupt or truncated compressed stream is bad data, not a failed run: the lines
+            // before the damage are kept and the object gets one reject saying where it broke.
+            Err(DecodeError::Read { line, source }) if is_corrupt_data(&source) => {
+                tracing::warn!(key = %task.key, line, error = %source, "corrupt object");
+                let reason = format!("corrupt compressed data after line {line}: {source}");
+                // A failing sink records its error in `sinks.error`, checked below.
+                let _ = sinks.reject(Reject {
+                    line: line + 1,
+                    reason: reason.into(),
+                    raw: b"",
+                });
+                object_counts.lines += 1;
+                object_counts.rejects += 1;
+                if let Some(error) = sinks.error.take() {
+                    return Err(error.into());
+                }
+            }
+            Err(DecodeError::Read { source, .. }) => return Err(read_error(source).into()),
+            Err(error) => {
+                return Err(Error::Internal(format!("decoding `{}`: {error}", task.key)));
+            }
+        }
+        counts.add(&object_counts);
+        Ok(())
+    }
+}
+
+fn is_corrupt_data(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::UnexpectedEof
+    )
+}
+
+/// Receives one object's batches (kept to the object's window, passed on to the writer
+/// thread) and rejects (written here on the object's first pass); keeps a sink's own error for
+/// the run to report.
+struct ObjectSinks<'a> {
+    batches: &'a SyncSender<WriteRequest>,
+    rejects: &'a mut RejectsWriter,
+    region: Option<Arc<str>>,
+    url: Arc<str>,
+    todo: &'a Spans,
+    first_pass: bool,
+    time_column: usize,
+    excluded_rows: u64,
+    excluded_rejects: u64,
+    progress: &'a Progress,
+    writer_stopped: bool,
+    error: Option<SinkError>,
+}
+
+impl ObjectSinks<'_> {
+    /// The rows of `batch` in the object's window. Rows without an event time go with the
+    /// first pass, like rejects.
+    fn in_window(&mut self, batch: RecordBatch) -> std::result::Result<RecordBatch, DecodeError> {
+        if self.todo.is_everything() {
+            return Ok(batch);
+        }
+        let times = batch
+            .column(self.time_column)
+            .as_primitive::<TimestampMicrosecondType>();
+        let keep: BooleanArray = times
+            .iter()
+            .map(|t| Some(t.map_or(self.first_pass, |t| self.todo.contains(t))))
+            .collect();
+        let kept = arrow_select::filter::filter_record_batch(&batch, &keep)
+            .map_err(|e| DecodeError::Output(e.to_string().into()))?;
+        self.excluded_rows += (batch.num_rows() - kept.num_rows()) as u64;
+        Ok(kept)
+    }
+}
+
+impl DecodeOutput for ObjectSinks<'_> {
+    fn batch(&mut self, batch: RecordBatch) -> std::result::Result<(), DecodeError> {
+        let batch = self.in_window(batch)?;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.progress
+            .rows
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        let request = WriteRequest {
+            batch,
+            region: self.region.clone(),
+            url: self.url.clone(),
+        };
+        self.batches.send(request).map_err(|_| {
+            self.writer_stopped = true;
+            DecodeError::Output("the writer thread stopped".into())
+        })
+    }
+
+    fn reject(&mut self, reject: Reject<'_>) -> std::result::Result<(), DecodeError> {
+        if !self.first_pass {
+            // An earlier run of this object wrote its rejects already.
+            self.excluded_rejects += 1;
+            return Ok(());
+        }
+        self.progress.rejects.fetch_add(1, Ordering::Relaxed);
+        self.rejects.write(&self.url, &reject).map_err(|error| {
+            let message = error.to_string();
+            self.error = Some(error);
+            DecodeError::Output(message.into())
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! An S3 prefix as a source. Listing is paginated by `object_store`; with a time window it is
+//! narrowed to the date folders (`…/YYYY/MM/DD/`) the window needs, found by walking the layout
+//! level by level (account, service, region folders are few), so a backfill of one week lists
+//! one week of keys, not the bucket's whole history.
+
+use bytes::Bytes;
+
+use super::SourceObject;
+use crate::storage::{StorageError, Store, StoredObject};
+
+/// Folder levels walked looking for the year folders before listing everything below.
+const MAX_WALK_DEPTH: usize = 6;
+
+#[derive(Debug, Clone)]
+pub struct RemoteSource {
+    store: Store,
+}
+
+impl RemoteSource {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub fn url(&self, key: &str) -> String {
+        self.store.url(key)
+    }
+
+    pub fn read(&self, key: &str) -> Result<Bytes, StorageError> {
+        self.store.get(key)
+    }
+
+    /// Objects below the prefix, sorted; with key days `(first, last)`, only the date folders
+    /// in that range are listed where the layout has them.
+    pub fn list(
+        &self,
+        days: (Option<i64>, Option<i64>),
+    ) -> Result<Vec<SourceObject>, StorageError> {
+        let mut found = Vec::new();
+        if days == (None, None) {
+            found = self.store.list("")?;
+        } else {
+            self.walk("", days, 0, &mut found)?;
+        }
+        let mut objects: Vec<SourceObject> = found
+            .into_iter()
+            .map(|o| SourceObject {
+                key: o.key,
+                size: o.size,
+            })
+            .collect();
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        objects.dedup();
+        Ok(objects)
+    }
+
+    fn walk(
+        &self,
+        prefix: &str,
+        days: (Option<i64>, Option<i64>),
+        depth: usize,
+        found: &mut Vec<StoredObject>,
+    ) -> Result<(), StorageError> {
+        let (folders, objects) = self.store.list_level(prefix)?;
+        found.extend(objects);
+        let is_year = |f: &String| number_of(f, 4).is_some();
+        if !folders.is_empty() && folders.iter().all(is_year) {
+            return self.walk_dates(&folders, days, found);
+        }
+        for folder in folders {
+            if depth < MAX_WALK_DEPTH {
+                self.walk(&folder, days, depth + 1, found)?;
+            } else {
+                found.extend(self.store.list(&folder)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists the `YYYY/MM/DD` folders overlapping the key-day range.
+    fn walk_dates(
+        &self,
+        years: &[String],
+        (first, last): (Option<i64>, Option<i64>),
+        found: &mut Vec<StoredObject>,
+    ) -> Result<(), StorageError> {
+        use agsl_formats::time::civil_from_days;
+        let first = first.map(civil_from_days);
+        let last = last.map(civil_from_days);
+        let in_range = |first_of: (i64, u32, u32), last_of: (i64, u32, u32)| {
+            first.is_none_or(|f| last_of >= f) && last.is_none_or(|l| first_of <= l)
+        };
+        for year_folder in years {
+            let Some(year) = number_of(year_folder, 4) else {
+                continue;
+            };
+            let year = i64::from(year);
+            if !in_range((year, 1, 1), (year, 12, 31)) {
+                continue;
+            }
+            let (months, objects) = self.store.list_level(year_folder)?;
+            found.extend(objects);
+            for month_folder in months {
+                let Some(month) = number_of(&month_folder, 2) else {
+                    found.extend(self.store.list(&month_folder)?);
+                    continue;
+                };
+                if !in_range((year, month, 1), (year, month, 31)) {
+                    continue;
+                }
+                let (days, objects) = self.store.list_level(&month_folder)?;
+                found.extend(objects);
+                for day_folder in days {
+                    let keep = number_of(&day_folder, 2)
+                        .is_none_or(|day| in_range((year, month, day), (year, month, day)));
+                    if keep {
+                        found.extend(self.store.list(&day_folder)?);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The number a folder key's last segment holds, if it is exactly `digits` digits.
+fn number_of(folder: &str, digits: usize) -> Option<u32> {
+    let name = folder.trim_end_matches('/').rsplit('/').next()?;
+    (name.len() == digits && name.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| name.parse().ok())
+        .flatten()
+}

@@ -1,0 +1,158 @@
+//! What a target holds: for every source object, the event-time spans already converted; for
+//! every committed file, its rows and the source objects they came from. The ledger is rebuilt
+//! from the commit log (a checkpoint plus the commits after it), never written in place.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::window::Spans;
+
+/// The converted state of a target, as of commit `sequence`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub sequence: u64,
+    /// By source object URL (`s3://bucket/key` or `file:///path`).
+    pub objects: BTreeMap<String, ObjectEntry>,
+    /// By path relative to the target (`alb_logs/region=…/part-….parquet`, `_rejects/…`).
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectEntry {
+    /// Stored size when last converted.
+    pub size: u64,
+    /// Event time already converted; everything for an object converted without a window.
+    pub covered: Spans,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// The service keyword of the table the file belongs to (rejects files too).
+    pub service: String,
+    pub rows: u64,
+    pub bytes: u64,
+    /// URLs of the source objects with rows in the file, for reprocessing.
+    pub sources: BTreeSet<String>,
+}
+
+/// One atomic change to a target: coverage gained or given up, files added and removed. A
+/// commit exists once its record is in the log; its files are moved into place afterwards.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Commit {
+    pub sequence: u64,
+    pub run: String,
+    /// Seconds since the Unix epoch.
+    pub committed_at: u64,
+    pub covered: Vec<Coverage>,
+    pub uncovered: Vec<Coverage>,
+    pub added: Vec<CommittedFile>,
+    pub removed: Vec<String>,
+}
+
+/// Event-time spans of one source object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub url: String,
+    pub size: u64,
+    pub spans: Spans,
+}
+
+/// A file of a commit: where it was staged and where it is published.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommittedFile {
+    pub path: String,
+    pub staged: String,
+    #[serde(flatten)]
+    pub entry: FileEntry,
+}
+
+impl Ledger {
+    /// Applies a commit; the ledger then stands at its sequence.
+    pub fn apply(&mut self, commit: &Commit) {
+        for coverage in &commit.uncovered {
+            if let Some(object) = self.objects.get_mut(&coverage.url) {
+                object.covered = object.covered.minus(&coverage.spans);
+                if object.covered.is_empty() {
+                    self.objects.remove(&coverage.url);
+                }
+            }
+        }
+        for coverage in &commit.covered {
+            let object = self.objects.entry(coverage.url.clone()).or_default();
+            object.size = coverage.size;
+            object.covered = object.covered.union(&coverage.spans);
+        }
+        for path in &commit.removed {
+            self.files.remove(path);
+        }
+        for file in &commit.added {
+            self.files.insert(file.path.clone(), file.entry.clone());
+        }
+        self.sequence = commit.sequence;
+    }
+
+    /// The event time of `url` already converted (empty if never converted).
+    pub fn covered(&self, url: &str) -> Spans {
+        self.objects
+            .get(url)
+            .map(|o| o.covered.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::TimeWindow;
+
+    #[test]
+    fn commits_add_and_remove_coverage_and_files() {
+        let mut ledger = Ledger::default();
+        let january = TimeWindow {
+            since: Some(0),
+            until: Some(100),
+        }
+        .spans();
+        ledger.apply(&Commit {
+            sequence: 1,
+            covered: vec![Coverage {
+                url: "s3://b/k".into(),
+                size: 10,
+                spans: january.clone(),
+            }],
+            added: vec![CommittedFile {
+                path: "t/a.parquet".into(),
+                staged: "_agsl/staging/r/t/a.parquet".into(),
+                entry: FileEntry {
+                    rows: 5,
+                    ..FileEntry::default()
+                },
+            }],
+            ..Commit::default()
+        });
+        assert_eq!(ledger.covered("s3://b/k"), january);
+        ledger.apply(&Commit {
+            sequence: 2,
+            covered: vec![Coverage {
+                url: "s3://b/k".into(),
+                size: 10,
+                spans: Spans::everything().minus(&january),
+            }],
+            ..Commit::default()
+        });
+        assert!(ledger.covered("s3://b/k").is_everything());
+        ledger.apply(&Commit {
+            sequence: 3,
+            uncovered: vec![Coverage {
+                url: "s3://b/k".into(),
+                size: 10,
+                spans: Spans::everything(),
+            }],
+            removed: vec!["t/a.parquet".into()],
+            ..Commit::default()
+        });
+        assert!(ledger.objects.is_empty() && ledger.files.is_empty());
+        assert_eq!(ledger.sequence, 3);
+    }
+}

@@ -1,0 +1,42 @@
+//! The target's own state, kept under `<target>/_agsl/` so it moves with the data and needs no
+//! other service: the commit log and its ledger (which source objects and event-time spans are
+//! converted, which files hold them), and the lock that keeps runs from overlapping.
+
+mod ledger;
+mod lock;
+mod log;
+
+pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry};
+pub use lock::TargetLock;
+pub use log::{CommitLog, STAGING_DIR, STATE_DIR};
+
+use crate::storage::StorageError;
+
+/// The state of a target could not be read, locked or changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(
+        "target `{target}` is locked by {holder}; wait for it to finish (a lock left by a killed run on another host is taken over once stale)"
+    )]
+    Locked { target: String, holder: String },
+    #[error("another run took over this target's lock; this run stopped without committing")]
+    LockLost,
+    #[error(
+        "another run committed change {sequence} to this target first; nothing of this run was committed"
+    )]
+    Conflict { sequence: u64 },
+    #[error("agsl state `{key}` is damaged: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+impl StateError {
+    pub(crate) fn corrupt(key: &str, error: impl std::fmt::Display) -> Self {
+        StateError::Corrupt {
+            key: key.to_owned(),
+            reason: error.to_string(),
+        }
+    }
+}

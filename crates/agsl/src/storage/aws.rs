@@ -1,0 +1,116 @@
+//! S3 through `object_store`, signed with credentials from the standard AWS chain (`aws-config`:
+//! environment, shared profiles, SSO, web identity, container and instance roles), which
+//! `object_store` alone does not cover. Credentials are never logged: only the bridge sees them.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use object_store::aws::{AmazonS3Builder, AwsCredential};
+use object_store::{ClientOptions, CredentialProvider, RetryConfig};
+use tokio::sync::Mutex;
+
+use super::{StorageError, StorageOptions};
+
+/// Transient failures (5xx, throttling, timeouts, connection resets) are retried with
+/// exponential backoff and jitter by `object_store`'s client, within these bounds.
+fn retry_config() -> RetryConfig {
+    RetryConfig {
+        max_retries: 10,
+        retry_timeout: Duration::from_secs(180),
+        ..RetryConfig::default()
+    }
+}
+
+/// Builds the S3 store of `bucket`. With an endpoint (S3-compatible stores, the moto emulator)
+/// requests are path-style and may be plain HTTP; without one the bucket's region is asked of S3.
+pub(super) async fn s3_store(
+    bucket: &str,
+    options: &StorageOptions,
+) -> Result<object_store::aws::AmazonS3, StorageError> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let config = loader.load().await;
+    let credentials = config.credentials_provider().ok_or_else(|| {
+        StorageError::Credentials("no AWS credentials provider is configured".into())
+    })?;
+    let client_options = ClientOptions::new().with_timeout(Duration::from_secs(60));
+    let region = match (&options.endpoint_url, &options.region) {
+        (_, Some(region)) => region.clone(),
+        (Some(_), None) => config
+            .region()
+            .map_or_else(|| "us-east-1".to_owned(), ToString::to_string),
+        (None, None) => object_store::aws::resolve_bucket_region(bucket, &client_options)
+            .await
+            .ok()
+            .or_else(|| config.region().map(ToString::to_string))
+            .unwrap_or_else(|| "us-east-1".to_owned()),
+    };
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_credentials(Arc::new(CredentialBridge::new(credentials)))
+        .with_retry(retry_config())
+        .with_client_options(client_options);
+    if let Some(endpoint) = &options.endpoint_url {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    builder.build().map_err(|source| StorageError::Request {
+        operation: "configure S3",
+        location: format!("s3://{bucket}"),
+        source,
+    })
+}
+
+/// Renew cached credentials this long before they expire.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// Hands `aws-config` credentials to `object_store`, cached until shortly before they expire
+/// (the chain's providers would otherwise be asked on every request).
+#[derive(Debug)]
+struct CredentialBridge {
+    provider: SharedCredentialsProvider,
+    cached: Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
+}
+
+impl CredentialBridge {
+    fn new(provider: SharedCredentialsProvider) -> Self {
+        Self {
+            provider,
+            cached: Mutex::new(None),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialProvider for CredentialBridge {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let mut cached = self.cached.lock().await;
+        if let Some((credential, expiry)) = cached.as_ref() {
+            let fresh = expiry.is_none_or(|e| e > SystemTime::now() + REFRESH_MARGIN);
+            if fresh {
+                return Ok(credential.clone());
+            }
+        }
+        let credentials = self.provider.provide_credentials().await.map_err(|error| {
+            object_store::Error::Generic {
+                store: "S3",
+                source: format!("cannot load AWS credentials: {error}").into(),
+            }
+        })?;
+        let credential = Arc::new(AwsCredential {
+            key_id: credentials.access_key_id().to_owned(),
+            secret_key: credentials.secret_access_key().to_owned(),
+            token: credentials.session_token().map(str::to_owned),
+        });
+        *cached = Some((credential.clone(), credentials.expiry()));
+        Ok(credential)
+    }
+}

@@ -1,0 +1,507 @@
+//! One synchronous API over local directories and S3 (`object_store` on a shared Tokio runtime),
+//! used for listing sources, reading objects, and the target's state and committed files. The
+//! conversion threads stay plain threads; only storage calls enter the runtime.
+
+mod aws;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
+use tokio::runtime::Runtime;
+
+/// Where a source or target lives: a local directory (or file) or an S3 prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Local(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl Location {
+    /// Parses `s3://bucket/prefix`, `file:///path` or a plain path.
+    pub fn parse(text: &str) -> Result<Self, StorageError> {
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(StorageError::InvalidUrl {
+                    url: text.to_owned(),
+                    reason: "no bucket name".into(),
+                });
+            }
+            return Ok(Location::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+            });
+        }
+        if let Some((scheme, _)) = text.split_once("://")
+            && scheme != "file"
+        {
+            return Err(StorageError::InvalidUrl {
+                url: text.to_owned(),
+                reason: format!("`{scheme}://` is not supported; use s3:// or a local path"),
+            });
+        }
+        Ok(Location::Local(PathBuf::from(
+            text.strip_prefix("file://").unwrap_or(text),
+        )))
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self, Location::Local(_))
+    }
+
+    /// The location of `relative` below this one.
+    pub fn join(&self, relative: &str) -> Location {
+        match self {
+            Location::Local(path) => Location::Local(path.join(relative)),
+            Location::S3 { bucket, prefix } => Location::S3 {
+                bucket: bucket.clone(),
+                prefix: join_key(prefix, relative),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Local(path) => write!(f, "{}", path.display()),
+            Location::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Location::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Self {
+        Location::Local(path)
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Self {
+        Location::Local(path.clone())
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Self {
+        Location::Local(path.to_owned())
+    }
+}
+
+/// `a/b` + `c` = `a/b/c`, with no empty segments.
+pub(crate) fn join_key(prefix: &str, relative: &str) -> String {
+    match (prefix.trim_matches('/'), relative.trim_matches('/')) {
+        ("", r) => r.to_owned(),
+        (p, "") => p.to_owned(),
+        (p, r) => format!("{p}/{r}"),
+    }
+}
+
+/// How to reach S3: an endpoint for S3-compatible stores or an emulator, and a region override.
+/// Credentials always come from the standard AWS chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageOptions {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Storage that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    #[error("invalid location `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("{0}")]
+    Credentials(String),
+    #[error("cannot create folder `{}`: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot {operation} `{location}`: {source}")]
+    Request {
+        operation: &'static str,
+        location: String,
+        source: object_store::Error,
+    },
+}
+
+/// The runtime every storage call runs on: two threads suffice, the work is waiting on I/O.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("agsl-io")
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime starts")
+    })
+}
+
+/// An object found by a listing: its key relative to the store's root, size and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: String,
+    pub size: u64,
+    pub e_tag: Option<String>,
+}
+
+/// A prefix of a store (S3) or a directory (local), addressed by `/`-separated relative keys.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    root: String,
+    location: Location,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens `location`; a local directory is created if missing.
+    pub fn open(location: &Location, options: &StorageOptions) -> Result<Self, StorageError> {
+        match location {
+            Location::Local(path) => {
+                std::fs::create_dir_all(path).map_err(|source| StorageError::Folder {
+                    path: path.clone(),
+                    source,
+                })?;
+                let store = LocalFileSystem::new_with_prefix(path).map_err(|source| {
+                    StorageError::Request {
+                        operation: "open",
+                        location: path.display().to_string(),
+                        source,
+                    }
+                })?;
+                Ok(Self {
+                    inner: Arc::new(store),
+                    root: String::new(),
+                    location: location.clone(),
+                })
+            }
+            Location::S3 { bucket, prefix } => {
+                let store = runtime().block_on(aws::s3_store(bucket, options))?;
+                Ok(Self {
+                    inner: Arc::new(store),
+                    root: prefix.clone(),
+                    location: location.clone(),
+                })
+            }
+        }
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The URL of `key`: `s3://bucket/prefix/key` or the absolute local path as `file://`.
+    pub fn url(&self, key: &str) -> String {
+        match &self.location {
+            Location::Local(path) => {
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                format!("file://{}", absolute.join(key).display())
+            }
+            location => location.join(key).to_string(),
+        }
+    }
+
+    fn path(&self, key: &str) -> StorePath {
+        StorePath::from(join_key(&self.root, key))
+    }
+
+    fn relative(&self, path: &StorePath) -> String {
+        let full = path.as_ref();
+        match full.strip_prefix(self.root.as_str()) {
+            Some(rest) if !self.root.is_empty() => rest.trim_start_matches('/').to_owned(),
+            _ => full.to_owned(),
+        }
+    }
+
+    fn error(
+        &self,
+        operation: &'static str,
+        key: &str,
+        source: object_store::Error,
+    ) -> StorageError {
+        StorageError::Request {
+            operation,
+            location: self.url(key),
+            source,
+        }
+    }
+
+    /// Every object below `prefix` (recursive, paginated), sorted by key.
+    pub fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError> {
+        self.list_after(prefix, None)
+    }
+
+    /// Objects below `prefix` whose key sorts after `offset` (S3 `start-after`), sorted by key.
+    pub fn list_after(
+        &self,
+        prefix: &str,
+        offset: Option<&str>,
+    ) -> Result<Vec<StoredObject>, StorageError> {
+        let path = self.path(prefix);
+        let path = (!path.as_ref().is_empty()).then_some(path);
+        let stream = match offset {
+            Some(offset) => self
+                .inner
+                .list_with_offset(path.as_ref(), &self.path(offset)),
+            None => self.inner.list(path.as_ref()),
+        };
+        let listed: Vec<_> = runtime()
+            .block_on(stream.try_collect())
+            .map_err(|e| self.error("list", prefix, e))?;
+        let mut objects: Vec<StoredObject> = listed
+            .into_iter()
+            .map(|meta| StoredObject {
+                key: self.relative(&meta.location),
+                size: meta.size,
+                e_tag: meta.e_tag,
+            })
+            .collect();
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
+    }
+
+    /// The sub-"directories" (common prefixes, relative keys) and objects directly below `prefix`.
+    pub fn list_level(
+        &self,
+        prefix: &str,
+    ) -> Result<(Vec<String>, Vec<StoredObject>), StorageError> {
+        let path = self.path(prefix);
+        let path = (!path.as_ref().is_empty()).then_some(path);
+        let listed = runtime()
+            .block_on(self.inner.list_with_delimiter(path.as_ref()))
+            .map_err(|e| self.error("list", prefix, e))?;
+        let mut directories: Vec<String> = listed
+            .common_prefixes
+            .iter()
+            .map(|p| self.relative(p))
+            .collect();
+        directories.sort();
+        let mut objects: Vec<StoredObject> = listed
+            .objects
+            .into_iter()
+            .map(|meta| StoredObject {
+                key: self.relative(&meta.location),
+                size: meta.size,
+                e_tag: meta.e_tag,
+            })
+            .collect();
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok((directories, objects))
+    }
+
+    /// The whole object. A body interrupted mid-transfer is fetched again (requests themselves
+    /// are retried by the client).
+    pub fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        let path = self.path(key);
+        let mut attempt = 0;
+        loop {
+            let result = runtime().block_on(async {
+                let response = self.inner.get(&path).await?;
+                response.bytes().await
+            });
+            match result {
+                Ok(bytes) => return Ok(bytes),
+                Err(object_store::Error::Generic { .. }) if attempt < BODY_RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
+                }
+                Err(e) => return Err(self.error("read", key, e)),
+            }
+        }
+    }
+
+    /// The object, or `None` if it does not exist.
+    pub fn get_if_exists(&self, key: &str) -> Result<Option<(Bytes, Version)>, StorageError> {
+        let path = self.path(key);
+        let result = runtime().block_on(async {
+            let response = self.inner.get(&path).await?;
+            let version = Version {
+                e_tag: response.meta.e_tag.clone(),
+                version: response.meta.version.clone(),
+            };
+            Ok::<_, object_store::Error>((response.bytes().await?, version))
+        });
+        match result {
+            Ok(found) => Ok(Some(found)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error("read", key, e)),
+        }
+    }
+
+    pub fn exists(&self, key: &str) -> Result<bool, StorageError> {
+        match runtime().block_on(self.inner.head(&self.path(key))) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.error("read", key, e)),
+        }
+    }
+
+    /// Writes the object, replacing any previous one (atomically: readers see old or new).
+    pub fn put(&self, key: &str, bytes: impl Into<Bytes>) -> Result<(), StorageError> {
+        let payload = PutPayload::from(bytes.into());
+        runtime()
+            .block_on(self.inner.put(&self.path(key), payload))
+            .map(|_| ())
+            .map_err(|e| self.error("write", key, e))
+    }
+
+    /// Creates the object only if no object exists at `key` (S3 `If-None-Match: *`, local
+    /// hard link). `Ok(false)` when it already existed: someone else created it first.
+    pub fn create(&self, key: &str, bytes: impl Into<Bytes>) -> Result<bool, StorageError> {
+        let payload = PutPayload::from(bytes.into());
+        let path = self.path(key);
+        let put = self.inner.put_opts(&path, payload, PutMode::Create.into());
+        match runtime().block_on(put) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(self.error("create", key, e)),
+        }
+    }
+
+    /// Replaces the object only if it is still at `version` (S3 `If-Match`). `Ok(false)` when it
+    /// changed or vanished meanwhile.
+    pub fn replace(
+        &self,
+        key: &str,
+        bytes: impl Into<Bytes>,
+        version: &Version,
+    ) -> Result<bool, StorageError> {
+        let payload = PutPayload::from(bytes.into());
+        let mode = PutMode::Update(UpdateVersion {
+            e_tag: version.e_tag.clone(),
+            version: version.version.clone(),
+        });
+        match runtime().block_on(self.inner.put_opts(&self.path(key), payload, mode.into())) {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. },
+            ) => Ok(false),
+            Err(e) => Err(self.error("replace", key, e)),
+        }
+    }
+
+    /// Deletes the object; a missing object is not an error.
+    pub fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match runtime().block_on(self.inner.delete(&self.path(key))) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error("delete", key, e)),
+        }
+    }
+
+    /// Moves an object (local: an atomic rename; S3: server-side copy, then delete).
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        runtime()
+            .block_on(self.inner.rename(&self.path(from), &self.path(to)))
+            .map_err(|e| self.error("move", from, e))
+    }
+
+    /// Uploads a local file to `key` (multipart for large files).
+    pub fn upload(&self, file: &Path, key: &str) -> Result<(), StorageError> {
+        let path = self.path(key);
+        let result = runtime().block_on(async {
+            let mut input = tokio::fs::File::open(file).await.map_err(generic_io)?;
+            let upload = self.inner.put_multipart(&path).await?;
+            let mut writer =
+                object_store::WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
+            let mut buffer = vec![0u8; 1024 * 1024];
+            loop {
+                let n = tokio::io::AsyncReadExt::read(&mut input, &mut buffer)
+                    .await
+                    .map_err(generic_io)?;
+                if n == 0 {
+                    break;
+                }
+                writer.wait_for_capacity(4).await?;
+                writer.write(&buffer[..n]);
+            }
+            writer.finish().await.map(|_| ())
+        });
+        result.map_err(|e| self.error("upload", key, e))
+    }
+}
+
+/// Whole-object re-fetches after a body was cut off mid-transfer.
+const BODY_RETRIES: u32 = 3;
+/// Multipart upload part size (S3 needs at least 5 MiB per part but the last).
+const UPLOAD_PART_BYTES: usize = 16 * 1024 * 1024;
+
+fn generic_io(error: std::io::Error) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "local",
+        source: Box::new(error),
+    }
+}
+
+/// The version of an object read, for a conditional replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    e_tag: Option<String>,
+    version: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locations() {
+        assert_eq!(
+            Location::parse("s3://bucket/a/b/").unwrap(),
+            Location::S3 {
+                bucket: "bucket".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("s3://bucket").unwrap().to_string(),
+            "s3://bucket"
+        );
+        assert_eq!(
+            Location::parse("file:///tmp/x").unwrap(),
+            Location::Local("/tmp/x".into())
+        );
+        assert_eq!(
+            Location::parse("logs/alb").unwrap(),
+            Location::Local("logs/alb".into())
+        );
+        assert!(Location::parse("s3:///key").is_err());
+        assert!(Location::parse("gs://bucket/x").is_err());
+    }
+
+    #[test]
+    fn local_store_round_trip_and_conditional_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        assert!(store.create("_agsl/log/1.json", "one").unwrap());
+        assert!(!store.create("_agsl/log/1.json", "two").unwrap());
+        assert_eq!(store.get("_agsl/log/1.json").unwrap(), "one");
+        store.put("a/b/c.txt", "c").unwrap();
+        let (dirs, files) = store.list_level("").unwrap();
+        assert_eq!(dirs, ["_agsl", "a"]);
+        assert!(files.is_empty());
+        store.rename("a/b/c.txt", "x/y.txt").unwrap();
+        let keys: Vec<_> = store.list("").unwrap().into_iter().map(|o| o.key).collect();
+        assert_eq!(keys, ["_agsl/log/1.json", "x/y.txt"]);
+        store.delete("x/y.txt").unwrap();
+        store.delete("x/y.txt").unwrap();
+        assert!(!store.exists("x/y.txt").unwrap());
+        assert!(store.get_if_exists("nothing").unwrap().is_none());
+    }
+}

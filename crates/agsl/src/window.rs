@@ -1,0 +1,261 @@
+//! Time windows: which objects (by the date in their key) and which records (by event time) a
+//! run converts, and the spans of event time each object has already been converted for. Keeping
+//! spans per object is what makes windowed backfills and later runs add up to exactly once.
+
+use agsl_formats::time::{MICROS_PER_DAY, days_from_civil, parse_iso8601_utc};
+use serde::{Deserialize, Serialize};
+
+/// A half-open window `[since, until)` of event time in UTC microseconds; `None` is unbounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl TimeWindow {
+    /// Parses `--since`/`--until` values: a date (`2026-01-31`, midnight UTC) or RFC 3339
+    /// (`2026-01-31T12:00:00Z`, `2026-01-31T12:00:00+02:00`).
+    pub fn new(since: Option<&str>, until: Option<&str>) -> Result<Self, String> {
+        let window = Self {
+            since: since.map(parse_instant).transpose()?,
+            until: until.map(parse_instant).transpose()?,
+        };
+        if let (Some(s), Some(u)) = (window.since, window.until)
+            && s >= u
+        {
+            return Err("the window is empty: --since must be before --until".into());
+        }
+        Ok(window)
+    }
+
+    pub fn is_unbounded(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
+    pub fn spans(&self) -> Spans {
+        Spans(vec![(
+            self.since.unwrap_or(i64::MIN),
+            self.until.unwrap_or(i64::MAX),
+        )])
+    }
+
+    /// Whether an object whose key carries day `key_day` (days since 1970-01-01) may hold
+    /// records in the window. Objects are written after their records, so one day of slack on
+    /// both sides catches records that cross midnight or arrive late; the records themselves
+    /// are then filtered exactly.
+    pub fn admits_key_day(&self, key_day: i64) -> bool {
+        let after_since = self
+            .since
+            .is_none_or(|s| key_day >= s.div_euclid(MICROS_PER_DAY) - KEY_DAY_SLACK);
+        let before_until = self
+            .until
+            .is_none_or(|u| key_day <= (u - 1).div_euclid(MICROS_PER_DAY) + KEY_DAY_SLACK);
+        after_since && before_until
+    }
+
+    /// The first and last key day worth listing, for narrowing listings by date prefixes.
+    pub fn key_days(&self) -> (Option<i64>, Option<i64>) {
+        (
+            self.since
+                .map(|s| s.div_euclid(MICROS_PER_DAY) - KEY_DAY_SLACK),
+            self.until
+                .map(|u| (u - 1).div_euclid(MICROS_PER_DAY) + KEY_DAY_SLACK),
+        )
+    }
+}
+
+/// Days of slack between an object's key date and the records it may hold.
+const KEY_DAY_SLACK: i64 = 1;
+
+fn parse_instant(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not a date (2026-01-31) or an RFC 3339 time");
+    let b = text.as_bytes();
+    if b.len() == 10 {
+        let (year, month, day) = parse_date(b).ok_or_else(bad)?;
+        return Ok(days_from_civil(year, month, day) * MICROS_PER_DAY);
+    }
+    if let Some(micros) = parse_iso8601_utc(text) {
+        return Ok(micros);
+    }
+    // An explicit offset: `...+02:00` or `...-05:30`.
+    if b.len() >= 25 {
+        let (local, offset) = text.split_at(text.len() - 6);
+        let o = offset.as_bytes();
+        if (o[0] == b'+' || o[0] == b'-') && o[3] == b':' {
+            let hours: i64 = offset[1..3].parse().map_err(|_| bad())?;
+            let minutes: i64 = offset[4..6].parse().map_err(|_| bad())?;
+            let sign = if o[0] == b'+' { 1 } else { -1 };
+            let utc = parse_iso8601_utc(&format!("{local}Z")).ok_or_else(bad)?;
+            return Ok(utc - sign * (hours * 60 + minutes) * 60_000_000);
+        }
+    }
+    Err(bad())
+}
+
+fn parse_date(b: &[u8]) -> Option<(i64, u32, u32)> {
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |s: &[u8]| -> Option<u32> {
+        s.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (number(&b[0..4])?, number(&b[5..7])?, number(&b[8..10])?);
+    ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((i64::from(year), month, day))
+}
+
+/// The day (days since 1970-01-01) an object's key is dated by, where its layout has one:
+/// `/YYYY/MM/DD/` folders (ALB, ELB, CloudTrail, VPC, partitioned S3 access logs) or a
+/// `YYYY-MM-DD` in the name (S3 access logs, CloudFront).
+pub fn key_day(key: &str) -> Option<i64> {
+    let segments: Vec<&str> = key.split('/').collect();
+    for window in segments.windows(4) {
+        if let [year, month, day, _] = window
+            && year.len() == 4
+            && month.len() == 2
+            && day.len() == 2
+            && let Some((y, m, d)) = parse_date(format!("{year}-{month}-{day}").as_bytes())
+        {
+            return Some(days_from_civil(y, m, d));
+        }
+    }
+    let name = segments.last()?.as_bytes();
+    (0..name.len().saturating_sub(9)).find_map(|i| {
+        let starts_clean = i == 0 || !name[i - 1].is_ascii_digit();
+        let ends_clean = name.get(i + 10).is_none_or(|c| !c.is_ascii_digit());
+        let (y, m, d) = parse_date(&name[i..i + 10]).filter(|_| starts_clean && ends_clean)?;
+        Some(days_from_civil(y, m, d))
+    })
+}
+
+/// A set of event-time spans, sorted and disjoint, each `[start, end)` in UTC microseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Spans(Vec<(i64, i64)>);
+
+impl Spans {
+    pub fn everything() -> Self {
+        Spans(vec![(i64::MIN, i64::MAX)])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.0 == [(i64::MIN, i64::MAX)]
+    }
+
+    pub fn contains(&self, micros: i64) -> bool {
+        // Few spans per object: a linear scan beats a binary search here.
+        self.0
+            .iter()
+            .any(|&(start, end)| start <= micros && micros < end)
+    }
+
+    pub fn union(&self, other: &Spans) -> Spans {
+        let mut all: Vec<(i64, i64)> = self.0.iter().chain(&other.0).copied().collect();
+        all.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(all.len());
+        for (start, end) in all {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        Spans(merged)
+    }
+
+    /// The parts of `self` not in `other`.
+    pub fn minus(&self, other: &Spans) -> Spans {
+        let mut result = Vec::new();
+        for &(mut start, end) in &self.0 {
+            for &(cut_start, cut_end) in &other.0 {
+                if cut_end <= start || cut_start >= end {
+                    continue;
+                }
+                if cut_start > start {
+                    result.push((start, cut_start));
+                }
+                start = start.max(cut_end);
+                if start >= end {
+                    break;
+                }
+            }
+            if start < end {
+                result.push((start, end));
+            }
+        }
+        Spans(result)
+    }
+
+    pub fn intersect(&self, other: &Spans) -> Spans {
+        self.minus(&self.minus(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = MICROS_PER_DAY;
+
+    #[test]
+    fn parses_dates_and_rfc3339() {
+        let w = TimeWindow::new(Some("2026-01-02"), Some("2026-01-03T06:00:00+02:00")).unwrap();
+        let day = days_from_civil(2026, 1, 2);
+        assert_eq!(w.since, Some(day * DAY));
+        assert_eq!(w.until, Some((day + 1) * DAY + 4 * 3_600_000_000));
+        assert!(TimeWindow::new(Some("2026-01-03"), Some("2026-01-02")).is_err());
+        assert!(TimeWindow::new(Some("yesterday"), None).is_err());
+        assert!(TimeWindow::new(Some("2026-13-01"), None).is_err());
+    }
+
+    #[test]
+    fn key_days_of_every_layout() {
+        let day = days_from_civil(2026, 11, 25);
+        for key in [
+            "AWSLogs/123/elasticloadbalancing/us-east-1/2026/11/25/123_elasticloadbalancing_us-east-1_app.lb.1_20261125T0005Z_10.0.0.1_x.log.gz",
+            "AWSLogs/123/CloudTrail/eu-west-1/2026/11/25/123_CloudTrail_eu-west-1_20261125T0000Z_x.json.gz",
+            "logs/2026-11-25-10-00-00-ABCDEF0123456789",
+            "cf/E2EXAMPLE.2026-11-25-10.a1b2c3d4.gz",
+        ] {
+            assert_eq!(key_day(key), Some(day), "{key}");
+        }
+        assert_eq!(key_day("plain/file.log"), None);
+        assert_eq!(key_day("x/12026-11-25.log"), None);
+    }
+
+    #[test]
+    fn window_admits_keys_with_a_day_of_slack() {
+        let w = TimeWindow::new(Some("2026-01-10"), Some("2026-01-20")).unwrap();
+        let day = |d| days_from_civil(2026, 1, d);
+        assert!(!w.admits_key_day(day(8)));
+        assert!(w.admits_key_day(day(9)));
+        assert!(w.admits_key_day(day(20)));
+        assert!(!w.admits_key_day(day(21)));
+        assert!(TimeWindow::default().admits_key_day(0));
+    }
+
+    #[test]
+    fn span_algebra() {
+        let a = Spans(vec![(0, 10), (20, 30)]);
+        let b = Spans(vec![(5, 25)]);
+        assert_eq!(a.union(&b), Spans(vec![(0, 30)]));
+        assert_eq!(a.minus(&b), Spans(vec![(0, 5), (25, 30)]));
+        assert_eq!(a.intersect(&b), Spans(vec![(5, 10), (20, 25)]));
+        assert_eq!(
+            Spans::everything().minus(&Spans::everything()),
+            Spans::default()
+        );
+        let window = TimeWindow {
+            since: Some(5),
+            until: None,
+        }
+        .spans();
+        let rest = Spans::everything().minus(&window);
+        assert_eq!(rest.union(&window), Spans::everything());
+        assert!(rest.contains(4) && !rest.contains(5));
+    }
+}
