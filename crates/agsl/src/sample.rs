@@ -62,22 +62,26 @@ pub fn write_sample(format: Format, plan: SamplePlan, dir: &Path) -> Result<Writ
     Ok(total)
 }
 
+/// The bytes of `object` as AWS stores it: gzip where AWS compresses, plain otherwise.
+pub fn stored(object: &SampleObject) -> std::io::Result<Vec<u8>> {
+    if !object.compressed {
+        return Ok(object.body.clone());
+    }
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(object.body.len() / 8),
+        Compression::new(6),
+    );
+    encoder.write_all(&object.body)?;
+    encoder.finish()
+}
+
 fn write_object(dir: &Path, object: &SampleObject, written: &mut WrittenSample) -> Result<()> {
     let path = dir.join(&object.key);
     let io = |e| SinkError::io(&path, e);
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io)?;
     }
-    let stored = if object.compressed {
-        let mut encoder = GzEncoder::new(
-            Vec::with_capacity(object.body.len() / 8),
-            Compression::new(6),
-        );
-        encoder.write_all(&object.body).map_err(io)?;
-        encoder.finish().map_err(io)?
-    } else {
-        object.body.clone()
-    };
+    let stored = stored(object).map_err(io)?;
     fs::write(&path, &stored).map_err(io)?;
     written.objects += 1;
     written.bytes += object.body.len() as u64;

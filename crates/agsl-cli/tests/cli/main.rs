@@ -1,6 +1,12 @@
 //! End-to-end tests of the `agsl` binary: exit codes, one-line errors, `--json`, and a real
 //! conversion read back with the parquet crate.
 
+mod kill;
+mod moto;
+mod place;
+mod s3;
+mod state;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -36,8 +36,13 @@ pub(super) async fn s3_store(
     let credentials = config.credentials_provider().ok_or_else(|| {
         StorageError::Credentials("no AWS credentials provider is configured".into())
     })?;
+    // `--endpoint-url`, else the standard `AWS_ENDPOINT_URL(_S3)` settings.
+    let endpoint_url = options
+        .endpoint_url
+        .clone()
+        .or_else(|| config.endpoint_url().map(str::to_owned));
     let client_options = ClientOptions::new().with_timeout(Duration::from_secs(60));
-    let region = match (&options.endpoint_url, &options.region) {
+    let region = match (&endpoint_url, &options.region) {
         (_, Some(region)) => region.clone(),
         (Some(_), None) => config
             .region()
@@ -54,7 +59,7 @@ pub(super) async fn s3_store(
         .with_credentials(Arc::new(CredentialBridge::new(credentials)))
         .with_retry(retry_config())
         .with_client_options(client_options);
-    if let Some(endpoint) = &options.endpoint_url {
+    if let Some(endpoint) = &endpoint_url {
         builder = builder
             .with_endpoint(endpoint)
             .with_allow_http(endpoint.starts_with("http://"))

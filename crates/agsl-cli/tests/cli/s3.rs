@@ -1,0 +1,145 @@
+//! Against S3's wire protocol (moto): incremental conversion from and to `s3://`, listings
+//! narrowed by date folders, and the target lock (held, stale, left by a dead process).
+
+use std::time::Duration;
+
+use agsl::state::TargetLock;
+use serde_json::json;
+
+use crate::moto::Moto;
+use crate::place::{Expected, Place, alb_objects, put_objects, read_table};
+use crate::state::run_json;
+use crate::{agsl, stderr};
+
+fn convert_args<'a>(source: &'a Place, target: &'a Place, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        &source.url,
+        "--target",
+        &target.url,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn s3_to_s3_runs_are_incremental_and_windows_list_only_their_days() {
+    let moto = Moto::start();
+    moto.create_bucket("logs");
+    moto.create_bucket("lake");
+    let source = Place::new("s3://logs/prefix");
+    let target = Place::new("s3://lake/aws_service_logs/alb_logs");
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 5, 300, 21), &mut expected);
+    // Three days later: keys under .../2024/03/10/ and .../2024/03/11/.
+    let later = alb_objects(3 * 288, 4, 300, 22);
+    put_objects(&source, &later, &mut expected);
+
+    let window = run_json(&convert_args(
+        &source,
+        &target,
+        &["--since", "2024-03-10", "--dry-run"],
+    ));
+    let planned: Vec<&str> = window["planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(planned.len(), later.len(), "{planned:?}");
+    assert!(
+        planned
+            .iter()
+            .all(|url| url.starts_with("s3://logs/prefix/AWSLogs/"))
+    );
+
+    let first = run_json(&convert_args(&source, &target, &[]));
+    assert_eq!(first["objects"], 9);
+    read_table(&target).assert_exactly(&expected);
+
+    put_objects(&source, &alb_objects(5, 2, 300, 23), &mut expected);
+    let second = run_json(&convert_args(&source, &target, &[]));
+    assert_eq!(second["objects"], 2, "{second}");
+    read_table(&target).assert_exactly(&expected);
+}
+
+#[test]
+fn a_second_run_on_a_locked_target_fails_fast_and_stale_locks_are_taken_over() {
+    let moto = Moto::start();
+    moto.create_bucket("locks");
+    let source = Place::new("s3://locks/logs");
+    let target = Place::new("s3://locks/lake");
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 2, 100, 31), &mut expected);
+
+    let held = TargetLock::acquire(&target.store, "holding-run", Duration::from_secs(300)).unwrap();
+    let started = std::time::Instant::now();
+    let refused = agsl(&convert_args(&source, &target, &[]));
+    assert_eq!(refused.status.code(), Some(1));
+    let error = stderr(&refused);
+    assert!(error.contains("is locked by run holding-run"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(30), "fails fast");
+    assert!(
+        read_table(&target).rows.is_empty(),
+        "nothing converted meanwhile"
+    );
+    drop(held);
+    assert!(
+        !target.store.exists("_agsl/lock").unwrap(),
+        "released on drop"
+    );
+
+    // A lock whose heartbeat stopped long ago (its host died) is taken over.
+    let abandoned =
+        json!({"run": "dead-host", "host": "elsewhere", "pid": 1, "started": 0, "heartbeat": 0});
+    target
+        .store
+        .put("_agsl/lock", abandoned.to_string())
+        .unwrap();
+    let output = agsl(&convert_args(&source, &target, &["--lock-timeout", "60"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    read_table(&target).assert_exactly(&expected);
+
+    // A fresh lock of a process on this host that no longer exists is taken over at once.
+    let mut finished = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = finished.id();
+    finished.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let orphan = json!({"run": "killed", "host": host.trim(), "pid": dead_pid, "started": now, "heartbeat": now});
+    target.store.put("_agsl/lock", orphan.to_string()).unwrap();
+    put_objects(&source, &alb_objects(2, 1, 100, 32), &mut expected);
+    let output = agsl(&convert_args(&source, &target, &[]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    read_table(&target).assert_exactly(&expected);
+}
+
+#[test]
+fn a_locked_local_target_is_refused_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    std::fs::create_dir_all(&source).unwrap();
+    let source = Place::new(source.to_str().unwrap());
+    let target = Place::new(dir.path().join("target").to_str().unwrap());
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 1, 50, 41), &mut expected);
+    let held =
+        TargetLock::acquire(&target.store, "local-holder", Duration::from_secs(300)).unwrap();
+    let refused = agsl(&convert_args(&source, &target, &[]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("locked by run local-holder"),
+        "{}",
+        stderr(&refused)
+    );
+    drop(held);
+    let output = agsl(&convert_args(&source, &target, &[]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    read_table(&target).assert_exactly(&expected);
+}
