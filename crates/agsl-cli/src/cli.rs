@@ -78,6 +78,11 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// List the whole source. By default a run lists from two days before the newest key
+    /// date an earlier run listed, so objects delivered later with older dates need this.
+    #[arg(long)]
+    pub full_listing: bool,
+
     #[command(flatten)]
     pub tuning: TuningArgs,
 

@@ -61,6 +61,7 @@ struct JobTable {
     #[serde(default, deserialize_with = "instant")]
     until: Option<String>,
     reprocess: Option<bool>,
+    full_listing: Option<bool>,
     #[serde(default, deserialize_with = "size")]
     target_file_size: Option<u64>,
     #[serde(default, deserialize_with = "zstd_level")]
@@ -88,6 +89,7 @@ impl JobTable {
             since: self.since.or(d.since),
             until: self.until.or(d.until),
             reprocess: self.reprocess.or(d.reprocess),
+            full_listing: self.full_listing.or(d.full_listing),
             target_file_size: self.target_file_size.or(d.target_file_size),
             zstd_level: self.zstd_level.or(d.zstd_level),
             workers: self.workers.or(d.workers),
@@ -172,6 +174,7 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
     job.storage.region = table.region;
     job.window = TimeWindow::new(table.since.as_deref(), table.until.as_deref())?;
     job.reprocess = table.reprocess.unwrap_or(false);
+    job.full_listing = table.full_listing.unwrap_or(false);
     let mut writer = WriterOptions::default();
     if let Some(bytes) = table.target_file_size {
         writer = writer.with_target_file_bytes(bytes);

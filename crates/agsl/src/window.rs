@@ -38,29 +38,40 @@ impl TimeWindow {
             self.until.unwrap_or(i64::MAX),
         )])
     }
+}
 
-    /// Whether an object whose key carries day `key_day` (days since 1970-01-01) may hold
-    /// records in the window. Objects are written after their records, so one day of slack on
-    /// both sides catches records that cross midnight or arrive late; the records themselves
-    /// are then filtered exactly.
-    pub fn admits_key_day(&self, key_day: i64) -> bool {
-        let after_since = self
-            .since
-            .is_none_or(|s| key_day >= s.div_euclid(MICROS_PER_DAY) - KEY_DAY_SLACK);
-        let before_until = self
-            .until
-            .is_none_or(|u| key_day <= (u - 1).div_euclid(MICROS_PER_DAY) + KEY_DAY_SLACK);
-        after_since && before_until
+/// The key days (days since 1970-01-01, both ends inclusive) whose objects a run lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyDays {
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+}
+
+impl KeyDays {
+    pub fn from(first: Option<i64>, last: Option<i64>) -> Self {
+        Self { first, last }
     }
 
-    /// The first and last key day worth listing, for narrowing listings by date prefixes.
-    pub fn key_days(&self) -> (Option<i64>, Option<i64>) {
-        (
-            self.since
+    /// The key days that may hold records in `window`. Objects are written after their
+    /// records, so one day of slack on both sides catches records that cross midnight or
+    /// arrive late; the records themselves are then filtered exactly.
+    pub fn of(window: &TimeWindow) -> Self {
+        Self {
+            first: window
+                .since
                 .map(|s| s.div_euclid(MICROS_PER_DAY) - KEY_DAY_SLACK),
-            self.until
+            last: window
+                .until
                 .map(|u| (u - 1).div_euclid(MICROS_PER_DAY) + KEY_DAY_SLACK),
-        )
+        }
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.first.is_none() && self.last.is_none()
+    }
+
+    pub fn admits(&self, day: i64) -> bool {
+        self.first.is_none_or(|f| day >= f) && self.last.is_none_or(|l| day <= l)
     }
 }
 
@@ -229,13 +240,13 @@ mod tests {
 
     #[test]
     fn window_admits_keys_with_a_day_of_slack() {
-        let w = TimeWindow::new(Some("2026-01-10"), Some("2026-01-20")).unwrap();
+        let w = KeyDays::of(&TimeWindow::new(Some("2026-01-10"), Some("2026-01-20")).unwrap());
         let day = |d| days_from_civil(2026, 1, d);
-        assert!(!w.admits_key_day(day(8)));
-        assert!(w.admits_key_day(day(9)));
-        assert!(w.admits_key_day(day(20)));
-        assert!(!w.admits_key_day(day(21)));
-        assert!(TimeWindow::default().admits_key_day(0));
+        assert!(!w.admits(day(8)));
+        assert!(w.admits(day(9)));
+        assert!(w.admits(day(20)));
+        assert!(!w.admits(day(21)));
+        assert!(KeyDays::of(&TimeWindow::default()).admits(0));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     let mut job = ConvertJob::new(args.service.0, args.source, args.target).with_window(window);
     job.reprocess = args.reprocess;
     job.dry_run = args.dry_run;
+    job.full_listing = args.full_listing;
     apply_tuning(&mut job, &args.tuning);
     apply_storage(&mut job, args.storage);
     Ok(job)

@@ -60,9 +60,15 @@ fn s3_to_s3_runs_are_incremental_and_windows_list_only_their_days() {
     assert_eq!(first["objects"], 9);
     read_table(&target).assert_exactly(&expected);
 
-    put_objects(&source, &alb_objects(5, 2, 300, 23), &mut expected);
+    // New deliveries: the run lists only from two days before the newest key date it saw.
+    put_objects(
+        &source,
+        &alb_objects(3 * 288 + 12, 2, 300, 23),
+        &mut expected,
+    );
     let second = run_json(&convert_args(&source, &target, &[]));
     assert_eq!(second["objects"], 2, "{second}");
+    assert_eq!(second["skipped_objects"], later.len(), "{second}");
     read_table(&target).assert_exactly(&expected);
 }
 

@@ -81,6 +81,30 @@ fn incremental_runs_convert_only_new_objects() {
 }
 
 #[test]
+fn incremental_runs_list_from_shortly_before_the_last_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = places(dir.path());
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 3, 100, 51), &mut expected);
+    // Keys dated 2024-03-10 and later.
+    put_objects(&source, &alb_objects(3 * 288, 3, 100, 52), &mut expected);
+    assert_eq!(convert_json(&source, &target, &[])["objects"], 6);
+
+    // A late object dated 2024-03-07 is more than two days before the last listing: an
+    // incremental run does not list it, `--full-listing` does.
+    let mut late = Expected::new();
+    put_objects(&source, &alb_objects(1, 1, 100, 53), &mut late);
+    let incremental = convert_json(&source, &target, &[]);
+    assert_eq!(incremental["objects"], 0, "{incremental}");
+    // Only the recent days were listed: the three objects of 2024-03-10, not those of the 7th.
+    assert_eq!(incremental["skipped_objects"], 3, "{incremental}");
+    let full = convert_json(&source, &target, &["--full-listing"]);
+    assert_eq!(full["objects"], 1, "{full}");
+    expected.extend(late);
+    read_table(&target).assert_exactly(&expected);
+}
+
+#[test]
 fn a_backfill_window_and_the_runs_after_it_add_up_to_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = places(dir.path());

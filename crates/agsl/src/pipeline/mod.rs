@@ -57,6 +57,9 @@ pub struct ConvertJob {
     pub reprocess: bool,
     /// Plan only: report what would be converted, change nothing.
     pub dry_run: bool,
+    /// List the whole source even when an earlier run listed most of it (finds objects that
+    /// arrived with old dates).
+    pub full_listing: bool,
     pub commit_bytes: u64,
     pub lock_stale_after: Duration,
 }
@@ -78,6 +81,7 @@ impl ConvertJob {
             window: TimeWindow::default(),
             reprocess: false,
             dry_run: false,
+            full_listing: false,
             commit_bytes: DEFAULT_COMMIT_BYTES,
             lock_stale_after: DEFAULT_LOCK_STALE_AFTER,
         }
@@ -208,6 +212,17 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     let mut services = Vec::new();
     for (format, tasks) in &plan.groups {
         services.push(committer.convert_service(*format, &source, tasks, &mut log, progress)?);
+    }
+    if plan.listed_through > log.ledger().listed_through {
+        committer.commit(
+            &mut log,
+            Commit {
+                run: run.clone(),
+                committed_at: unix_seconds(),
+                listed_through: plan.listed_through,
+                ..Commit::default()
+            },
+        )?;
     }
     let mut summary = match job.format {
         Some(format) => services.pop().unwrap_or_else(|| RunSummary {

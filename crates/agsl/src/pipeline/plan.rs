@@ -13,7 +13,7 @@ use super::ConvertJob;
 use crate::error::Result;
 use crate::source::{Source, open_decompressed};
 use crate::state::{Coverage, Ledger};
-use crate::window::Spans;
+use crate::window::{KeyDays, Spans, key_day};
 
 /// One object to convert in this run.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub(super) struct Plan {
     pub skipped_reasons: BTreeMap<String, u64>,
     /// With `--reprocess`: converted event time to take back before converting it again.
     pub uncover: Vec<Coverage>,
+    /// The latest key day listed, when the listing covered everything new (an unbounded run).
+    pub listed_through: Option<i64>,
 }
 
 impl Plan {
@@ -53,11 +55,28 @@ impl Plan {
 /// Reason given for objects an earlier run converted completely (for this window).
 pub const ALREADY_CONVERTED: &str = "already converted";
 
+/// Days listed again before the day an earlier unbounded run listed through: objects AWS
+/// delivers late (minutes, rarely hours) still fall inside.
+pub const LISTING_LOOKBACK_DAYS: i64 = 2;
+
 pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result<Plan> {
     let mut plan = Plan::default();
     let window = job.window.spans();
     let parser = job.format.map(Format::parser);
-    for object in source.list(&job.window)? {
+    let unbounded = job.window.is_unbounded();
+    // An incremental run lists from shortly before where the last complete listing ended
+    // (S3: only those date folders), so its cost follows new data, not the history.
+    let listing = match ledger.listed_through {
+        Some(day) if unbounded && !job.full_listing => {
+            KeyDays::from(Some(day - LISTING_LOOKBACK_DAYS), None)
+        }
+        _ => KeyDays::of(&job.window),
+    };
+    let listed = source.list(&listing)?;
+    if unbounded {
+        plan.listed_through = listed.iter().filter_map(|o| key_day(&o.key)).max();
+    }
+    for object in listed {
         let url = source.url(&object.key);
         let mut covered = ledger.covered(&url);
         if job.reprocess {

@@ -15,7 +15,7 @@ pub use remote::RemoteSource;
 
 use crate::error::SourceError;
 use crate::storage::{Location, StorageError, StorageOptions, Store};
-use crate::window::{TimeWindow, key_day};
+use crate::window::{KeyDays, key_day};
 
 /// One object of a source: a key relative to the source root, and its stored size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,14 +52,14 @@ impl Source {
         }
     }
 
-    /// Objects that may hold records in `window`: keys dated outside it (with a day of slack)
-    /// are left out, and on S3 only the date folders it needs are listed.
-    pub fn list(&self, window: &TimeWindow) -> Result<Vec<SourceObject>, crate::Error> {
+    /// Objects whose keys are dated within `days` (or carry no date); on S3 only the date
+    /// folders in range are listed.
+    pub fn list(&self, days: &KeyDays) -> Result<Vec<SourceObject>, crate::Error> {
         let mut objects = match self {
             Source::Local(source) => source.list()?,
-            Source::Remote(source) => source.list(window.key_days())?,
+            Source::Remote(source) => source.list(days)?,
         };
-        objects.retain(|o| key_day(&o.key).is_none_or(|day| window.admits_key_day(day)));
+        objects.retain(|o| key_day(&o.key).is_none_or(|day| days.admits(day)));
         Ok(objects)
     }
 

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::SourceObject;
 use crate::storage::{StorageError, Store, StoredObject};
+use crate::window::KeyDays;
 
 /// Folder levels walked looking for the year folders before listing everything below.
 const MAX_WALK_DEPTH: usize = 6;
@@ -29,14 +30,11 @@ impl RemoteSource {
         self.store.get(key)
     }
 
-    /// Objects below the prefix, sorted; with key days `(first, last)`, only the date folders
-    /// in that range are listed where the layout has them.
-    pub fn list(
-        &self,
-        days: (Option<i64>, Option<i64>),
-    ) -> Result<Vec<SourceObject>, StorageError> {
+    /// Objects below the prefix, sorted; only the date folders within `days` are listed where
+    /// the layout has them.
+    pub fn list(&self, days: &KeyDays) -> Result<Vec<SourceObject>, StorageError> {
         let mut found = Vec::new();
-        if days == (None, None) {
+        if days.is_everything() {
             found = self.store.list("")?;
         } else {
             self.walk("", days, 0, &mut found)?;
@@ -56,7 +54,7 @@ impl RemoteSource {
     fn walk(
         &self,
         prefix: &str,
-        days: (Option<i64>, Option<i64>),
+        days: &KeyDays,
         depth: usize,
         found: &mut Vec<StoredObject>,
     ) -> Result<(), StorageError> {
@@ -80,12 +78,12 @@ impl RemoteSource {
     fn walk_dates(
         &self,
         years: &[String],
-        (first, last): (Option<i64>, Option<i64>),
+        days: &KeyDays,
         found: &mut Vec<StoredObject>,
     ) -> Result<(), StorageError> {
         use agsl_formats::time::civil_from_days;
-        let first = first.map(civil_from_days);
-        let last = last.map(civil_from_days);
+        let first = days.first.map(civil_from_days);
+        let last = days.last.map(civil_from_days);
         let in_range = |first_of: (i64, u32, u32), last_of: (i64, u32, u32)| {
             first.is_none_or(|f| last_of >= f) && last.is_none_or(|l| first_of <= l)
         };

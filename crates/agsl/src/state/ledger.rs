@@ -16,6 +16,10 @@ pub struct Ledger {
     pub objects: BTreeMap<String, ObjectEntry>,
     /// By path relative to the target (`alb_logs/region=…/part-….parquet`, `_rejects/…`).
     pub files: BTreeMap<String, FileEntry>,
+    /// The latest key day (days since 1970-01-01) an unbounded run listed completely: later
+    /// incremental runs list from a little before it instead of the whole history.
+    #[serde(default)]
+    pub listed_through: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,6 +52,8 @@ pub struct Commit {
     pub uncovered: Vec<Coverage>,
     pub added: Vec<CommittedFile>,
     pub removed: Vec<String>,
+    #[serde(default)]
+    pub listed_through: Option<i64>,
 }
 
 /// Event-time spans of one source object.
@@ -88,6 +94,9 @@ impl Ledger {
         }
         for file in &commit.added {
             self.files.insert(file.path.clone(), file.entry.clone());
+        }
+        if commit.listed_through > self.listed_through {
+            self.listed_through = commit.listed_through;
         }
         self.sequence = commit.sequence;
     }
