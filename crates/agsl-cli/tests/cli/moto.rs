@@ -71,3 +71,60 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// A TCP proxy in front of moto that answers its first `failures` connections with
+/// `503 Slow Down`, as S3 does under load, and passes the rest through.
+pub struct FlakyProxy {
+    pub endpoint: String,
+    injected: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FlakyProxy {
+    pub fn start(moto: &Moto, failures: u64) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let injected = Arc::new(AtomicU64::new(0));
+        let counter = injected.clone();
+        let upstream = moto.port;
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if counter.load(Ordering::Relaxed) < failures {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    refuse(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (mut client_in, mut server_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut client_in, &mut server_out));
+                let (mut server_in, mut client_out) = (server, client);
+                std::thread::spawn(move || std::io::copy(&mut server_in, &mut client_out));
+            }
+        });
+        Self { endpoint, injected }
+    }
+
+    pub fn injected(&self) -> u64 {
+        self.injected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Reads the request head and answers 503 with S3's throttling error.
+fn refuse(mut client: TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+    let body =
+        "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+    let _ = write!(
+        client,
+        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}

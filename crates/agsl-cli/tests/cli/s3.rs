@@ -6,7 +6,7 @@ use std::time::Duration;
 use agsl::state::TargetLock;
 use serde_json::json;
 
-use crate::moto::Moto;
+use crate::moto::{FlakyProxy, Moto};
 use crate::place::{Expected, Place, alb_objects, put_objects, read_table};
 use crate::state::run_json;
 use crate::{agsl, stderr};
@@ -148,4 +148,46 @@ fn a_locked_local_target_is_refused_too() {
     let output = agsl(&convert_args(&source, &target, &[]));
     assert!(output.status.success(), "{}", stderr(&output));
     read_table(&target).assert_exactly(&expected);
+}
+
+#[test]
+fn transient_s3_errors_are_retried() {
+    let moto = Moto::start();
+    moto.create_bucket("flaky");
+    let source = Place::new("s3://flaky/logs");
+    let target = Place::new("s3://flaky/lake");
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 4, 200, 61), &mut expected);
+    let proxy = FlakyProxy::start(&moto, 4);
+    let output = agsl(&convert_args(
+        &source,
+        &target,
+        &["--endpoint-url", &proxy.endpoint],
+    ));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(proxy.injected(), 4, "the proxy answered 503 four times");
+    read_table(&target).assert_exactly(&expected);
+}
+
+#[test]
+fn a_permanent_failure_names_the_location_and_never_prints_credentials() {
+    let moto = Moto::start();
+    moto.create_bucket("real");
+    let secret = "SECRETkeyThatMustNeverBePrinted0123456789";
+    // SAFETY: one test per process; set before any thread reads the environment.
+    unsafe { std::env::set_var("AWS_SECRET_ACCESS_KEY", secret) };
+    let source = Place::new("s3://real/logs");
+    put_objects(&source, &alb_objects(0, 1, 50, 71), &mut Expected::new());
+    let missing = Place {
+        url: "s3://no-such-bucket/lake".into(),
+        store: source.store.clone(),
+    };
+    let output = agsl(&convert_args(&source, &missing, &["-vv"]));
+    assert_eq!(output.status.code(), Some(1));
+    let error = stderr(&output);
+    let last = error.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: "), "{last}");
+    assert!(last.contains("s3://no-such-bucket/lake"), "{last}");
+    assert!(!error.contains(secret), "a credential was printed");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(secret));
 }
