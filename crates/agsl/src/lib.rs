@@ -2,22 +2,25 @@
 //! into Hive-partitioned, zstd-compressed Parquet tables.
 //!
 //! ```text
-//!  source (local dir)          one worker per core, each taking whole objects
-//!  ───────────────────         ─────────────────────────────────────────────────────────────
-//!  list ─ sort ─ route ──► open ─► gunzip (magic bytes) ─► LogFormat decoder (agsl-formats)
-//!  (skip NLB, digests, …)                                    │ RecordBatch        │ Reject
-//!                                                            ▼                    ▼
-//!                               PartitionWriter: + _source_key,     RejectsWriter: key, line,
-//!                               split by region/event day,          reason, raw bytes
-//!                               one hidden Parquet file per         → _rejects/*.parquet
-//!                               partition, renamed when complete
-//!                               → region=…/year=…/month=…/day=…/part-*.parquet
+//!  source (local dir or s3://)     one worker per core, each taking whole objects
+//!  ──────────────────────────      ───────────────────────────────────────────────────────────
+//!  list (narrowed by date) ─ compare with the ledger ─ route ──► open ─► gunzip ─► LogFormat
+//!  (skip NLB, digests, converted)                                decoder (agsl-formats)
+//!                                        │ RecordBatch (kept to the object's window) │ Reject
+//!                                        ▼                                           ▼
+//!                 PartitionWriter: + _source_key, split by            RejectsWriter: key, line,
+//!                 region/event day, one Parquet file per partition    reason, raw bytes
+//!                                        │                                           │
+//!                                        ▼                                           ▼
+//!                 <target>/_agsl/staging/  ── commit record (_agsl/log/<n>.json, conditional
+//!                 create) ──► files moved into region=…/year=…/month=…/day=… and _rejects/
 //! ```
 //!
-//! Invariants: every data line becomes one row or one reject (`rows + rejects == lines`); a
-//! Parquet file is visible only once complete; bad input never stops a run, only I/O does.
+//! Invariants: every data line becomes one row or one reject, or is left for another window
+//! (`rows + rejects + excluded == lines`); across runs and crashes each line is committed
+//! exactly once; readers of the partition folders only ever see committed files; bad input
+//! never stops a run, only I/O does.
 
-pub mod config;
 mod error;
 mod faults;
 mod pipeline;
