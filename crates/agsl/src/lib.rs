@@ -21,6 +21,7 @@
 //! exactly once; readers of the partition folders only ever see committed files; bad input
 //! never stops a run, only I/O does.
 
+pub mod config;
 mod error;
 mod faults;
 mod pipeline;

@@ -7,6 +7,7 @@
 
 mod plan;
 mod reprocess;
+mod spool;
 mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -180,14 +181,24 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     let started = Instant::now();
     let run = run_id();
     let source = Source::open(&job.source, &job.storage)?;
-    let target = Store::open(&job.target, &job.storage)?;
     if job.dry_run {
-        let (log, _) = CommitLog::read(&target)?;
-        let plan = plan::plan(job, &source, log.ledger())?;
+        let ledger = match &job.target {
+            // A dry run does not even create the target folder.
+            Location::Local(path) if !path.exists() => Default::default(),
+            _ => CommitLog::read(&Store::open(&job.target, &job.storage)?)?
+                .0
+                .ledger()
+                .clone(),
+        };
+        let plan = plan::plan(job, &source, &ledger)?;
         return Ok(dry_run_summary(job, &plan, started));
     }
+    let target = Store::open(&job.target, &job.storage)?;
     let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
     let mut log = CommitLog::recover(&target)?;
+    if !target.location().is_local() {
+        spool::remove_abandoned();
+    }
     let plan = plan::plan(job, &source, log.ledger())?;
     let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
     progress.objects_total.store(count, Ordering::Relaxed);
@@ -319,7 +330,7 @@ impl Committer<'_> {
                 upload: false,
             },
             Location::S3 { .. } => Staging {
-                local: std::env::temp_dir().join(format!("agsl-{name}")),
+                local: spool::folder(name),
                 prefix,
                 upload: true,
             },

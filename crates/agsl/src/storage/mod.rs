@@ -414,6 +414,12 @@ impl Store {
 
     /// Uploads a local file to `key` (multipart for large files).
     pub fn upload(&self, file: &Path, key: &str) -> Result<(), StorageError> {
+        let small = std::fs::metadata(file).is_ok_and(|m| m.len() < UPLOAD_PART_BYTES as u64);
+        if small {
+            let bytes =
+                std::fs::read(file).map_err(|e| self.error("upload", key, generic_io(e)))?;
+            return self.put(key, bytes);
+        }
         let path = self.path(key);
         let result = runtime().block_on(async {
             let mut input = tokio::fs::File::open(file).await.map_err(generic_io)?;
