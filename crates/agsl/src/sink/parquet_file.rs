@@ -94,6 +94,12 @@ impl ParquetFile {
             .map_err(|e| SinkError::io(&self.temp, e))?
             .len();
         fs::rename(&self.temp, &self.path).map_err(|e| SinkError::io(&self.path, e))?;
+        // The folder entry too, so a commit naming this file never outlives it on disk.
+        if let Some(dir) = self.path.parent() {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| SinkError::io(dir, e))?;
+        }
         Ok(WrittenFile {
             path: self.path,
             bytes,

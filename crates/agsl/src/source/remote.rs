@@ -7,10 +7,12 @@ use bytes::Bytes;
 
 use super::SourceObject;
 use crate::storage::{StorageError, Store, StoredObject};
-use crate::window::KeyDays;
+use crate::window::{KeyDays, key_day};
 
 /// Folder levels walked looking for the year folders before listing everything below.
 const MAX_WALK_DEPTH: usize = 6;
+/// Keys read to recognise a flat, date-named level.
+const PEEK_KEYS: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct RemoteSource {
@@ -58,7 +60,7 @@ impl RemoteSource {
         depth: usize,
         found: &mut Vec<StoredObject>,
     ) -> Result<(), StorageError> {
-        let (folders, objects) = self.store.list_level(prefix)?;
+        let (folders, objects) = self.list_level(prefix, days)?;
         found.extend(objects);
         let is_year = |f: &String| number_of(f, 4).is_some();
         if !folders.is_empty() && folders.iter().all(is_year) {
@@ -72,6 +74,33 @@ impl RemoteSource {
             }
         }
         Ok(())
+    }
+
+    /// The folders and objects of one level. A level of date-named objects and no folders
+    /// (S3 access logs' flat layout, `YYYY-MM-DD-hh-mm-ss-…`) is listed from the first day on
+    /// with `start-after`, recognised from its first page.
+    fn list_level(
+        &self,
+        prefix: &str,
+        days: &KeyDays,
+    ) -> Result<(Vec<String>, Vec<StoredObject>), StorageError> {
+        let Some(first) = days.first else {
+            return self.store.list_level(prefix);
+        };
+        let (folders, objects) = self.store.list_level_after(prefix, None, Some(PEEK_KEYS))?;
+        let date_named = |o: &StoredObject| {
+            let name = o.key.rsplit('/').next().unwrap_or_default();
+            name.len() > 10
+                && key_day(name).is_some()
+                && name.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        };
+        if folders.is_empty() && !objects.is_empty() && objects.iter().all(date_named) {
+            let (year, month, day) = agsl_formats::time::civil_from_days(first);
+            let after = format!("{year:04}-{month:02}-{day:02}");
+            tracing::debug!(prefix, after, "listing a date-named level with start-after");
+            return self.store.list_level_after(prefix, Some(&after), None);
+        }
+        self.store.list_level(prefix)
     }
 
     /// Lists the `YYYY/MM/DD` folders overlapping the key-day range.

@@ -103,6 +103,7 @@ impl TargetLock {
             Location::S3 { .. } => {
                 take_remote(store, &holder, stale_after)?;
                 let (stop, stopped) = channel();
+                let location = store.url(LOCK_KEY);
                 let heartbeat = {
                     let (store, lost, mut holder) = (store.clone(), lost.clone(), holder.clone());
                     let every = (stale_after / 4).max(Duration::from_millis(500));
@@ -118,7 +119,7 @@ impl TargetLock {
                                 }
                             }
                         })
-                        .map_err(|e| StateError::corrupt(LOCK_KEY, e))?
+                        .map_err(|source| StateError::Io { location, source })?
                 };
                 Held::Remote {
                     store: store.clone(),
@@ -143,7 +144,10 @@ impl TargetLock {
 
 fn lock_file(root: &std::path::Path, store: &Store, holder: &Holder) -> Result<File, StateError> {
     let dir = root.join(STATE_DIR);
-    let io_error = |e: std::io::Error| StateError::corrupt(&store.url(LOCK_KEY), e);
+    let io_error = |source| StateError::Io {
+        location: store.url(LOCK_KEY),
+        source,
+    };
     std::fs::create_dir_all(&dir).map_err(io_error)?;
     let path = dir.join("lock");
     let mut file = OpenOptions::new()

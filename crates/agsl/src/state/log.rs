@@ -143,11 +143,13 @@ impl CommitLog {
         commit.sequence = self.ledger.sequence + 1;
         let record = serde_json::to_vec(&commit).map_err(|e| StateError::corrupt("commit", e))?;
         crash_point("before-commit");
-        if !self.store.create(&log_key(commit.sequence), record)? {
+        let key = log_key(commit.sequence);
+        if !self.store.create(&key, record)? {
             return Err(StateError::Conflict {
                 sequence: commit.sequence,
             });
         }
+        self.store.sync(&key)?;
         crash_point("after-commit");
         self.ledger.apply(&commit);
         self.publish(&commit)?;

@@ -30,6 +30,11 @@ pub enum StateError {
     Conflict { sequence: u64 },
     #[error("agsl state `{key}` is damaged: {reason}")]
     Corrupt { key: String, reason: String },
+    #[error("cannot use `{location}`: {source}")]
+    Io {
+        location: String,
+        source: std::io::Error,
+    },
 }
 
 impl StateError {

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use object_store::list::PaginatedListStore;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
@@ -158,6 +159,8 @@ pub struct StoredObject {
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
+    /// S3's own listing, which takes `start-after`, a delimiter and a page size together.
+    pages: Option<Arc<dyn PaginatedListStore>>,
     root: String,
     location: Location,
 }
@@ -188,14 +191,16 @@ impl Store {
                 })?;
                 Ok(Self {
                     inner: Arc::new(store),
+                    pages: None,
                     root: String::new(),
                     location: location.clone(),
                 })
             }
             Location::S3 { bucket, prefix } => {
-                let store = runtime().block_on(aws::s3_store(bucket, options))?;
+                let store = Arc::new(runtime().block_on(aws::s3_store(bucket, options))?);
                 Ok(Self {
-                    inner: Arc::new(store),
+                    inner: store.clone(),
+                    pages: Some(store),
                     root: prefix.clone(),
                     location: location.clone(),
                 })
@@ -306,6 +311,54 @@ impl Store {
         Ok((directories, objects))
     }
 
+    /// Like [`Store::list_level`], but only entries whose name sorts after `after` (a name
+    /// within the level), and at most about `limit` of them when given (S3: one page). On S3
+    /// the bound is sent as `start-after`, so older keys of a flat, date-named prefix (S3
+    /// access logs) are never listed at all.
+    pub fn list_level_after(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<(Vec<String>, Vec<StoredObject>), StorageError> {
+        let Some(pages) = &self.pages else {
+            let (mut folders, mut objects) = self.list_level(prefix)?;
+            if let Some(after) = after {
+                let level = join_key(prefix, after);
+                folders.retain(|f| f.as_str() > level.as_str());
+                objects.retain(|o| o.key.as_str() > level.as_str());
+            }
+            return Ok((folders, objects));
+        };
+        let full_prefix = join_key(&self.root, prefix);
+        let listed_prefix = (!full_prefix.is_empty()).then(|| format!("{full_prefix}/"));
+        let mut options = object_store::list::PaginatedListOptions {
+            offset: after.map(|name| join_key(&full_prefix, name)),
+            delimiter: Some("/".into()),
+            max_keys: limit,
+            ..Default::default()
+        };
+        let (mut folders, mut objects) = (Vec::new(), Vec::new());
+        loop {
+            let page = runtime()
+                .block_on(pages.list_paginated(listed_prefix.as_deref(), options.clone()))
+                .map_err(|e| self.error("list", prefix, e))?;
+            folders.extend(page.result.common_prefixes.iter().map(|p| self.relative(p)));
+            objects.extend(page.result.objects.into_iter().map(|meta| StoredObject {
+                key: self.relative(&meta.location),
+                size: meta.size,
+                e_tag: meta.e_tag,
+            }));
+            match page.page_token {
+                Some(token) if limit.is_none() => options.page_token = Some(token),
+                _ => break,
+            }
+        }
+        folders.sort();
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok((folders, objects))
+    }
+
     /// The whole object. A body interrupted mid-transfer is fetched again (requests themselves
     /// are retried by the client).
     pub fn get(&self, key: &str) -> Result<Bytes, StorageError> {
@@ -395,6 +448,20 @@ impl Store {
             ) => Ok(false),
             Err(e) => Err(self.error("replace", key, e)),
         }
+    }
+
+    /// Makes a local object durable (its bytes and its folder entry reach the disk), so that
+    /// what is written after it can rely on it even across a power loss. S3 writes are
+    /// durable when acknowledged.
+    pub fn sync(&self, key: &str) -> Result<(), StorageError> {
+        let Location::Local(root) = &self.location else {
+            return Ok(());
+        };
+        let path = root.join(key);
+        let sync = |p: &Path| std::fs::File::open(p).and_then(|f| f.sync_all());
+        sync(&path)
+            .and_then(|()| path.parent().map_or(Ok(()), sync))
+            .map_err(|e| self.error("sync", key, generic_io(e)))
     }
 
     /// Deletes the object; a missing object is not an error.
