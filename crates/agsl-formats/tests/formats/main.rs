@@ -3,6 +3,7 @@
 mod alb_corpus;
 mod cloudfront_corpus;
 mod cloudtrail_corpus;
+mod digest;
 mod elb_corpus;
 mod properties;
 mod s3_access_corpus;

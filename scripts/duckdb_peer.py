@@ -1,0 +1,143 @@
+"""The peer baseline of scripts/bench: DuckDB reads the same log objects, types the columns a
+user would type, and writes zstd Parquet partitioned by day, all in one COPY statement.
+
+Usage: python duckdb_peer.py <service> <file with NUL-separated object paths> <output folder>
+Prints one JSON line: {"rows": N}.
+"""
+
+import json
+import sys
+
+import duckdb
+
+ALB = [
+    ("type", "VARCHAR"), ("time", "TIMESTAMPTZ"), ("elb", "VARCHAR"), ("client", "VARCHAR"),
+    ("target", "VARCHAR"), ("request_processing_time", "DOUBLE"),
+    ("target_processing_time", "DOUBLE"), ("response_processing_time", "DOUBLE"),
+    ("elb_status_code", "INTEGER"), ("target_status_code", "INTEGER"),
+    ("received_bytes", "BIGINT"), ("sent_bytes", "BIGINT"), ("request", "VARCHAR"),
+    ("user_agent", "VARCHAR"), ("ssl_cipher", "VARCHAR"), ("ssl_protocol", "VARCHAR"),
+    ("target_group_arn", "VARCHAR"), ("trace_id", "VARCHAR"), ("domain_name", "VARCHAR"),
+    ("chosen_cert_arn", "VARCHAR"), ("matched_rule_priority", "INTEGER"),
+    ("request_creation_time", "TIMESTAMPTZ"), ("actions_executed", "VARCHAR"),
+    ("redirect_url", "VARCHAR"), ("error_reason", "VARCHAR"), ("target_list", "VARCHAR"),
+    ("target_status_list", "VARCHAR"), ("classification", "VARCHAR"),
+    ("classification_reason", "VARCHAR"), ("conn_trace_id", "VARCHAR"),
+    ("transformed_host", "VARCHAR"), ("transformed_uri", "VARCHAR"),
+    ("request_transform_status", "VARCHAR"),
+]
+ELB = [
+    ("time", "TIMESTAMPTZ"), ("elb", "VARCHAR"), ("client", "VARCHAR"), ("backend", "VARCHAR"),
+    ("request_processing_time", "DOUBLE"), ("backend_processing_time", "DOUBLE"),
+    ("response_processing_time", "DOUBLE"), ("elb_status_code", "INTEGER"),
+    ("backend_status_code", "INTEGER"), ("received_bytes", "BIGINT"), ("sent_bytes", "BIGINT"),
+    ("request", "VARCHAR"), ("user_agent", "VARCHAR"), ("ssl_cipher", "VARCHAR"),
+    ("ssl_protocol", "VARCHAR"),
+]
+CLOUDFRONT = [
+    ("date", "DATE"), ("time_of_day", "TIME"), ("location", "VARCHAR"), ("bytes", "BIGINT"),
+    ("request_ip", "VARCHAR"), ("method", "VARCHAR"), ("host", "VARCHAR"), ("uri", "VARCHAR"),
+    ("status", "INTEGER"), ("referrer", "VARCHAR"), ("user_agent", "VARCHAR"),
+    ("query_string", "VARCHAR"), ("cookie", "VARCHAR"), ("result_type", "VARCHAR"),
+    ("request_id", "VARCHAR"), ("host_header", "VARCHAR"), ("request_protocol", "VARCHAR"),
+    ("request_bytes", "BIGINT"), ("time_taken", "DOUBLE"), ("xforwarded_for", "VARCHAR"),
+    ("ssl_protocol", "VARCHAR"), ("ssl_cipher", "VARCHAR"), ("response_result_type", "VARCHAR"),
+    ("http_version", "VARCHAR"), ("fle_status", "VARCHAR"), ("fle_encrypted_fields", "VARCHAR"),
+    ("c_port", "INTEGER"), ("time_to_first_byte", "DOUBLE"),
+    ("x_edge_detailed_result_type", "VARCHAR"), ("sc_content_type", "VARCHAR"),
+    ("sc_content_len", "BIGINT"), ("sc_range_start", "BIGINT"), ("sc_range_end", "BIGINT"),
+]
+S3_ACCESS = [
+    ("bucket_owner", "VARCHAR"), ("bucket", "VARCHAR"), ("time_part", "VARCHAR"),
+    ("offset_part", "VARCHAR"), ("remote_ip", "VARCHAR"), ("requester", "VARCHAR"),
+    ("request_id", "VARCHAR"), ("operation", "VARCHAR"), ("key", "VARCHAR"),
+    ("request_uri", "VARCHAR"), ("http_status", "INTEGER"), ("error_code", "VARCHAR"),
+    ("bytes_sent", "BIGINT"), ("object_size", "BIGINT"), ("total_time", "BIGINT"),
+    ("turn_around_time", "BIGINT"), ("referrer", "VARCHAR"), ("user_agent", "VARCHAR"),
+    ("version_id", "VARCHAR"), ("host_id", "VARCHAR"), ("signature_version", "VARCHAR"),
+    ("cipher_suite", "VARCHAR"), ("authentication_type", "VARCHAR"), ("host_header", "VARCHAR"),
+    ("tls_version", "VARCHAR"), ("access_point_arn", "VARCHAR"), ("acl_required", "VARCHAR"),
+    ("source_region", "VARCHAR"),
+]
+VPC_TYPES = {
+    "version": "INTEGER", "srcport": "INTEGER", "dstport": "INTEGER", "protocol": "INTEGER",
+    "packets": "BIGINT", "bytes": "BIGINT", "start": "BIGINT", "end": "BIGINT",
+    "tcp-flags": "INTEGER",
+}
+
+
+def columns(spec):
+    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in spec) + "}"
+
+
+def text_source(files, spec, delimiter, extra="", quote='"'):
+    return (
+        f"read_csv({files}, delim='{delimiter}', quote='{quote}', escape='\\', header=false, "
+        f"nullstr='-', columns={columns(spec)}, auto_detect=false{extra})"
+    )
+
+
+def query(service, files):
+    """The SELECT producing typed rows plus the `event_time` they are partitioned by."""
+    if service == "alb":
+        return f"SELECT *, time AS event_time FROM {text_source(files, ALB, ' ')}"
+    if service == "elb":
+        return f"SELECT *, time AS event_time FROM {text_source(files, ELB, ' ')}"
+    if service == "cloudfront":
+        source = text_source(files, CLOUDFRONT, '\\t', ", comment='#'", quote="")
+        return f"SELECT *, (date + time_of_day)::TIMESTAMPTZ AS event_time FROM {source}"
+    if service == "s3_access":
+        source = text_source(files, S3_ACCESS, ' ', ", null_padding=true, strict_mode=false")
+        return (
+            "SELECT * EXCLUDE (time_part, offset_part), "
+            "strptime(time_part || ' ' || offset_part, '[%d/%b/%Y:%H:%M:%S %z]') AS event_time "
+            f"FROM {source}"
+        )
+    if service == "vpc_flow":
+        types = "{" + ", ".join(f"'{k}': '{v}'" for k, v in VPC_TYPES.items()) + "}"
+        source = (
+            f"read_csv({files}, delim=' ', header=true, union_by_name=true, nullstr='-', "
+            f"types={types})"
+        )
+        return f"SELECT *, to_timestamp(start) AS event_time FROM {source}"
+    if service == "cloudtrail":
+        fields = ", ".join(
+            f"json_extract_string(r, '$.{name}') AS {name.lower()}"
+            for name in [
+                "eventVersion", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+                "userAgent", "errorCode", "errorMessage", "requestID", "eventID", "eventType",
+                "apiVersion", "readOnly", "recipientAccountId", "sharedEventID", "vpcEndpointId",
+                "eventCategory", "managementEvent",
+            ]
+        )
+        nested = ", ".join(
+            f"json_extract(r, '$.{name}') AS json_{name.lower()}"
+            for name in [
+                "userIdentity", "requestParameters", "responseElements", "additionalEventData",
+                "resources", "serviceEventDetails", "tlsDetails",
+            ]
+        )
+        return (
+            f"SELECT (json_extract_string(r, '$.eventTime'))::TIMESTAMPTZ AS event_time, {fields}, "
+            f"{nested} FROM (SELECT unnest(Records) AS r FROM read_json({files}, "
+            "columns={'Records': 'JSON[]'}, maximum_object_size=1073741824))"
+        )
+    sys.exit(f"unknown service {service}")
+
+
+def main():
+    service, list_file, output = sys.argv[1:4]
+    paths = [p for p in open(list_file).read().split("\0") if p]
+    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    rows = connection.execute(
+        f"COPY (SELECT *, year(event_time) AS year, month(event_time) AS month, "
+        f"day(event_time) AS day FROM ({query(service, files)})) TO '{output}' "
+        "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (year, month, day), OVERWRITE_OR_IGNORE)"
+    ).fetchone()[0]
+    print(json.dumps({"rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
