@@ -176,6 +176,15 @@ pub struct GenerateArgs {
     /// Seed of the generator; the same seed writes the same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+
+    /// End of the first delivery interval: a date or RFC 3339 time [default: 2024-03-07T23:30:00Z].
+    #[arg(long, value_parser = parse_instant)]
+    pub start: Option<i64>,
+}
+
+/// A date (midnight UTC) or RFC 3339 time, as microseconds since the epoch.
+fn parse_instant(value: &str) -> Result<i64, String> {
+    agsl::TimeWindow::new(Some(value), None).map(|w| w.since.unwrap_or_default())
 }
 
 fn parse_service(value: &str) -> Result<Format, String> {
