@@ -35,14 +35,12 @@ pub fn run(args: GenerateArgs, output: &Output) -> anyhow::Result<()> {
         .size
         .div_ceil(args.lines_per_object * bytes_per_line)
         .max(1);
-    let defaults = SamplePlan::default();
     let plan = SamplePlan {
         seed: args.seed,
-        start_micros: args.start.unwrap_or(defaults.start_micros),
+        start_micros: args.start.unwrap_or(SamplePlan::default().start_micros),
         objects: usize::try_from(objects)?,
         lines_per_object: usize::try_from(args.lines_per_object)?,
         bad_line_every: args.bad_line_every,
-        ..defaults
     };
     let written = write_sample(args.service, plan, &args.target)?;
     let service = args.service.to_string();
