@@ -411,11 +411,7 @@ impl Committer<'_> {
             if staging.upload {
                 let _ = std::fs::remove_dir_all(&staging.local);
             }
-            for file in &output.files {
-                summary.bytes_out += file.bytes;
-                summary.files += 1;
-            }
-            for file in &output.rejects_files {
+            for file in output.files.iter().chain(&output.rejects_files) {
                 summary.bytes_out += file.bytes;
                 summary.files += 1;
             }

@@ -107,12 +107,17 @@ struct Keep<'a> {
 }
 
 impl Keep<'_> {
-    fn mask(&self, batch: &RecordBatch) -> Result<BooleanArray> {
-        let column = if self.time_column.is_some() {
+    /// The column naming each row's source object.
+    fn source_column(&self) -> &'static str {
+        if self.time_column.is_some() {
             SOURCE_KEY_COLUMN
         } else {
             "source_key"
-        };
+        }
+    }
+
+    fn mask(&self, batch: &RecordBatch) -> Result<BooleanArray> {
+        let column = self.source_column();
         let sources = batch
             .column_by_name(column)
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())
@@ -176,20 +181,16 @@ fn rewrite(
         if kept.num_rows() == 0 {
             continue;
         }
-        if file.is_none() {
-            file = Some(ParquetFile::create(
+        let file = match &mut file {
+            Some(file) => file,
+            None => file.insert(ParquetFile::create(
                 &staging.join(folder),
                 &name,
                 schema.clone(),
                 committer.job.writer.properties(&[]),
-            )?);
-        }
-        let file = file.as_mut().expect("created above");
-        let column = if keep.time_column.is_some() {
-            SOURCE_KEY_COLUMN
-        } else {
-            "source_key"
+            )?),
         };
+        let column = keep.source_column();
         if let Some(sources) = kept
             .column_by_name(column)
             .and_then(|c| c.as_string_opt::<i32>())

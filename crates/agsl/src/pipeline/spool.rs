@@ -26,9 +26,7 @@ pub(super) fn remove_abandoned() {
         else {
             continue;
         };
-        let gone = std::path::Path::new("/proc/self").exists()
-            && !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if gone {
+        if !crate::state::process_alive(pid) {
             tracing::debug!(folder = %entry.path().display(), "removing an abandoned spool");
             let _ = std::fs::remove_dir_all(entry.path());
         }

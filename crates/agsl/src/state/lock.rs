@@ -60,7 +60,7 @@ fn host_name() -> String {
 }
 
 /// Whether a process with `pid` runs on this host (Linux `/proc`; elsewhere assumed alive).
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     !std::path::Path::new("/proc/self").exists()
         || std::path::Path::new(&format!("/proc/{pid}")).exists()
 }

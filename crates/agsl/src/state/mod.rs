@@ -8,6 +8,7 @@ mod log;
 
 pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry};
 pub use lock::TargetLock;
+pub(crate) use lock::process_alive;
 pub use log::{CommitLog, STAGING_DIR, STATE_DIR};
 
 use crate::storage::StorageError;

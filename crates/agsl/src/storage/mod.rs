@@ -235,6 +235,14 @@ impl Store {
         }
     }
 
+    fn stored(&self, meta: object_store::ObjectMeta) -> StoredObject {
+        StoredObject {
+            key: self.relative(&meta.location),
+            size: meta.size,
+            e_tag: meta.e_tag,
+        }
+    }
+
     fn error(
         &self,
         operation: &'static str,
@@ -270,14 +278,8 @@ impl Store {
         let listed: Vec<_> = runtime()
             .block_on(stream.try_collect())
             .map_err(|e| self.error("list", prefix, e))?;
-        let mut objects: Vec<StoredObject> = listed
-            .into_iter()
-            .map(|meta| StoredObject {
-                key: self.relative(&meta.location),
-                size: meta.size,
-                e_tag: meta.e_tag,
-            })
-            .collect();
+        let mut objects: Vec<StoredObject> =
+            listed.into_iter().map(|meta| self.stored(meta)).collect();
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
     }
@@ -301,11 +303,7 @@ impl Store {
         let mut objects: Vec<StoredObject> = listed
             .objects
             .into_iter()
-            .map(|meta| StoredObject {
-                key: self.relative(&meta.location),
-                size: meta.size,
-                e_tag: meta.e_tag,
-            })
+            .map(|meta| self.stored(meta))
             .collect();
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok((directories, objects))
@@ -344,11 +342,12 @@ impl Store {
                 .block_on(pages.list_paginated(listed_prefix.as_deref(), options.clone()))
                 .map_err(|e| self.error("list", prefix, e))?;
             folders.extend(page.result.common_prefixes.iter().map(|p| self.relative(p)));
-            objects.extend(page.result.objects.into_iter().map(|meta| StoredObject {
-                key: self.relative(&meta.location),
-                size: meta.size,
-                e_tag: meta.e_tag,
-            }));
+            objects.extend(
+                page.result
+                    .objects
+                    .into_iter()
+                    .map(|meta| self.stored(meta)),
+            );
             match page.page_token {
                 Some(token) if limit.is_none() => options.page_token = Some(token),
                 _ => break,
