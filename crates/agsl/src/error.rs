@@ -18,6 +18,10 @@ pub enum Error {
     Storage(#[from] crate::storage::StorageError),
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// The data is committed but the catalog could not be brought in line; the next run
+    /// retries.
+    #[error("{0}; the converted data is committed and the next run updates the catalog")]
+    Catalog(#[from] crate::catalog::CatalogError),
     /// A broken invariant inside agsl: a bug, never bad input.
     #[error("internal error: {0}")]
     Internal(String),

@@ -21,6 +21,7 @@
 //! exactly once; readers of the partition folders only ever see committed files; bad input
 //! never stops a run, only I/O does.
 
+pub mod catalog;
 pub mod config;
 mod error;
 mod faults;
@@ -33,6 +34,7 @@ pub mod storage;
 pub mod window;
 
 pub use agsl_formats::{Format, LogFormat, Partitioning};
+pub use catalog::{CatalogError, CatalogKind, CatalogOptions};
 pub use error::{Error, Result, SinkError, SourceError};
 pub use pipeline::{
     ALREADY_CONVERTED, ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES,

@@ -8,6 +8,7 @@
 mod plan;
 mod reprocess;
 mod spool;
+mod tables;
 mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +23,7 @@ use agsl_formats::Format;
 pub use plan::ALREADY_CONVERTED;
 use plan::ObjectTask;
 
+use crate::catalog::{CatalogOptions, CatalogSummary};
 use crate::error::{Result, SinkError};
 use crate::faults::crash_point;
 use crate::sink::{REJECTS_DIR, WriterOptions, WrittenFile};
@@ -63,6 +65,8 @@ pub struct ConvertJob {
     pub full_listing: bool,
     pub commit_bytes: u64,
     pub lock_stale_after: Duration,
+    /// The catalog that gets the raw and converted tables and their partitions.
+    pub catalog: CatalogOptions,
 }
 
 impl ConvertJob {
@@ -85,6 +89,7 @@ impl ConvertJob {
             full_listing: false,
             commit_bytes: DEFAULT_COMMIT_BYTES,
             lock_stale_after: DEFAULT_LOCK_STALE_AFTER,
+            catalog: CatalogOptions::default(),
         }
     }
 
@@ -160,6 +165,8 @@ pub struct RunSummary {
     pub planned: Vec<PlannedObject>,
     /// With `--service auto`: one summary per service found; empty otherwise.
     pub services: Vec<RunSummary>,
+    /// What the catalog update changed (`None` without a catalog, and in dry runs).
+    pub catalog: Option<CatalogSummary>,
 }
 
 impl RunSummary {
@@ -235,6 +242,12 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
             },
         )?;
     }
+    let converted: BTreeSet<Format> = services
+        .iter()
+        .filter(|s| s.objects > 0)
+        .filter_map(|s| s.service.parse().ok())
+        .collect();
+    let catalog = tables::update_catalog(job, &source, &target, log.ledger(), &run, &converted)?;
     let mut summary = match job.format {
         Some(format) => services.pop().unwrap_or_else(|| RunSummary {
             service: format.to_string(),
@@ -246,6 +259,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     summary.replaced_files = replaced_files;
     summary.skipped_objects = plan.skipped;
     summary.skipped_reasons = plan.skipped_reasons;
+    summary.catalog = catalog;
     summary.seconds = started.elapsed().as_secs_f64();
     drop(lock);
     Ok(summary)

@@ -135,7 +135,7 @@ pub enum StorageError {
 }
 
 /// The runtime every storage call runs on: two threads suffice, the work is waiting on I/O.
-fn runtime() -> &'static Runtime {
+pub(crate) fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,449 @@
+//! Brings a catalog in line with a target after a run: the databases, the raw and converted
+//! tables of each service (created, or upgraded by appending new columns), and every partition
+//! the target's ledger holds. Partitions are found by comparing the ledger with the catalog's
+//! full listing rather than by remembering what the last run added, so a run that died between
+//! its commit and its catalog update is healed by the next one; a table whose `agsl.commit`
+//! parameter already names the ledger's sequence needs no listing at all.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use agsl_formats::{Format, Partitioning};
+
+use super::hive::{ProjectionRange, converted_template, folder_url, projection_parameters};
+use super::raw::{RawLayout, raw_partition};
+use super::{
+    COMMIT_PARAMETER, Catalog, CatalogError, DEFAULT_DATABASE, DEFAULT_RAW_DATABASE,
+    LAST_RUN_PARAMETER, Partition, ROWS_PARAMETER, TableDefinition, converted_table,
+    evolve_columns, raw_table,
+};
+use crate::sink::REJECTS_DIR;
+use crate::state::Ledger;
+
+/// The catalog names of one service's two tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub database: String,
+    pub table: String,
+    pub raw_database: String,
+    pub raw_table: String,
+}
+
+impl TableNames {
+    /// The seed's names (FORMATS.md section 0), each overridable.
+    pub fn resolve(
+        format: Format,
+        database: Option<&str>,
+        table: Option<&str>,
+        raw_database: Option<&str>,
+        raw_table: Option<&str>,
+    ) -> Self {
+        Self {
+            database: database.unwrap_or(DEFAULT_DATABASE).to_owned(),
+            table: table.unwrap_or(format.table_name()).to_owned(),
+            raw_database: raw_database.unwrap_or(DEFAULT_RAW_DATABASE).to_owned(),
+            raw_table: raw_table.map_or_else(
+                || format!("{}_raw_logs", format.table_name()),
+                str::to_owned,
+            ),
+        }
+    }
+}
+
+/// One service to bring in line: its tables' names and where their data is.
+#[derive(Debug, Clone)]
+pub struct ServiceTables {
+    pub format: Format,
+    pub names: TableNames,
+    /// The converted table's folder URL.
+    pub location: String,
+    /// The table's folder relative to the target (`""`, or `alb` with `--service auto`).
+    pub folder: String,
+    /// The source folder URL the raw table reads.
+    pub source: String,
+    /// Field names of the VPC objects' header line, for the raw table's columns.
+    pub vpc_fields: Option<Vec<String>>,
+    /// Set when this run converted objects of the service: recorded as the table's last run.
+    pub run: Option<String>,
+}
+
+/// What a sync changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogSummary {
+    /// `local` or `glue`.
+    pub catalog: String,
+    pub tables_created: u64,
+    pub tables_updated: u64,
+    /// Columns appended to existing converted tables (schema upgrades).
+    pub columns_added: u64,
+    /// Partitions registered by this sync, raw and converted tables together.
+    pub partitions_added: u64,
+}
+
+/// Brings `catalog` in line with `ledger` for each of `services`. With `projection`, tables
+/// get partition projection parameters instead of registered partitions.
+pub fn sync(
+    catalog: &dyn Catalog,
+    ledger: &Ledger,
+    services: &[ServiceTables],
+    projection: bool,
+    this_year: i32,
+) -> Result<CatalogSummary, CatalogError> {
+    let mut summary = CatalogSummary {
+        catalog: catalog.kind().to_owned(),
+        ..CatalogSummary::default()
+    };
+    for service in services {
+        catalog.ensure_database(&service.names.raw_database)?;
+        catalog.ensure_database(&service.names.database)?;
+        let (partitions, rows, sources) = ledger_contents(ledger, service);
+        let parameters = BTreeMap::from([
+            (ROWS_PARAMETER.to_owned(), rows.to_string()),
+            (COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string()),
+        ]);
+        let parser = service.format.parser();
+        let mut converted = converted_table(
+            parser.as_ref(),
+            &service.names.database,
+            &service.names.table,
+            &service.location,
+        );
+        converted.parameters.extend(parameters.clone());
+        if projection {
+            let mut range = ProjectionRange::default();
+            for p in &partitions {
+                range.include(parser.partitioning(), &p.values);
+            }
+            let template = converted_template(&converted.location, parser.partitioning());
+            converted.parameters.extend(projection_parameters(
+                parser.partitioning(),
+                &range,
+                template,
+                this_year,
+            ));
+        }
+        apply(
+            catalog,
+            converted,
+            partitions,
+            service.run.as_deref(),
+            true,
+            &mut summary,
+        )?;
+
+        let mut raw = raw_table(
+            service.format,
+            &service.names.raw_database,
+            &service.names.raw_table,
+            &service.source,
+            service.vpc_fields.as_deref(),
+        );
+        raw.parameters
+            .insert(COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string());
+        let raw_partitions: Vec<Partition> = match RawLayout::of(service.format) {
+            RawLayout::RegionDateFolders => raw_partitions(&sources),
+            RawLayout::Flat => Vec::new(),
+        };
+        if projection && !raw.partition_keys.is_empty() {
+            let mut range = ProjectionRange::default();
+            for p in &raw_partitions {
+                range.include(Partitioning::RegionDate, &p.values);
+            }
+            let prefix = raw_partitions
+                .first()
+                .map(|p| strip_segments(&p.location, 4))
+                .unwrap_or_else(|| raw.location.clone());
+            let template = format!("{prefix}${{region}}/${{year}}/${{month}}/${{day}}/");
+            raw.parameters.extend(projection_parameters(
+                Partitioning::RegionDate,
+                &range,
+                template,
+                this_year,
+            ));
+        }
+        apply(
+            catalog,
+            raw,
+            raw_partitions,
+            service.run.as_deref(),
+            false,
+            &mut summary,
+        )?;
+    }
+    catalog.flush()?;
+    Ok(summary)
+}
+
+/// Creates or upgrades one table, registers the partitions it lacks, and only then records the
+/// ledger sequence it is in line with (so a sync cut short is redone in full next time).
+fn apply(
+    catalog: &dyn Catalog,
+    mut wanted: TableDefinition,
+    partitions: Vec<Partition>,
+    run: Option<&str>,
+    converted: bool,
+    summary: &mut CatalogSummary,
+) -> Result<(), CatalogError> {
+    let commit = wanted.parameters.remove(COMMIT_PARAMETER);
+    let existing = catalog.table(&wanted.database, &wanted.name)?;
+    let in_line = match &existing {
+        None => {
+            if let Some(run) = run {
+                wanted
+                    .parameters
+                    .insert(LAST_RUN_PARAMETER.into(), run.into());
+            }
+            catalog.create_table(&wanted)?;
+            summary.tables_created += 1;
+            false
+        }
+        Some(existing) => {
+            if converted {
+                // The data's columns decide; the table keeps what it has and gains the rest.
+                if let Some(columns) = evolve_columns(existing, &wanted)? {
+                    summary.columns_added += (columns.len() - existing.columns.len()) as u64;
+                    wanted.columns = columns;
+                } else {
+                    wanted.columns = existing.columns.clone();
+                }
+            } else if existing.partition_keys != wanted.partition_keys {
+                return Err(CatalogError::IncompatiblePartitioning {
+                    table: existing.qualified_name(),
+                    existing: names(&existing.partition_keys),
+                    wanted: names(&wanted.partition_keys),
+                });
+            }
+            wanted.parameters = merged_parameters(existing, wanted.parameters, run);
+            if &wanted != existing {
+                catalog.update_table(&wanted)?;
+                summary.tables_updated += 1;
+            }
+            existing.parameters.get(COMMIT_PARAMETER) == commit.as_ref()
+        }
+    };
+    if in_line {
+        return Ok(());
+    }
+    if !wanted.projected() && !partitions.is_empty() {
+        let registered: BTreeSet<Vec<String>> = catalog
+            .partitions(&wanted.database, &wanted.name)?
+            .into_iter()
+            .map(|p| p.values)
+            .collect();
+        let missing: Vec<Partition> = partitions
+            .into_iter()
+            .filter(|p| !registered.contains(&p.values))
+            .collect();
+        if !missing.is_empty() {
+            summary.partitions_added += catalog.add_partitions(&wanted, &missing)?;
+        }
+    }
+    if let Some(commit) = commit {
+        wanted.parameters.insert(COMMIT_PARAMETER.into(), commit);
+        catalog.update_table(&wanted)?;
+    }
+    Ok(())
+}
+
+/// The parameters an existing table keeps: those others set stay, agsl's own and the
+/// projection's are replaced by `wanted`, and the last run is kept unless this run is one.
+fn merged_parameters(
+    existing: &TableDefinition,
+    wanted: BTreeMap<String, String>,
+    run: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut parameters: BTreeMap<String, String> = existing
+        .parameters
+        .iter()
+        .filter(|(k, _)| !k.starts_with("projection.") && k.as_str() != "storage.location.template")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    parameters.extend(wanted);
+    if let Some(run) = run {
+        parameters.insert(LAST_RUN_PARAMETER.into(), run.into());
+    }
+    parameters
+}
+
+fn names(columns: &[super::Column]) -> String {
+    columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// From the ledger: the converted table's partitions, its row count, and the URLs of the
+/// source objects converted into it.
+fn ledger_contents(
+    ledger: &Ledger,
+    service: &ServiceTables,
+) -> (Vec<Partition>, u64, BTreeSet<String>) {
+    let keyword = service.format.to_string();
+    let keys = service.format.parser().partitioning().keys();
+    let mut partitions = BTreeMap::new();
+    let mut rows = 0;
+    let mut sources = BTreeSet::new();
+    for (path, entry) in &ledger.files {
+        if entry.service != keyword {
+            continue;
+        }
+        sources.extend(entry.sources.iter().cloned());
+        let Some(in_table) = path
+            .strip_prefix(service.folder.as_str())
+            .map(|p| p.trim_start_matches('/'))
+        else {
+            continue;
+        };
+        if in_table.starts_with(REJECTS_DIR) {
+            continue;
+        }
+        let Some((folder, _file)) = in_table.rsplit_once('/') else {
+            continue;
+        };
+        let values: Option<Vec<String>> = folder
+            .split('/')
+            .zip(keys)
+            .map(|(segment, key)| {
+                segment
+                    .strip_prefix(key)
+                    .and_then(|s| s.strip_prefix('='))
+                    .map(str::to_owned)
+            })
+            .collect();
+        match values {
+            Some(values) if values.len() == keys.len() => {
+                rows += entry.rows;
+                partitions
+                    .entry(values)
+                    .or_insert_with(|| format!("{}{folder}/", folder_url(&service.location)));
+            }
+            _ => {}
+        }
+    }
+    let partitions = partitions
+        .into_iter()
+        .map(|(values, location)| Partition { values, location })
+        .collect();
+    (partitions, rows, sources)
+}
+
+/// The raw partitions of the delivery folders `sources` sit in. Two folders with the same
+/// values (two accounts below one source prefix) cannot both be a partition: the first wins
+/// and the rest are logged.
+fn raw_partitions(sources: &BTreeSet<String>) -> Vec<Partition> {
+    let mut partitions: BTreeMap<Vec<String>, String> = BTreeMap::new();
+    let mut outside = 0u64;
+    for url in sources {
+        match raw_partition(url) {
+            Some(p) => match partitions.get(&p.values) {
+                Some(location) if *location != p.location => {
+                    tracing::warn!(
+                        folder = p.location,
+                        registered = location,
+                        "two source folders have the same raw partition values; the raw table reads only the first"
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    partitions.insert(p.values, p.location);
+                }
+            },
+            None => outside += 1,
+        }
+    }
+    if outside > 0 {
+        tracing::debug!(
+            objects = outside,
+            "source objects outside the region/yyyy/mm/dd layout are in no raw partition"
+        );
+    }
+    partitions
+        .into_iter()
+        .map(|(values, location)| Partition { values, location })
+        .collect()
+}
+
+/// `url` (a folder, ending in `/`) without its last `n` folders.
+fn strip_segments(url: &str, n: usize) -> String {
+    let mut rest = url.trim_end_matches('/');
+    for _ in 0..n {
+        rest = rest.rsplit_once('/').map_or(rest, |(head, _)| head);
+    }
+    format!("{rest}/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::FileEntry;
+
+    #[test]
+    fn ledger_files_give_partitions_rows_and_sources() {
+        let mut ledger = Ledger::default();
+        let entry = |service: &str, rows, source: &str| FileEntry {
+            service: service.into(),
+            rows,
+            bytes: 1,
+            sources: BTreeSet::from([source.to_owned()]),
+        };
+        let day = "region=us-east-1/year=2024/month=03/day=07";
+        ledger.files.insert(
+            format!("alb/{day}/part-a.parquet"),
+            entry("alb", 10, "s3://l/us-east-1/2024/03/07/a.log.gz"),
+        );
+        ledger.files.insert(
+            format!("alb/{day}/part-b.parquet"),
+            entry("alb", 5, "s3://l/us-east-1/2024/03/07/b.log.gz"),
+        );
+        ledger.files.insert(
+            "alb/_rejects/part-a.parquet".into(),
+            entry("alb", 2, "s3://l/us-east-1/2024/03/08/c.log.gz"),
+        );
+        ledger.files.insert(
+            "elb/region=x/year=2024/month=03/day=07/p.parquet".into(),
+            entry("elb", 7, "s3://l/e"),
+        );
+        let service = ServiceTables {
+            format: Format::Alb,
+            names: TableNames::resolve(Format::Alb, None, None, None, None),
+            location: "s3://t/alb".into(),
+            folder: "alb".into(),
+            source: "s3://l".into(),
+            vpc_fields: None,
+            run: None,
+        };
+        let (partitions, rows, sources) = ledger_contents(&ledger, &service);
+        assert_eq!(rows, 15);
+        assert_eq!(
+            partitions,
+            [Partition {
+                values: vec!["us-east-1".into(), "2024".into(), "03".into(), "07".into()],
+                location: format!("s3://t/alb/{day}/"),
+            }]
+        );
+        assert_eq!(sources.len(), 3);
+        let raw = raw_partitions(&sources);
+        assert_eq!(raw.len(), 2);
+        assert_eq!(raw[1].location, "s3://l/us-east-1/2024/03/08/");
+        assert_eq!(strip_segments(&raw[1].location, 4), "s3://l/");
+    }
+
+    #[test]
+    fn seed_names_are_the_defaults() {
+        let names = TableNames::resolve(Format::VpcFlow, None, None, None, None);
+        assert_eq!(names.database, "aws_service_logs");
+        assert_eq!(names.table, "vpcflow");
+        assert_eq!(names.raw_database, "aws_service_logs_raw");
+        assert_eq!(names.raw_table, "vpcflow_raw_logs");
+        let names = TableNames::resolve(Format::Alb, Some("d"), Some("t"), Some("rd"), Some("rt"));
+        assert_eq!(
+            (
+                names.database,
+                names.table,
+                names.raw_database,
+                names.raw_table
+            ),
+            ("d".into(), "t".into(), "rd".into(), "rt".into())
+        );
+    }
+}

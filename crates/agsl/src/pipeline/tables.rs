@@ -1,0 +1,167 @@
+//! After a run's commits, still holding the target's lock: the catalog the job names gets the
+//! raw and converted tables of every service the target holds, with their partitions.
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+
+use agsl_formats::Format;
+
+use crate::catalog::{
+    self, Catalog, CatalogError, CatalogKind, CatalogSummary, GlueCatalog, LocalCatalog,
+    ServiceTables, TableNames,
+};
+use crate::source::{Source, open_decompressed};
+use crate::state::Ledger;
+use crate::storage::Store;
+
+use super::ConvertJob;
+
+/// Opens the catalog a job names; `None` for `CatalogKind::None`.
+pub(crate) fn open_catalog(
+    job: &ConvertJob,
+    target: &Store,
+) -> Result<Option<Box<dyn Catalog>>, CatalogError> {
+    Ok(match job.catalog.kind {
+        CatalogKind::Local => Some(Box::new(LocalCatalog::open(target)?)),
+        CatalogKind::Glue => Some(Box::new(GlueCatalog::connect(&job.storage)?)),
+        CatalogKind::None => None,
+    })
+}
+
+/// Brings the job's catalog in line with the target. `converted` are the services this run
+/// converted objects of, recorded as the tables' last run.
+pub(crate) fn update_catalog(
+    job: &ConvertJob,
+    source: &Source,
+    target: &Store,
+    ledger: &Ledger,
+    run: &str,
+    converted: &BTreeSet<Format>,
+) -> Result<Option<CatalogSummary>, CatalogError> {
+    let Some(catalog) = open_catalog(job, target)? else {
+        return Ok(None);
+    };
+    let mut formats: BTreeSet<Format> = match job.format {
+        Some(format) => BTreeSet::from([format]),
+        None => ledger
+            .files
+            .values()
+            .filter_map(|f| f.service.parse().ok())
+            .collect(),
+    };
+    formats.extend(converted);
+    let services: Vec<ServiceTables> = formats
+        .into_iter()
+        .map(|format| service_tables(job, source, target, ledger, format, run, converted))
+        .collect();
+    let this_year = agsl_formats::time::civil_from_days(super::unix_seconds() as i64 / 86_400).0;
+    let summary = catalog::sync(
+        catalog.as_ref(),
+        ledger,
+        &services,
+        job.catalog.partition_projection,
+        this_year as i32,
+    )?;
+    tracing::info!(
+        catalog = summary.catalog,
+        created = summary.tables_created,
+        updated = summary.tables_updated,
+        columns_added = summary.columns_added,
+        partitions_added = summary.partitions_added,
+        "catalog up to date"
+    );
+    Ok(Some(summary))
+}
+
+fn service_tables(
+    job: &ConvertJob,
+    source: &Source,
+    target: &Store,
+    ledger: &Ledger,
+    format: Format,
+    run: &str,
+    converted: &BTreeSet<Format>,
+) -> ServiceTables {
+    let options = &job.catalog;
+    // Table names given for one service do not apply to the others of an `auto` run.
+    let single = job.format.is_some();
+    let names = TableNames::resolve(
+        format,
+        options.database.as_deref(),
+        options.table.as_deref().filter(|_| single),
+        options.raw_database.as_deref(),
+        options.raw_table.as_deref().filter(|_| single),
+    );
+    let folder = if single { "" } else { format.table_name() };
+    let sources: Vec<&String> = ledger
+        .files
+        .values()
+        .filter(|f| f.service == format.to_string())
+        .flat_map(|f| &f.sources)
+        .collect();
+    let source_url = if single {
+        source.url("")
+    } else {
+        common_folder(sources.iter().map(|s| s.as_str())).unwrap_or_else(|| source.url(""))
+    };
+    let vpc_fields = (format == Format::VpcFlow)
+        .then(|| {
+            sources
+                .iter()
+                .max()
+                .and_then(|url| header_fields(source, url))
+        })
+        .flatten();
+    ServiceTables {
+        format,
+        names,
+        location: target.url(folder),
+        folder: folder.to_owned(),
+        source: source_url,
+        vpc_fields,
+        run: converted.contains(&format).then(|| run.to_owned()),
+    }
+}
+
+/// The longest folder URL every one of `urls` lies below.
+fn common_folder<'a>(mut urls: impl Iterator<Item = &'a str>) -> Option<String> {
+    let first = urls.next()?;
+    let mut common = first.rsplit_once('/').map_or(first, |(folder, _)| folder);
+    for url in urls {
+        while !url.starts_with(&format!("{common}/")) {
+            common = common.rsplit_once('/')?.0;
+        }
+    }
+    Some(format!("{common}/"))
+}
+
+/// The field names of a VPC flow log object's header line, if it has one.
+fn header_fields(source: &Source, url: &str) -> Option<Vec<String>> {
+    let root = source.url("");
+    let key = url.strip_prefix(root.as_str())?.trim_start_matches('/');
+    let reader = open_decompressed(source.read(key).ok()?).ok()?;
+    let line = reader.lines().next()?.ok()?;
+    let fields: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    // Data lines always hold numbers, addresses or `-`; a header only field names.
+    let is_header = !fields.is_empty()
+        && fields
+            .iter()
+            .all(|f| f.as_bytes().first().is_some_and(u8::is_ascii_lowercase));
+    is_header.then_some(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_folder_of_urls() {
+        let urls = ["s3://b/a/x/1.gz", "s3://b/a/y/2.gz", "s3://b/a/x/3.gz"];
+        assert_eq!(common_folder(urls.into_iter()).unwrap(), "s3://b/a/");
+        assert_eq!(
+            common_folder(["s3://b/a/x/1.gz"].into_iter()).unwrap(),
+            "s3://b/a/x/"
+        );
+        assert!(common_folder(std::iter::empty()).is_none());
+    }
+}
