@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use agsl::{Format, Location};
+use agsl::{CatalogKind, Format, Location};
 use clap::{Args, Parser, Subcommand};
 
 /// Convert AWS service logs into partitioned, zstd-compressed Parquet tables.
@@ -43,6 +43,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Write realistic sample logs in the layout AWS delivers them (for trials and benchmarks).
     Generate(GenerateArgs),
+    /// Print Athena CREATE EXTERNAL TABLE statements for a service's raw and converted tables.
+    Ddl(DdlArgs),
+    /// List the tables of a catalog: location, partitions, rows converted, last run.
+    Tables(TablesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +89,96 @@ pub struct ConvertArgs {
 
     #[command(flatten)]
     pub tuning: TuningArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Where the raw and converted tables are kept, and under which names.
+#[derive(Debug, Args, Clone)]
+pub struct CatalogArgs {
+    /// The catalog that gets the tables and their partitions after each run: local (an SQLite
+    /// file under <target>/_agsl/, no AWS needed), glue (the AWS Glue Data Catalog, standard
+    /// credentials and region; --endpoint-url applies) or none.
+    #[arg(long, default_value = "local", value_parser = parse_catalog)]
+    pub catalog: CatalogKind,
+
+    #[command(flatten)]
+    pub names: TableNameArgs,
+
+    /// Describe partitions by Athena partition projection (table parameters) instead of
+    /// registering them, on both tables.
+    #[arg(long)]
+    pub partition_projection: bool,
+}
+
+/// Database and table names; the seed's by default.
+#[derive(Debug, Args, Clone)]
+pub struct TableNameArgs {
+    /// Database of the converted tables [default: aws_service_logs].
+    #[arg(long, value_parser = parse_name)]
+    pub database: Option<String>,
+
+    /// Name of the converted table [default: the seed's: alb, elb, cloudfront, cloudtrail,
+    /// s3_access, vpcflow]. Not with --service auto.
+    #[arg(long, value_parser = parse_name)]
+    pub table: Option<String>,
+
+    /// Database of the raw (source) tables [default: aws_service_logs_raw].
+    #[arg(long, value_parser = parse_name)]
+    pub raw_database: Option<String>,
+
+    /// Name of the raw table [default: <table>_raw_logs, e.g. alb_raw_logs]. Not with
+    /// --service auto.
+    #[arg(long, value_parser = parse_name)]
+    pub raw_table: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// Log type: alb, elb, cloudfront, cloudtrail, s3_access or vpc_flow.
+    #[arg(long, value_parser = parse_service)]
+    pub service: Format,
+
+    /// Where the logs are (the raw table's location): `s3://bucket/prefix` or a local folder.
+    #[arg(long, value_parser = parse_location)]
+    pub source: Location,
+
+    /// Where the converted table is; its partitions are listed when agsl has converted into it.
+    #[arg(long, value_parser = parse_location)]
+    pub target: Location,
+
+    #[command(flatten)]
+    pub names: TableNameArgs,
+
+    /// Print only the partition projection variant.
+    #[arg(long)]
+    pub partition_projection: bool,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// The target whose local catalog to list (`<target>/_agsl/catalog.sqlite`).
+    #[arg(long, value_parser = parse_location, required_unless_present = "catalog")]
+    pub target: Option<Location>,
+
+    /// local (the target's) or glue.
+    #[arg(long, value_parser = parse_catalog)]
+    pub catalog: Option<CatalogKind>,
+
+    /// Database of the converted tables [default: aws_service_logs].
+    #[arg(long, value_parser = parse_name)]
+    pub database: Option<String>,
+
+    /// Database of the raw tables [default: aws_service_logs_raw].
+    #[arg(long, value_parser = parse_name)]
+    pub raw_database: Option<String>,
 
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -206,6 +300,15 @@ fn parse_service_or_auto(value: &str) -> Result<ServiceChoice, String> {
 }
 
 pub use agsl::config::parse_size;
+
+fn parse_catalog(value: &str) -> Result<CatalogKind, String> {
+    value.parse()
+}
+
+/// Athena takes lowercase letters, digits and underscores in database and table names.
+fn parse_name(value: &str) -> Result<String, String> {
+    agsl::catalog::check_name(value).map(|()| value.to_owned())
+}
 
 fn parse_location(value: &str) -> Result<Location, String> {
     Location::parse(value).map_err(|e| e.to_string())

@@ -34,6 +34,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args, &output),
         Command::Demo(args) => commands::demo::run(args, &output),
         Command::Generate(args) => commands::generate::run(args, &output),
+        Command::Ddl(args) => commands::ddl::run(args),
+        Command::Tables(args) => commands::tables::run(args, &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,6 +80,10 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     match error.downcast_ref::<agsl::Error>() {
         Some(agsl::Error::Source(agsl::SourceError::Missing { .. })) => 2,
         Some(agsl::Error::Storage(agsl::StorageError::InvalidUrl { .. })) => 2,
+        Some(agsl::Error::Catalog(
+            agsl::CatalogError::IncompatibleSchema { .. }
+            | agsl::CatalogError::IncompatiblePartitioning { .. },
+        )) => 2,
         _ => 1,
     }
 }

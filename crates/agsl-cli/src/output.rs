@@ -72,6 +72,9 @@ impl Output {
             for service in &summary.services {
                 eprintln!("{prefix}{}", summary_line(service));
             }
+            if let Some(catalog) = &summary.catalog {
+                eprintln!("{prefix}{}", catalog_line(catalog));
+            }
             eprintln!("{prefix}{}", summary_line(summary));
         }
         if self.json {
@@ -225,6 +228,18 @@ pub fn summary_line(s: &RunSummary) -> String {
     )
 }
 
+/// `catalog (local): 2 tables created, 0 updated, 0 columns added, 14 partitions added`
+pub fn catalog_line(c: &agsl::catalog::CatalogSummary) -> String {
+    format!(
+        "catalog ({}): {} tables created, {} updated, {} columns added, {} partitions added",
+        c.catalog,
+        thousands(c.tables_created),
+        thousands(c.tables_updated),
+        thousands(c.columns_added),
+        thousands(c.partitions_added)
+    )
+}
+
 /// ` (12 already converted, 3 NLB log)`, or nothing when no object was skipped.
 fn skipped_reasons(s: &RunSummary) -> String {
     if s.skipped_reasons.is_empty() {
@@ -281,6 +296,18 @@ struct SummaryJson<'a> {
     /// With `--service auto`: the same fields per service found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     services: Vec<SummaryJson<'a>>,
+    /// What the catalog update changed; absent with `--catalog none` and in dry runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog: Option<CatalogJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct CatalogJson<'a> {
+    catalog: &'a str,
+    tables_created: u64,
+    tables_updated: u64,
+    columns_added: u64,
+    partitions_added: u64,
 }
 
 impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
@@ -316,6 +343,13 @@ impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
                 })
                 .collect(),
             services: s.services.iter().map(SummaryJson::from).collect(),
+            catalog: s.catalog.as_ref().map(|c| CatalogJson {
+                catalog: &c.catalog,
+                tables_created: c.tables_created,
+                tables_updated: c.tables_updated,
+                columns_added: c.columns_added,
+                partitions_added: c.partitions_added,
+            }),
         }
     }
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use agsl_formats::Format;
 use serde::{Deserialize, Deserializer};
 
+use crate::catalog::{CatalogKind, CatalogOptions};
 use crate::pipeline::ConvertJob;
 use crate::sink::WriterOptions;
 use crate::storage::Location;
@@ -72,6 +73,17 @@ struct JobTable {
     commit_size: Option<u64>,
     #[serde(default, deserialize_with = "positive")]
     lock_timeout_seconds: Option<usize>,
+    #[serde(default, deserialize_with = "catalog_kind")]
+    catalog: Option<CatalogKind>,
+    #[serde(default, deserialize_with = "name")]
+    database: Option<String>,
+    #[serde(default, deserialize_with = "name")]
+    table: Option<String>,
+    #[serde(default, deserialize_with = "name")]
+    raw_database: Option<String>,
+    #[serde(default, deserialize_with = "name")]
+    raw_table: Option<String>,
+    partition_projection: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +107,13 @@ impl JobTable {
             workers: self.workers.or(d.workers),
             commit_size: self.commit_size.or(d.commit_size),
             lock_timeout_seconds: self.lock_timeout_seconds.or(d.lock_timeout_seconds),
+            catalog: self.catalog.or(d.catalog),
+            database: self.database.or(d.database),
+            // Table names belong to one job: a default would give every job the same table.
+            table: self.table,
+            raw_database: self.raw_database.or(d.raw_database),
+            raw_table: self.raw_table,
+            partition_projection: self.partition_projection.or(d.partition_projection),
         }
     }
 }
@@ -192,6 +211,19 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
     if let Some(seconds) = table.lock_timeout_seconds {
         job.lock_stale_after = Duration::from_secs(seconds as u64);
     }
+    if job.format.is_none() && (table.table.is_some() || table.raw_table.is_some()) {
+        return Err(
+            "`table` and `raw_table` name one service's tables; not with service `auto`".into(),
+        );
+    }
+    job.catalog = CatalogOptions {
+        kind: table.catalog.unwrap_or_default(),
+        database: table.database,
+        table: table.table,
+        raw_database: table.raw_database,
+        raw_table: table.raw_table,
+        partition_projection: table.partition_projection.unwrap_or(false),
+    };
     Ok(job)
 }
 
@@ -231,6 +263,16 @@ fn service<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ServiceKey>, D::Err
             format!("unknown service `{text}`; expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow, auto")
         }),
     }
+    })
+}
+
+fn catalog_kind<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CatalogKind>, D::Error> {
+    parse_string(d, str::parse)
+}
+
+fn name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    parse_string(d, |text| {
+        crate::catalog::check_name(text).map(|()| text.to_owned())
     })
 }
 
@@ -348,6 +390,58 @@ target_file_size = "1GB"
         assert_eq!(all.target, Location::Local("/data/lake".into()));
         let picked = parse(EXAMPLE, "agsl.toml", &["everything".into()]).unwrap();
         assert_eq!(picked.len(), 1);
+    }
+
+    #[test]
+    fn catalog_keys_configure_the_tables() {
+        let text = r#"
+[defaults]
+catalog = "glue"
+database = "logs"
+partition_projection = true
+
+[alb_prod]
+service = "alb"
+source = "s3://logs/AWSLogs/"
+target = "s3://lake/alb_logs"
+table = "alb_logs"
+raw_table = "alb_source"
+
+[trial]
+service = "auto"
+source = "./logs"
+target = "./lake"
+catalog = "local"
+"#;
+        let jobs = parse(text, "agsl.toml", &[]).unwrap();
+        let alb = &jobs[0].job.catalog;
+        assert_eq!(alb.kind, CatalogKind::Glue);
+        assert_eq!(alb.database.as_deref(), Some("logs"));
+        assert_eq!(alb.table.as_deref(), Some("alb_logs"));
+        assert_eq!(alb.raw_table.as_deref(), Some("alb_source"));
+        assert_eq!(alb.raw_database, None);
+        assert!(alb.partition_projection);
+        let trial = &jobs[1].job.catalog;
+        assert_eq!(trial.kind, CatalogKind::Local);
+        assert_eq!(
+            (trial.table.as_ref(), trial.database.as_deref()),
+            (None, Some("logs"))
+        );
+        let bad = text.replace("\"glue\"", "\"hive\"");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("unknown catalog `hive`") && error.contains("line 3"),
+            "{error}"
+        );
+        let bad = text.replace("alb_logs\"", "Alb-Logs\"");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("invalid name `Alb-Logs`") && error.contains("line 11"),
+            "{error}"
+        );
+        let bad = text.replace("catalog = \"local\"", "table = \"x\"");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(error.contains("not with service `auto`"), "{error}");
     }
 
     #[test]

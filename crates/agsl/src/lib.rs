@@ -38,7 +38,7 @@ pub use catalog::{CatalogError, CatalogKind, CatalogOptions};
 pub use error::{Error, Result, SinkError, SourceError};
 pub use pipeline::{
     ALREADY_CONVERTED, ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES,
-    DEFAULT_LOCK_STALE_AFTER, PlannedObject, Progress, RunSummary, convert,
+    DEFAULT_LOCK_STALE_AFTER, PlannedObject, Progress, RunSummary, convert, table_ddl,
 };
 pub use sink::WriterOptions;
 pub use state::StateError;

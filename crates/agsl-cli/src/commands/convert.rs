@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use agsl::{ConvertJob, Progress, RunSummary, TimeWindow, WriterOptions};
 
-use crate::cli::{ConvertArgs, StorageArgs, TuningArgs};
+use crate::cli::{ConvertArgs, StorageArgs, TableNameArgs, TuningArgs};
 use crate::output::Output;
 
 pub fn run(args: ConvertArgs, output: &Output) -> anyhow::Result<()> {
@@ -24,7 +24,25 @@ pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     job.full_listing = args.full_listing;
     apply_tuning(&mut job, &args.tuning);
     apply_storage(&mut job, args.storage);
+    job.catalog.kind = args.catalog.catalog;
+    job.catalog.partition_projection = args.catalog.partition_projection;
+    apply_names(&mut job, args.catalog.names)?;
     Ok(job)
+}
+
+/// Database and table names; table names need one service.
+pub fn apply_names(job: &mut ConvertJob, names: TableNameArgs) -> anyhow::Result<()> {
+    if job.format.is_none() && (names.table.is_some() || names.raw_table.is_some()) {
+        return Err(crate::UsageError(
+            "--table and --raw-table name one service's tables; with --service auto each service gets the seed's table names".into(),
+        )
+        .into());
+    }
+    job.catalog.database = names.database;
+    job.catalog.table = names.table;
+    job.catalog.raw_database = names.raw_database;
+    job.catalog.raw_table = names.raw_table;
+    Ok(())
 }
 
 pub fn apply_tuning(job: &mut ConvertJob, tuning: &TuningArgs) {
@@ -38,7 +56,7 @@ pub fn apply_tuning(job: &mut ConvertJob, tuning: &TuningArgs) {
     job.lock_stale_after = Duration::from_secs(tuning.lock_timeout);
 }
 
-fn apply_storage(job: &mut ConvertJob, storage: StorageArgs) {
+pub fn apply_storage(job: &mut ConvertJob, storage: StorageArgs) {
     job.storage.endpoint_url = storage.endpoint_url;
     job.storage.region = storage.region;
 }

@@ -1,6 +1,8 @@
 //! One module per subcommand; each turns parsed arguments into library calls and output.
 
 pub mod convert;
+pub mod ddl;
 pub mod demo;
 pub mod generate;
 pub mod run;
+pub mod tables;

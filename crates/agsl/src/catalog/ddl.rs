@@ -78,11 +78,12 @@ pub fn create_table(table: &TableDefinition) -> String {
         quote(&table.storage.output_format)
     );
     let _ = writeln!(sql, "LOCATION {}", quote(&table.location));
-    // `EXTERNAL` is the statement's keyword, not a property Athena takes.
+    // `EXTERNAL` is the statement's keyword, not a property Athena takes; the ledger sequence
+    // a catalog is in line with means nothing in a statement.
     let parameters: std::collections::BTreeMap<String, String> = table
         .parameters
         .iter()
-        .filter(|(k, _)| k.as_str() != "EXTERNAL")
+        .filter(|(k, _)| k.as_str() != "EXTERNAL" && k.as_str() != super::COMMIT_PARAMETER)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !parameters.is_empty() {

@@ -22,7 +22,50 @@ pub use glue::GlueCatalog;
 pub use hive::{converted_table, hive_type};
 pub use local::{LOCAL_CATALOG_KEY, LocalCatalog};
 pub use raw::{RawLayout, raw_table};
-pub use sync::{CatalogSummary, ServiceTables, TableNames, sync};
+pub use sync::{CatalogSummary, PlannedTable, ServiceTables, TableNames, plan_tables, sync};
+
+/// Checks a database or table name: Athena takes 1 to 255 lowercase letters, digits and
+/// underscores.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid = (1..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid name `{name}`: use 1 to 255 lowercase letters, digits and underscores"
+        ))
+    }
+}
+
+/// A table as `agsl tables` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableListing {
+    pub table: TableDefinition,
+    /// Registered partitions; `None` when the table uses partition projection.
+    pub partitions: Option<u64>,
+}
+
+/// The tables of `databases`, in order, with their partition counts.
+pub fn list_tables(
+    catalog: &dyn Catalog,
+    databases: &[&str],
+) -> Result<Vec<TableListing>, CatalogError> {
+    let mut listings = Vec::new();
+    for database in databases {
+        for table in catalog.tables(database)? {
+            let partitions = if table.projected() {
+                None
+            } else {
+                Some(catalog.partitions(database, &table.name)?.len() as u64)
+            };
+            listings.push(TableListing { table, partitions });
+        }
+    }
+    Ok(listings)
+}
 
 /// Which catalog a job keeps its tables in, and under which names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -79,6 +79,89 @@ pub struct CatalogSummary {
     pub partitions_added: u64,
 }
 
+/// A table as the ledger says it should be, with the partitions it should have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTable {
+    pub table: TableDefinition,
+    pub partitions: Vec<Partition>,
+}
+
+/// The converted and the raw table of one service, as `ledger` describes them. With
+/// `projection`, both get partition projection parameters (and keep their partition lists
+/// for reference only).
+pub fn plan_tables(
+    ledger: &Ledger,
+    service: &ServiceTables,
+    projection: bool,
+    this_year: i32,
+) -> [PlannedTable; 2] {
+    let (partitions, rows, sources) = ledger_contents(ledger, service);
+    let parser = service.format.parser();
+    let mut converted = converted_table(
+        parser.as_ref(),
+        &service.names.database,
+        &service.names.table,
+        &service.location,
+    );
+    converted.parameters.extend([
+        (ROWS_PARAMETER.to_owned(), rows.to_string()),
+        (COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string()),
+    ]);
+    if projection {
+        let mut range = ProjectionRange::default();
+        for p in &partitions {
+            range.include(parser.partitioning(), &p.values);
+        }
+        let template = converted_template(&converted.location, parser.partitioning());
+        converted.parameters.extend(projection_parameters(
+            parser.partitioning(),
+            &range,
+            template,
+            this_year,
+        ));
+    }
+    let mut raw = raw_table(
+        service.format,
+        &service.names.raw_database,
+        &service.names.raw_table,
+        &service.source,
+        service.vpc_fields.as_deref(),
+    );
+    raw.parameters
+        .insert(COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string());
+    let raw_partitions: Vec<Partition> = match RawLayout::of(service.format) {
+        RawLayout::RegionDateFolders => raw_partitions(&sources),
+        RawLayout::Flat => Vec::new(),
+    };
+    if projection && !raw.partition_keys.is_empty() {
+        let mut range = ProjectionRange::default();
+        for p in &raw_partitions {
+            range.include(Partitioning::RegionDate, &p.values);
+        }
+        let prefix = raw_partitions
+            .first()
+            .map(|p| strip_segments(&p.location, 4))
+            .unwrap_or_else(|| raw.location.clone());
+        let template = format!("{prefix}${{region}}/${{year}}/${{month}}/${{day}}/");
+        raw.parameters.extend(projection_parameters(
+            Partitioning::RegionDate,
+            &range,
+            template,
+            this_year,
+        ));
+    }
+    [
+        PlannedTable {
+            table: converted,
+            partitions,
+        },
+        PlannedTable {
+            table: raw,
+            partitions: raw_partitions,
+        },
+    ]
+}
+
 /// Brings `catalog` in line with `ledger` for each of `services`. With `projection`, tables
 /// get partition projection parameters instead of registered partitions.
 pub fn sync(
@@ -95,79 +178,10 @@ pub fn sync(
     for service in services {
         catalog.ensure_database(&service.names.raw_database)?;
         catalog.ensure_database(&service.names.database)?;
-        let (partitions, rows, sources) = ledger_contents(ledger, service);
-        let parameters = BTreeMap::from([
-            (ROWS_PARAMETER.to_owned(), rows.to_string()),
-            (COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string()),
-        ]);
-        let parser = service.format.parser();
-        let mut converted = converted_table(
-            parser.as_ref(),
-            &service.names.database,
-            &service.names.table,
-            &service.location,
-        );
-        converted.parameters.extend(parameters.clone());
-        if projection {
-            let mut range = ProjectionRange::default();
-            for p in &partitions {
-                range.include(parser.partitioning(), &p.values);
-            }
-            let template = converted_template(&converted.location, parser.partitioning());
-            converted.parameters.extend(projection_parameters(
-                parser.partitioning(),
-                &range,
-                template,
-                this_year,
-            ));
-        }
-        apply(
-            catalog,
-            converted,
-            partitions,
-            service.run.as_deref(),
-            true,
-            &mut summary,
-        )?;
-
-        let mut raw = raw_table(
-            service.format,
-            &service.names.raw_database,
-            &service.names.raw_table,
-            &service.source,
-            service.vpc_fields.as_deref(),
-        );
-        raw.parameters
-            .insert(COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string());
-        let raw_partitions: Vec<Partition> = match RawLayout::of(service.format) {
-            RawLayout::RegionDateFolders => raw_partitions(&sources),
-            RawLayout::Flat => Vec::new(),
-        };
-        if projection && !raw.partition_keys.is_empty() {
-            let mut range = ProjectionRange::default();
-            for p in &raw_partitions {
-                range.include(Partitioning::RegionDate, &p.values);
-            }
-            let prefix = raw_partitions
-                .first()
-                .map(|p| strip_segments(&p.location, 4))
-                .unwrap_or_else(|| raw.location.clone());
-            let template = format!("{prefix}${{region}}/${{year}}/${{month}}/${{day}}/");
-            raw.parameters.extend(projection_parameters(
-                Partitioning::RegionDate,
-                &range,
-                template,
-                this_year,
-            ));
-        }
-        apply(
-            catalog,
-            raw,
-            raw_partitions,
-            service.run.as_deref(),
-            false,
-            &mut summary,
-        )?;
+        let [converted, raw] = plan_tables(ledger, service, projection, this_year);
+        let run = service.run.as_deref();
+        apply(catalog, converted, run, true, &mut summary)?;
+        apply(catalog, raw, run, false, &mut summary)?;
     }
     catalog.flush()?;
     Ok(summary)
@@ -177,12 +191,15 @@ pub fn sync(
 /// ledger sequence it is in line with (so a sync cut short is redone in full next time).
 fn apply(
     catalog: &dyn Catalog,
-    mut wanted: TableDefinition,
-    partitions: Vec<Partition>,
+    planned: PlannedTable,
     run: Option<&str>,
     converted: bool,
     summary: &mut CatalogSummary,
 ) -> Result<(), CatalogError> {
+    let PlannedTable {
+        table: mut wanted,
+        partitions,
+    } = planned;
     let commit = wanted.parameters.remove(COMMIT_PARAMETER);
     let existing = catalog.table(&wanted.database, &wanted.name)?;
     let in_line = match &existing {

@@ -22,6 +22,7 @@ use agsl_formats::Format;
 
 pub use plan::ALREADY_CONVERTED;
 use plan::ObjectTask;
+pub use tables::table_ddl;
 
 use crate::catalog::{CatalogOptions, CatalogSummary};
 use crate::error::{Result, SinkError};

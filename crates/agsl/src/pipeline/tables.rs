@@ -73,10 +73,95 @@ pub(crate) fn update_catalog(
     Ok(Some(summary))
 }
 
+/// Athena DDL for the job's service (one service, not `auto`): the databases, the raw and
+/// converted tables, the partitions the target holds, then the partition projection variant
+/// of both tables (or only that, with `projection_only`).
+pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<String> {
+    use crate::catalog::ddl;
+    let format = job.format.ok_or_else(|| {
+        crate::Error::Internal("DDL is made for one service at a time, not `auto`".into())
+    })?;
+    let source = Source::open(&job.source, &job.storage)?;
+    let target = Store::open_existing(&job.target, &job.storage)?;
+    let ledger = match &target {
+        Some(target) => crate::state::CommitLog::read(target)?.0.ledger().clone(),
+        None => Ledger::default(),
+    };
+    let location = match &target {
+        Some(target) => target.url(""),
+        None => crate::storage::location_url(&job.target),
+    };
+    let this_year = agsl_formats::time::civil_from_days(super::unix_seconds() as i64 / 86_400).0;
+    let service = service_tables_at(
+        job,
+        &source,
+        location,
+        &ledger,
+        format,
+        "",
+        &BTreeSet::new(),
+    );
+    let mut sql = String::new();
+    let header = |sql: &mut String, text: &str| {
+        sql.push_str(&format!("-- {text}\n"));
+    };
+    if !projection_only {
+        header(
+            &mut sql,
+            &format!("{format}: raw and converted tables, registered partitions"),
+        );
+        sql.push_str(&ddl::create_database(&service.names.raw_database));
+        sql.push_str(&ddl::create_database(&service.names.database));
+        for planned in catalog::plan_tables(&ledger, &service, false, this_year as i32)
+            .iter()
+            .rev()
+        {
+            sql.push('\n');
+            sql.push_str(&ddl::create_table(&planned.table));
+            if !planned.partitions.is_empty() {
+                sql.push_str(&ddl::add_partitions(&planned.table, &planned.partitions));
+            }
+        }
+        sql.push('\n');
+    }
+    header(
+        &mut sql,
+        &format!("{format}: partition projection variant (instead of registered partitions)"),
+    );
+    if projection_only {
+        sql.push_str(&ddl::create_database(&service.names.raw_database));
+        sql.push_str(&ddl::create_database(&service.names.database));
+    }
+    for planned in catalog::plan_tables(&ledger, &service, true, this_year as i32)
+        .iter()
+        .rev()
+    {
+        sql.push('\n');
+        sql.push_str(&ddl::create_table(&planned.table));
+    }
+    Ok(sql)
+}
+
 fn service_tables(
     job: &ConvertJob,
     source: &Source,
     target: &Store,
+    ledger: &Ledger,
+    format: Format,
+    run: &str,
+    converted: &BTreeSet<Format>,
+) -> ServiceTables {
+    let single = job.format.is_some();
+    let folder = if single { "" } else { format.table_name() };
+    let location = target.url(folder);
+    service_tables_at(job, source, location, ledger, format, run, converted)
+}
+
+/// The tables of `format`, the converted one at `location`.
+fn service_tables_at(
+    job: &ConvertJob,
+    source: &Source,
+    location: String,
     ledger: &Ledger,
     format: Format,
     run: &str,
@@ -115,7 +200,7 @@ fn service_tables(
     ServiceTables {
         format,
         names,
-        location: target.url(folder),
+        location,
         folder: folder.to_owned(),
         source: source_url,
         vpc_fields,

@@ -96,6 +96,17 @@ impl From<&Path> for Location {
     }
 }
 
+/// The URL of a location: `s3://bucket/prefix`, or `file://` and the absolute local path.
+pub fn location_url(location: &Location) -> String {
+    match location {
+        Location::Local(path) => {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            format!("file://{}", absolute.display())
+        }
+        other => other.to_string(),
+    }
+}
+
 /// `a/b` + `c` = `a/b/c`, with no empty segments.
 pub(crate) fn join_key(prefix: &str, relative: &str) -> String {
     match (prefix.trim_matches('/'), relative.trim_matches('/')) {
@@ -208,19 +219,25 @@ impl Store {
         }
     }
 
+    /// Opens `location` if it exists; a local directory that does not is `None` (and is not
+    /// created). S3 prefixes always "exist".
+    pub fn open_existing(
+        location: &Location,
+        options: &StorageOptions,
+    ) -> Result<Option<Self>, StorageError> {
+        match location {
+            Location::Local(path) if !path.exists() => Ok(None),
+            _ => Self::open(location, options).map(Some),
+        }
+    }
+
     pub fn location(&self) -> &Location {
         &self.location
     }
 
     /// The URL of `key`: `s3://bucket/prefix/key` or the absolute local path as `file://`.
     pub fn url(&self, key: &str) -> String {
-        match &self.location {
-            Location::Local(path) => {
-                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-                format!("file://{}", absolute.join(key).display())
-            }
-            location => location.join(key).to_string(),
-        }
+        location_url(&self.location.join(key))
     }
 
     fn path(&self, key: &str) -> StorePath {
