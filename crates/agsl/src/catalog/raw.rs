@@ -46,7 +46,7 @@ enum Field {
     Bare(&'static str),
     /// `"…"` with `\"` escapes (load balancers escape quotes).
     Quoted(&'static str),
-    /// `"…"` or a bare token (producers differ for ALB's target lists).
+    /// `"…"` or a bare token (producers differ: ALB target lists, older domain names).
     MaybeQuoted(&'static str),
     /// `"…"` that may hold unescaped quotes (S3), or a bare `-` (NULL).
     QuotedOrDash(&'static str),
@@ -109,8 +109,8 @@ const ALB_FIELDS: &[Field] = &[
     Bare("ssl_protocol"),
     Bare("target_group_arn"),
     Quoted("trace_id"),
-    Quoted("domain_name"),
-    Quoted("chosen_cert_arn"),
+    MaybeQuoted("domain_name"),
+    MaybeQuoted("chosen_cert_arn"),
     Bare("matched_rule_priority"),
     Bare("request_creation_time"),
     Quoted("actions_executed"),
@@ -147,7 +147,7 @@ const ELB_FIELDS: &[Field] = &[
 ];
 const ELB_REQUIRED: usize = 12;
 
-/// S3 server access log fields; the oldest lines end after `version_id`.
+/// S3 server access log fields; the oldest lines end after `user_agent`.
 const S3_FIELDS: &[Field] = &[
     Bare("bucket_owner"),
     Bare("bucket"),
@@ -177,7 +177,7 @@ const S3_FIELDS: &[Field] = &[
     Bare("acl_required"),
     Bare("source_region"),
 ];
-const S3_REQUIRED: usize = 18;
+const S3_REQUIRED: usize = 17;
 
 /// The whole-line pattern (the Regex SerDe matches whole lines) of `fields`: the first
 /// `required` always, each later one only after the one before it, anything unknown after.

@@ -234,7 +234,9 @@ fn apply(
                 catalog.update_table(&wanted)?;
                 summary.tables_updated += 1;
             }
+            // Switching projection off leaves partitions to register however recent the table.
             existing.parameters.get(COMMIT_PARAMETER) == commit.as_ref()
+                && existing.projected() == wanted.projected()
         }
     };
     if in_line {

@@ -1,8 +1,10 @@
 //! Integration tests of the agsl library: one test binary, a module per topic. Output is
 //! always read back with the parquet crate's own reader.
 
+mod catalog;
 mod convert;
 mod objects;
+mod raw_tables;
 
 use std::fs::File;
 use std::path::Path;

@@ -1,0 +1,162 @@
+//! The raw tables' Regex SerDe patterns against real lines: every line agsl's parser accepts
+//! (the shared corpus and the generator) must match the pattern as a whole line, as Hive's
+//! RegexSerDe requires, and the captured fields must be the ones the parser read.
+
+use std::path::PathBuf;
+
+use agsl::catalog::raw_table;
+use agsl_formats::sample::{SamplePlan, objects};
+use agsl_formats::{Decoded, Format};
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+
+fn corpus_lines(folder: &str) -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus")
+        .join(folder);
+    assert!(dir.is_dir(), "corpus folder {} is missing", dir.display());
+    let mut lines = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (i, line) in text.lines().enumerate() {
+            lines.push((format!("{name}:{}", i + 1), line.to_owned()));
+        }
+    }
+    lines
+}
+
+fn sample_lines(format: Format) -> Vec<(String, String)> {
+    let plan = SamplePlan {
+        objects: 4,
+        lines_per_object: 500,
+        ..SamplePlan::default()
+    };
+    objects(format, plan)
+        .flat_map(|o| {
+            let text = String::from_utf8(o.body).unwrap();
+            let key = o.key;
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| (format!("{key}:{}", i + 1), l.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The value the parser gave `column` for a one-line decode, as text (`None` for NULL).
+fn parsed(decoded: &Decoded, column: &str) -> Option<String> {
+    let array = decoded.batches[0].column_by_name(column).unwrap();
+    if array.is_null(0) {
+        return None;
+    }
+    Some(match array.data_type() {
+        arrow_schema::DataType::Utf8 => array.as_string::<i32>().value(0).to_owned(),
+        arrow_schema::DataType::Int32 => array
+            .as_primitive::<arrow_array::types::Int32Type>()
+            .value(0)
+            .to_string(),
+        arrow_schema::DataType::Int64 => array
+            .as_primitive::<arrow_array::types::Int64Type>()
+            .value(0)
+            .to_string(),
+        other => panic!("no text form for {other}"),
+    })
+}
+
+/// Checks every accepted line of `lines` against the raw table's pattern; returns how many.
+fn check(format: Format, lines: &[(String, String)], columns: &[&str]) -> usize {
+    let table = raw_table(format, "raw", "t", "s3://b/p", None);
+    let pattern = format!("^(?:{})$", table.storage.serde_parameters["input.regex"]);
+    let regex = regex::Regex::new(&pattern).unwrap();
+    let parser = format.parser();
+    let mut accepted = 0;
+    for (place, line) in lines {
+        let decoded = Decoded::from_bytes(parser.as_ref(), line.as_bytes(), 4).unwrap();
+        if decoded.counts.rows != 1 {
+            continue;
+        }
+        accepted += 1;
+        let captures = regex
+            .captures(line)
+            .unwrap_or_else(|| panic!("{format} raw pattern does not match {place}: {line}"));
+        for column in columns {
+            let index = table
+                .columns
+                .iter()
+                .position(|c| c.name == *column)
+                .unwrap();
+            let raw = captures
+                .get(index + 1)
+                .map(|m| m.as_str())
+                .filter(|s| *s != "-" && !s.is_empty());
+            let value = parsed(&decoded, column);
+            assert_eq!(
+                raw.map(str::to_owned),
+                value,
+                "{format} `{column}` at {place}: {line}"
+            );
+        }
+    }
+    accepted
+}
+
+#[test]
+fn alb_raw_pattern_matches_every_accepted_line() {
+    let columns = [
+        "elb",
+        "client_ip",
+        "elb_status_code",
+        "sent_bytes",
+        "request_verb",
+        "ssl_protocol",
+        "domain_name",
+        "classification",
+    ];
+    assert!(check(Format::Alb, &corpus_lines("alb"), &columns) >= 30);
+    assert_eq!(
+        check(Format::Alb, &sample_lines(Format::Alb), &columns),
+        2000
+    );
+}
+
+#[test]
+fn elb_raw_pattern_matches_every_accepted_line() {
+    let columns = [
+        "elb",
+        "client_ip",
+        "backend_port",
+        "received_bytes",
+        "request_verb",
+    ];
+    assert!(check(Format::Elb, &corpus_lines("elb"), &columns) >= 20);
+    assert_eq!(
+        check(Format::Elb, &sample_lines(Format::Elb), &columns),
+        2000
+    );
+}
+
+#[test]
+fn s3_access_raw_pattern_matches_every_accepted_line() {
+    let columns = [
+        "bucket",
+        "remote_ip",
+        "operation",
+        "key",
+        "http_status",
+        "bytes_sent",
+        "version_id",
+        "tls_version",
+    ];
+    assert!(check(Format::S3Access, &corpus_lines("s3access"), &columns) >= 20);
+    assert_eq!(
+        check(Format::S3Access, &sample_lines(Format::S3Access), &columns),
+        2000
+    );
+}
