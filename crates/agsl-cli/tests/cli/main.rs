@@ -1,6 +1,7 @@
 //! End-to-end tests of the `agsl` binary: exit codes, one-line errors, `--json`, and a real
 //! conversion read back with the parquet crate.
 
+mod glue;
 mod kill;
 mod moto;
 mod place;
@@ -40,6 +41,21 @@ fn convert(service: &str, source: &Path, target: &Path, extra: &[&str]) -> Outpu
     ];
     args.extend_from_slice(extra);
     agsl(&args)
+}
+
+/// Every file below `root`, sorted.
+fn files_below(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_below(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
 }
 
 fn stderr(output: &Output) -> String {
