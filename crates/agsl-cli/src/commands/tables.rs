@@ -91,7 +91,7 @@ pub fn run(args: TablesArgs, output: &Output) -> anyhow::Result<()> {
             format!("{}.{}", row.database, row.table),
             row.role.unwrap_or("-"),
             row.partitions
-                .map_or_else(|| "projected".to_owned(), |p| thousands(p)),
+                .map_or_else(|| "projected".to_owned(), thousands),
             row.rows.map_or_else(|| "-".to_owned(), thousands),
             row.last_run.unwrap_or("-"),
             row.location

@@ -42,16 +42,17 @@ fn pairs(mut text: &str) -> Vec<(String, String)> {
     found
 }
 
+/// `(name, columns, serde, serde properties, location)` of a CREATE EXTERNAL TABLE statement.
+type CreateParts = (
+    String,
+    Vec<(String, String)>,
+    String,
+    Vec<(String, String)>,
+    String,
+);
+
 /// The parts of one CREATE EXTERNAL TABLE statement.
-fn parse_create(
-    statement: &str,
-) -> (
-    String,
-    Vec<(String, String)>,
-    String,
-    Vec<(String, String)>,
-    String,
-) {
+fn parse_create(statement: &str) -> CreateParts {
     let head = statement.split_once(" (\n").unwrap();
     let name = head.0.rsplit(' ').next().unwrap().replace('`', "");
     let (columns, rest) = head.1.split_once("\n)\n").unwrap();
