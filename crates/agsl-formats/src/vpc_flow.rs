@@ -279,8 +279,15 @@ struct VpcFlowRecord {
     traffic_path: Option<i32>,
 }
 
+/// Epoch seconds as microseconds; seconds beyond what microseconds can hold are rejected.
 fn epoch_seconds(value: &str, column: &'static str) -> Result<Option<i64>, Reason> {
-    Ok(fields::int64(value, column)?.map(|seconds| seconds * 1_000_000))
+    fields::int64(value, column)?
+        .map(|seconds| {
+            seconds
+                .checked_mul(1_000_000)
+                .ok_or_else(|| format!("epoch seconds `{value}` out of range in `{column}`").into())
+        })
+        .transpose()
 }
 
 impl VpcFlowRecord {

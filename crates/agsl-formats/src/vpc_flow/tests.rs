@@ -150,3 +150,15 @@ fn routes_and_regions() {
         Route::Skip(_)
     ));
 }
+
+#[test]
+fn epoch_seconds_beyond_microseconds_are_rejected_not_overflowed() {
+    let line = "2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 49152 6 20 4249 92233720368547 1418530070 ACCEPT OK\n";
+    let d = decode(line);
+    assert_eq!((d.counts.rows, d.counts.rejects), (0, 1));
+    assert!(
+        d.rejects[0].reason.contains("out of range"),
+        "{}",
+        d.rejects[0].reason
+    );
+}
