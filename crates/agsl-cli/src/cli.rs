@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use agsl::{CatalogKind, Format, Location};
+use agsl::{CatalogKind, Format, Location, PartitionLayout};
 use clap::{Args, Parser, Subcommand};
 
 /// Convert AWS service logs into partitioned, zstd-compressed Parquet tables.
@@ -64,6 +64,21 @@ pub struct ConvertArgs {
     /// and agsl's state (`_agsl/`) are kept below it.
     #[arg(long, value_parser = parse_location)]
     pub target: Location,
+
+    /// Where lines that cannot be parsed go, as Parquet (`s3://bucket/prefix` or a local
+    /// folder) [default: <target>/_rejects/]. Not inside the table, unless `_`-prefixed.
+    #[arg(long, value_parser = parse_location)]
+    pub rejects: Option<Location>,
+
+    /// Partition layout: seed (region/year/month/day, or year/month/day, as the seed wrote)
+    /// or account (account_id=<12 digits> first, from each object's key).
+    #[arg(long, default_value = "seed", value_parser = parse_partitioning)]
+    pub partitioning: PartitionLayout,
+
+    /// With --partitioning account: the account of objects whose key names none
+    /// (CloudFront, simple-layout S3 access logs).
+    #[arg(long, value_parser = parse_account_id)]
+    pub account_id: Option<String>,
 
     /// Only objects dated (by key) and records timed at or after this: a date (2026-01-31,
     /// midnight UTC) or RFC 3339 (2026-01-31T12:00:00Z).
@@ -300,6 +315,16 @@ fn parse_service_or_auto(value: &str) -> Result<ServiceChoice, String> {
 }
 
 pub use agsl::config::parse_size;
+
+fn parse_partitioning(value: &str) -> Result<PartitionLayout, String> {
+    value.parse()
+}
+
+fn parse_account_id(value: &str) -> Result<String, String> {
+    (value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| value.to_owned())
+        .ok_or_else(|| format!("`{value}` is not a 12-digit account id"))
+}
 
 fn parse_catalog(value: &str) -> Result<CatalogKind, String> {
     value.parse()

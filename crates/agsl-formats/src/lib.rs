@@ -130,6 +130,17 @@ pub enum Partitioning {
 /// Hive's name for a NULL partition value, used when an object key names no region.
 pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
+/// The AWS account an object belongs to, from its key: the first folder of exactly 12 digits
+/// (`AWSLogs/<account>/…`, an organization trail's `AWSLogs/o-…/<account>/…`, or the source
+/// account folder of S3 access logs' partitioned layout). CloudFront and simple-layout S3 keys
+/// name no account.
+pub fn account_from_key(key: &str) -> Option<&str> {
+    let (folders, _file) = key.rsplit_once('/')?;
+    folders
+        .split('/')
+        .find(|s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl Partitioning {
     /// The partition key names, in path order.
     pub fn keys(self) -> &'static [&'static str] {
@@ -187,4 +198,27 @@ pub trait LogFormat: Send + Sync {
 
     /// A fresh decoder producing batches of at most `batch_size` rows.
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_from_key;
+
+    #[test]
+    fn accounts_come_from_twelve_digit_folders() {
+        let alb = "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/\
+                   123456789012_elasticloadbalancing_us-east-1_app.lb.1_20240307T0000Z_1.2.3.4_x.log.gz";
+        assert_eq!(account_from_key(alb), Some("123456789012"));
+        let org = "AWSLogs/o-abc123/210987654321/CloudTrail/eu-west-1/2024/03/07/f.json.gz";
+        assert_eq!(account_from_key(org), Some("210987654321"));
+        let s3 = "logs/111122223333/us-east-1/bucket/2024/03/07/2024-03-07-10-00-00-ABC";
+        assert_eq!(account_from_key(s3), Some("111122223333"));
+        // The file name holds the account too, but only folders count; 13 digits are not one.
+        assert_eq!(
+            account_from_key("123456789012_elasticloadbalancing_x.log"),
+            None
+        );
+        assert_eq!(account_from_key("x/1234567890123/f"), None);
+        assert_eq!(account_from_key("E2ABC.2024-03-07-10.abcd.gz"), None);
+    }
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::catalog::{CatalogKind, CatalogOptions};
 use crate::pipeline::ConvertJob;
-use crate::sink::WriterOptions;
+use crate::sink::{PartitionLayout, WriterOptions};
 use crate::storage::Location;
 use crate::window::TimeWindow;
 
@@ -84,13 +84,20 @@ struct JobTable {
     #[serde(default, deserialize_with = "name")]
     raw_table: Option<String>,
     partition_projection: Option<bool>,
+    #[serde(default, deserialize_with = "partitioning")]
+    partitioning: Option<PartitionLayout>,
+    #[serde(default, deserialize_with = "account_id")]
+    account_id: Option<String>,
+    #[serde(default, deserialize_with = "location")]
+    rejects: Option<Location>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct ServiceKey(Option<Format>);
 
 impl JobTable {
-    fn overlay(self, defaults: &JobTable) -> JobTable {
+    /// The job `name`'s keys over `defaults`.
+    fn overlay(self, defaults: &JobTable, name: &str) -> JobTable {
         let d = defaults.clone();
         JobTable {
             service: self.service.or(d.service),
@@ -114,6 +121,10 @@ impl JobTable {
             raw_database: self.raw_database.or(d.raw_database),
             raw_table: self.raw_table,
             partition_projection: self.partition_projection.or(d.partition_projection),
+            partitioning: self.partitioning.or(d.partitioning),
+            account_id: self.account_id.or(d.account_id),
+            // A default rejects location gets one folder per job, named after it.
+            rejects: self.rejects.or_else(|| d.rejects.map(|r| r.join(name))),
         }
     }
 }
@@ -153,7 +164,7 @@ pub fn parse(text: &str, path: &str, names: &[String]) -> Result<Vec<NamedJob>, 
     let mut jobs = Vec::new();
     for (name, table) in tables {
         let line = line_of(text, table.span().start);
-        let merged = table.into_inner().overlay(&defaults);
+        let merged = table.into_inner().overlay(&defaults, &name);
         let job = build(merged).map_err(|m| invalid(format!("job `{name}` (line {line}): {m}")))?;
         jobs.push(NamedJob { name, job });
     }
@@ -224,6 +235,10 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
         raw_table: table.raw_table,
         partition_projection: table.partition_projection.unwrap_or(false),
     };
+    job.partitioning = table.partitioning.unwrap_or_default();
+    job.account_id = table.account_id;
+    job.rejects = table.rejects;
+    job.validate()?;
     Ok(job)
 }
 
@@ -268,6 +283,18 @@ fn service<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ServiceKey>, D::Err
 
 fn catalog_kind<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CatalogKind>, D::Error> {
     parse_string(d, str::parse)
+}
+
+fn partitioning<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PartitionLayout>, D::Error> {
+    parse_string(d, str::parse)
+}
+
+fn account_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    parse_string(d, |text| {
+        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.to_owned())
+            .ok_or_else(|| format!("account id `{text}` is not 12 digits"))
+    })
 }
 
 fn name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -442,6 +469,62 @@ catalog = "local"
         let bad = text.replace("catalog = \"local\"", "table = \"x\"");
         let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
         assert!(error.contains("not with service `auto`"), "{error}");
+    }
+
+    #[test]
+    fn rejects_and_partitioning_keys() {
+        let text = r#"
+[defaults]
+rejects = "s3://quarantine/agsl"
+partitioning = "account"
+
+[org_trail]
+service = "cloudtrail"
+source = "s3://logs/AWSLogs/o-abc123/"
+target = "s3://lake/cloudtrail"
+
+[cdn]
+service = "cloudfront"
+source = "s3://logs/cdn/"
+target = "s3://lake/cloudfront"
+account_id = "123456789012"
+rejects = "s3://lake/cloudfront/_bad"
+"#;
+        let jobs = parse(text, "agsl.toml", &[]).unwrap();
+        let (cdn, trail) = (&jobs[0].job, &jobs[1].job);
+        assert_eq!(
+            trail.rejects,
+            Some(Location::parse("s3://quarantine/agsl/org_trail").unwrap())
+        );
+        assert_eq!(trail.partitioning, PartitionLayout::Account);
+        assert_eq!(trail.account_id, None);
+        assert_eq!(
+            cdn.rejects,
+            Some(Location::parse("s3://lake/cloudfront/_bad").unwrap())
+        );
+        assert_eq!(cdn.account_id.as_deref(), Some("123456789012"));
+        let bad = text.replace("\"account\"", "\"dt\"");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("unknown partitioning `dt`") && error.contains("line 4"),
+            "{error}"
+        );
+        let bad = text.replace("123456789012", "12345");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("`12345` is not 12 digits") && error.contains("line 15"),
+            "{error}"
+        );
+        // Rejects inside the table would be read as rows.
+        let bad = text.replace("cloudfront/_bad", "cloudfront/bad");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("job `cdn`") && error.contains("inside the table"),
+            "{error}"
+        );
+        let bad = text.replace("partitioning = \"account\"\n", "");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(error.contains("for the account partitioning"), "{error}");
     }
 
     #[test]

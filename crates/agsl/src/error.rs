@@ -22,6 +22,9 @@ pub enum Error {
     /// retries.
     #[error("{0}; the converted data is committed and the next run updates the catalog")]
     Catalog(#[from] crate::catalog::CatalogError),
+    /// The job cannot run as given: a wrong argument or config value.
+    #[error("{0}")]
+    InvalidJob(String),
     /// A broken invariant inside agsl: a bug, never bad input.
     #[error("internal error: {0}")]
     Internal(String),

@@ -40,7 +40,7 @@ pub use pipeline::{
     ALREADY_CONVERTED, ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES,
     DEFAULT_LOCK_STALE_AFTER, PlannedObject, Progress, RunSummary, convert, table_ddl,
 };
-pub use sink::WriterOptions;
+pub use sink::{PartitionLayout, WriterOptions};
 pub use state::StateError;
 pub use storage::{Location, StorageError, StorageOptions};
 pub use window::TimeWindow;

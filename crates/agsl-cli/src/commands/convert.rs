@@ -22,11 +22,15 @@ pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     job.reprocess = args.reprocess;
     job.dry_run = args.dry_run;
     job.full_listing = args.full_listing;
+    job.rejects = args.rejects;
+    job.partitioning = args.partitioning;
+    job.account_id = args.account_id;
     apply_tuning(&mut job, &args.tuning);
     apply_storage(&mut job, args.storage);
     job.catalog.kind = args.catalog.catalog;
     job.catalog.partition_projection = args.catalog.partition_projection;
     apply_names(&mut job, args.catalog.names)?;
+    job.validate().map_err(crate::UsageError)?;
     Ok(job)
 }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use agsl::catalog::{Catalog, GlueCatalog, converted_table, raw_table};
 use agsl::sample::write_sample;
+use agsl::sink::{PartitionLayout, TablePartitioning};
 use agsl::storage::{Location, StorageOptions, Store};
 use agsl_formats::Format;
 use agsl_formats::sample::SamplePlan;
@@ -99,7 +100,13 @@ fn every_service_gets_both_tables_with_every_partition() {
             .table("aws_service_logs", table_name)
             .unwrap()
             .unwrap_or_else(|| panic!("{format}: no converted table"));
-        let expected = converted_table(parser.as_ref(), "aws_service_logs", table_name, "x");
+        let expected = converted_table(
+            parser.as_ref(),
+            TablePartitioning::of(parser.as_ref(), PartitionLayout::Seed),
+            "aws_service_logs",
+            table_name,
+            "x",
+        );
         assert_eq!(table.columns, expected.columns, "{format}");
         assert_eq!(table.partition_keys, expected.partition_keys, "{format}");
         assert_eq!(table.storage, expected.storage, "{format}");
@@ -301,6 +308,7 @@ fn an_incompatible_table_is_refused_with_a_way_forward() {
     glue.ensure_database("aws_service_logs").unwrap();
     let mut seed = converted_table(
         Format::Alb.parser().as_ref(),
+        TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
         "aws_service_logs",
         "alb",
         &url(&target),

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::moto::Moto;
-use crate::place::{Expected, Place, alb_objects, put_objects, read_table};
+use crate::place::{Expected, Place, alb_objects, put_objects, read_table_and_rejects};
 use crate::state::run_json;
 
 /// Where a run can be cut short on purpose, besides random moments: after writing a batch,
@@ -43,7 +43,7 @@ fn setting(name: &str, default: u64) -> u64 {
 
 /// Kills happen at a random moment within the expected length of a run, learnt from the last
 /// run that finished before its kill (so the test adapts to the machine and the store).
-fn kill_and_rerun(source: &Place, target: &Place) {
+fn kill_and_rerun(source: &Place, target: &Place, rejects: Option<&Place>) {
     let iterations = setting("AGSL_KILL_ITERATIONS", 20);
     let seed = setting("AGSL_KILL_SEED", 0x5eed);
     let mut moments = Moments(seed | 1);
@@ -65,6 +65,9 @@ fn kill_and_rerun(source: &Place, target: &Place) {
             "150KB",
             "--quiet",
         ];
+        if let Some(rejects) = rejects {
+            args.extend(["--rejects", &rejects.url]);
+        }
         args.extend_from_slice(extra);
         args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     };
@@ -109,7 +112,7 @@ fn kill_and_rerun(source: &Place, target: &Place) {
 
     let finish = run_json(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(finish["commits"].as_u64().is_some());
-    let table = read_table(target);
+    let table = read_table_and_rejects(target, rejects);
     table.assert_exactly(&expected);
     assert!(
         target.store.list("_agsl/staging").unwrap().is_empty(),
@@ -125,7 +128,7 @@ fn kill_and_rerun(source: &Place, target: &Place) {
     let newest = run_json(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(newest["objects"], 3, "{newest}");
     assert_eq!(newest["skipped_reasons"]["already converted"], converted);
-    read_table(target).assert_exactly(&expected);
+    read_table_and_rejects(target, rejects).assert_exactly(&expected);
 }
 
 #[test]
@@ -135,14 +138,17 @@ fn killed_runs_on_local_folders_convert_every_line_exactly_once() {
     std::fs::create_dir_all(&source).unwrap();
     let source = Place::new(source.to_str().unwrap());
     let target = Place::new(dir.path().join("target").to_str().unwrap());
-    kill_and_rerun(&source, &target);
+    kill_and_rerun(&source, &target, None);
 }
 
+/// On S3, the rejects go to a bucket of their own: their move there is part of each commit.
 #[test]
 fn killed_runs_on_s3_convert_every_line_exactly_once() {
     let moto = Moto::start();
     moto.create_bucket("kill");
+    moto.create_bucket("kill-rejects");
     let source = Place::new("s3://kill/logs");
     let target = Place::new("s3://kill/lake/alb_logs");
-    kill_and_rerun(&source, &target);
+    let rejects = Place::new("s3://kill-rejects/alb");
+    kill_and_rerun(&source, &target, Some(&rejects));
 }

@@ -254,6 +254,32 @@ fn bad_size_is_a_usage_error() {
 }
 
 #[test]
+fn bad_layout_arguments_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t");
+    let output = convert("alb", dir.path(), &target, &["--partitioning", "dt"]);
+    assert_one_line_error(&output, 2, "unknown partitioning `dt`");
+    let output = convert("alb", dir.path(), &target, &["--account-id", "12345"]);
+    assert_one_line_error(&output, 2, "not a 12-digit account id");
+    let output = convert(
+        "alb",
+        dir.path(),
+        &target,
+        &["--account-id", "123456789012"],
+    );
+    assert_one_line_error(&output, 2, "for the account partitioning");
+    let inside = target.join("rejects");
+    let output = convert(
+        "alb",
+        dir.path(),
+        &target,
+        &["--rejects", inside.to_str().unwrap()],
+    );
+    assert_one_line_error(&output, 2, "inside the table");
+    assert!(!target.exists(), "a refused job writes nothing");
+}
+
+#[test]
 fn demo_converts_and_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let output = agsl(&["demo", "--dir", dir.path().to_str().unwrap()]);

@@ -102,6 +102,30 @@ impl TableContent {
     }
 }
 
+fn count_rejects(
+    batches: &[RecordBatch],
+    content: &mut TableContent,
+    seen: &mut BTreeSet<(String, i64)>,
+) {
+    for batch in batches {
+        let sources = batch
+            .column_by_name("source_key")
+            .unwrap()
+            .as_string::<i32>();
+        let lines = batch
+            .column_by_name("line_number")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            let source = key_of(sources.value(row));
+            if !seen.insert((source.clone(), lines.value(row))) {
+                content.duplicate_rejects += 1;
+            }
+            *content.rejects.entry(source).or_default() += 1;
+        }
+    }
+}
+
 /// The key of a `_source_key` URL: what follows the `AWSLogs/` layout root.
 fn key_of(url: &str) -> String {
     let start = url
@@ -111,11 +135,32 @@ fn key_of(url: &str) -> String {
 }
 
 /// Reads every visible Parquet file of the table at `target` (leaving out `_`- and
-/// `.`-prefixed folders and files, as Hive readers do) and the rejects.
+/// `.`-prefixed folders and files, as Hive readers do) and the rejects in `<target>/_rejects/`.
 pub fn read_table(target: &Place) -> TableContent {
+    read_table_and_rejects(target, None)
+}
+
+/// Like [`read_table`], with the rejects in a location of their own (and none in the target).
+pub fn read_table_and_rejects(target: &Place, rejects: Option<&Place>) -> TableContent {
     let mut content = TableContent::default();
     let mut traces = BTreeSet::new();
     let mut reject_lines = BTreeSet::new();
+    let read = |place: &Place, key: &str| -> Vec<RecordBatch> {
+        ParquetRecordBatchReaderBuilder::try_new(place.store.get(key).unwrap())
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    if let Some(place) = rejects {
+        for object in place.store.list("").unwrap() {
+            if object.key.ends_with(".parquet") {
+                let batches = read(place, &object.key);
+                count_rejects(&batches, &mut content, &mut reject_lines);
+            }
+        }
+    }
     for object in target.store.list("").unwrap() {
         let key = &object.key;
         if !key.ends_with(".parquet") {
@@ -124,35 +169,17 @@ pub fn read_table(target: &Place) -> TableContent {
         let hidden = key
             .split('/')
             .any(|segment| segment.starts_with('_') || segment.starts_with('.'));
-        let rejects = key.starts_with("_rejects/");
-        if hidden && !rejects {
+        let in_rejects = key.starts_with("_rejects/");
+        assert!(
+            !(in_rejects && rejects.is_some()),
+            "rejects have a location of their own, yet `{key}` is in the target"
+        );
+        if hidden && !in_rejects {
             continue;
         }
-        let batches: Vec<RecordBatch> =
-            ParquetRecordBatchReaderBuilder::try_new(target.store.get(key).unwrap())
-                .unwrap()
-                .build()
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-        if rejects {
-            for batch in &batches {
-                let sources = batch
-                    .column_by_name("source_key")
-                    .unwrap()
-                    .as_string::<i32>();
-                let lines = batch
-                    .column_by_name("line_number")
-                    .unwrap()
-                    .as_primitive::<Int64Type>();
-                for row in 0..batch.num_rows() {
-                    let source = key_of(sources.value(row));
-                    if !reject_lines.insert((source.clone(), lines.value(row))) {
-                        content.duplicate_rejects += 1;
-                    }
-                    *content.rejects.entry(source).or_default() += 1;
-                }
-            }
+        let batches = read(target, key);
+        if in_rejects {
+            count_rejects(&batches, &mut content, &mut reject_lines);
             continue;
         }
         content.files.push(key.clone());

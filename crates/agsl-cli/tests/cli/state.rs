@@ -299,4 +299,13 @@ fn the_example_config_in_the_repository_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../agsl.example.toml");
     let jobs = agsl::config::load(&path, &[]).unwrap();
     assert!(jobs.len() >= 2);
+    let job = |name: &str| &jobs.iter().find(|j| j.name == name).unwrap().job;
+    assert_eq!(
+        job("alb").rejects,
+        Some(agsl::Location::parse("s3://my-quarantine/agsl/alb").unwrap())
+    );
+    assert_eq!(
+        job("cloudtrail_2026").partitioning,
+        agsl::PartitionLayout::Account
+    );
 }

@@ -71,10 +71,17 @@ fn same_type(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
     use crate::catalog::converted_table;
+    use crate::sink::{PartitionLayout, TablePartitioning};
     use agsl_formats::Format;
 
     fn alb() -> TableDefinition {
-        converted_table(Format::Alb.parser().as_ref(), "db", "alb", "s3://b/alb")
+        converted_table(
+            Format::Alb.parser().as_ref(),
+            TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
+            "db",
+            "alb",
+            "s3://b/alb",
+        )
     }
 
     #[test]

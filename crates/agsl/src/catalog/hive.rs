@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use agsl_formats::{LogFormat, Partitioning};
+use agsl_formats::LogFormat;
 use arrow_schema::{DataType, TimeUnit};
 
 use super::{Column, ROLE_PARAMETER, SERVICE_PARAMETER, StorageFormat, TableDefinition};
-use crate::sink::table_schema;
+use crate::sink::{ACCOUNT_KEY, TablePartitioning, table_schema};
 
 /// The Hive type of an Arrow type, as Glue and Athena spell it; `None` for a type agsl never
 /// writes. Timestamps are Parquet `TIMESTAMP(MICROS, UTC)`, which Athena reads as `timestamp`.
@@ -34,7 +34,7 @@ pub fn hive_type(data_type: &DataType) -> Option<String> {
 }
 
 /// Partition keys of a partitioning: all strings, as the seed wrote them.
-pub(crate) fn partition_keys(partitioning: Partitioning) -> Vec<Column> {
+pub(crate) fn partition_keys(partitioning: TablePartitioning) -> Vec<Column> {
     partitioning
         .keys()
         .iter()
@@ -45,6 +45,7 @@ pub(crate) fn partition_keys(partitioning: Partitioning) -> Vec<Column> {
 /// The converted Parquet table of `format` at `location` (its folder URL).
 pub fn converted_table(
     format: &dyn LogFormat,
+    partitioning: TablePartitioning,
     database: &str,
     name: &str,
     location: &str,
@@ -71,7 +72,7 @@ pub fn converted_table(
         name: name.to_owned(),
         location: folder_url(location),
         columns,
-        partition_keys: partition_keys(format.partitioning()),
+        partition_keys: partition_keys(partitioning),
         storage: StorageFormat {
             input_format: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat".into(),
             output_format: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat".into(),
@@ -90,21 +91,26 @@ pub(crate) fn folder_url(url: &str) -> String {
 /// The partition values a table has or may get, for partition projection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectionRange {
+    pub accounts: BTreeSet<String>,
     pub regions: BTreeSet<String>,
     pub years: Option<(i32, i32)>,
 }
 
 impl ProjectionRange {
-    /// Widens the range by one partition's values (`[region,] year, month, day`).
-    pub(crate) fn include(&mut self, partitioning: Partitioning, values: &[String]) {
-        let (region, year) = match partitioning {
-            Partitioning::RegionDate => (values.first(), values.get(1)),
-            Partitioning::Date => (None, values.first()),
+    /// Widens the range by one partition's `values`, in the order of `keys`.
+    pub(crate) fn include(&mut self, keys: &[&str], values: &[String]) {
+        let value = |name: &str| {
+            keys.iter()
+                .position(|k| *k == name)
+                .and_then(|i| values.get(i))
         };
-        if let Some(region) = region {
+        if let Some(account) = value(ACCOUNT_KEY) {
+            self.accounts.insert(account.clone());
+        }
+        if let Some(region) = value("region") {
             self.regions.insert(region.clone());
         }
-        if let Some(year) = year.and_then(|y| y.parse::<i32>().ok()) {
+        if let Some(year) = value("year").and_then(|y| y.parse::<i32>().ok()) {
             self.years = Some(match self.years {
                 Some((first, last)) => (first.min(year), last.max(year)),
                 None => (year, year),
@@ -114,11 +120,11 @@ impl ProjectionRange {
 }
 
 /// Athena partition projection parameters. `template` is the partition folder URL with
-/// `${region}`, `${year}`, `${month}`, `${day}` in place of the values. Regions are an enum
-/// of those seen (every run adds new ones); years span those seen, months and days are
-/// zero-padded as written.
+/// `${account_id}`, `${region}`, `${year}`, `${month}`, `${day}` in place of the values.
+/// Accounts and regions are enums of those seen (every run adds new ones); years span those
+/// seen, months and days are zero-padded as written.
 pub(crate) fn projection_parameters(
-    partitioning: Partitioning,
+    keys: &[&str],
     range: &ProjectionRange,
     template: String,
     this_year: i32,
@@ -139,44 +145,60 @@ pub(crate) fn projection_parameters(
         ("projection.day.digits".to_owned(), "2".to_owned()),
         ("storage.location.template".to_owned(), template),
     ]);
-    if partitioning == Partitioning::RegionDate {
-        let regions = if range.regions.is_empty() {
+    for (key, seen) in [(ACCOUNT_KEY, &range.accounts), ("region", &range.regions)] {
+        if !keys.contains(&key) {
+            continue;
+        }
+        let values = if seen.is_empty() {
             agsl_formats::HIVE_DEFAULT_PARTITION.to_owned()
         } else {
-            range.regions.iter().cloned().collect::<Vec<_>>().join(",")
+            seen.iter().cloned().collect::<Vec<_>>().join(",")
         };
-        parameters.insert("projection.region.type".into(), "enum".into());
-        parameters.insert("projection.region.values".into(), regions);
+        parameters.insert(format!("projection.{key}.type"), "enum".into());
+        parameters.insert(format!("projection.{key}.values"), values);
     }
     parameters
 }
 
 /// The projection template of a converted table: its Hive-style partition folders.
-pub(crate) fn converted_template(location: &str, partitioning: Partitioning) -> String {
-    let keys: Vec<String> = partitioning
-        .keys()
-        .iter()
-        .map(|k| format!("{k}=${{{k}}}"))
-        .collect();
+pub(crate) fn converted_template(location: &str, keys: &[&str]) -> String {
+    let keys: Vec<String> = keys.iter().map(|k| format!("{k}=${{{k}}}")).collect();
     format!("{}{}/", folder_url(location), keys.join("/"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agsl_formats::Format;
+    use crate::sink::PartitionLayout;
+    use agsl_formats::{Format, Partitioning};
+
+    fn seed(format: Format) -> TablePartitioning {
+        TablePartitioning::of(format.parser().as_ref(), PartitionLayout::Seed)
+    }
 
     #[test]
     fn every_format_maps_to_hive_types() {
         for format in Format::ALL {
-            let table = converted_table(format.parser().as_ref(), "db", "t", "s3://b/t");
+            let table = converted_table(
+                format.parser().as_ref(),
+                seed(format),
+                "db",
+                "t",
+                "s3://b/t",
+            );
             assert_eq!(table.location, "s3://b/t/");
             assert_eq!(table.columns.last().unwrap().name, "_source_key");
             assert!(table.columns.iter().all(|c| !c.data_type.is_empty()));
             let keys: Vec<_> = table.partition_keys.iter().map(|c| &c.name).collect();
             assert_eq!(keys, format.parser().partitioning().keys());
         }
-        let cloudtrail = converted_table(Format::Cloudtrail.parser().as_ref(), "d", "t", "x");
+        let cloudtrail = converted_table(
+            Format::Cloudtrail.parser().as_ref(),
+            seed(Format::Cloudtrail),
+            "d",
+            "t",
+            "x",
+        );
         let resources = cloudtrail
             .columns
             .iter()
@@ -186,7 +208,13 @@ mod tests {
             resources.data_type,
             "array<struct<arn:string,accountid:string,type:string>>"
         );
-        let alb = converted_table(Format::Alb.parser().as_ref(), "d", "t", "x");
+        let alb = converted_table(
+            Format::Alb.parser().as_ref(),
+            seed(Format::Alb),
+            "d",
+            "t",
+            "x",
+        );
         let types: BTreeMap<_, _> = alb
             .columns
             .iter()
@@ -199,33 +227,45 @@ mod tests {
     }
 
     #[test]
-    fn projection_covers_seen_regions_and_years() {
+    fn projection_covers_seen_accounts_regions_and_years() {
         let mut range = ProjectionRange::default();
         let values = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        range.include(
-            Partitioning::RegionDate,
-            &values(&["us-east-1", "2023", "12", "31"]),
-        );
-        range.include(
-            Partitioning::RegionDate,
-            &values(&["eu-west-1", "2025", "01", "01"]),
-        );
-        let template = converted_template("s3://b/alb", Partitioning::RegionDate);
+        let keys = Partitioning::RegionDate.keys();
+        range.include(keys, &values(&["us-east-1", "2023", "12", "31"]));
+        range.include(keys, &values(&["eu-west-1", "2025", "01", "01"]));
+        let template = converted_template("s3://b/alb", keys);
         assert_eq!(
             template,
             "s3://b/alb/region=${region}/year=${year}/month=${month}/day=${day}/"
         );
-        let p = projection_parameters(Partitioning::RegionDate, &range, template, 2026);
+        let p = projection_parameters(keys, &range, template, 2026);
         assert_eq!(p["projection.region.values"], "eu-west-1,us-east-1");
         assert_eq!(p["projection.year.range"], "2023,2025");
         assert_eq!(p["projection.day.digits"], "2");
+        assert!(!p.contains_key("projection.account_id.type"));
         let p = projection_parameters(
-            Partitioning::Date,
+            Partitioning::Date.keys(),
             &ProjectionRange::default(),
             "x".into(),
             2026,
         );
         assert_eq!(p["projection.year.range"], "2026,2026");
         assert!(!p.contains_key("projection.region.type"));
+        let by_account = TablePartitioning::new(Partitioning::Date, PartitionLayout::Account);
+        let keys = by_account.keys();
+        let mut range = ProjectionRange::default();
+        range.include(&keys, &values(&["210987654321", "2024", "03", "07"]));
+        range.include(&keys, &values(&["123456789012", "2024", "03", "08"]));
+        let p = projection_parameters(&keys, &range, "x".into(), 2026);
+        assert_eq!(p["projection.account_id.type"], "enum");
+        assert_eq!(
+            p["projection.account_id.values"],
+            "123456789012,210987654321"
+        );
+        assert_eq!(p["projection.year.range"], "2024,2024");
+        assert_eq!(
+            converted_template("s3://b/s3", &keys),
+            "s3://b/s3/account_id=${account_id}/year=${year}/month=${month}/day=${day}/"
+        );
     }
 }

@@ -384,6 +384,7 @@ impl Catalog for LocalCatalog {
 mod tests {
     use super::*;
     use crate::catalog::converted_table;
+    use crate::sink::{PartitionLayout, TablePartitioning};
     use agsl_formats::Format;
 
     #[test]
@@ -392,7 +393,13 @@ mod tests {
         let catalog = LocalCatalog::open_file(&dir.path().join("c.sqlite"), None).unwrap();
         catalog.ensure_database("db").unwrap();
         catalog.ensure_database("db").unwrap();
-        let table = converted_table(Format::Alb.parser().as_ref(), "db", "alb", "file:///t");
+        let table = converted_table(
+            Format::Alb.parser().as_ref(),
+            TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
+            "db",
+            "alb",
+            "file:///t",
+        );
         assert!(catalog.table("db", "alb").unwrap().is_none());
         catalog.create_table(&table).unwrap();
         assert_eq!(catalog.table("db", "alb").unwrap().unwrap(), table);

@@ -15,6 +15,7 @@ use agsl_formats::Format;
 
 use super::hive::{folder_url, partition_keys};
 use super::{Column, ROLE_PARAMETER, SERVICE_PARAMETER, StorageFormat, TableDefinition};
+use crate::sink::{PartitionLayout, TablePartitioning};
 
 const TEXT_INPUT: &str = "org.apache.hadoop.mapred.TextInputFormat";
 const TEXT_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat";
@@ -384,7 +385,10 @@ pub fn raw_table(
         _ => unreachable!("every format has a raw table"),
     };
     let partition_keys = match RawLayout::of(format) {
-        RawLayout::RegionDateFolders => partition_keys(agsl_formats::Partitioning::RegionDate),
+        RawLayout::RegionDateFolders => partition_keys(TablePartitioning::new(
+            agsl_formats::Partitioning::RegionDate,
+            PartitionLayout::Seed,
+        )),
         RawLayout::Flat => Vec::new(),
     };
     TableDefinition {

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use agsl_formats::{Format, Partitioning};
+use agsl_formats::{Format, HIVE_DEFAULT_PARTITION, Partitioning, account_from_key};
 
 use super::hive::{ProjectionRange, converted_template, folder_url, projection_parameters};
 use super::raw::{RawLayout, raw_partition};
@@ -16,7 +16,7 @@ use super::{
     LAST_RUN_PARAMETER, Partition, ROWS_PARAMETER, TableDefinition, converted_table,
     evolve_columns, raw_table,
 };
-use crate::sink::REJECTS_DIR;
+use crate::sink::{ACCOUNT_KEY, PartitionLayout, TablePartitioning, is_rejects_file};
 use crate::state::Ledger;
 
 /// The catalog names of one service's two tables.
@@ -58,6 +58,9 @@ pub struct ServiceTables {
     pub location: String,
     /// The table's folder relative to the target (`""`, or `alb` with `--service auto`).
     pub folder: String,
+    /// The converted table's partition layout; with `account`, the raw table's partitions
+    /// are led by `account_id` too.
+    pub layout: PartitionLayout,
     /// The source folder URL the raw table reads.
     pub source: String,
     /// Field names of the VPC objects' header line, for the raw table's columns.
@@ -97,8 +100,11 @@ pub fn plan_tables(
 ) -> [PlannedTable; 2] {
     let (partitions, rows, sources) = ledger_contents(ledger, service);
     let parser = service.format.parser();
+    let partitioning = TablePartitioning::of(parser.as_ref(), service.layout);
+    let keys = partitioning.keys();
     let mut converted = converted_table(
         parser.as_ref(),
+        partitioning,
         &service.names.database,
         &service.names.table,
         &service.location,
@@ -110,15 +116,12 @@ pub fn plan_tables(
     if projection {
         let mut range = ProjectionRange::default();
         for p in &partitions {
-            range.include(parser.partitioning(), &p.values);
+            range.include(&keys, &p.values);
         }
-        let template = converted_template(&converted.location, parser.partitioning());
-        converted.parameters.extend(projection_parameters(
-            parser.partitioning(),
-            &range,
-            template,
-            this_year,
-        ));
+        let template = converted_template(&converted.location, &keys);
+        converted
+            .parameters
+            .extend(projection_parameters(&keys, &range, template, this_year));
     }
     let mut raw = raw_table(
         service.format,
@@ -129,25 +132,32 @@ pub fn plan_tables(
     );
     raw.parameters
         .insert(COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string());
+    let by_account = service.layout == PartitionLayout::Account;
     let raw_partitions: Vec<Partition> = match RawLayout::of(service.format) {
-        RawLayout::RegionDateFolders => raw_partitions(&sources),
+        RawLayout::RegionDateFolders => raw_partitions(&sources, by_account),
         RawLayout::Flat => Vec::new(),
     };
+    let raw_keys = TablePartitioning::new(Partitioning::RegionDate, service.layout).keys();
+    if by_account && !raw.partition_keys.is_empty() {
+        raw.partition_keys
+            .insert(0, super::Column::new(ACCOUNT_KEY, "string"));
+    }
     if projection && !raw.partition_keys.is_empty() {
         let mut range = ProjectionRange::default();
         for p in &raw_partitions {
-            range.include(Partitioning::RegionDate, &p.values);
+            range.include(&raw_keys, &p.values);
         }
-        let prefix = raw_partitions
+        let mut prefix = raw_partitions
             .first()
             .map(|p| strip_segments(&p.location, 4))
             .unwrap_or_else(|| raw.location.clone());
+        if by_account && let Some(account) = raw_partitions.first().map(|p| &p.values[0]) {
+            // The account is a folder of the delivery path (`AWSLogs/<account>/…`).
+            prefix = prefix.replacen(&format!("/{account}/"), "/${account_id}/", 1);
+        }
         let template = format!("{prefix}${{region}}/${{year}}/${{month}}/${{day}}/");
         raw.parameters.extend(projection_parameters(
-            Partitioning::RegionDate,
-            &range,
-            template,
-            this_year,
+            &raw_keys, &range, template, this_year,
         ));
     }
     [
@@ -298,7 +308,7 @@ fn ledger_contents(
     service: &ServiceTables,
 ) -> (Vec<Partition>, u64, BTreeSet<String>) {
     let keyword = service.format.to_string();
-    let keys = service.format.parser().partitioning().keys();
+    let keys = TablePartitioning::of(service.format.parser().as_ref(), service.layout).keys();
     let mut partitions = BTreeMap::new();
     let mut rows = 0;
     let mut sources = BTreeSet::new();
@@ -313,7 +323,7 @@ fn ledger_contents(
         else {
             continue;
         };
-        if in_table.starts_with(REJECTS_DIR) {
+        if is_rejects_file(path) {
             continue;
         }
         let Some((folder, _file)) = in_table.rsplit_once('/') else {
@@ -321,7 +331,7 @@ fn ledger_contents(
         };
         let values: Option<Vec<String>> = folder
             .split('/')
-            .zip(keys)
+            .zip(&keys)
             .map(|(segment, key)| {
                 segment
                     .strip_prefix(key)
@@ -349,11 +359,18 @@ fn ledger_contents(
 /// The raw partitions of the delivery folders `sources` sit in. Two folders with the same
 /// values (two accounts below one source prefix) cannot both be a partition: the first wins
 /// and the rest are logged.
-fn raw_partitions(sources: &BTreeSet<String>) -> Vec<Partition> {
+fn raw_partitions(sources: &BTreeSet<String>, by_account: bool) -> Vec<Partition> {
     let mut partitions: BTreeMap<Vec<String>, String> = BTreeMap::new();
     let mut outside = 0u64;
     for url in sources {
-        match raw_partition(url) {
+        let partition = raw_partition(url).map(|mut p| {
+            if by_account {
+                let account = account_from_key(url).unwrap_or(HIVE_DEFAULT_PARTITION);
+                p.values.insert(0, account.to_owned());
+            }
+            p
+        });
+        match partition {
             Some(p) => match partitions.get(&p.values) {
                 Some(location) if *location != p.location => {
                     tracing::warn!(
@@ -419,6 +436,10 @@ mod tests {
             entry("alb", 2, "s3://l/us-east-1/2024/03/08/c.log.gz"),
         );
         ledger.files.insert(
+            "s3://quarantine/alb/part-c.parquet".into(),
+            entry("alb", 3, "s3://l/us-east-1/2024/03/08/d.log.gz"),
+        );
+        ledger.files.insert(
             "elb/region=x/year=2024/month=03/day=07/p.parquet".into(),
             entry("elb", 7, "s3://l/e"),
         );
@@ -427,6 +448,7 @@ mod tests {
             names: TableNames::resolve(Format::Alb, None, None, None, None),
             location: "s3://t/alb".into(),
             folder: "alb".into(),
+            layout: PartitionLayout::Seed,
             source: "s3://l".into(),
             vpc_fields: None,
             run: None,
@@ -440,11 +462,67 @@ mod tests {
                 location: format!("s3://t/alb/{day}/"),
             }]
         );
-        assert_eq!(sources.len(), 3);
-        let raw = raw_partitions(&sources);
+        assert_eq!(sources.len(), 4);
+        let raw = raw_partitions(&sources, false);
         assert_eq!(raw.len(), 2);
         assert_eq!(raw[1].location, "s3://l/us-east-1/2024/03/08/");
         assert_eq!(strip_segments(&raw[1].location, 4), "s3://l/");
+    }
+
+    #[test]
+    fn account_partitions_lead_with_the_account() {
+        let mut ledger = Ledger::default();
+        let day = "account_id=123456789012/region=us-east-1/year=2024/month=03/day=07";
+        let source = "s3://l/AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/a.gz";
+        ledger.files.insert(
+            format!("{day}/part-a.parquet"),
+            FileEntry {
+                service: "alb".into(),
+                rows: 4,
+                bytes: 100,
+                sources: BTreeSet::from([source.to_owned()]),
+            },
+        );
+        let service = ServiceTables {
+            format: Format::Alb,
+            names: TableNames::resolve(Format::Alb, None, None, None, None),
+            location: "s3://t/alb".into(),
+            folder: String::new(),
+            layout: PartitionLayout::Account,
+            source: "s3://l/AWSLogs/".into(),
+            vpc_fields: None,
+            run: None,
+        };
+        let [converted, raw] = plan_tables(&ledger, &service, true, 2026);
+        let keys: Vec<_> = converted
+            .table
+            .partition_keys
+            .iter()
+            .map(|c| &c.name)
+            .collect();
+        assert_eq!(keys, ["account_id", "region", "year", "month", "day"]);
+        assert_eq!(converted.partitions.len(), 1);
+        assert_eq!(
+            converted.partitions[0].values,
+            ["123456789012", "us-east-1", "2024", "03", "07"]
+        );
+        let keys: Vec<_> = raw.table.partition_keys.iter().map(|c| &c.name).collect();
+        assert_eq!(keys, ["account_id", "region", "year", "month", "day"]);
+        assert_eq!(raw.partitions[0].values, converted.partitions[0].values);
+        assert_eq!(
+            raw.table.parameters["storage.location.template"],
+            "s3://l/AWSLogs/${account_id}/elasticloadbalancing/${region}/${year}/${month}/${day}/"
+        );
+        assert_eq!(
+            raw.table.parameters["projection.account_id.values"],
+            "123456789012"
+        );
+        // A seed-layout plan finds no partition in account folders.
+        let seed = ServiceTables {
+            layout: PartitionLayout::Seed,
+            ..service
+        };
+        assert!(ledger_contents(&ledger, &seed).0.is_empty());
     }
 
     #[test]

@@ -27,12 +27,14 @@ pub use tables::table_ddl;
 use crate::catalog::{CatalogOptions, CatalogSummary};
 use crate::error::{Result, SinkError};
 use crate::faults::crash_point;
-use crate::sink::{REJECTS_DIR, WriterOptions, WrittenFile};
+use crate::sink::{
+    PartitionLayout, TablePartitioning, WriterOptions, WrittenFile, is_rejects_file,
+};
 use crate::source::Source;
 use crate::state::{
-    Commit, CommitLog, CommittedFile, Coverage, FileEntry, STAGING_DIR, TargetLock,
+    Commit, CommitLog, CommittedFile, Coverage, FileEntry, Ledger, STAGING_DIR, TargetLock,
 };
-use crate::storage::{Location, StorageOptions, Store, join_key};
+use crate::storage::{Location, StorageOptions, Store, join_key, location_url};
 use crate::window::TimeWindow;
 
 /// Rows per Arrow batch handed from a decoder to the writer.
@@ -68,6 +70,14 @@ pub struct ConvertJob {
     pub lock_stale_after: Duration,
     /// The catalog that gets the raw and converted tables and their partitions.
     pub catalog: CatalogOptions,
+    /// The converted tables' partition layout: the seed's, or led by `account_id`.
+    pub partitioning: PartitionLayout,
+    /// With the account layout: the account of objects whose key names none (CloudFront,
+    /// simple-layout S3 access logs).
+    pub account_id: Option<String>,
+    /// Where rejects go; `None` keeps them in the target, under `_rejects/` (with `auto`,
+    /// each table's own). A location of their own gets one folder per table with `auto`.
+    pub rejects: Option<Location>,
 }
 
 impl ConvertJob {
@@ -91,6 +101,9 @@ impl ConvertJob {
             commit_bytes: DEFAULT_COMMIT_BYTES,
             lock_stale_after: DEFAULT_LOCK_STALE_AFTER,
             catalog: CatalogOptions::default(),
+            partitioning: PartitionLayout::Seed,
+            account_id: None,
+            rejects: None,
         }
     }
 
@@ -107,6 +120,58 @@ impl ConvertJob {
     pub fn with_window(mut self, window: TimeWindow) -> Self {
         self.window = window;
         self
+    }
+
+    /// Refuses settings that cannot work together, before anything is read or written.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(account) = &self.account_id {
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("account id `{account}` is not 12 digits"));
+            }
+            if self.partitioning != PartitionLayout::Account {
+                return Err("an account id is for the account partitioning; add it".into());
+            }
+        }
+        if let Some(rejects) = &self.rejects
+            && let Some(below) = relative_below(rejects, &self.target)
+            && !below.starts_with('_')
+        {
+            return Err(format!(
+                "rejects location `{rejects}` is inside the table at `{}`, whose readers would \
+                 take the rejects for rows; use a folder outside it or one starting with `_`",
+                self.target
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The path of `inner` below `outer` (empty if they are the same), `None` if it is not below.
+fn relative_below(inner: &Location, outer: &Location) -> Option<String> {
+    match (inner, outer) {
+        (Location::Local(inner), Location::Local(outer)) => {
+            let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+            let below = absolute(inner);
+            let below = below.strip_prefix(absolute(outer)).ok()?;
+            Some(below.to_string_lossy().into_owned())
+        }
+        (
+            Location::S3 { bucket, prefix },
+            Location::S3 {
+                bucket: outer_bucket,
+                prefix: outer_prefix,
+            },
+        ) if bucket == outer_bucket => {
+            if outer_prefix.is_empty() {
+                return Some(prefix.clone());
+            }
+            match prefix.strip_prefix(outer_prefix.as_str()) {
+                Some("") => Some(String::new()),
+                Some(rest) => rest.strip_prefix('/').map(str::to_owned),
+                None => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -186,6 +251,7 @@ impl RunSummary {
 /// layout first, then the first line) and each service gets its own table,
 /// `job.target/<table name>`; the summary then totals the run and lists one per service.
 pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
+    job.validate().map_err(crate::Error::InvalidJob)?;
     let started = Instant::now();
     let run = run_id();
     let source = Source::open(&job.source, &job.storage)?;
@@ -198,6 +264,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
                 .ledger()
                 .clone(),
         };
+        check_layout(job, &ledger)?;
         let plan = plan::plan(job, &source, &ledger)?;
         return Ok(dry_run_summary(job, &plan, started));
     }
@@ -207,6 +274,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     if !target.location().is_local() {
         spool::remove_abandoned();
     }
+    check_layout(job, log.ledger())?;
     let plan = plan::plan(job, &source, log.ledger())?;
     let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
     progress.objects_total.store(count, Ordering::Relaxed);
@@ -264,6 +332,35 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     summary.seconds = started.elapsed().as_secs_f64();
     drop(lock);
     Ok(summary)
+}
+
+/// Refuses a partition layout other than the one the target's committed files have: readers
+/// would see two layouts mixed. Every run checks, so one file tells the target's layout.
+fn check_layout(job: &ConvertJob, ledger: &Ledger) -> Result<()> {
+    let Some((layout, path)) = committed_layout(job, ledger) else {
+        return Ok(());
+    };
+    if layout == job.partitioning {
+        return Ok(());
+    }
+    Err(crate::Error::InvalidJob(format!(
+        "target `{}` holds tables in the {layout} partitioning (e.g. `{path}`), not {}; keep \
+         --partitioning {layout}, or convert into a new target",
+        job.target, job.partitioning
+    )))
+}
+
+/// The partition layout of the target's committed table files, with one of them as example.
+fn committed_layout<'a>(
+    job: &ConvertJob,
+    ledger: &'a Ledger,
+) -> Option<(PartitionLayout, &'a str)> {
+    let path = ledger.files.keys().find(|p| !is_rejects_file(p))?;
+    let in_table = match job.format {
+        Some(_) => path.as_str(),
+        None => path.split_once('/').map_or(path.as_str(), |(_, rest)| rest),
+    };
+    Some((TablePartitioning::layout_of(in_table), path))
 }
 
 fn dry_run_summary(job: &ConvertJob, plan: &plan::Plan, started: Instant) -> RunSummary {
@@ -352,23 +449,44 @@ impl Committer<'_> {
         }
     }
 
+    /// The URL of the folder that gets `table`'s rejects, when they have a location of their
+    /// own (`table` is empty for a one-service run).
+    fn rejects_folder(&self, table: &str) -> Option<String> {
+        let rejects = self.job.rejects.as_ref()?;
+        let folder = if table.is_empty() {
+            rejects.clone()
+        } else {
+            rejects.join(table)
+        };
+        Some(location_url(&folder))
+    }
+
     /// Stages written files (uploading them if the target is remote) as files of a commit.
+    /// With `published_to` (a folder's URL) they are published there instead of in the target.
     fn stage(
         &self,
         staging: &Staging,
         service: &str,
         files: &[WrittenFile],
+        published_to: Option<&str>,
     ) -> Result<Vec<CommittedFile>> {
         let mut committed = Vec::with_capacity(files.len());
         for file in files {
             let relative = relative_key(&staging.local, &file.path)?;
             let staged = join_key(&staging.prefix, &relative);
+            let published = match published_to {
+                Some(folder) => {
+                    let name = relative.rsplit('/').next().unwrap_or(&relative);
+                    format!("{}/{name}", folder.trim_end_matches('/'))
+                }
+                None => relative,
+            };
             if staging.upload {
                 self.target.upload(&file.path, &staged)?;
                 std::fs::remove_file(&file.path).map_err(|e| SinkError::io(&file.path, e))?;
             }
             committed.push(CommittedFile {
-                path: relative,
+                path: published,
                 staged,
                 entry: FileEntry {
                     service: service.to_owned(),
@@ -421,8 +539,14 @@ impl Committer<'_> {
             )?;
             crash_point("batch-written");
             let service = format.to_string();
-            let mut added = self.stage(&staging, &service, &output.files)?;
-            added.extend(self.stage(&staging, &service, &output.rejects_files)?);
+            let mut added = self.stage(&staging, &service, &output.files, None)?;
+            let rejects_folder = self.rejects_folder(&table);
+            added.extend(self.stage(
+                &staging,
+                &service,
+                &output.rejects_files,
+                rejects_folder.as_deref(),
+            )?);
             if staging.upload {
                 let _ = std::fs::remove_dir_all(&staging.local);
             }
@@ -505,10 +629,10 @@ fn relative_key(root: &Path, file: &Path) -> Result<String> {
 
 /// The partition (`region=…/year=…/month=…/day=…`) of a table file, `None` for rejects.
 fn partition_of(table: &str, path: &str) -> Option<String> {
-    let in_table = path.strip_prefix(table)?.trim_start_matches('/');
-    if in_table.starts_with(REJECTS_DIR) {
+    if is_rejects_file(path) {
         return None;
     }
+    let in_table = path.strip_prefix(table)?.trim_start_matches('/');
     let (partition, _) = in_table.rsplit_once('/')?;
     Some(partition.to_owned())
 }
@@ -532,4 +656,39 @@ fn run_id() -> String {
         second / 60 % 60,
         second % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_below_others() {
+        let s3 = |url: &str| Location::parse(url).unwrap();
+        let table = s3("s3://lake/alb");
+        assert_eq!(
+            relative_below(&s3("s3://lake/alb/_bad"), &table),
+            Some("_bad".into())
+        );
+        assert_eq!(
+            relative_below(&s3("s3://lake/alb"), &table),
+            Some(String::new())
+        );
+        assert_eq!(relative_below(&s3("s3://lake/alb_bad"), &table), None);
+        assert_eq!(relative_below(&s3("s3://other/alb/x"), &table), None);
+        assert_eq!(
+            relative_below(&s3("s3://lake/x"), &s3("s3://lake")),
+            Some("x".into())
+        );
+        assert_eq!(
+            relative_below(&s3("/tmp/t/x"), &s3("/tmp/t")),
+            Some("x".into())
+        );
+        assert_eq!(relative_below(&s3("/tmp/t"), &table), None);
+        let mut job = ConvertJob::new(Format::Alb, s3("s3://logs"), table);
+        job.rejects = Some(s3("s3://lake/alb"));
+        assert!(job.validate().unwrap_err().contains("inside the table"));
+        job.rejects = Some(s3("s3://lake/alb-rejects"));
+        assert_eq!(job.validate(), Ok(()));
+    }
 }

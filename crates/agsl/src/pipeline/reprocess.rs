@@ -15,8 +15,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{Committer, unix_seconds};
 use crate::error::{Error, Result, SinkError};
-use crate::sink::{ParquetFile, REJECTS_DIR, SOURCE_KEY_COLUMN, rejects_schema};
+use crate::sink::{ParquetFile, REJECTS_DIR, SOURCE_KEY_COLUMN, is_rejects_file, rejects_schema};
 use crate::state::{Commit, CommitLog, Coverage};
+use crate::storage::is_url;
 use crate::window::Spans;
 
 /// Takes back the coverage in `uncover` and the rows it stands for. Returns the number of
@@ -39,7 +40,7 @@ pub(super) fn take_back(
     let mut removed = Vec::new();
     let mut added = Vec::new();
     for (path, entry) in &ledger.files {
-        let is_rejects = path.split('/').any(|segment| segment == REJECTS_DIR);
+        let is_rejects = is_rejects_file(path);
         let affected = entry.sources.iter().any(|s| {
             if is_rejects {
                 reset.contains(s.as_str())
@@ -72,7 +73,9 @@ pub(super) fn take_back(
         }
         removed.push(path.clone());
         if let Some(file) = rewritten {
-            added.extend(committer.stage(&staging, &entry.service, &[file])?);
+            // A file in a rejects location of its own is replaced in that same folder.
+            let folder = is_url(path).then(|| path.rsplit_once('/').map_or("", |(f, _)| f));
+            added.extend(committer.stage(&staging, &entry.service, &[file], folder)?);
         }
     }
     if staging.upload {
@@ -156,12 +159,14 @@ fn rewrite(
     path: &str,
     keep: &Keep<'_>,
 ) -> Result<Option<crate::sink::WrittenFile>> {
-    let bytes = committer.target.get(path)?;
+    let (store, key) = committer.target.resolve(path)?;
+    let bytes = store.get(&key)?;
     let parquet_error = |e| SinkError::parquet(path, e);
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_error)?;
     let schema = reader.schema().clone();
     let reader = reader.build().map_err(parquet_error)?;
     let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let folder = if is_url(path) { REJECTS_DIR } else { folder };
     let name = format!(
         "{}-r{}.parquet",
         name.trim_end_matches(".parquet"),

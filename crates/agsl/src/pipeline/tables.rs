@@ -92,8 +92,13 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
         None => crate::storage::location_url(&job.target),
     };
     let this_year = agsl_formats::time::civil_from_days(super::unix_seconds() as i64 / 86_400).0;
+    // The tables describe the files as they were written.
+    let mut job = job.clone();
+    if let Some((layout, _)) = super::committed_layout(&job, &ledger) {
+        job.partitioning = layout;
+    }
     let service = service_tables_at(
-        job,
+        &job,
         &source,
         location,
         &ledger,
@@ -202,6 +207,7 @@ fn service_tables_at(
         names,
         location,
         folder: folder.to_owned(),
+        layout: job.partitioning,
         source: source_url,
         vpc_fields,
         run: converted.contains(&format).then(|| run.to_owned()),

@@ -16,7 +16,9 @@ use arrow_array::{BooleanArray, RecordBatch};
 use super::plan::ObjectTask;
 use super::{ConvertJob, Progress};
 use crate::error::{Error, Result, SinkError, SourceError};
-use crate::sink::{PartitionWriter, RejectsWriter, WrittenFile};
+use crate::sink::{
+    KeyValues, PartitionLayout, PartitionWriter, RejectsWriter, TablePartitioning, WrittenFile,
+};
 use crate::source::{CountingReader, Source, open_decompressed};
 use crate::window::Spans;
 
@@ -112,7 +114,7 @@ struct ParseOutput {
 /// A batch on its way from a worker's parser to the worker's writer thread.
 struct WriteRequest {
     batch: RecordBatch,
-    region: Option<Arc<str>>,
+    key_values: KeyValues,
     url: Arc<str>,
 }
 
@@ -136,6 +138,21 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// The partition values of an object's key: its region, and its account when the table is
+    /// partitioned by account (from the key, else the job's `account_id`).
+    fn key_values(&self, key: &str) -> KeyValues {
+        let account = match self.job.partitioning {
+            PartitionLayout::Seed => None,
+            PartitionLayout::Account => agsl_formats::account_from_key(key)
+                .or(self.job.account_id.as_deref())
+                .map(Arc::from),
+        };
+        KeyValues {
+            account,
+            region: self.format.region_from_key(key).map(Arc::from),
+        }
+    }
+
     /// Converts objects until none are left. `Ok(None)` when another worker failed first.
     /// The worker parses on its own thread and encodes Parquet on a writer thread of its own,
     /// so parsing and encoding overlap (as decompression does, see `ReadAhead`).
@@ -144,6 +161,7 @@ impl Run<'_> {
         let writer = PartitionWriter::new(
             self.root,
             self.format,
+            TablePartitioning::of(self.format, self.job.partitioning),
             self.job.writer.clone(),
             name.clone(),
         )?;
@@ -184,9 +202,7 @@ impl Run<'_> {
         requests: Receiver<WriteRequest>,
     ) -> Result<Vec<WrittenFile>, SinkError> {
         for request in requests {
-            if let Err(error) =
-                writer.write(&request.batch, request.region.as_deref(), &request.url)
-            {
+            if let Err(error) = writer.write(&request.batch, &request.key_values, &request.url) {
                 self.failed.store(true, Ordering::Relaxed);
                 writer.abort();
                 return Err(error);
@@ -222,7 +238,7 @@ impl Run<'_> {
             let mut sinks = ObjectSinks {
                 batches: &batches,
                 rejects: &mut rejects,
-                region: self.format.region_from_key(&task.key).map(Arc::from),
+                key_values: self.key_values(&task.key),
                 url: task.url.clone(),
                 todo: &task.todo,
                 first_pass: task.first_pass,
@@ -317,7 +333,7 @@ fn is_corrupt_data(error: &std::io::Error) -> bool {
 struct ObjectSinks<'a> {
     batches: &'a SyncSender<WriteRequest>,
     rejects: &'a mut RejectsWriter,
-    region: Option<Arc<str>>,
+    key_values: KeyValues,
     url: Arc<str>,
     todo: &'a Spans,
     first_pass: bool,
@@ -361,7 +377,7 @@ impl DecodeOutput for ObjectSinks<'_> {
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         let request = WriteRequest {
             batch,
-            region: self.region.clone(),
+            key_values: self.key_values.clone(),
             url: self.url.clone(),
         };
         self.batches.send(request).map_err(|_| {

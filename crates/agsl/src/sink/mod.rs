@@ -3,12 +3,14 @@
 
 mod parquet_file;
 mod partition;
+mod partitioning;
 mod rejects;
 
 pub(crate) use parquet_file::ParquetFile;
 pub use parquet_file::WrittenFile;
-pub use partition::{PartitionWriter, SOURCE_KEY_COLUMN, table_schema};
-pub use rejects::{REJECTS_DIR, RejectsWriter, rejects_schema};
+pub use partition::{KeyValues, PartitionWriter, SOURCE_KEY_COLUMN, table_schema};
+pub use partitioning::{ACCOUNT_KEY, PartitionLayout, TablePartitioning};
+pub use rejects::{REJECTS_DIR, RejectsWriter, is_rejects_file, rejects_schema};
 
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;

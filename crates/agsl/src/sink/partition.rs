@@ -1,13 +1,13 @@
-//! Routes rows to their Hive partition (`region=/year=/month=/day=` from the object key and each
-//! row's event time) and keeps one open Parquet file per partition, within file-count and
+//! Routes rows to their Hive partition (`[account_id=/]region=/year=/month=/day=` from the
+//! object key and each row's event time) and keeps one open Parquet file per partition, within file-count and
 //! memory bounds. One `PartitionWriter` belongs to one worker, so workers never contend.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use agsl_formats::LogFormat;
 use agsl_formats::time::MICROS_PER_DAY;
-use agsl_formats::{LogFormat, Partitioning};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt32Array};
@@ -16,6 +16,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::WriterOptions;
 use super::parquet_file::{ParquetFile, WrittenFile};
+use super::partitioning::TablePartitioning;
 use crate::error::SinkError;
 
 /// Name of the lineage column appended to every table (FORMATS.md 7.6).
@@ -32,6 +33,13 @@ pub fn table_schema(format_schema: &Schema) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// The partition values an object's key gives its rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyValues {
+    pub account: Option<Arc<str>>,
+    pub region: Option<Arc<str>>,
+}
+
 struct OpenPartition {
     file: ParquetFile,
     last_used: u64,
@@ -41,7 +49,7 @@ struct OpenPartition {
 pub struct PartitionWriter {
     root: PathBuf,
     schema: SchemaRef,
-    partitioning: Partitioning,
+    partitioning: TablePartitioning,
     time_column: usize,
     options: WriterOptions,
     properties: WriterProperties,
@@ -58,6 +66,7 @@ impl PartitionWriter {
     pub fn new(
         root: impl Into<PathBuf>,
         format: &dyn LogFormat,
+        partitioning: TablePartitioning,
         options: WriterOptions,
         file_prefix: String,
     ) -> Result<Self, SinkError> {
@@ -66,7 +75,7 @@ impl PartitionWriter {
         Ok(Self {
             root: root.into(),
             schema: table_schema(&format_schema),
-            partitioning: format.partitioning(),
+            partitioning,
             time_column,
             properties: options.properties(format.unique_columns()),
             options,
@@ -78,13 +87,15 @@ impl PartitionWriter {
         })
     }
 
-    /// Writes a batch of the format's schema, from the object at `source_url` in `region`.
+    /// Writes a batch of the format's schema, from the object at `source_url` whose key gave
+    /// `key_values`.
     pub fn write(
         &mut self,
         batch: &RecordBatch,
-        region: Option<&str>,
+        key_values: &KeyValues,
         source_url: &str,
     ) -> Result<(), SinkError> {
+        let (account, region) = (key_values.account.as_deref(), key_values.region.as_deref());
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -103,7 +114,7 @@ impl PartitionWriter {
             .all(|t| t.div_euclid(MICROS_PER_DAY) == first_day)
         {
             return self.write_partition(
-                self.partitioning.path(region, first_day),
+                self.partitioning.path(account, region, first_day),
                 &batch,
                 source_url,
             );
@@ -116,7 +127,8 @@ impl PartitionWriter {
         }
         for (day, rows) in days {
             let part = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(rows))?;
-            self.write_partition(self.partitioning.path(region, day), &part, source_url)?;
+            let path = self.partitioning.path(account, region, day);
+            self.write_partition(path, &part, source_url)?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
-//! Lines that could not be parsed, kept losslessly under `<target>/_rejects/` as Parquet:
-//! the source object, the line number, the reason and the raw bytes (invalid UTF-8 included).
-//! Hive-style readers skip folders starting with `_`, so rejects never mix into the table.
+//! Lines that could not be parsed, kept losslessly as Parquet: the source object, the line
+//! number, the reason and the raw bytes (invalid UTF-8 included). They go under
+//! `<target>/_rejects/`, which Hive-style readers skip as it starts with `_`, or to a rejects
+//! location of their own (`--rejects`), published there by the same commit as the table files.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -17,6 +18,12 @@ use crate::error::SinkError;
 
 /// The folder below the target that holds rejects.
 pub const REJECTS_DIR: &str = "_rejects";
+
+/// Whether a committed file (by its path in the ledger) holds rejects: it lies below a
+/// `_rejects` folder of the target, or in a rejects location of its own, named by its URL.
+pub fn is_rejects_file(path: &str) -> bool {
+    crate::storage::is_url(path) || path.split('/').any(|segment| segment == REJECTS_DIR)
+}
 
 /// Buffered rejects are written once they hold this many raw bytes or rows.
 const FLUSH_BYTES: usize = 8 * 1024 * 1024;

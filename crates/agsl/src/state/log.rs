@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::StateError;
 use super::ledger::{Commit, Ledger};
 use crate::faults::crash_point;
-use crate::storage::Store;
+use crate::storage::{Store, is_url};
 
 pub const STATE_DIR: &str = "_agsl";
 pub const STAGING_DIR: &str = "_agsl/staging";
@@ -160,15 +160,25 @@ impl CommitLog {
     }
 
     /// Moves a commit's files into place: idempotent, so an interrupted move is simply redone.
+    /// A file whose path is a URL (rejects sent to their own location) is copied there from
+    /// the target's staging folder, then its staged copy deleted.
     fn publish(&self, commit: &Commit) -> Result<(), StateError> {
         for path in &commit.removed {
-            self.store.delete(path)?;
+            let (store, key) = self.store.resolve(path)?;
+            store.delete(&key)?;
         }
         for file in &commit.added {
+            let (store, key) = self.store.resolve(&file.path)?;
             if self.store.exists(&file.staged)? {
-                self.store.rename(&file.staged, &file.path)?;
-                crash_point("published-file");
-            } else if !self.store.exists(&file.path)? {
+                if is_url(&file.path) {
+                    self.store.copy_to(&file.staged, &store, &key)?;
+                    crash_point("published-file");
+                    self.store.delete(&file.staged)?;
+                } else {
+                    self.store.rename(&file.staged, &file.path)?;
+                    crash_point("published-file");
+                }
+            } else if !store.exists(&key)? {
                 return Err(StateError::Corrupt {
                     key: log_key(commit.sequence),
                     reason: format!("file `{}` is neither staged nor published", file.path),

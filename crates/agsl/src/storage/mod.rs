@@ -4,9 +4,10 @@
 
 mod aws;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -107,6 +108,11 @@ pub fn location_url(location: &Location) -> String {
     }
 }
 
+/// Whether `path` is an absolute URL (`s3://…`, `file://…`) rather than a key in a store.
+pub fn is_url(path: &str) -> bool {
+    path.contains("://")
+}
+
 /// `a/b` + `c` = `a/b/c`, with no empty segments.
 pub(crate) fn join_key(prefix: &str, relative: &str) -> String {
     match (prefix.trim_matches('/'), relative.trim_matches('/')) {
@@ -174,6 +180,10 @@ pub struct Store {
     pages: Option<Arc<dyn PaginatedListStore>>,
     root: String,
     location: Location,
+    /// Kept to open other locations the same way (see [`Store::open_other`]).
+    options: Arc<StorageOptions>,
+    /// Other buckets opened by [`Store::resolve`], shared by clones.
+    buckets: Arc<Mutex<HashMap<String, Store>>>,
 }
 
 impl fmt::Debug for Store {
@@ -205,6 +215,8 @@ impl Store {
                     pages: None,
                     root: String::new(),
                     location: location.clone(),
+                    options: Arc::new(options.clone()),
+                    buckets: Arc::default(),
                 })
             }
             Location::S3 { bucket, prefix } => {
@@ -214,6 +226,8 @@ impl Store {
                     pages: Some(store),
                     root: prefix.clone(),
                     location: location.clone(),
+                    options: Arc::new(options.clone()),
+                    buckets: Arc::default(),
                 })
             }
         }
@@ -233,6 +247,50 @@ impl Store {
 
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// Opens another location with this store's endpoint and region.
+    pub fn open_other(&self, location: &Location) -> Result<Self, StorageError> {
+        Self::open(location, &self.options)
+    }
+
+    /// The store and key of a file named by its absolute URL (`s3://bucket/key`,
+    /// `file:///path`), or by a key relative to this store. Buckets opened this way are kept,
+    /// as opening one may cost a request.
+    pub fn resolve(&self, path: &str) -> Result<(Self, String), StorageError> {
+        if !is_url(path) {
+            return Ok((self.clone(), path.to_owned()));
+        }
+        match Location::parse(path)? {
+            Location::S3 { bucket, prefix } => {
+                let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+                let store = match buckets.get(&bucket) {
+                    Some(store) => store.clone(),
+                    None => {
+                        let store = self.open_other(&Location::S3 {
+                            bucket: bucket.clone(),
+                            prefix: String::new(),
+                        })?;
+                        buckets.insert(bucket, store.clone());
+                        store
+                    }
+                };
+                Ok((store, prefix))
+            }
+            Location::Local(file) => {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                let folder = file.parent().map(Path::to_path_buf);
+                match (folder, name) {
+                    (Some(folder), Some(name)) => {
+                        Ok((self.open_other(&Location::Local(folder))?, name))
+                    }
+                    _ => Err(StorageError::InvalidUrl {
+                        url: path.to_owned(),
+                        reason: "not a file".into(),
+                    }),
+                }
+            }
+        }
     }
 
     /// The URL of `key`: `s3://bucket/prefix/key` or the absolute local path as `file://`.
@@ -493,6 +551,24 @@ impl Store {
         runtime()
             .block_on(self.inner.rename(&self.path(from), &self.path(to)))
             .map_err(|e| self.error("move", from, e))
+    }
+
+    /// Copies the object at `key` to `other_key` in `other`, streamed in parts (for moving a
+    /// file between buckets or between S3 and a local folder).
+    pub fn copy_to(&self, key: &str, other: &Store, other_key: &str) -> Result<(), StorageError> {
+        let (from, to) = (self.path(key), other.path(other_key));
+        let result = runtime().block_on(async {
+            let mut body = self.inner.get(&from).await?.into_stream();
+            let upload = other.inner.put_multipart(&to).await?;
+            let mut writer =
+                object_store::WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
+            while let Some(chunk) = body.try_next().await? {
+                writer.wait_for_capacity(4).await?;
+                writer.write(&chunk);
+            }
+            writer.finish().await.map(|_| ())
+        });
+        result.map_err(|e| self.error("copy", key, e))
     }
 
     /// Uploads a local file to `key` (multipart for large files).

@@ -9,6 +9,7 @@ use agsl::catalog::{
     Catalog, CatalogError, LOCAL_CATALOG_KEY, LocalCatalog, TableDefinition, converted_table,
 };
 use agsl::sample::write_sample;
+use agsl::sink::{PartitionLayout, TablePartitioning};
 use agsl::{ConvertJob, Error, Format, Progress, RunSummary, convert};
 use agsl_formats::sample::SamplePlan;
 use agsl_formats::time::{MICROS_PER_DAY, days_from_civil};
@@ -85,6 +86,7 @@ fn both_tables_and_every_partition_are_registered_and_kept_up_to_date() {
     let table = catalog.table("aws_service_logs", "alb").unwrap().unwrap();
     let expected = converted_table(
         Format::Alb.parser().as_ref(),
+        TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
         "aws_service_logs",
         "alb",
         "x",

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod convert;
+mod layout;
 mod objects;
 mod raw_tables;
 
