@@ -40,7 +40,7 @@ impl Default for WriterOptions {
             row_group_bytes: 64 * 1024 * 1024,
             row_group_rows: 1024 * 1024,
             zstd_level: 1,
-            memory_budget_bytes: 96 * 1024 * 1024,
+            memory_budget_bytes: 48 * 1024 * 1024,
             max_open_files: 16,
         }
     }
