@@ -321,7 +321,7 @@ fn parse_partitioning(value: &str) -> Result<PartitionLayout, String> {
 }
 
 fn parse_account_id(value: &str) -> Result<String, String> {
-    (value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()))
+    agsl_formats::is_account_id(value)
         .then(|| value.to_owned())
         .ok_or_else(|| format!("`{value}` is not a 12-digit account id"))
 }

@@ -136,9 +136,12 @@ pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// name no account.
 pub fn account_from_key(key: &str) -> Option<&str> {
     let (folders, _file) = key.rsplit_once('/')?;
-    folders
-        .split('/')
-        .find(|s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()))
+    folders.split('/').find(|s| is_account_id(s))
+}
+
+/// Whether `text` is an AWS account id: exactly 12 digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl Partitioning {

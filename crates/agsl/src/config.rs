@@ -291,7 +291,7 @@ fn partitioning<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PartitionLayou
 
 fn account_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     parse_string(d, |text| {
-        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
+        agsl_formats::is_account_id(text)
             .then(|| text.to_owned())
             .ok_or_else(|| format!("account id `{text}` is not 12 digits"))
     })

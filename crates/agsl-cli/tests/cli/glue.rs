@@ -126,7 +126,14 @@ fn every_service_gets_both_tables_with_every_partition() {
             .table("aws_service_logs_raw", &raw_name)
             .unwrap()
             .unwrap_or_else(|| panic!("{format}: no raw table"));
-        let expected = raw_table(format, "aws_service_logs_raw", &raw_name, "x", None);
+        let expected = raw_table(
+            format,
+            PartitionLayout::Seed,
+            "aws_service_logs_raw",
+            &raw_name,
+            "x",
+            None,
+        );
         assert_eq!(raw.storage, expected.storage, "{format}");
         assert_eq!(raw.partition_keys, expected.partition_keys, "{format}");
         assert_eq!(raw.location, url(&source), "{format}");

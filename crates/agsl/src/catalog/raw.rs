@@ -304,9 +304,10 @@ const CLOUDTRAIL_COLUMNS: &[(&str, &str)] = &[
 
 /// The raw table of `format` over `location` (the source folder). `vpc_fields` are the field
 /// names of the VPC objects' header line, when known (custom formats); the default format's
-/// otherwise.
+/// otherwise. With the account `layout`, partitioned raw tables are led by `account_id` too.
 pub fn raw_table(
     format: Format,
+    layout: PartitionLayout,
     database: &str,
     name: &str,
     location: &str,
@@ -387,7 +388,7 @@ pub fn raw_table(
     let partition_keys = match RawLayout::of(format) {
         RawLayout::RegionDateFolders => partition_keys(TablePartitioning::new(
             agsl_formats::Partitioning::RegionDate,
-            PartitionLayout::Seed,
+            layout,
         )),
         RawLayout::Flat => Vec::new(),
     };
@@ -438,7 +439,7 @@ mod tests {
     #[test]
     fn regex_groups_match_the_columns() {
         for format in [Format::Alb, Format::Elb, Format::S3Access] {
-            let table = raw_table(format, "raw", "t", "s3://b/p", None);
+            let table = raw_table(format, PartitionLayout::Seed, "raw", "t", "s3://b/p", None);
             let pattern = &table.storage.serde_parameters["input.regex"];
             let regex = regex::Regex::new(pattern).unwrap();
             assert_eq!(regex.captures_len() - 1, table.columns.len(), "{format}");
@@ -465,7 +466,14 @@ mod tests {
         let fields: Vec<String> = ["version", "vpc-id", "srcport", "start"]
             .map(String::from)
             .into();
-        let table = raw_table(Format::VpcFlow, "raw", "t", "s3://b/p", Some(&fields));
+        let table = raw_table(
+            Format::VpcFlow,
+            PartitionLayout::Seed,
+            "raw",
+            "t",
+            "s3://b/p",
+            Some(&fields),
+        );
         let columns: Vec<_> = table
             .columns
             .iter()

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use agsl_formats::{Format, HIVE_DEFAULT_PARTITION, Partitioning, account_from_key};
+use agsl_formats::{Format, HIVE_DEFAULT_PARTITION, account_from_key};
 
 use super::hive::{ProjectionRange, converted_template, folder_url, projection_parameters};
 use super::raw::{RawLayout, raw_partition};
@@ -16,7 +16,7 @@ use super::{
     LAST_RUN_PARAMETER, Partition, ROWS_PARAMETER, TableDefinition, converted_table,
     evolve_columns, raw_table,
 };
-use crate::sink::{ACCOUNT_KEY, PartitionLayout, TablePartitioning, is_rejects_file};
+use crate::sink::{PartitionLayout, TablePartitioning, is_rejects_file};
 use crate::state::Ledger;
 
 /// The catalog names of one service's two tables.
@@ -125,6 +125,7 @@ pub fn plan_tables(
     }
     let mut raw = raw_table(
         service.format,
+        service.layout,
         &service.names.raw_database,
         &service.names.raw_table,
         &service.source,
@@ -137,11 +138,7 @@ pub fn plan_tables(
         RawLayout::RegionDateFolders => raw_partitions(&sources, by_account),
         RawLayout::Flat => Vec::new(),
     };
-    let raw_keys = TablePartitioning::new(Partitioning::RegionDate, service.layout).keys();
-    if by_account && !raw.partition_keys.is_empty() {
-        raw.partition_keys
-            .insert(0, super::Column::new(ACCOUNT_KEY, "string"));
-    }
+    let raw_keys: Vec<&str> = raw.partition_keys.iter().map(|c| c.name.as_str()).collect();
     if projection && !raw.partition_keys.is_empty() {
         let mut range = ProjectionRange::default();
         for p in &raw_partitions {

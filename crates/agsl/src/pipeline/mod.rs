@@ -125,7 +125,7 @@ impl ConvertJob {
     /// Refuses settings that cannot work together, before anything is read or written.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(account) = &self.account_id {
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            if !agsl_formats::is_account_id(account) {
                 return Err(format!("account id `{account}` is not 12 digits"));
             }
             if self.partitioning != PartitionLayout::Account {

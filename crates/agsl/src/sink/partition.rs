@@ -1,6 +1,6 @@
 //! Routes rows to their Hive partition (`[account_id=/]region=/year=/month=/day=` from the
-//! object key and each row's event time) and keeps one open Parquet file per partition, within file-count and
-//! memory bounds. One `PartitionWriter` belongs to one worker, so workers never contend.
+//! object key and each row's event time) and keeps one open Parquet file per partition, within
+//! file-count and memory bounds. One `PartitionWriter` belongs to one worker, so workers never contend.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

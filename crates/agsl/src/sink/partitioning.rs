@@ -6,7 +6,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use agsl_formats::time::civil_from_days;
 use agsl_formats::{HIVE_DEFAULT_PARTITION, LogFormat, Partitioning};
 
 /// The partition key that leads the account layout.
@@ -76,26 +75,22 @@ impl TablePartitioning {
     /// The Hive partition path of a row: e.g. `account_id=…/region=…/year=YYYY/month=MM/day=DD`
     /// for `day` days since 1970-01-01 (UTC). A missing account or region is Hive's NULL.
     pub fn path(&self, account: Option<&str>, region: Option<&str>, day: i64) -> String {
-        let (year, month, day) = civil_from_days(day);
-        let mut path = String::with_capacity(80);
-        if self.layout == PartitionLayout::Account {
-            path.push_str(ACCOUNT_KEY);
-            path.push('=');
-            path.push_str(account.unwrap_or(HIVE_DEFAULT_PARTITION));
-            path.push('/');
+        let seed = self.base.path(region, day);
+        match self.layout {
+            PartitionLayout::Seed => seed,
+            PartitionLayout::Account => format!(
+                "{ACCOUNT_KEY}={}/{seed}",
+                account.unwrap_or(HIVE_DEFAULT_PARTITION)
+            ),
         }
-        if self.base == Partitioning::RegionDate {
-            path.push_str("region=");
-            path.push_str(region.unwrap_or(HIVE_DEFAULT_PARTITION));
-            path.push('/');
-        }
-        path.push_str(&format!("year={year:04}/month={month:02}/day={day:02}"));
-        path
     }
 
     /// The layout a table file's path (relative to its table folder) was written in.
     pub fn layout_of(path_in_table: &str) -> PartitionLayout {
-        if path_in_table.starts_with("account_id=") {
+        if path_in_table
+            .strip_prefix(ACCOUNT_KEY)
+            .is_some_and(|rest| rest.starts_with('='))
+        {
             PartitionLayout::Account
         } else {
             PartitionLayout::Seed

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use agsl::PartitionLayout;
 use agsl::catalog::raw_table;
 use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{Decoded, Format};
@@ -72,7 +73,7 @@ fn parsed(decoded: &Decoded, column: &str) -> Option<String> {
 
 /// Checks every accepted line of `lines` against the raw table's pattern; returns how many.
 fn check(format: Format, lines: &[(String, String)], columns: &[&str]) -> usize {
-    let table = raw_table(format, "raw", "t", "s3://b/p", None);
+    let table = raw_table(format, PartitionLayout::Seed, "raw", "t", "s3://b/p", None);
     let pattern = format!("^(?:{})$", table.storage.serde_parameters["input.regex"]);
     let regex = regex::Regex::new(&pattern).unwrap();
     let parser = format.parser();
