@@ -126,6 +126,21 @@ impl LogFormat for AlbFormat {
         ]
     }
 
+    fn free_text_columns(&self) -> &'static [&'static str] {
+        &[
+            "client_ip",
+            "target_ip",
+            "request_url",
+            "user_agent",
+            "trace_id",
+            "redirect_url",
+            "target_port_list",
+            "target_status_code_list",
+            "conn_trace_id",
+            "transformed_uri",
+        ]
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(AlbLineParser::new(batch_size), batch_size))
     }

@@ -157,6 +157,19 @@ impl LogFormat for CloudfrontFormat {
         &["x_edge_request_id", "c_port"]
     }
 
+    fn free_text_columns(&self) -> &'static [&'static str] {
+        &[
+            "c_ip",
+            "cs_uri_stem",
+            "cs_referrer",
+            "cs_user_agent",
+            "cs_uri_query",
+            "cs_cookie",
+            "x_edge_request_id",
+            "x_forwarded_for",
+        ]
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(
             CloudfrontLineParser::new(batch_size),

@@ -179,6 +179,27 @@ impl LogFormat for CloudtrailFormat {
         &["eventid", "requestid", "sharedeventid"]
     }
 
+    fn free_text_columns(&self) -> &'static [&'static str] {
+        &[
+            "json_useridentity",
+            "sourceipaddress",
+            "useragent",
+            "json_requestparameters",
+            "json_responseelements",
+            "json_additionaleventdata",
+            "requestid",
+            "eventid",
+            "errormessage",
+            "sharedeventid",
+            "json_serviceeventdetails",
+            "json_tlsdetails",
+            "json_edgedevicedetails",
+            "json_addendum",
+            "json_insightdetails",
+            "json_other",
+        ]
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(CloudtrailDecoder {
             columns: CloudtrailColumns::new(batch_size),

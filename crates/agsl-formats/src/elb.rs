@@ -101,6 +101,15 @@ impl LogFormat for ElbFormat {
         &["time", "client_port"]
     }
 
+    fn free_text_columns(&self) -> &'static [&'static str] {
+        &[
+            "client_ip",
+            "backend_ip",
+            "request_url",
+            "user_agent",
+        ]
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(ElbLineParser::new(batch_size), batch_size))
     }

@@ -108,6 +108,20 @@ impl LogFormat for S3AccessFormat {
         &["request_id", "host_id"]
     }
 
+    fn free_text_columns(&self) -> &'static [&'static str] {
+        &[
+            "remote_ip",
+            "request_id",
+            "key",
+            "request_uri",
+            "request_url",
+            "referrer",
+            "user_agent",
+            "version_id",
+            "host_id",
+        ]
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(
             S3AccessLineParser::new(batch_size),

@@ -247,6 +247,15 @@ impl LogFormat for VpcFlowFormat {
             .or_else(|| fields::region_in_key(key, "vpcflowlogs"))
     }
 
+    fn free_text_columns(&self) -> &'static [&'static str] {
+        &[
+            "srcaddr",
+            "dstaddr",
+            "pkt_srcaddr",
+            "pkt_dstaddr",
+        ]
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(
             VpcFlowLineParser {

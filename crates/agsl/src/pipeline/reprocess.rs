@@ -12,6 +12,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{Array, BooleanArray, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::properties::WriterProperties;
 
 use super::{Committer, unix_seconds};
 use crate::error::{Error, Result, SinkError};
@@ -51,19 +52,23 @@ pub(super) fn take_back(
         if !affected {
             continue;
         }
+        let writer = &committer.job.writer;
+        let (time_column, properties) = if is_rejects {
+            (None, writer.rejects_properties())
+        } else {
+            let format: Format = entry.service.parse().map_err(|_| {
+                Error::Internal(format!("unknown service `{}` in the ledger", entry.service))
+            })?;
+            let format = format.parser();
+            let properties = writer.table_properties(format.as_ref());
+            (Some(format.event_time_column()), properties)
+        };
         let keep = Keep {
             spans: &spans,
             reset: &reset,
-            time_column: if is_rejects {
-                None
-            } else {
-                let format: Format = entry.service.parse().map_err(|_| {
-                    Error::Internal(format!("unknown service `{}` in the ledger", entry.service))
-                })?;
-                Some(format.parser().event_time_column())
-            },
+            time_column,
         };
-        let rewritten = rewrite(committer, &staging.local, path, &keep)?;
+        let rewritten = rewrite(committer, &staging.local, path, &keep, properties)?;
         if let Some(file) = &rewritten
             && file.rows == entry.rows
         {
@@ -152,12 +157,14 @@ impl Keep<'_> {
 }
 
 /// Rewrites the committed file at `path` without the rows `keep` drops, into the staging
-/// folder under the same partition. `None` when no row stays.
+/// folder under the same partition, encoded like the original (`properties`). `None` when no
+/// row stays.
 fn rewrite(
     committer: &Committer<'_>,
     staging: &std::path::Path,
     path: &str,
     keep: &Keep<'_>,
+    properties: WriterProperties,
 ) -> Result<Option<crate::sink::WrittenFile>> {
     let (store, key) = committer.target.resolve(path)?;
     let bytes = store.get(&key)?;
@@ -192,7 +199,7 @@ fn rewrite(
                 &staging.join(folder),
                 &name,
                 schema.clone(),
-                committer.job.writer.properties(&[]),
+                properties.clone(),
             )?),
         };
         let column = keep.source_column();

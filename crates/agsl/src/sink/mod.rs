@@ -13,7 +13,8 @@ pub use partitioning::{ACCOUNT_KEY, PartitionLayout, TablePartitioning};
 pub use rejects::{REJECTS_DIR, RejectsWriter, is_rejects_file, rejects_schema};
 
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use agsl_formats::LogFormat;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 /// File and row-group sizing. The defaults suit Athena, Trino, Spark and DuckDB: files of a few
@@ -57,8 +58,18 @@ impl WriterOptions {
         self
     }
 
-    /// Parquet writer properties; `plain_columns` are written without dictionary encoding.
-    pub(crate) fn properties(&self, plain_columns: &[&str]) -> WriterProperties {
+    /// Parquet writer properties for a converted table of `format`: its near-unique columns
+    /// without dictionary encoding, its free-text columns without statistics.
+    pub(crate) fn table_properties(&self, format: &dyn LogFormat) -> WriterProperties {
+        self.properties(format.unique_columns(), format.free_text_columns())
+    }
+
+    /// Parquet writer properties for rejects files, whose raw lines are near-unique free text.
+    pub(crate) fn rejects_properties(&self) -> WriterProperties {
+        self.properties(&["line_number", "raw_line"], &["raw_line"])
+    }
+
+    fn properties(&self, plain_columns: &[&str], free_text_columns: &[&str]) -> WriterProperties {
         let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
         let mut builder = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
@@ -67,6 +78,10 @@ impl WriterOptions {
             .set_created_by(format!("agsl version {}", env!("CARGO_PKG_VERSION")));
         for column in plain_columns {
             builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+        }
+        for column in free_text_columns {
+            builder = builder
+                .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::None);
         }
         builder.build()
     }

@@ -10,7 +10,8 @@ use agsl_formats::LogFormat;
 use agsl_formats::time::MICROS_PER_DAY;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
-use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt32Array};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array};
+use arrow_buffer::{Buffer, OffsetBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::file::properties::WriterProperties;
 
@@ -59,6 +60,32 @@ pub struct PartitionWriter {
     clock: u64,
     open: HashMap<String, OpenPartition>,
     written: Vec<WrittenFile>,
+    source_keys: SourceKeyColumn,
+}
+
+/// The `_source_key` column of an object's batches, built once per object and sliced for
+/// each batch: an object gives many batches, each would otherwise copy its URL into every row.
+#[derive(Default)]
+struct SourceKeyColumn {
+    column: Option<StringArray>,
+}
+
+impl SourceKeyColumn {
+    fn column(&mut self, url: &str, rows: usize) -> ArrayRef {
+        let fits = self
+            .column
+            .as_ref()
+            .is_some_and(|c| c.len() >= rows && !c.is_empty() && c.value(0) == url);
+        if !fits {
+            self.column = None;
+        }
+        let column = self.column.get_or_insert_with(|| {
+            let values = Buffer::from(url.as_bytes().repeat(rows));
+            let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(url.len(), rows));
+            StringArray::new(offsets, values, None)
+        });
+        Arc::new(column.slice(0, rows))
+    }
 }
 
 impl PartitionWriter {
@@ -77,13 +104,14 @@ impl PartitionWriter {
             schema: table_schema(&format_schema),
             partitioning,
             time_column,
-            properties: options.properties(format.unique_columns()),
+            properties: options.table_properties(format),
             options,
             file_prefix,
             sequence: 0,
             clock: 0,
             open: HashMap::new(),
             written: Vec::new(),
+            source_keys: SourceKeyColumn::default(),
         })
     }
 
@@ -100,9 +128,7 @@ impl PartitionWriter {
             return Ok(());
         }
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-        columns.push(Arc::new(StringArray::from_iter_values(
-            std::iter::repeat_n(source_url, batch.num_rows()),
-        )));
+        columns.push(self.source_keys.column(source_url, batch.num_rows()));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         let times = batch
             .column(self.time_column)

@@ -108,7 +108,7 @@ impl RejectsWriter {
                 &self.dir,
                 &self.name,
                 SCHEMA.clone(),
-                self.options.properties(&["line_number", "raw_line"]),
+                self.options.rejects_properties(),
             )?);
         }
         let file = self.file.as_mut().expect("the file was created above");

@@ -485,3 +485,47 @@ fn cloudtrail_records_into_rows() {
         DataType::List(_)
     ));
 }
+
+/// Statistics only where they can prune: the event time and every other column carry min/max
+/// in every row group; each format's free-text columns carry none (and are really there).
+#[test]
+fn free_text_columns_are_written_without_statistics() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    for format in Format::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, target) = (dir.path().join("source"), dir.path().join("table"));
+        let plan = SamplePlan {
+            objects: 2,
+            lines_per_object: 200,
+            ..SamplePlan::default()
+        };
+        write_sample(format, plan, &source).unwrap();
+        convert(&ConvertJob::new(format, &source, &target), &Progress::default()).unwrap();
+        let parser = format.parser();
+        let free_text = parser.free_text_columns();
+        assert!(!free_text.is_empty(), "{format:?}");
+        for column in free_text.iter().chain(parser.unique_columns()) {
+            assert!(parser.schema().index_of(column).is_ok(), "{format:?} {column}");
+        }
+        let files = files_named(&target, &|n| n.ends_with(".parquet") && !n.starts_with('_'));
+        assert!(!files.is_empty(), "{format:?}");
+        let mut seen_free_text = 0;
+        for path in files {
+            let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+            for group in reader.metadata().row_groups() {
+                for column in group.columns() {
+                    let name = column.column_path().string();
+                    let has_statistics = column.statistics().is_some();
+                    if free_text.contains(&name.as_str()) {
+                        seen_free_text += 1;
+                        assert!(!has_statistics, "{format:?} {name} has statistics");
+                    } else {
+                        assert!(has_statistics, "{format:?} {name} lacks statistics");
+                    }
+                }
+            }
+        }
+        assert!(seen_free_text >= free_text.len(), "{format:?}");
+    }
+}
