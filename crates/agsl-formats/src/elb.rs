@@ -102,12 +102,7 @@ impl LogFormat for ElbFormat {
     }
 
     fn free_text_columns(&self) -> &'static [&'static str] {
-        &[
-            "client_ip",
-            "backend_ip",
-            "request_url",
-            "user_agent",
-        ]
+        &["client_ip", "backend_ip", "request_url", "user_agent"]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

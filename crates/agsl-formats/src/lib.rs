@@ -201,8 +201,8 @@ pub trait LogFormat: Send + Sync {
 
     /// Text columns of high cardinality (addresses, URLs, user agents, request ids, JSON
     /// documents) whose values spread over their whole range in every row group, so min/max
-    /// statistics could never prune a read. Writers skip statistics for them: computing them
-    /// costs two string comparisons per value, about 6 % of an ALB conversion.
+    /// statistics could never prune a read. Writers skip statistics for them, which would cost
+    /// two string comparisons per value.
     fn free_text_columns(&self) -> &'static [&'static str] {
         &[]
     }

@@ -248,12 +248,7 @@ impl LogFormat for VpcFlowFormat {
     }
 
     fn free_text_columns(&self) -> &'static [&'static str] {
-        &[
-            "srcaddr",
-            "dstaddr",
-            "pkt_srcaddr",
-            "pkt_dstaddr",
-        ]
+        &["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

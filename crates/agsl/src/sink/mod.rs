@@ -12,8 +12,8 @@ pub use partition::{KeyValues, PartitionWriter, SOURCE_KEY_COLUMN, table_schema}
 pub use partitioning::{ACCOUNT_KEY, PartitionLayout, TablePartitioning};
 pub use rejects::{REJECTS_DIR, RejectsWriter, is_rejects_file, rejects_schema};
 
-use parquet::basic::{Compression, ZstdLevel};
 use agsl_formats::LogFormat;
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 

@@ -501,12 +501,19 @@ fn free_text_columns_are_written_without_statistics() {
             ..SamplePlan::default()
         };
         write_sample(format, plan, &source).unwrap();
-        convert(&ConvertJob::new(format, &source, &target), &Progress::default()).unwrap();
+        convert(
+            &ConvertJob::new(format, &source, &target),
+            &Progress::default(),
+        )
+        .unwrap();
         let parser = format.parser();
         let free_text = parser.free_text_columns();
         assert!(!free_text.is_empty(), "{format:?}");
         for column in free_text.iter().chain(parser.unique_columns()) {
-            assert!(parser.schema().index_of(column).is_ok(), "{format:?} {column}");
+            assert!(
+                parser.schema().index_of(column).is_ok(),
+                "{format:?} {column}"
+            );
         }
         let files = files_named(&target, &|n| n.ends_with(".parquet") && !n.starts_with('_'));
         assert!(!files.is_empty(), "{format:?}");
