@@ -10,6 +10,12 @@
 //!   shorter or fail on `time`); fields past the 33rd are ignored, as AWS may append more.
 //! - A line that is not valid UTF-8 is rejected whole; its raw bytes stay in the rejects.
 //! - `time` is required: it partitions the row. A line without a valid one is rejected.
+//! - Quoted fields honour `\"` escapes (FORMATS.md 1.4: ALB escapes quotes inside them). A
+//!   quoted token where the layout has a bare field, or a `"` inside a bare token, rejects the
+//!   line: that is what an unescaped quote inside a quoted value leaves when it ends the value
+//!   early, and storing it would shift later columns. Fields past the 33rd may be quoted (real
+//!   lines carry `"-"` there), so a line whose user agent held a whole forged ALB tail in
+//!   unescaped quotes would not be caught; ALB's escaping is what rules that out.
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
@@ -19,13 +25,19 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
-use crate::fields::{self, Reason, Tokens};
+use crate::fields::{self, QuoteLayout, Reason, Tokens};
 use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
 
 /// Fields AWS documents today; later fields on a line are ignored.
 const KNOWN_FIELDS: usize = 33;
 /// The shortest layout AWS ever wrote (2016: ends at `ssl_protocol`).
 const MIN_FIELDS: usize = 16;
+/// Quoted on the wire: request, user agent, trace id, domain, certificate, actions to
+/// classification reason, the three transform fields; fields past the 33rd may be quoted too.
+const QUOTES: QuoteLayout = QuoteLayout::new(
+    &[12, 13, 17, 18, 19, 22, 23, 24, 25, 26, 27, 28, 30, 31, 32],
+    true,
+);
 
 columns! {
     pub(crate) struct AlbColumns {
@@ -197,7 +209,8 @@ impl LineParser for AlbLineParser {
     fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         // Absent trailing fields read as `-`, which every column maps to NULL.
         let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
-        let count = Tokens::new(line).fill(&mut f)?;
+        let mut tokens = Tokens::new(line);
+        let count = tokens.fill(&mut f)?;
         if count < MIN_FIELDS {
             return Err(format!(
                 "only {count} fields; an ALB access log line has at least {MIN_FIELDS}"
@@ -205,6 +218,7 @@ impl LineParser for AlbLineParser {
             .into());
         }
         let record = AlbRecord::parse(&f)?;
+        tokens.check_quotes(&QUOTES, KNOWN_FIELDS)?;
 
         let c = &mut self.columns;
         let text = |i: usize| fields::text(&f[i]);

@@ -11,7 +11,8 @@
 //!   `cs_cookie`) are stored exactly as delivered: lossless and seed-compatible; decode them at
 //!   query time (`url_decode` in Athena/Trino, DuckDB).
 //! - `sc_status` `000` (viewer closed the connection) is 0. Short lines are NULL-filled; a value
-//!   that does not fit its column type rejects the line.
+//!   that does not fit its column type rejects the line, and so does a line with more fields
+//!   than the header names (CloudFront URL-encodes TABs, so an extra one can only shift values).
 //! - Column names follow AWS's Athena DDL (`cs_referrer` spelled so). The seed's names map as
 //!   location=x_edge_location, bytes=sc_bytes, requestip=c_ip, method=cs_method, host=cs_host,
 //!   uri=cs_uri_stem, status=sc_status, referrer=cs_referrer, useragent=cs_user_agent,
@@ -260,9 +261,19 @@ impl LineParser for CloudfrontLineParser {
             return Ok(LineKind::NotData);
         }
         let mut v = ["-"; FIELDS.len()];
-        for (value, slot) in line.split('\t').zip(&self.layout) {
-            if let Some(slot) = *slot {
-                v[slot] = value;
+        for (position, value) in line.split('\t').enumerate() {
+            match self.layout.get(position) {
+                Some(Some(slot)) => v[*slot] = value,
+                Some(None) => {}
+                None => {
+                    return Err(format!(
+                        "{} TAB-separated fields where the header names {}; a TAB inside a value \
+                         would shift the columns",
+                        line.split('\t').count(),
+                        self.layout.len()
+                    )
+                    .into());
+                }
             }
         }
         let record = CloudfrontRecord::parse(&v)?;

@@ -11,6 +11,8 @@
 //! - Status codes are Int32 (the seed used strings); TCP/SSL listeners write `-` -> NULL.
 //! - Lines with fewer than 12 fields are rejected; fields past the 15th are ignored.
 //! - A line that is not valid UTF-8 is rejected whole; `time` is required (it partitions).
+//! - A `"` anywhere but around the request and the user agent rejects the line: an unescaped
+//!   quote inside either would otherwise end it early and shift the later columns.
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
@@ -20,13 +22,15 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
-use crate::fields::{self, Reason, Tokens};
+use crate::fields::{self, QuoteLayout, Reason, Tokens};
 use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
 
 /// Fields AWS documents today; later fields on a line are ignored.
 const KNOWN_FIELDS: usize = 15;
 /// Pre-2015 lines end after the request field.
 const MIN_FIELDS: usize = 12;
+/// Only the request and the user agent are quoted; the ELB never wrote fields past the 15th.
+const QUOTES: QuoteLayout = QuoteLayout::new(&[11, 12], false);
 
 columns! {
     pub(crate) struct ElbColumns {
@@ -156,7 +160,8 @@ impl<'a> ElbRecord<'a> {
 impl LineParser for ElbLineParser {
     fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
-        let count = Tokens::new(line).fill(&mut f)?;
+        let mut tokens = Tokens::new(line);
+        let count = tokens.fill(&mut f)?;
         if count < MIN_FIELDS {
             return Err(format!(
                 "only {count} fields; a Classic ELB access log line has at least {MIN_FIELDS}"
@@ -164,6 +169,7 @@ impl LineParser for ElbLineParser {
             .into());
         }
         let record = ElbRecord::parse(&f)?;
+        tokens.check_quotes(&QUOTES, KNOWN_FIELDS)?;
 
         let c = &mut self.columns;
         let text = |i: usize| fields::text(&f[i]);

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 pub(crate) type Reason = Cow<'static, str>;
 
 /// Shows at most 64 bytes of a bad value in a reject reason.
-fn shown(value: &str) -> &str {
+pub(crate) fn shown(value: &str) -> &str {
     match value.char_indices().nth(64) {
         Some((end, _)) => &value[..end],
         None => value,
@@ -19,13 +19,50 @@ fn shown(value: &str) -> &str {
 /// Splits a line on single spaces. A token that starts with `"` runs to its closing quote and
 /// may contain spaces; inside it `\"` and `\\` are escapes. The closing quote must be followed
 /// by a space or the end of the line.
-///
-/// In S3 mode ([`Tokens::s3`]) a token starting with `[` runs to `]`, and a quoted token ends
-/// at the first `"` followed by a space or the end of the line: S3 does not escape quotes.
 pub(crate) struct Tokens<'a> {
     line: &'a str,
     pos: usize,
-    s3: bool,
+    /// Tokens returned so far.
+    index: usize,
+    /// Bit `i` is set when token `i` (below 64) was quoted.
+    quoted: u64,
+    /// `"` bytes consumed by quoted tokens: their two delimiters and escaped quotes.
+    quotes_consumed: usize,
+}
+
+/// Which positions of a line may hold a quoted field. Everything else is bare and can never
+/// contain `"`: a bare token with a quote, or a quoted token where a bare one belongs, is what
+/// an unescaped quote inside a quoted value leaves behind when it ends that value early, so such
+/// lines are rejected instead of stored with every later value in the wrong column.
+pub(crate) struct QuoteLayout {
+    /// Bit `i` is set when field `i` may be quoted.
+    pub(crate) quotable: u64,
+    /// Whether fields past the known ones may be quoted.
+    pub(crate) extras_quotable: bool,
+}
+
+impl QuoteLayout {
+    /// A layout whose quotable fields are `positions` (0-based).
+    pub(crate) const fn new(positions: &[usize], extras_quotable: bool) -> Self {
+        let mut quotable = 0u64;
+        let mut i = 0;
+        while i < positions.len() {
+            quotable |= 1 << positions[i];
+            i += 1;
+        }
+        Self {
+            quotable,
+            extras_quotable,
+        }
+    }
+
+    fn allows_quote_at(&self, index: usize, known: usize) -> bool {
+        if index >= known {
+            self.extras_quotable
+        } else {
+            index < 64 && self.quotable & (1 << index) != 0
+        }
+    }
 }
 
 impl<'a> Tokens<'a> {
@@ -33,37 +70,9 @@ impl<'a> Tokens<'a> {
         Self {
             line,
             pos: 0,
-            s3: false,
-        }
-    }
-
-    pub(crate) fn s3(line: &'a str) -> Self {
-        Self {
-            line,
-            pos: 0,
-            s3: true,
-        }
-    }
-
-    /// An S3 `[...]` or `"..."` token starting at `start`: the body up to the first closing
-    /// `delimiter` that is followed by a space or the end of the line.
-    fn s3_enclosed(&mut self, start: usize, delimiter: u8) -> Result<Cow<'a, str>, Reason> {
-        let bytes = self.line.as_bytes();
-        let mut at = start + 1;
-        loop {
-            let Some(i) = memchr::memchr(delimiter, &bytes[at..]) else {
-                return Err(format!(
-                    "unterminated `{}` at byte {start}",
-                    char::from(bytes[start])
-                )
-                .into());
-            };
-            let close = at + i;
-            if matches!(bytes.get(close + 1), None | Some(b' ')) {
-                self.pos = close + 2;
-                return Ok(Cow::Borrowed(&self.line[start + 1..close]));
-            }
-            at = close + 1;
+            index: 0,
+            quoted: 0,
+            quotes_consumed: 0,
         }
     }
 
@@ -74,7 +83,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// Fills `fields` with the line's first tokens and returns how many there were (at most
-    /// `fields.len()`); later tokens are not read, so unknown trailing fields cost nothing.
+    /// `fields.len()`); see [`Tokens::check_quotes`] for the rest of the line.
     pub(crate) fn fill(&mut self, fields: &mut [Cow<'a, str>]) -> Result<usize, Reason> {
         let mut count = 0;
         while count < fields.len() {
@@ -87,6 +96,52 @@ impl<'a> Tokens<'a> {
         Ok(count)
     }
 
+    /// Reads the rest of the line and fails when a quote sits where `layout` has no quoted
+    /// field, `known` being the number of fields the layout names (see [`QuoteLayout`]).
+    pub(crate) fn check_quotes(
+        &mut self,
+        layout: &QuoteLayout,
+        known: usize,
+    ) -> Result<(), Reason> {
+        while self.next_token()?.is_some() {}
+        let quoted_misplaced = (0..self.index.min(64))
+            .find(|&i| self.quoted & (1 << i) != 0 && !layout.allows_quote_at(i, known));
+        if let Some(i) = quoted_misplaced {
+            return Err(format!(
+                "field {} is quoted where the layout has a bare value; a quote inside an \
+                 earlier quoted field would shift the columns",
+                i + 1
+            )
+            .into());
+        }
+        if memchr::memchr_iter(b'"', self.line.as_bytes()).count() != self.quotes_consumed {
+            return Err(self.stray_quote());
+        }
+        Ok(())
+    }
+
+    /// The reason for a `"` inside a bare token (found again on the slow path).
+    fn stray_quote(&self) -> Reason {
+        let mut again = Tokens::new(self.line);
+        let mut field = 0;
+        loop {
+            let quoted = self.line.as_bytes().get(again.pos) == Some(&b'"');
+            let Ok(Some(token)) = again.next_token() else {
+                break;
+            };
+            field += 1;
+            if !quoted && token.contains('"') {
+                return format!(
+                    "`\"` inside the bare field {field} (`{}`); a quote inside an earlier quoted \
+                     field would shift the columns",
+                    shown(&token)
+                )
+                .into();
+            }
+        }
+        "`\"` outside the quoted fields".into()
+    }
+
     /// Next token, `None` at the end of the line, or why the line cannot be split.
     pub(crate) fn next_token(&mut self) -> Result<Option<Cow<'a, str>>, Reason> {
         let bytes = self.line.as_bytes();
@@ -94,17 +149,15 @@ impl<'a> Tokens<'a> {
         if start >= bytes.len() {
             return Ok(None);
         }
-        if self.s3 {
-            match bytes[start] {
-                b'[' => return self.s3_enclosed(start, b']').map(Some),
-                b'"' => return self.s3_enclosed(start, b'"').map(Some),
-                _ => {}
-            }
-        }
+        let index = self.index;
+        self.index += 1;
         if bytes[start] != b'"' {
             let end = memchr::memchr(b' ', &bytes[start..]).map_or(bytes.len(), |i| start + i);
             self.pos = end + 1;
             return Ok(Some(Cow::Borrowed(&self.line[start..end])));
+        }
+        if index < 64 {
+            self.quoted |= 1 << index;
         }
         let body = start + 1;
         let mut at = body;
@@ -114,6 +167,9 @@ impl<'a> Tokens<'a> {
                 None => return Err(format!("unterminated quote at byte {start}").into()),
                 Some(i) if bytes[at + i] == b'\\' => {
                     escaped = true;
+                    if bytes.get(at + i + 1) == Some(&b'"') {
+                        self.quotes_consumed += 1;
+                    }
                     at += i + 2;
                     if at > bytes.len() {
                         return Err(format!("unterminated quote at byte {start}").into());
@@ -130,6 +186,7 @@ impl<'a> Tokens<'a> {
                 );
             }
         }
+        self.quotes_consumed += 2;
         self.pos = close + 2;
         let raw = &self.line[body..close];
         Ok(Some(if escaped {
@@ -349,40 +406,6 @@ mod tests {
         assert!(tokens(r#""-"1 x"#).is_err());
         assert!(tokens(r#""open"#).is_err());
         assert!(tokens(r#""trailing\"#).is_err());
-    }
-
-    fn s3_tokens(line: &str) -> Result<Vec<String>, Reason> {
-        let mut t = Tokens::s3(line);
-        let mut out = Vec::new();
-        while let Some(tok) = t.next_token()? {
-            out.push(tok.into_owned());
-        }
-        Ok(out)
-    }
-
-    #[test]
-    fn s3_tokenizer_cases() {
-        assert_eq!(
-            s3_tokens(r#"o b [06/Feb/2019:00:00:38 +0000] "GET /a b HTTP/1.1" -"#).unwrap(),
-            [
-                "o",
-                "b",
-                "06/Feb/2019:00:00:38 +0000",
-                "GET /a b HTTP/1.1",
-                "-"
-            ]
-        );
-        assert_eq!(
-            s3_tokens(r#""ua "quoted"" x"#).unwrap(),
-            [r#"ua "quoted""#, "x"]
-        );
-        assert_eq!(
-            s3_tokens(r#""a\" b"#).unwrap(),
-            [r"a\", "b"],
-            "no escapes in S3 mode"
-        );
-        assert!(s3_tokens("[never closed").is_err());
-        assert!(s3_tokens(r#""never closed"#).is_err());
     }
 
     #[test]

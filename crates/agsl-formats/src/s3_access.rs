@@ -6,15 +6,17 @@
 //! - Column names are the seed's for fields 1-24 (all typed here; the seed kept strings), then
 //!   `access_point_arn`, `acl_required`, `source_region`. The request URI is kept whole in
 //!   `request_uri` (seed) and also split into `request_verb`, `request_url`, `request_proto`.
-//! - A quoted field ends at the first `"` followed by a space: S3 does not escape quotes. Quoted
-//!   positions also accept a bare `-` (BATCH.DELETE and lifecycle lines write them so).
+//! - S3 does not escape `"` inside the quoted request line, referrer and user agent, so the
+//!   structure of the rest of the line decides where each ends ([`split`]); a line that no split,
+//!   or more than one, fits is rejected with that reason. Quoted positions also accept a bare `-`
+//!   (BATCH.DELETE and lifecycle lines write them so). The request line must be `-` or end with
+//!   an HTTP version.
 //! - `acl_required` is Boolean: `Yes` true, `-` false when the field is present, NULL on older
 //!   lines without it.
 //! - Lines with fewer than 17 fields (ending before the user agent) are rejected; fields after
 //!   the 27th are ignored. Rows that share a `request_id` are all kept (the seed collapsed them).
 //! - `key` is kept URL-encoded as delivered.
 
-use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::RecordBatch;
@@ -22,13 +24,12 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
-use crate::fields::{self, Reason, Tokens};
+use crate::fields::{self, Reason};
 use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
 
-/// Fields AWS documents today; later fields on a line are ignored.
-const KNOWN_FIELDS: usize = 27;
-/// Old lines end right after the user agent.
-const MIN_FIELDS: usize = 17;
+mod split;
+
+use split::KNOWN_FIELDS;
 
 columns! {
     pub(crate) struct S3AccessColumns {
@@ -166,18 +167,19 @@ struct S3AccessRecord {
 }
 
 impl S3AccessRecord {
-    fn parse(f: &[Cow<'_, str>; KNOWN_FIELDS], count: usize) -> Result<Self, Reason> {
-        let time = crate::time::parse_common_log_time(&f[2])
-            .ok_or_else(|| Cow::Owned(format!("invalid timestamp `{}` in column `time`", f[2])))?;
+    fn parse(f: &[&str; KNOWN_FIELDS], count: usize) -> Result<Self, Reason> {
+        let time = crate::time::parse_common_log_time(f[2]).ok_or_else(|| {
+            Reason::from(format!("invalid timestamp `{}` in column `time`", f[2]))
+        })?;
         Ok(Self {
             time,
-            http_status: fields::int32(&f[9], "http_status")?,
-            bytes_sent: fields::int64(&f[11], "bytes_sent")?,
-            object_size: fields::int64(&f[12], "object_size")?,
-            total_time: fields::int64(&f[13], "total_time")?,
-            turnaround_time: fields::int64(&f[14], "turnaround_time")?,
+            http_status: fields::int32(f[9], "http_status")?,
+            bytes_sent: fields::int64(f[11], "bytes_sent")?,
+            object_size: fields::int64(f[12], "object_size")?,
+            total_time: fields::int64(f[13], "total_time")?,
+            turnaround_time: fields::int64(f[14], "turnaround_time")?,
             acl_required: if count > 25 {
-                Some(fields::yes_or_dash(&f[25], "acl_required")?)
+                Some(fields::yes_or_dash(f[25], "acl_required")?)
             } else {
                 None
             },
@@ -187,18 +189,11 @@ impl S3AccessRecord {
 
 impl LineParser for S3AccessLineParser {
     fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
-        let mut f: [Cow<'_, str>; KNOWN_FIELDS] = std::array::from_fn(|_| Cow::Borrowed("-"));
-        let count = Tokens::s3(line).fill(&mut f)?;
-        if count < MIN_FIELDS {
-            return Err(format!(
-                "only {count} fields; an S3 access log line has at least {MIN_FIELDS}"
-            )
-            .into());
-        }
+        let split::Fields { values: f, count } = split::split(line)?;
         let record = S3AccessRecord::parse(&f, count)?;
 
         let c = &mut self.columns;
-        let text = |i: usize| fields::text(&f[i]);
+        let text = |i: usize| fields::text(f[i]);
         c.bucket_owner.append_option(text(0));
         c.bucket.append_option(text(1));
         c.time.append_value(record.time);
@@ -208,7 +203,7 @@ impl LineParser for S3AccessLineParser {
         c.operation.append_option(text(6));
         c.key.append_option(text(7));
         c.request_uri.append_option(text(8));
-        let [verb, url, proto] = fields::request_line(&f[8]);
+        let [verb, url, proto] = fields::request_line(f[8]);
         c.request_verb.append_option(verb);
         c.request_url.append_option(url);
         c.request_proto.append_option(proto);

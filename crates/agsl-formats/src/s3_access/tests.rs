@@ -162,3 +162,74 @@ fn routes_delivered_names() {
         Route::Skip(_)
     ));
 }
+
+/// Reported against agsl: the referrer `foo "bar" baz` (S3 does not escape quotes) used to end at
+/// its first `" `, putting `baz"` in `user_agent`, the user agent in `version_id` and every later
+/// value one column to the right.
+const UNESCAPED_REFERRER: &str = r#"f383580bf9c9bd19055832f1bf43164c3e6c444a758287727f8f40ab00d461bc testing-1234xxx [20/Jun/2019:03:51:36 +0000] 1.2.3.4 - 63DAF67A2BC0B6C4 REST.GET.OBJECT a.txt "GET /a.txt HTTP/1.1" 200 - 243 - 8 - "foo "bar" baz" "curl/7.38.0" - uidORkMVUSKEFetTC9FJG1qrSdT9DlxA97GPF8m2IsJlDxHLkV5VGzmkuTb8pXIym7B/J5XZlGU= - ECDHE-RSA-AES128-GCM-SHA256 - testing-1234xxx.s3.amazonaws.com TLSv1.2"#;
+
+#[test]
+fn unescaped_quotes_in_the_referrer_leave_every_column_in_place() {
+    let b = parse(UNESCAPED_REFERRER);
+    assert_eq!(text(&b, "referrer").as_deref(), Some(r#"foo "bar" baz"#));
+    assert_eq!(text(&b, "user_agent").as_deref(), Some("curl/7.38.0"));
+    assert_eq!(text(&b, "version_id"), None);
+    assert_eq!(
+        text(&b, "host_id").as_deref(),
+        Some("uidORkMVUSKEFetTC9FJG1qrSdT9DlxA97GPF8m2IsJlDxHLkV5VGzmkuTb8pXIym7B/J5XZlGU=")
+    );
+    assert_eq!(text(&b, "signature_version"), None);
+    assert_eq!(
+        text(&b, "cipher_suite").as_deref(),
+        Some("ECDHE-RSA-AES128-GCM-SHA256")
+    );
+    assert_eq!(text(&b, "authentication_type"), None);
+    assert_eq!(
+        text(&b, "host_header").as_deref(),
+        Some("testing-1234xxx.s3.amazonaws.com")
+    );
+    assert_eq!(text(&b, "tls_version").as_deref(), Some("TLSv1.2"));
+    assert_eq!(text(&b, "access_point_arn"), None);
+    assert_eq!(boolean(&b, "acl_required"), None);
+}
+
+#[test]
+fn unescaped_quotes_in_the_request_line_and_user_agent() {
+    // Real shapes: a request line with a quote in the path, a user agent ending in a quote.
+    let line = DOC
+        .replace(
+            r#""GET /amzn-s3-demo-bucket1?versioning HTTP/1.1""#,
+            r#""GET /" HTTP/1.1""#,
+        )
+        .replace(
+            r#""S3Console/0.4""#,
+            r#""Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Version/17.1 Safari/604.1"""#,
+        );
+    let b = parse(&line);
+    assert_eq!(
+        text(&b, "request_uri").as_deref(),
+        Some(r#"GET /" HTTP/1.1"#)
+    );
+    assert_eq!(text(&b, "request_url").as_deref(), Some(r#"/""#));
+    assert_eq!(int32(&b, "http_status"), Some(200));
+    assert_eq!(
+        text(&b, "user_agent").as_deref(),
+        Some(
+            r#"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Version/17.1 Safari/604.1""#
+        )
+    );
+    assert_eq!(text(&b, "signature_version").as_deref(), Some("SigV4"));
+    assert_eq!(text(&b, "source_region").as_deref(), Some("us-east-1"));
+}
+
+#[test]
+fn a_line_that_two_splits_fit_is_rejected_as_ambiguous() {
+    // The user agent carries a whole forged tail: read either way, the line fits.
+    let forged = DOC.replace(
+        r#""S3Console/0.4""#,
+        r#""x" - h SigV4 c AuthHeader host TLSv1.2 - - us-west-2 z""#,
+    );
+    let d = decode(&forged);
+    assert_eq!(d.rows(), 0);
+    assert!(d.rejects[0].reason.contains("ambiguous"), "{:?}", d.rejects);
+}
