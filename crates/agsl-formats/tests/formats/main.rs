@@ -5,6 +5,7 @@ mod cloudfront_corpus;
 mod cloudtrail_corpus;
 mod digest;
 mod elb_corpus;
+mod hostile;
 mod properties;
 mod s3_access_corpus;
 mod vpc_flow_corpus;
