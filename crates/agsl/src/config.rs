@@ -210,7 +210,7 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
         writer = writer.with_target_file_bytes(bytes);
     }
     if let Some(level) = table.zstd_level {
-        writer = writer.with_zstd_level(level);
+        writer = writer.with_zstd_level(level).map_err(|e| e.to_string())?;
     }
     job.writer = writer;
     if let Some(workers) = table.workers {

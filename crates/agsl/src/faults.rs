@@ -1,24 +1,55 @@
-//! Crash points for the kill tests: `AGSL_CRASH_AT=<point>[:<n>]` aborts the process (like
-//! `kill -9`, no cleanup) the n-th time (default first) it reaches `<point>`. Unset, a crash
-//! point costs one relaxed atomic load.
+//! Fault points for the tests. `AGSL_CRASH_AT=<point>[:<n>]` aborts the process (like
+//! `kill -9`, no cleanup) the n-th time (default first) it reaches `<point>`;
+//! `AGSL_FAIL_AT=<point>[:<n>]` makes the n-th read at `<point>` fail with an I/O error, as a
+//! store that keeps failing after its retries would. Unset, a point costs one relaxed load.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-static PLAN: OnceLock<Option<(String, u64)>> = OnceLock::new();
-static REACHED: AtomicU64 = AtomicU64::new(0);
+/// One fault plan from the environment: the point's name and on which visit it fires.
+struct Fault {
+    plan: OnceLock<Option<(String, u64)>>,
+    reached: AtomicU64,
+    variable: &'static str,
+}
+
+impl Fault {
+    const fn new(variable: &'static str) -> Self {
+        Self {
+            plan: OnceLock::new(),
+            reached: AtomicU64::new(0),
+            variable,
+        }
+    }
+
+    /// Whether this visit of `name` is the one the plan names.
+    fn fires(&self, name: &str) -> bool {
+        let plan = self.plan.get_or_init(|| {
+            let value = std::env::var(self.variable).ok()?;
+            let (point, n) = value.split_once(':').unwrap_or((&value, "1"));
+            Some((point.to_owned(), n.parse().unwrap_or(1)))
+        });
+        matches!(plan, Some((point, n)) if point == name
+            && self.reached.fetch_add(1, Ordering::Relaxed) + 1 == *n)
+    }
+}
+
+static CRASH: Fault = Fault::new("AGSL_CRASH_AT");
+static FAIL: Fault = Fault::new("AGSL_FAIL_AT");
 
 pub(crate) fn crash_point(name: &str) {
-    let plan = PLAN.get_or_init(|| {
-        let value = std::env::var("AGSL_CRASH_AT").ok()?;
-        let (point, n) = value.split_once(':').unwrap_or((&value, "1"));
-        Some((point.to_owned(), n.parse().unwrap_or(1)))
-    });
-    if let Some((point, n)) = plan
-        && point == name
-        && REACHED.fetch_add(1, Ordering::Relaxed) + 1 == *n
-    {
+    if CRASH.fires(name) {
         eprintln!("AGSL_CRASH_AT: crashing at {name}");
         std::process::abort();
     }
+}
+
+/// An I/O error when `AGSL_FAIL_AT` names this visit of `name`.
+pub(crate) fn fail_point(name: &str) -> std::io::Result<()> {
+    if FAIL.fires(name) {
+        return Err(std::io::Error::other(format!(
+            "AGSL_FAIL_AT: injected read failure at {name}"
+        )));
+    }
+    Ok(())
 }

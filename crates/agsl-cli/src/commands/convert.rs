@@ -25,7 +25,7 @@ pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     job.rejects = args.rejects;
     job.partitioning = args.partitioning;
     job.account_id = args.account_id;
-    apply_tuning(&mut job, &args.tuning);
+    apply_tuning(&mut job, &args.tuning)?;
     apply_storage(&mut job, args.storage);
     job.catalog.kind = args.catalog.catalog;
     job.catalog.partition_projection = args.catalog.partition_projection;
@@ -49,15 +49,17 @@ pub fn apply_names(job: &mut ConvertJob, names: TableNameArgs) -> anyhow::Result
     Ok(())
 }
 
-pub fn apply_tuning(job: &mut ConvertJob, tuning: &TuningArgs) {
+pub fn apply_tuning(job: &mut ConvertJob, tuning: &TuningArgs) -> Result<(), crate::UsageError> {
     job.writer = WriterOptions::default()
         .with_target_file_bytes(tuning.target_file_size)
-        .with_zstd_level(tuning.zstd_level);
+        .with_zstd_level(tuning.zstd_level)
+        .map_err(|e| crate::UsageError(e.to_string()))?;
     if let Some(workers) = tuning.workers {
         job.workers = workers.into();
     }
     job.commit_bytes = tuning.commit_size;
     job.lock_stale_after = Duration::from_secs(tuning.lock_timeout);
+    Ok(())
 }
 
 pub fn apply_storage(job: &mut ConvertJob, storage: StorageArgs) {

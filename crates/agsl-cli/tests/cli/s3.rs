@@ -253,3 +253,57 @@ fn flat_date_named_prefixes_are_listed_from_the_window_with_start_after() {
         late.iter().map(|o| o.facts.good_lines).sum::<u64>()
     );
 }
+
+#[test]
+fn a_read_failure_while_detecting_fails_the_run_and_the_next_run_converts_the_object() {
+    let moto = Moto::start();
+    moto.create_bucket("mixed");
+    moto.create_bucket("lake");
+    // Keys that name no service: `--service auto` reads each object's first line.
+    let objects = alb_objects(0, 3, 200, 31);
+    let source = Place::new("s3://mixed/exports");
+    for (i, object) in objects.iter().enumerate() {
+        let bytes = agsl::sample::stored(object).unwrap();
+        source.store.put(&format!("export-{i}"), bytes).unwrap();
+    }
+    let target = Place::new("s3://lake/tables");
+    let args = [
+        "convert",
+        "--service",
+        "auto",
+        "--source",
+        &source.url,
+        "--target",
+        &target.url,
+        "--json",
+    ];
+
+    // The second object's read fails (as a store failing after its retries would).
+    let failed = std::process::Command::new(env!("CARGO_BIN_EXE_agsl"))
+        .args(args)
+        .env("AGSL_FAIL_AT", "detect-read:2")
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    let message = stderr(&failed);
+    assert!(message.contains("export-1"), "names the object: {message}");
+    assert!(message.contains("injected read failure"), "{message}");
+    assert!(
+        target
+            .store
+            .list("")
+            .unwrap()
+            .iter()
+            .all(|o| o.key.starts_with("_agsl/")),
+        "nothing but state is written by a run that failed while planning"
+    );
+
+    // Nothing was skipped or recorded for it: the next run converts every object.
+    let summary = run_json(&args[..args.len() - 1]);
+    assert_eq!(summary["objects"], 3, "{summary}");
+    assert_eq!(summary["skipped_objects"], 0, "{summary}");
+    let good: u64 = objects.iter().map(|o| o.facts.good_lines).sum();
+    let bad: u64 = objects.iter().map(|o| o.facts.bad_lines).sum();
+    assert_eq!(summary["rows"], good, "{summary}");
+    assert_eq!(summary["rejects"], bad, "{summary}");
+}

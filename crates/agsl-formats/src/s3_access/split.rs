@@ -448,10 +448,8 @@ impl<'a> Line<'a> {
     fn why_not(&self, request: usize) -> Reason {
         let first_end = |at: usize, first: bool| -> Result<usize, Reason> {
             let found = || fields::shown(self.text[at..].split(' ').next().unwrap_or(""));
-            if first || self.bare {
-                if let Some(end) = self.bare_dash(at) {
-                    return Ok(end);
-                }
+            if let Some(end) = self.bare_dash(at).filter(|_| first || self.bare) {
+                return Ok(end);
             }
             if self.bare {
                 return Err(format!(
@@ -599,10 +597,8 @@ mod tests {
         assert_eq!(v[REQUEST], "-");
         assert_eq!(v[12], "344017");
         assert_eq!(v[18], "HOST");
-        let old = format!(
-            r#"79a5 b [06/Feb/2014:00:00:38 +0000] 192.0.2.3 79a5 3E57 REST.GET.VERSIONING - "GET /b?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4""#
-        );
-        assert_eq!(values(&old).unwrap().len(), 17);
+        let old = r#"79a5 b [06/Feb/2014:00:00:38 +0000] 192.0.2.3 79a5 3E57 REST.GET.VERSIONING - "GET /b?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4""#;
+        assert_eq!(values(old).unwrap().len(), 17);
         assert!(values(&old[..old.len() - 16]).is_err());
     }
 

@@ -6,8 +6,8 @@ use agsl_formats::{
     AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, LogFormat, S3AccessFormat,
     VpcFlowFormat,
 };
-use arrow_array::{Array, RecordBatch};
 use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
 use proptest::prelude::*;
 
 /// A valid input with `@0@`, `@1@`, ... where free-text values go.

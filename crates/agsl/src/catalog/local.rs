@@ -5,7 +5,6 @@
 //! partitions) is the Glue model, queryable as it is. On an S3 target the file is fetched at
 //! the start of a sync and put back at the end, under the target's lock.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -157,8 +156,15 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn json_map(text: &str) -> BTreeMap<String, String> {
-    serde_json::from_str(text).unwrap_or_default()
+/// A JSON value stored in `column`; a damaged one is an error, never an empty value.
+fn stored_json<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    column: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -183,9 +189,9 @@ fn read_table(
                         input_format: row.get(1)?,
                         output_format: row.get(2)?,
                         serde_library: row.get(3)?,
-                        serde_parameters: json_map(&row.get::<_, String>(4)?),
+                        serde_parameters: stored_json(row, 4)?,
                     },
-                    json_map(&row.get::<_, String>(5)?),
+                    stored_json(row, 5)?,
                 ))
             },
         )
@@ -320,7 +326,7 @@ impl Catalog for LocalCatalog {
             )?
             .query_map(params![database, table], |row| {
                 Ok(Partition {
-                    values: serde_json::from_str(&row.get::<_, String>(0)?).unwrap_or_default(),
+                    values: stored_json(row, 0)?,
                     location: row.get(1)?,
                 })
             })?

@@ -278,6 +278,13 @@ pub enum CatalogError {
         path: String,
         source: std::io::Error,
     },
+    /// The newest VPC flow log object (whose header names the raw table's columns) could not
+    /// be read.
+    #[error("cannot read the VPC flow log header of `{url}`: {source}")]
+    VpcHeader {
+        url: String,
+        source: Box<crate::Error>,
+    },
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
 }

@@ -10,8 +10,8 @@ use agsl_formats::detect::{self as detection, KeyDetection};
 use agsl_formats::{Format, Route};
 
 use super::ConvertJob;
-use crate::error::Result;
-use crate::source::{Source, open_decompressed};
+use crate::error::{Result, SourceError};
+use crate::source::{Source, is_corrupt_data, open_decompressed};
 use crate::state::{Coverage, Ledger};
 use crate::window::{KeyDays, Spans, key_day};
 
@@ -101,7 +101,7 @@ pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result
                 Route::Convert => Ok(parser.format()),
                 Route::Skip(reason) => Err(reason),
             },
-            None => detect(source, &object.key),
+            None => detect(source, &object.key)?,
         };
         match route {
             Ok(format) => plan.groups.entry(format).or_default().push(ObjectTask {
@@ -120,24 +120,33 @@ pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result
 /// Bytes of the first line read to recognise content whose key says nothing.
 const DETECTION_BYTES: u64 = 64 * 1024;
 
-/// The service of one object for `--service auto`, or why it is skipped.
-fn detect(source: &Source, key: &str) -> std::result::Result<Format, &'static str> {
+/// Skip reason for an object whose first line cannot be decompressed, so its service is unknown.
+pub const CORRUPT_BEFORE_FIRST_LINE: &str = "corrupt compressed data before the first line";
+
+/// The service of one object for `--service auto`, or why it is skipped. Failing to read the
+/// object is an error that stops the run: the object is never skipped for it, so the next run,
+/// which lists it again (it is not in the ledger), converts it.
+fn detect(source: &Source, key: &str) -> Result<std::result::Result<Format, &'static str>> {
     match detection::detect_from_key(key) {
-        KeyDetection::Format(format) => return Ok(format),
-        KeyDetection::Skip(reason) => return Err(reason),
+        KeyDetection::Format(format) => return Ok(Ok(format)),
+        KeyDetection::Skip(reason) => return Ok(Err(reason)),
         KeyDetection::Unknown => {}
     }
+    let read_error = |source: std::io::Error| SourceError::Read {
+        key: key.to_owned(),
+        source,
+    };
+    crate::faults::fail_point("detect-read").map_err(read_error)?;
     let mut line = Vec::new();
-    let read = source
-        .read(key)
-        .ok()
-        .and_then(|stored| open_decompressed(stored).ok())
-        .and_then(|mut input| {
-            (&mut input)
-                .take(DETECTION_BYTES)
-                .read_until(b'\n', &mut line)
-                .ok()
-        });
-    read.and_then(|_| detection::format_from_first_line(&line))
-        .ok_or("content of no known service")
+    let first_line = open_decompressed(source.read(key)?).and_then(|mut input| {
+        (&mut input)
+            .take(DETECTION_BYTES)
+            .read_until(b'\n', &mut line)
+    });
+    match first_line {
+        Ok(_) => {}
+        Err(error) if is_corrupt_data(&error) => return Ok(Err(CORRUPT_BEFORE_FIRST_LINE)),
+        Err(error) => return Err(read_error(error).into()),
+    }
+    Ok(detection::format_from_first_line(&line).ok_or("content of no known service"))
 }

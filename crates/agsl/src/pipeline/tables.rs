@@ -10,7 +10,7 @@ use crate::catalog::{
     self, Catalog, CatalogError, CatalogKind, CatalogSummary, GlueCatalog, LocalCatalog,
     ServiceTables, TableNames,
 };
-use crate::source::{Source, open_decompressed};
+use crate::source::{Source, is_corrupt_data, open_decompressed};
 use crate::state::Ledger;
 use crate::storage::Store;
 
@@ -50,10 +50,10 @@ pub(crate) fn update_catalog(
             .collect(),
     };
     formats.extend(converted);
-    let services: Vec<ServiceTables> = formats
+    let services = formats
         .into_iter()
         .map(|format| service_tables(job, source, target, ledger, format, run, converted))
-        .collect();
+        .collect::<Result<Vec<ServiceTables>, CatalogError>>()?;
     let this_year = agsl_formats::time::civil_from_days(super::unix_seconds() as i64 / 86_400).0;
     let summary = catalog::sync(
         catalog.as_ref(),
@@ -105,7 +105,7 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
         format,
         "",
         &BTreeSet::new(),
-    );
+    )?;
     let mut sql = String::new();
     let header = |sql: &mut String, text: &str| {
         sql.push_str(&format!("-- {text}\n"));
@@ -155,7 +155,7 @@ fn service_tables(
     format: Format,
     run: &str,
     converted: &BTreeSet<Format>,
-) -> ServiceTables {
+) -> Result<ServiceTables, CatalogError> {
     let single = job.format.is_some();
     let folder = if single { "" } else { format.table_name() };
     let location = target.url(folder);
@@ -171,7 +171,7 @@ fn service_tables_at(
     format: Format,
     run: &str,
     converted: &BTreeSet<Format>,
-) -> ServiceTables {
+) -> Result<ServiceTables, CatalogError> {
     let options = &job.catalog;
     // Table names given for one service do not apply to the others of an `auto` run.
     let single = job.format.is_some();
@@ -194,15 +194,11 @@ fn service_tables_at(
     } else {
         common_folder(sources.iter().map(|s| s.as_str())).unwrap_or_else(|| source.url(""))
     };
-    let vpc_fields = (format == Format::VpcFlow)
-        .then(|| {
-            sources
-                .iter()
-                .max()
-                .and_then(|url| header_fields(source, url))
-        })
-        .flatten();
-    ServiceTables {
+    let vpc_fields = match sources.iter().max() {
+        Some(url) if format == Format::VpcFlow => header_fields(source, url)?,
+        _ => None,
+    };
+    Ok(ServiceTables {
         format,
         names,
         location,
@@ -211,7 +207,7 @@ fn service_tables_at(
         source: source_url,
         vpc_fields,
         run: converted.contains(&format).then(|| run.to_owned()),
-    }
+    })
 }
 
 /// The longest folder URL every one of `urls` lies below.
@@ -226,19 +222,47 @@ fn common_folder<'a>(mut urls: impl Iterator<Item = &'a str>) -> Option<String> 
     Some(format!("{common}/"))
 }
 
-/// The field names of a VPC flow log object's header line, if it has one.
-fn header_fields(source: &Source, url: &str) -> Option<Vec<String>> {
+/// The field names of a VPC flow log object's header line, if it has one. An object deleted
+/// from the source since, or damaged before its first line, has none to offer; failing to read
+/// it is an error (the catalog is brought in line by the next run).
+fn header_fields(source: &Source, url: &str) -> Result<Option<Vec<String>>, CatalogError> {
     let root = source.url("");
-    let key = url.strip_prefix(root.as_str())?.trim_start_matches('/');
-    let reader = open_decompressed(source.read(key).ok()?).ok()?;
-    let line = reader.lines().next()?.ok()?;
+    let Some(key) = url.strip_prefix(root.as_str()) else {
+        return Ok(None);
+    };
+    let key = key.trim_start_matches('/');
+    let unreadable = |error: crate::Error| CatalogError::VpcHeader {
+        url: url.to_owned(),
+        source: Box::new(error),
+    };
+    let Some(stored) = source.read_if_exists(key).map_err(unreadable)? else {
+        tracing::warn!(
+            url,
+            "the newest VPC flow log object is gone; raw table columns unchanged"
+        );
+        return Ok(None);
+    };
+    let mut line = String::new();
+    match open_decompressed(stored).and_then(|mut reader| reader.read_line(&mut line)) {
+        Ok(_) => {}
+        Err(error) if is_corrupt_data(&error) => return Ok(None),
+        Err(error) => {
+            return Err(unreadable(
+                crate::error::SourceError::Read {
+                    key: key.to_owned(),
+                    source: error,
+                }
+                .into(),
+            ));
+        }
+    }
     let fields: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     // Data lines always hold numbers, addresses or `-`; a header only field names.
     let is_header = !fields.is_empty()
         && fields
             .iter()
             .all(|f| f.as_bytes().first().is_some_and(u8::is_ascii_lowercase));
-    is_header.then_some(fields)
+    Ok(is_header.then_some(fields))
 }
 
 #[cfg(test)]

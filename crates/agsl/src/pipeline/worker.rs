@@ -19,7 +19,7 @@ use crate::error::{Error, Result, SinkError, SourceError};
 use crate::sink::{
     KeyValues, PartitionLayout, PartitionWriter, RejectsWriter, TablePartitioning, WrittenFile,
 };
-use crate::source::{CountingReader, Source, open_decompressed};
+use crate::source::{CountingReader, Source, is_corrupt_data, open_decompressed};
 use crate::window::Spans;
 
 /// What the workers of one batch produced.
@@ -317,14 +317,6 @@ impl Run<'_> {
         counts.add(&object_counts);
         Ok(())
     }
-}
-
-fn is_corrupt_data(error: &std::io::Error) -> bool {
-    use std::io::ErrorKind;
-    matches!(
-        error.kind(),
-        ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::UnexpectedEof
-    )
 }
 
 /// Receives one object's batches (kept to the object's window, passed on to the writer

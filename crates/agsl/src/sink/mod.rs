@@ -27,7 +27,8 @@ pub struct WriterOptions {
     /// A row group is flushed once its encoded size reaches this.
     pub row_group_bytes: usize,
     pub row_group_rows: usize,
-    pub zstd_level: i32,
+    /// Checked when set ([`WriterOptions::with_zstd_level`]), so writing never falls back.
+    pub zstd_level: ZstdLevel,
     /// Per worker: above this much buffered row-group data, the largest is flushed early.
     pub memory_budget_bytes: usize,
     /// Per worker: partitions written at once; the least recently used is closed beyond it.
@@ -40,7 +41,7 @@ impl Default for WriterOptions {
             target_file_bytes: 256 * 1024 * 1024,
             row_group_bytes: 64 * 1024 * 1024,
             row_group_rows: 1024 * 1024,
-            zstd_level: 1,
+            zstd_level: ZstdLevel::default(),
             memory_budget_bytes: 48 * 1024 * 1024,
             max_open_files: 16,
         }
@@ -53,9 +54,12 @@ impl WriterOptions {
         self
     }
 
-    pub fn with_zstd_level(mut self, level: i32) -> Self {
-        self.zstd_level = level;
-        self
+    /// Sets the zstd level; a level outside 1..=22 is an invalid job, never the default.
+    pub fn with_zstd_level(mut self, level: i32) -> Result<Self, crate::Error> {
+        self.zstd_level = ZstdLevel::try_new(level).map_err(|_| {
+            crate::Error::InvalidJob(format!("zstd level {level} is not in 1..=22"))
+        })?;
+        Ok(self)
     }
 
     /// Parquet writer properties for a converted table of `format`: its near-unique columns
@@ -70,9 +74,8 @@ impl WriterOptions {
     }
 
     fn properties(&self, plain_columns: &[&str], free_text_columns: &[&str]) -> WriterProperties {
-        let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
         let mut builder = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
+            .set_compression(Compression::ZSTD(self.zstd_level))
             .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_max_row_group_bytes(Some(self.row_group_bytes))
             .set_created_by(format!("agsl version {}", env!("CARGO_PKG_VERSION")));

@@ -32,6 +32,15 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// Whether a read error means the object's compressed bytes are damaged (bad data, kept as a
+/// reject) rather than the store failing (an error that stops the run).
+pub fn is_corrupt_data(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof
+    )
+}
+
 /// A buffered reader of the object's content, decompressed if it is gzip. Gzip objects are
 /// decompressed on a read-ahead thread, overlapping with parsing and encoding.
 pub fn open_decompressed<R: Read + Send + 'static>(raw: R) -> io::Result<Box<dyn BufRead + Send>> {

@@ -9,7 +9,7 @@ mod remote;
 
 use std::io::Read;
 
-pub use decompress::{CountingReader, open_decompressed};
+pub use decompress::{CountingReader, is_corrupt_data, open_decompressed};
 pub use local::LocalSource;
 pub use remote::RemoteSource;
 
@@ -61,6 +61,29 @@ impl Source {
         };
         objects.retain(|o| key_day(&o.key).is_none_or(|day| days.admits(day)));
         Ok(objects)
+    }
+
+    /// The stored bytes of an object, or `None` when it no longer exists (deleted since it was
+    /// listed, e.g. by a lifecycle rule); every other failure is an error.
+    pub fn read_if_exists(&self, key: &str) -> Result<Option<Box<dyn Read + Send>>, crate::Error> {
+        match self {
+            Source::Local(source) => match source.open(key) {
+                Ok(file) => Ok(Some(Box::new(file))),
+                Err(SourceError::Read { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(None)
+                }
+                Err(error) => Err(error.into()),
+            },
+            Source::Remote(source) => Ok(source
+                .read_if_exists(key)
+                .map_err(|e| SourceError::Read {
+                    key: key.to_owned(),
+                    source: std::io::Error::other(e),
+                })?
+                .map(|bytes| Box::new(std::io::Cursor::new(bytes)) as Box<dyn Read + Send>)),
+        }
     }
 
     /// The stored bytes of an object: a file stream locally, the downloaded body on S3.

@@ -32,6 +32,11 @@ impl RemoteSource {
         self.store.get(key)
     }
 
+    /// The object's bytes, or `None` when it does not exist.
+    pub fn read_if_exists(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
+        Ok(self.store.get_if_exists(key)?.map(|(bytes, _)| bytes))
+    }
+
     /// Objects below the prefix, sorted; only the date folders within `days` are listed where
     /// the layout has them.
     pub fn list(&self, days: &KeyDays) -> Result<Vec<SourceObject>, StorageError> {
