@@ -278,6 +278,11 @@ pub enum CatalogError {
         path: String,
         source: std::io::Error,
     },
+    /// The target's ledger names a service this build of agsl does not know.
+    #[error(
+        "the target holds `{0}` files, a service this agsl does not know; run the agsl version that wrote them, or a newer one"
+    )]
+    UnknownService(String),
     /// The newest VPC flow log object (whose header names the raw table's columns) could not
     /// be read.
     #[error("cannot read the VPC flow log header of `{url}`: {source}")]

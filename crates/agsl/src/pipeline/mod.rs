@@ -311,10 +311,12 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
             },
         )?;
     }
-    let converted: BTreeSet<Format> = services
-        .iter()
-        .filter(|s| s.objects > 0)
-        .filter_map(|s| s.service.parse().ok())
+    let converted: BTreeSet<Format> = plan
+        .groups
+        .keys()
+        .zip(&services)
+        .filter(|(_, s)| s.objects > 0)
+        .map(|(format, _)| *format)
         .collect();
     let catalog = tables::update_catalog(job, &source, &target, log.ledger(), &run, &converted)?;
     let mut summary = match job.format {

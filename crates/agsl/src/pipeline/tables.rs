@@ -43,11 +43,17 @@ pub(crate) fn update_catalog(
     };
     let mut formats: BTreeSet<Format> = match job.format {
         Some(format) => BTreeSet::from([format]),
+        // A service this build does not know (written by a newer agsl) is an error: its
+        // tables would otherwise silently stop being kept.
         None => ledger
             .files
             .values()
-            .filter_map(|f| f.service.parse().ok())
-            .collect(),
+            .map(|f| {
+                f.service
+                    .parse()
+                    .map_err(|_| CatalogError::UnknownService(f.service.clone()))
+            })
+            .collect::<Result<_, _>>()?,
     };
     formats.extend(converted);
     let services = formats

@@ -443,3 +443,26 @@ fn auto_keeps_one_pair_of_tables_per_service() {
     assert!(vpc.location.contains("vpcflowlogs"), "{}", vpc.location);
     assert_eq!(vpc.columns[0].name, "version");
 }
+
+#[test]
+fn files_of_a_service_this_build_does_not_know_stop_the_catalog_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("tables"));
+    write_sample(Format::Alb, plan(days_from_civil(2024, 3, 7), 2), &source).unwrap();
+    let job = ConvertJob::new(None::<Format>, &source, &target);
+    convert(&job, &Progress::default()).unwrap();
+    // As if a newer agsl had committed files of a service this build lacks.
+    for record in files_named(&target.join("_agsl"), &|n| n.ends_with(".json")) {
+        let text = std::fs::read_to_string(&record).unwrap();
+        std::fs::write(
+            &record,
+            text.replace("\"service\":\"alb\"", "\"service\":\"waf\""),
+        )
+        .unwrap();
+    }
+    let error = convert(&job, &Progress::default()).unwrap_err();
+    assert!(
+        matches!(error, Error::Catalog(CatalogError::UnknownService(ref s)) if s == "waf"),
+        "{error}"
+    );
+}
