@@ -11,7 +11,10 @@
 //! - Every data row must have exactly as many tokens as the header names (AWS writes `-` for an
 //!   absent value); other rows are rejected with the field count. NODATA/SKIPDATA rows are kept.
 //! - `start`/`end` (epoch seconds) become `start_time`/`end_time`; `region` becomes
-//!   `record_region` (`region` is a partition key). Partitions use `start_time`.
+//!   `record_region` (`region` is a partition key). Partitions use `start_time`. Records
+//!   without one (custom formats without `start`, such as AWS's NAT gateway example, or `-`)
+//!   keep a NULL `start_time` and go to the partition of the date in the object's key (the
+//!   delivery folder), or Hive's NULL date when the key has none; they are never rejected.
 //! - Fields newer than FORMATS.md's list (resource-id, encryption-status, tags, next-hop, seen in
 //!   vectordotdev/vrl's vectors; names lightly verified) are kept as Utf8 columns. Unknown
 //!   names are ignored.
@@ -277,7 +280,7 @@ struct VpcFlowRecord {
     protocol: Option<i32>,
     packets: Option<i64>,
     bytes: Option<i64>,
-    start_time: i64,
+    start_time: Option<i64>,
     end_time: Option<i64>,
     tcp_flags: Option<i32>,
     traffic_path: Option<i32>,
@@ -303,8 +306,7 @@ impl VpcFlowRecord {
             protocol: fields::int32(v[7], "protocol")?,
             packets: fields::int64(v[8], "packets")?,
             bytes: fields::int64(v[9], "bytes")?,
-            start_time: epoch_seconds(v[10], "start_time")?
-                .ok_or(Cow::Borrowed("missing timestamp in column `start_time`"))?,
+            start_time: epoch_seconds(v[10], "start_time")?,
             end_time: epoch_seconds(v[11], "end_time")?,
             tcp_flags: fields::int32(v[17], "tcp_flags")?,
             traffic_path: fields::int32(v[28], "traffic_path")?,
@@ -345,7 +347,7 @@ impl LineParser for VpcFlowLineParser {
         c.protocol.append_option(r.protocol);
         c.packets.append_option(r.packets);
         c.bytes.append_option(r.bytes);
-        c.start_time.append_value(r.start_time);
+        c.start_time.append_option(r.start_time);
         c.end_time.append_option(r.end_time);
         c.action.append_option(text(12));
         c.log_status.append_option(text(13));

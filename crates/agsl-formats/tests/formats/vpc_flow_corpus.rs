@@ -45,16 +45,19 @@ fn files_with_headers_or_the_default_format() {
 #[test]
 fn nat_gateway_custom_header() {
     let d = decode("beats-vpcflow-custom-nat-gateway.log");
-    // The format has no `start`: rows cannot be partitioned by time and are rejected.
+    // The format has no `start`: the rows are kept with no start time (the pipeline
+    // partitions them by the object's key date).
     assert_eq!(
         (d.counts.rows, d.counts.rejects, d.counts.skipped_lines),
-        (0, 2, 1)
+        (2, 0, 1)
     );
-    assert!(
-        d.rejects[0].reason.contains("`start_time`"),
-        "{}",
-        d.rejects[0].reason
-    );
+    assert_eq!(strings(&d, "srcaddr").len(), 2);
+    let starts = d
+        .batches
+        .iter()
+        .map(|b| b.column_by_name("start_time").unwrap().null_count())
+        .sum::<usize>();
+    assert_eq!(starts, 2, "no start time");
 }
 
 #[test]
@@ -63,8 +66,8 @@ fn header_less_files_with_a_configured_format() {
         "beats-vpcflow-custom-transit-gateway.log",
         "version interface-id account-id vpc-id subnet-id instance-id srcaddr dstaddr srcport dstport protocol tcp-flags type pkt-srcaddr pkt-dstaddr action log-status",
     );
-    // Again no `start` in this format: rejected, with the reason.
-    assert_eq!((tgw.counts.rows, tgw.counts.rejects), (0, 1));
+    // Again no `start` in this format: kept without a start time.
+    assert_eq!((tgw.counts.rows, tgw.counts.rejects), (1, 0));
     let ecs = decode_as("integrations-vpcflow-test-ecs-samples.log", ECS_V7);
     assert_eq!(
         (ecs.counts.rows, ecs.counts.rejects),
@@ -128,21 +131,20 @@ fn vrl_vectors_with_their_formats() {
         };
         let input = lines[first - 1..last].join("\n");
         let d = Decoded::from_bytes(&format, input.as_bytes(), 8).unwrap();
+        // Every line is a row; formats without `start` leave `start_time` NULL.
+        assert_eq!(
+            (d.counts.rows, d.counts.rejects),
+            ((last - first + 1) as u64, 0),
+            "lines {first}-{last}: {:?}",
+            d.rejects
+        );
         let has_start = columns[2] == "(default v2)" || columns[2].split(' ').any(|f| f == "start");
-        if has_start {
-            assert_eq!(
-                (d.counts.rows, d.counts.rejects),
-                ((last - first + 1) as u64, 0),
-                "lines {first}-{last}: {:?}",
-                d.rejects
-            );
-        } else {
-            assert_eq!(
-                d.counts.rejects,
-                (last - first + 1) as u64,
-                "lines {first}-{last} have no start time"
-            );
-        }
+        let no_start: usize = d
+            .batches
+            .iter()
+            .map(|b| b.column_by_name("start_time").unwrap().null_count())
+            .sum();
+        assert_eq!(no_start == 0, has_start, "lines {first}-{last}");
         rows += d.counts.rows;
     }
     assert!(rows >= 20, "{rows}");

@@ -150,6 +150,7 @@ impl Run<'_> {
         KeyValues {
             account,
             region: self.format.region_from_key(key).map(Arc::from),
+            key_day: crate::window::key_day(key),
         }
     }
 

@@ -39,6 +39,8 @@ pub fn table_schema(format_schema: &Schema) -> SchemaRef {
 pub struct KeyValues {
     pub account: Option<Arc<str>>,
     pub region: Option<Arc<str>>,
+    /// The date in the key (days since 1970-01-01): the partition of rows without an event time.
+    pub key_day: Option<i64>,
 }
 
 struct OpenPartition {
@@ -134,10 +136,11 @@ impl PartitionWriter {
             .column(self.time_column)
             .as_primitive::<TimestampMicrosecondType>();
         let first_day = times.value(0).div_euclid(MICROS_PER_DAY);
-        if times
-            .values()
-            .iter()
-            .all(|t| t.div_euclid(MICROS_PER_DAY) == first_day)
+        if times.null_count() == 0
+            && times
+                .values()
+                .iter()
+                .all(|t| t.div_euclid(MICROS_PER_DAY) == first_day)
         {
             return self.write_partition(
                 self.partitioning.path(account, region, first_day),
@@ -145,15 +148,20 @@ impl PartitionWriter {
                 source_url,
             );
         }
-        let mut days: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
-        for (row, t) in times.values().iter().enumerate() {
-            days.entry(t.div_euclid(MICROS_PER_DAY))
-                .or_default()
-                .push(row as u32);
+        // Rows without an event time (VPC custom formats without `start`) take the key's date.
+        let mut days: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
+        for (row, t) in times.iter().enumerate() {
+            let day = t
+                .map(|t| t.div_euclid(MICROS_PER_DAY))
+                .or(key_values.key_day);
+            days.entry(day).or_default().push(row as u32);
         }
         for (day, rows) in days {
             let part = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(rows))?;
-            let path = self.partitioning.path(account, region, day);
+            let path = match day {
+                Some(day) => self.partitioning.path(account, region, day),
+                None => self.partitioning.undated_path(account, region),
+            };
             self.write_partition(path, &part, source_url)?;
         }
         Ok(())

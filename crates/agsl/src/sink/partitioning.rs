@@ -75,7 +75,22 @@ impl TablePartitioning {
     /// The Hive partition path of a row: e.g. `account_id=…/region=…/year=YYYY/month=MM/day=DD`
     /// for `day` days since 1970-01-01 (UTC). A missing account or region is Hive's NULL.
     pub fn path(&self, account: Option<&str>, region: Option<&str>, day: i64) -> String {
-        let seed = self.base.path(region, day);
+        self.with_account(account, self.base.path(region, day))
+    }
+
+    /// The partition path of rows without an event time whose object key has no date either:
+    /// Hive's NULL for `year`, `month` and `day`.
+    pub fn undated_path(&self, account: Option<&str>, region: Option<&str>) -> String {
+        let dated = self.base.path(region, 0);
+        let undated = dated.split_once("year=").map_or(dated.clone(), |(keys, _)| {
+            format!(
+                "{keys}year={HIVE_DEFAULT_PARTITION}/month={HIVE_DEFAULT_PARTITION}/day={HIVE_DEFAULT_PARTITION}"
+            )
+        });
+        self.with_account(account, undated)
+    }
+
+    fn with_account(&self, account: Option<&str>, seed: String) -> String {
         match self.layout {
             PartitionLayout::Seed => seed,
             PartitionLayout::Account => format!(

@@ -261,3 +261,49 @@ fn auto_detects_content_when_the_key_says_nothing() {
     );
     assert_eq!(rows(&target.join("elb")), 1);
 }
+
+#[test]
+fn vpc_records_without_a_start_time_go_to_the_key_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("vpc"));
+    // AWS's NAT gateway example: a custom format without `start`, delivered on 2024-05-03...
+    let nat = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr\n\
+               - eni-1235b8ca123456789 10.0.1.5 203.0.113.5 10.0.1.5 203.0.113.5\n\
+               - eni-1235b8ca123456789 203.0.113.5 10.0.1.5 203.0.113.5 10.0.1.5\n";
+    let folder = source.join("AWSLogs/123456789012/vpcflowlogs/eu-west-1/2024/05/03");
+    fs::create_dir_all(&folder).unwrap();
+    fs::write(
+        folder.join("123456789012_vpcflowlogs_eu-west-1_fl-1_20240503T2355Z_abc.log.gz"),
+        gzip(nat.as_bytes()),
+    )
+    .unwrap();
+    // ...and a hand-collected file whose key has no date.
+    fs::write(source.join("nat-export.log"), nat).unwrap();
+    let job = ConvertJob::new(Format::VpcFlow, &source, &target);
+    let summary = convert(&job, &Progress::default()).unwrap();
+    assert_eq!((summary.rows, summary.rejects), (4, 0));
+    let dated = target.join("region=eu-west-1/year=2024/month=05/day=03");
+    let undated = target.join(
+        "region=__HIVE_DEFAULT_PARTITION__/year=__HIVE_DEFAULT_PARTITION__/\
+         month=__HIVE_DEFAULT_PARTITION__/day=__HIVE_DEFAULT_PARTITION__",
+    );
+    for partition in [dated, undated] {
+        let batches: Vec<RecordBatch> = files_named(&partition, &|n| n.ends_with(".parquet"))
+            .iter()
+            .flat_map(|f| read_file(f))
+            .collect();
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 2, "{}", partition.display());
+        for batch in &batches {
+            assert_eq!(
+                batch.column_by_name("start_time").unwrap().null_count(),
+                batch.num_rows()
+            );
+            let eni = batch
+                .column_by_name("interface_id")
+                .unwrap()
+                .as_string::<i32>();
+            assert!(eni.iter().all(|v| v == Some("eni-1235b8ca123456789")));
+        }
+    }
+}
