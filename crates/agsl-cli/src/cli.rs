@@ -233,6 +233,28 @@ pub struct StorageArgs {
     /// AWS region [default: the bucket's own region, else the AWS config's].
     #[arg(long)]
     pub region: Option<String>,
+
+    /// Server-side encryption of every object written to S3 (table files, rejects, state, the
+    /// local catalog file): AES256 (SSE-S3) or aws:kms (SSE-KMS) [default: the bucket's].
+    #[arg(long, value_name = "AES256|aws:kms")]
+    pub sse: Option<String>,
+
+    /// The KMS key (ID, ARN or alias) for `--sse aws:kms` [default: the account's aws/s3 key].
+    #[arg(long, value_name = "KEY")]
+    pub sse_kms_key_id: Option<String>,
+}
+
+impl StorageArgs {
+    /// The storage options these flags give (`--sse-kms-key-id` needs `--sse aws:kms`).
+    pub fn options(self) -> Result<agsl::StorageOptions, crate::UsageError> {
+        let encryption = agsl::Encryption::parse(self.sse.as_deref(), self.sse_kms_key_id)
+            .map_err(|message| crate::UsageError(format!("--sse: {message}")))?;
+        Ok(agsl::StorageOptions {
+            endpoint_url: self.endpoint_url,
+            region: self.region,
+            encryption,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

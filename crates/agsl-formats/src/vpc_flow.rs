@@ -19,7 +19,6 @@
 //!   vectordotdev/vrl's vectors; names lightly verified) are kept as Utf8 columns. Unknown
 //!   names are ignored.
 
-use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::RecordBatch;

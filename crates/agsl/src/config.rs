@@ -57,6 +57,8 @@ struct JobTable {
     target: Option<Location>,
     endpoint_url: Option<String>,
     region: Option<String>,
+    sse: Option<String>,
+    sse_kms_key_id: Option<String>,
     #[serde(default, deserialize_with = "instant")]
     since: Option<String>,
     #[serde(default, deserialize_with = "instant")]
@@ -105,6 +107,8 @@ impl JobTable {
             target: self.target.or(d.target),
             endpoint_url: self.endpoint_url.or(d.endpoint_url),
             region: self.region.or(d.region),
+            sse: self.sse.or(d.sse),
+            sse_kms_key_id: self.sse_kms_key_id.or(d.sse_kms_key_id),
             since: self.since.or(d.since),
             until: self.until.or(d.until),
             reprocess: self.reprocess.or(d.reprocess),
@@ -202,6 +206,9 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
     let mut job = ConvertJob::new(service.0, source, target);
     job.storage.endpoint_url = table.endpoint_url;
     job.storage.region = table.region;
+    job.storage.encryption =
+        crate::storage::Encryption::parse(table.sse.as_deref(), table.sse_kms_key_id)
+            .map_err(|message| format!("key `sse`: {message}"))?;
     job.window = TimeWindow::new(table.since.as_deref(), table.until.as_deref())?;
     job.reprocess = table.reprocess.unwrap_or(false);
     job.full_listing = table.full_listing.unwrap_or(false);

@@ -42,5 +42,5 @@ pub use pipeline::{
 };
 pub use sink::{PartitionLayout, WriterOptions};
 pub use state::StateError;
-pub use storage::{Location, StorageError, StorageOptions};
+pub use storage::{Encryption, Location, StorageError, StorageOptions};
 pub use window::TimeWindow;

@@ -26,7 +26,7 @@ pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     job.partitioning = args.partitioning;
     job.account_id = args.account_id;
     apply_tuning(&mut job, &args.tuning)?;
-    apply_storage(&mut job, args.storage);
+    apply_storage(&mut job, args.storage)?;
     job.catalog.kind = args.catalog.catalog;
     job.catalog.partition_projection = args.catalog.partition_projection;
     apply_names(&mut job, args.catalog.names)?;
@@ -62,9 +62,9 @@ pub fn apply_tuning(job: &mut ConvertJob, tuning: &TuningArgs) -> Result<(), cra
     Ok(())
 }
 
-pub fn apply_storage(job: &mut ConvertJob, storage: StorageArgs) {
-    job.storage.endpoint_url = storage.endpoint_url;
-    job.storage.region = storage.region;
+pub fn apply_storage(job: &mut ConvertJob, storage: StorageArgs) -> Result<(), crate::UsageError> {
+    job.storage = storage.options()?;
+    Ok(())
 }
 
 /// Runs the conversion with progress, without printing the summary.

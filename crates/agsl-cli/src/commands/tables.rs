@@ -6,7 +6,7 @@ use agsl::catalog::{
     self, Catalog, CatalogKind, GlueCatalog, LAST_RUN_PARAMETER, LOCAL_CATALOG_KEY, LocalCatalog,
     ROLE_PARAMETER, ROWS_PARAMETER,
 };
-use agsl::storage::{Location, StorageOptions, Store};
+use agsl::storage::{Location, Store};
 use serde::Serialize;
 
 use crate::UsageError;
@@ -28,10 +28,7 @@ struct TableJson<'a> {
 }
 
 pub fn run(args: TablesArgs, output: &Output) -> anyhow::Result<()> {
-    let storage = StorageOptions {
-        endpoint_url: args.storage.endpoint_url,
-        region: args.storage.region,
-    };
+    let storage = args.storage.options()?;
     let kind = args.catalog.unwrap_or(CatalogKind::Local);
     let catalog: Box<dyn Catalog> = match kind {
         CatalogKind::Glue => Box::new(GlueCatalog::connect(&storage)?),

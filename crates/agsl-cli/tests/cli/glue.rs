@@ -23,6 +23,7 @@ fn glue() -> GlueCatalog {
     GlueCatalog::connect(&StorageOptions {
         endpoint_url: std::env::var("AWS_ENDPOINT_URL").ok(),
         region: Some("us-east-1".into()),
+        ..StorageOptions::default()
     })
     .unwrap()
 }

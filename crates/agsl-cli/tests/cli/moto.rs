@@ -1,6 +1,7 @@
 //! The moto server (PyPI `moto[server]`, installed by `scripts/test` into a venv) on a free
 //! port of 127.0.0.1, speaking the real S3 wire protocol; stopped when dropped. One per test.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -62,6 +63,39 @@ impl Moto {
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+
+    /// The server-side encryption S3 reports for each object of `bucket`: key name to
+    /// (`ServerSideEncryption`, `SSEKMSKeyId`), read by boto3 (installed with moto) with signed
+    /// `HEAD` requests, as moto (like S3) refuses unsigned ones for SSE-KMS objects.
+    pub fn encryption(&self, bucket: &str) -> BTreeMap<String, (Option<String>, Option<String>)> {
+        const SCRIPT: &str = r#"
+import json, sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+found = {}
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2]):
+    for item in page.get("Contents", []):
+        head = s3.head_object(Bucket=sys.argv[2], Key=item["Key"])
+        found[item["Key"]] = [head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")]
+print(json.dumps(found))
+"#;
+        let server = std::env::var("AGSL_MOTO_SERVER").unwrap();
+        let python = std::path::Path::new(&server).with_file_name("python");
+        let output = Command::new(&python)
+            .args([
+                "-c",
+                SCRIPT,
+                &format!("http://127.0.0.1:{}", self.port),
+                bucket,
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("the script prints JSON")
     }
 }
 

@@ -307,3 +307,94 @@ fn a_read_failure_while_detecting_fails_the_run_and_the_next_run_converts_the_ob
     assert_eq!(summary["rows"], good, "{summary}");
     assert_eq!(summary["rejects"], bad, "{summary}");
 }
+
+/// Every object of `bucket` is encrypted with `kind` (and `key`); returns their names.
+fn assert_encrypted(moto: &Moto, bucket: &str, kind: &str, key: Option<&str>) -> Vec<String> {
+    let objects = moto.encryption(bucket);
+    for (name, (encryption, key_id)) in &objects {
+        assert_eq!(encryption.as_deref(), Some(kind), "s3://{bucket}/{name}");
+        assert_eq!(key_id.as_deref(), key, "s3://{bucket}/{name}");
+    }
+    objects.into_keys().collect()
+}
+
+#[test]
+fn every_object_written_to_s3_is_encrypted_as_asked() {
+    let moto = Moto::start();
+    for bucket in ["logs", "lake-kms", "rejects-kms", "lake-s3"] {
+        moto.create_bucket(bucket);
+    }
+    let source = Place::new("s3://logs/prefix");
+    put_objects(&source, &alb_objects(0, 4, 300, 41), &mut Expected::new());
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    // SSE-KMS with a key: table files, state, the local catalog and rejects elsewhere.
+    let kms = run_json(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        &source.url,
+        "--target",
+        "s3://lake-kms/alb",
+        "--rejects",
+        "s3://rejects-kms/alb",
+        "--sse",
+        "aws:kms",
+        "--sse-kms-key-id",
+        key,
+    ]);
+    assert!(kms["rejects"].as_u64().unwrap() > 0, "{kms}");
+    let names = assert_encrypted(&moto, "lake-kms", "aws:kms", Some(key));
+    for kind in [".parquet", "_agsl/log/", "_agsl/catalog.sqlite"] {
+        assert!(
+            names.iter().any(|n| n.contains(kind)),
+            "no {kind} among {names:?}"
+        );
+    }
+    let rejects = assert_encrypted(&moto, "rejects-kms", "aws:kms", Some(key));
+    assert!(
+        rejects.iter().any(|n| n.ends_with(".parquet")),
+        "{rejects:?}"
+    );
+
+    // SSE-S3, from a job config.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agsl.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[alb]\nservice = \"alb\"\nsource = \"{}\"\ntarget = \"s3://lake-s3/alb\"\nsse = \"AES256\"\n",
+            source.url
+        ),
+    )
+    .unwrap();
+    run_json(&["run", "--config", config.to_str().unwrap()]);
+    let names = assert_encrypted(&moto, "lake-s3", "AES256", None);
+    assert!(names.iter().any(|n| n.ends_with(".parquet")), "{names:?}");
+}
+
+#[test]
+fn a_kms_key_without_kms_encryption_is_refused() {
+    for args in [
+        &["--sse-kms-key-id", "k"][..],
+        &["--sse", "AES256", "--sse-kms-key-id", "k"][..],
+        &["--sse", "aws:kmss"][..],
+    ] {
+        let mut all = vec![
+            "convert",
+            "--service",
+            "alb",
+            "--source",
+            ".",
+            "--target",
+            "s3://b/t",
+        ];
+        all.extend_from_slice(args);
+        let output = agsl(&all);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let message = stderr(&output);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains("--sse"), "{message}");
+    }
+}

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use object_store::aws::{AmazonS3Builder, AwsCredential};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
 use object_store::{ClientOptions, CredentialProvider, RetryConfig};
 use tokio::sync::Mutex;
 
-use super::{StorageError, StorageOptions};
+use super::{Encryption, StorageError, StorageOptions};
 
 /// Transient failures (5xx, throttling, timeouts, connection resets) are retried with
 /// exponential backoff and jitter by `object_store`'s client, within these bounds.
@@ -59,6 +59,21 @@ pub(super) async fn s3_store(
         .with_credentials(Arc::new(CredentialBridge::new(credentials)))
         .with_retry(retry_config())
         .with_client_options(client_options);
+    // object_store names SSE-S3 and key-less SSE-KMS only through its configuration keys.
+    let sse: AmazonS3ConfigKey =
+        "aws_server_side_encryption"
+            .parse()
+            .map_err(|source| StorageError::Request {
+                operation: "configure S3 encryption",
+                location: format!("s3://{bucket}"),
+                source,
+            })?;
+    builder = match &options.encryption {
+        None => builder,
+        Some(Encryption::S3Managed) => builder.with_config(sse, "AES256"),
+        Some(Encryption::Kms { key_id: None }) => builder.with_config(sse, "aws:kms"),
+        Some(Encryption::Kms { key_id: Some(key) }) => builder.with_sse_kms_encryption(key),
+    };
     if let Some(endpoint) = &endpoint_url {
         builder = builder
             .with_endpoint(endpoint)
