@@ -43,7 +43,7 @@ fn pairs(mut text: &str) -> Vec<(String, String)> {
 }
 
 /// `(name, columns, serde, serde properties, location)` of a CREATE EXTERNAL TABLE statement.
-type CreateParts = (
+pub(crate) type CreateParts = (
     String,
     Vec<(String, String)>,
     String,
@@ -52,7 +52,7 @@ type CreateParts = (
 );
 
 /// The parts of one CREATE EXTERNAL TABLE statement.
-fn parse_create(statement: &str) -> CreateParts {
+pub(crate) fn parse_create(statement: &str) -> CreateParts {
     let head = statement.split_once(" (\n").unwrap();
     let name = head.0.rsplit(' ').next().unwrap().replace('`', "");
     let (columns, rest) = head.1.split_once("\n)\n").unwrap();

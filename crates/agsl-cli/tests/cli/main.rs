@@ -6,6 +6,7 @@ mod glue;
 mod kill;
 mod moto;
 mod place;
+mod raw_regex_java;
 mod s3;
 mod state;
 

@@ -21,7 +21,7 @@ pub use evolve::evolve_columns;
 pub use glue::GlueCatalog;
 pub use hive::{converted_table, hive_type};
 pub use local::{LOCAL_CATALOG_KEY, LocalCatalog};
-pub use raw::{RawLayout, raw_table};
+pub use raw::{RawLayout, greedy_twin, raw_table};
 pub use sync::{CatalogSummary, PlannedTable, ServiceTables, TableNames, plan_tables, sync};
 
 /// Checks a database or table name: Athena takes 1 to 255 lowercase letters, digits and

@@ -7,7 +7,17 @@
 //! drop the row, depending on the engine; the converted table is the typed one). Fields AWS
 //! added over the years are optional at the end of each pattern, so old and new lines match,
 //! and unknown trailing fields are ignored. The patterns use only what Java's and Rust's regex
-//! engines share, so agsl's tests check them against the corpus with the `regex` crate.
+//! engines share, so agsl's tests check them against the corpus with the `regex` crate, and in
+//! Java itself. Athena matches them with `java.util.regex` on threads with a 1 MB stack, where
+//! a repeated alternation (`(?:[^"\\]|\\.)*`) recurses once per character and overflows on
+//! lines with fields of a few KB; so every repetition is of a character class (iterative in
+//! Java) or an unrolled loop that repeats once per escape, never per character. Quoted fields
+//! use possessive loops (`*+`), which Java runs without recursion however many escapes a user
+//! agent holds; they match exactly what the greedy loops match (the classes exclude the
+//! character that follows them), and the `regex` crate, which has no possessive quantifiers,
+//! checks their greedy twin ([`greedy_twin`]). The request line's URL must give back its last
+//! space to the protocol, so its loop stays greedy: it recurses once per escaped quote, which
+//! URLs (percent-encoded) do not carry in the hundreds.
 
 use std::collections::BTreeMap;
 
@@ -65,13 +75,13 @@ impl Field {
     fn pattern(self) -> &'static str {
         match self {
             Field::Bare(_) => r"([^ ]*)",
-            Field::Quoted(_) => r#""((?:[^"\\]|\\.)*)""#,
+            Field::Quoted(_) => r#""([^"\\]*+(?:\\.[^"\\]*+)*+)""#,
             Field::MaybeQuoted(_) => r#""?([^"]*?)"?"#,
             Field::QuotedOrDash(_) => r#"(?:"(.*?)"|-)"#,
             Field::Bracketed(_) => r"\[([^\]]*)\]",
             Field::IpPort(..) => r"([^ ]*):([0-9]*)",
             Field::IpPortOrDash(..) => r"(?:([^ ]*):([0-9]*)|-)",
-            Field::Request => r#""([^ "]*) ((?:[^"\\]|\\.)*) ([^ "]*)""#,
+            Field::Request => r#""([^ "]*) ([^"\\]*(?:\\.[^"\\]*)*) ([^ "]*)""#,
         }
     }
 
@@ -182,6 +192,12 @@ const S3_REQUIRED: usize = 17;
 
 /// The whole-line pattern (the Regex SerDe matches whole lines) of `fields`: the first
 /// `required` always, each later one only after the one before it, anything unknown after.
+/// The pattern with every possessive quantifier (`*+`, `++`) made greedy: the same matches for
+/// agsl's patterns, in a form the `regex` crate (which has no possessive quantifiers) accepts.
+pub fn greedy_twin(pattern: &str) -> String {
+    pattern.replace("*+", "*").replace("++", "+")
+}
+
 fn line_regex(fields: &[Field], required: usize) -> String {
     let mut regex = String::new();
     for (i, field) in fields[..required].iter().enumerate() {
@@ -441,7 +457,7 @@ mod tests {
         for format in [Format::Alb, Format::Elb, Format::S3Access] {
             let table = raw_table(format, PartitionLayout::Seed, "raw", "t", "s3://b/p", None);
             let pattern = &table.storage.serde_parameters["input.regex"];
-            let regex = regex::Regex::new(pattern).unwrap();
+            let regex = regex::Regex::new(&greedy_twin(pattern)).unwrap();
             assert_eq!(regex.captures_len() - 1, table.columns.len(), "{format}");
         }
     }
