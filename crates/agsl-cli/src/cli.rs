@@ -249,6 +249,10 @@ impl StorageArgs {
     pub fn options(self) -> Result<agsl::StorageOptions, crate::UsageError> {
         let encryption = agsl::Encryption::parse(self.sse.as_deref(), self.sse_kms_key_id)
             .map_err(|message| crate::UsageError(format!("--sse: {message}")))?;
+        if let Some(region) = &self.region {
+            agsl::storage::check_region(region)
+                .map_err(|message| crate::UsageError(format!("--region: {message}")))?;
+        }
         Ok(agsl::StorageOptions {
             endpoint_url: self.endpoint_url,
             region: self.region,

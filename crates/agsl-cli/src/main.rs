@@ -10,6 +10,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::{Cli, Command};
 use crate::output::Output;
@@ -22,11 +26,28 @@ fn main() -> ExitCode {
         (false, 1) => LevelFilter::DEBUG,
         (false, _) => LevelFilter::TRACE,
     };
-    tracing_subscriber::fmt()
-        .with_writer(output::LogWriterFactory)
-        .with_max_level(level)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
+    // The AWS SDK warns at length while it looks for credentials and regions (instance
+    // metadata refused, raw responses); a failure is reported as one `error:` line, so its own
+    // logs show only with -v.
+    let aws_level = if cli.verbose > 0 {
+        level
+    } else {
+        LevelFilter::OFF
+    };
+    let filter = Targets::new()
+        .with_default(level)
+        .with_target("aws_config", aws_level)
+        .with_target("aws_smithy", aws_level)
+        .with_target("aws_runtime", aws_level)
+        .with_target("aws_sdk", aws_level);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(output::LogWriterFactory)
+                .with_target(false)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter(filter),
+        )
         .init();
     let output = Output::new(cli.quiet, cli.json, cli.no_progress);
     let result = match cli.command {

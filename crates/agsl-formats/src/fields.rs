@@ -342,7 +342,7 @@ pub(crate) fn request_line(value: &str) -> [Option<&str>; 3] {
 }
 
 /// Whether `s` looks like an AWS region name: `us-east-1`, `us-gov-west-1`, `ap-southeast-4`.
-pub(crate) fn looks_like_region(s: &str) -> bool {
+pub fn looks_like_region(s: &str) -> bool {
     let mut parts = s.split('-');
     let Some(first) = parts.next() else {
         return false;

@@ -35,6 +35,7 @@ pub use decode::{
     Reject,
 };
 pub use elb::ElbFormat;
+pub use fields::looks_like_region;
 pub use s3_access::S3AccessFormat;
 pub use vpc_flow::{UnknownVpcField, VpcFlowFormat};
 

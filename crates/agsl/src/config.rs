@@ -205,6 +205,10 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
     let target = table.target.ok_or("missing key `target`")?;
     let mut job = ConvertJob::new(service.0, source, target);
     job.storage.endpoint_url = table.endpoint_url;
+    if let Some(region) = &table.region {
+        crate::storage::check_region(region)
+            .map_err(|message| format!("key `region`: {message}"))?;
+    }
     job.storage.region = table.region;
     job.storage.encryption =
         crate::storage::Encryption::parse(table.sse.as_deref(), table.sse_kms_key_id)

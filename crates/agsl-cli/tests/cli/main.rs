@@ -1,6 +1,7 @@
 //! End-to-end tests of the `agsl` binary: exit codes, one-line errors, `--json`, and a real
 //! conversion read back with the parquet crate.
 
+mod aws_errors;
 mod ddl;
 mod glue;
 mod kill;

@@ -148,17 +148,45 @@ impl FlakyProxy {
 }
 
 /// Reads the request head and answers 503 with S3's throttling error.
-fn refuse(mut client: TcpStream) {
+fn refuse(client: TcpStream) {
+    answer(
+        client,
+        "503 Slow Down",
+        "SlowDown",
+        "Please reduce your request rate.",
+    );
+}
+
+/// Reads the request head and answers with `status` and an S3 error document.
+fn answer(mut client: TcpStream, status: &str, code: &str, message: &str) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).unwrap_or(0) == 1 {
         head.push(byte[0]);
     }
-    let body =
-        "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+    let body = format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>");
     let _ = write!(
         client,
-        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+}
+
+/// An S3 endpoint on 127.0.0.1 that answers every request with one S3 error (access denied,
+/// an expired token), as S3 does when the credentials or the policy do not allow a request.
+pub struct RefusingS3 {
+    pub endpoint: String,
+}
+
+impl RefusingS3 {
+    pub fn start(status: &'static str, code: &'static str, message: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                answer(client, status, code, message);
+            }
+        });
+        Self { endpoint }
+    }
 }

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
 use object_store::{ClientOptions, CredentialProvider, RetryConfig};
 use tokio::sync::Mutex;
 
+use super::failure::{CredentialsFailed, NoCredentials};
 use super::{Encryption, StorageError, StorageOptions};
 
 /// Transient failures (5xx, throttling, timeouts, connection resets) are retried with
@@ -63,10 +65,10 @@ pub(super) async fn s3_store(
     let sse: AmazonS3ConfigKey =
         "aws_server_side_encryption"
             .parse()
-            .map_err(|source| StorageError::Request {
+            .map_err(|error| StorageError::Request {
                 operation: "configure S3 encryption",
                 location: format!("s3://{bucket}"),
-                source,
+                error,
             })?;
     builder = match &options.encryption {
         None => builder,
@@ -80,11 +82,26 @@ pub(super) async fn s3_store(
             .with_allow_http(endpoint.starts_with("http://"))
             .with_virtual_hosted_style_request(false);
     }
-    builder.build().map_err(|source| StorageError::Request {
+    builder.build().map_err(|error| StorageError::Request {
         operation: "configure S3",
         location: format!("s3://{bucket}"),
-        source,
+        error,
     })
+}
+
+/// An error and its causes, `: `-separated (the SDK's messages put the useful part last).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let next = current.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = current.source();
+    }
+    text
 }
 
 /// Renew cached credentials this long before they expire.
@@ -120,9 +137,18 @@ impl CredentialProvider for CredentialBridge {
             }
         }
         let credentials = self.provider.provide_credentials().await.map_err(|error| {
+            let detail = with_causes(&error);
+            tracing::debug!(error = %detail, "loading AWS credentials failed");
+            // The chain stops at the first provider that fails outright; the instance
+            // metadata service is its last, so failing there means nothing earlier had any.
+            let source: Box<dyn std::error::Error + Send + Sync> = match error {
+                CredentialsError::CredentialsNotLoaded(_) => Box::new(NoCredentials),
+                _ if detail.contains("IMDS") => Box::new(NoCredentials),
+                _ => Box::new(CredentialsFailed(detail)),
+            };
             object_store::Error::Generic {
                 store: "S3",
-                source: format!("cannot load AWS credentials: {error}").into(),
+                source,
             }
         })?;
         let credential = Arc::new(AwsCredential {

@@ -3,6 +3,7 @@
 //! conversion threads stay plain threads; only storage calls enter the runtime.
 
 mod aws;
+mod failure;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -133,6 +134,18 @@ pub struct StorageOptions {
     pub encryption: Option<Encryption>,
 }
 
+/// Checks a `--region` / `region` value; a malformed one would otherwise surface as an
+/// unreachable endpoint.
+pub fn check_region(region: &str) -> Result<(), String> {
+    if agsl_formats::looks_like_region(region) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown region `{region}`; AWS regions look like us-east-1 or eu-central-2"
+        ))
+    }
+}
+
 /// Server-side encryption asked for on every S3 write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Encryption {
@@ -174,11 +187,13 @@ pub enum StorageError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot {operation} `{location}`: {source}")]
+    /// One line naming what was refused and what to do; the request details go to the debug
+    /// log (`-v`), not into the message.
+    #[error("{}", failure::describe(operation, location, error))]
     Request {
         operation: &'static str,
         location: String,
-        source: object_store::Error,
+        error: object_store::Error,
     },
 }
 
@@ -238,7 +253,7 @@ impl Store {
                     StorageError::Request {
                         operation: "open",
                         location: path.display().to_string(),
-                        source,
+                        error: source,
                     }
                 })?;
                 Ok(Self {
@@ -355,10 +370,12 @@ impl Store {
         key: &str,
         source: object_store::Error,
     ) -> StorageError {
+        let location = self.url(key);
+        tracing::debug!(operation, %location, error = %source, "storage request failed");
         StorageError::Request {
             operation,
-            location: self.url(key),
-            source,
+            location,
+            error: source,
         }
     }
 
