@@ -15,9 +15,12 @@
 //!   with its raw JSON; `line_number` is the record's 1-based position in `Records`. An object
 //!   that is not valid JSON, or has no `Records` array, is one reject (its first 1 MiB kept);
 //!   digest files are skipped by key, and by content when they get here.
+//! - Objects over 32 MiB (decompressed) are streamed record by record instead of parsed in
+//!   memory: memory stays bounded on any object. There, a document that breaks off keeps the
+//!   records before the damage as rows, and the object gets one reject saying where it broke.
 
 use std::borrow::Cow;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
@@ -201,11 +204,7 @@ impl LogFormat for CloudtrailFormat {
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
-        Box::new(CloudtrailDecoder {
-            columns: CloudtrailColumns::new(batch_size),
-            resources: resources_builder(batch_size),
-            batch_size: batch_size.max(1),
-        })
+        Box::new(CloudtrailDecoder::new(batch_size, IN_MEMORY_BYTES))
     }
 }
 
@@ -223,10 +222,16 @@ struct Envelope<'a> {
     digest_start_time: Option<&'a RawValue>,
 }
 
-struct CloudtrailDecoder {
+/// Documents up to this size are parsed in memory (fastest); larger ones are streamed record by
+/// record, so memory stays bounded whatever an object holds (AWS writes files of a few MB; a
+/// hostile or concatenated one may be gigabytes, or a gzip bomb).
+const IN_MEMORY_BYTES: usize = 32 << 20;
+
+pub(crate) struct CloudtrailDecoder {
     columns: CloudtrailColumns,
     resources: ListBuilder<StructBuilder>,
     batch_size: usize,
+    in_memory_bytes: usize,
 }
 
 /// One `resources` entry.
@@ -343,6 +348,15 @@ fn other_json(members: &[(&Cow<'_, str>, &RawValue)]) -> String {
 }
 
 impl CloudtrailDecoder {
+    pub(crate) fn new(batch_size: usize, in_memory_bytes: usize) -> Self {
+        Self {
+            columns: CloudtrailColumns::new(batch_size),
+            resources: resources_builder(batch_size),
+            batch_size: batch_size.max(1),
+            in_memory_bytes,
+        }
+    }
+
     fn append(&mut self, r: &Record<'_>) {
         let c = &mut self.columns;
         let text = |slot: usize| r.slots[slot].and_then(json::text);
@@ -424,33 +438,53 @@ impl CloudtrailDecoder {
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
         for (index, record) in records.iter().enumerate() {
-            counts.lines += 1;
-            let parsed = serde_json::from_str::<Members<'_>>(record.get())
-                .map_err(|e| Cow::Owned(format!("record is not a JSON object: {e}")))
-                .and_then(|members| Record::parse(&members).map(|r| self.append(&r)));
-            match parsed {
-                Ok(()) => {
-                    counts.rows += 1;
-                    if self.columns.len() >= self.batch_size {
-                        output.batch(self.finish_batch()?)?;
-                    }
-                }
-                Err(reason) => {
-                    counts.rejects += 1;
-                    output.reject(Reject {
-                        line: index as u64 + 1,
-                        reason,
-                        raw: record.get().as_bytes(),
-                    })?;
+            self.record(index as u64 + 1, record.get(), output, counts)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the `number`-th record (1-based) of `Records` into a row or a reject.
+    fn record(
+        &mut self,
+        number: u64,
+        record: &str,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        counts.lines += 1;
+        let parsed = serde_json::from_str::<Members<'_>>(record)
+            .map_err(|e| Cow::Owned(format!("record is not a JSON object: {e}")))
+            .and_then(|members| Record::parse(&members).map(|r| self.append(&r)));
+        match parsed {
+            Ok(()) => {
+                counts.rows += 1;
+                if self.columns.len() >= self.batch_size {
+                    output.batch(self.finish_batch()?)?;
                 }
             }
+            Err(reason) => {
+                counts.rejects += 1;
+                output.reject(Reject {
+                    line: number,
+                    reason,
+                    raw: record.as_bytes(),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits the rows still buffered.
+    fn flush(&mut self, output: &mut dyn DecodeOutput) -> Result<(), DecodeError> {
+        if self.columns.len() > 0 {
+            output.batch(self.finish_batch()?)?;
         }
         Ok(())
     }
 }
 
 /// One reject standing for a whole object that is not a CloudTrail log file.
-fn reject_object(
+pub(crate) fn reject_object(
     bytes: &[u8],
     reason: String,
     output: &mut dyn DecodeOutput,
@@ -473,9 +507,13 @@ impl ObjectDecoder for CloudtrailDecoder {
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
         let mut bytes = Vec::new();
-        input
+        (&mut *input)
+            .take((self.in_memory_bytes as u64).saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|source| DecodeError::Read { line: 0, source })?;
+        if bytes.len() > self.in_memory_bytes {
+            return stream::decode(self, bytes, input, output, counts);
+        }
         counts.bytes += bytes.len() as u64;
         let text = match std::str::from_utf8(&bytes) {
             Ok(text) => text,
@@ -496,9 +534,7 @@ impl ObjectDecoder for CloudtrailDecoder {
                 ..
             }) => {
                 let result = self.records(&records, output, counts);
-                if self.columns.len() > 0 {
-                    output.batch(self.finish_batch()?)?;
-                }
+                self.flush(output)?;
                 result
             }
             Ok(Envelope {
@@ -518,5 +554,6 @@ impl ObjectDecoder for CloudtrailDecoder {
     }
 }
 
+mod stream;
 #[cfg(test)]
 mod tests;

@@ -194,3 +194,60 @@ fn routes_by_key() {
         Some("eu-west-1")
     );
 }
+
+/// Decodes with a decoder that streams documents over `in_memory_bytes`.
+fn decode_limited(bytes: &[u8], in_memory_bytes: usize) -> Decoded {
+    use crate::decode::{DecodeCounts, ObjectDecoder};
+    let mut decoded = Decoded::default();
+    let mut counts = DecodeCounts::default();
+    let mut input = bytes;
+    super::CloudtrailDecoder::new(16, in_memory_bytes)
+        .decode(&mut input, &mut decoded, &mut counts)
+        .expect("in-memory input never fails");
+    decoded.counts = counts;
+    decoded
+}
+
+#[test]
+fn streamed_documents_decode_exactly_as_in_memory_ones() {
+    let plan = crate::sample::SamplePlan {
+        objects: 6,
+        lines_per_object: 150,
+        bad_line_every: Some(37),
+        ..crate::sample::SamplePlan::default()
+    };
+    let mut documents: Vec<Vec<u8>> = crate::sample::objects(crate::Format::Cloudtrail, plan)
+        .map(|o| o.body)
+        .collect();
+    documents
+        .push(wrap(&[CONSOLE_LOGIN, r#"{"eventTime":"bad"}"#, "17", CONSOLE_LOGIN]).into_bytes());
+    documents.push(br#"{"digestStartTime":"2024-01-01T00:00:00Z","Records":null}"#.to_vec());
+    documents.push(br#"{"not":"cloudtrail"}"#.to_vec());
+    for document in &mut documents {
+        // Every document is longer than the 64 bytes the streaming decoder keeps in memory.
+        document.extend_from_slice(&[b' '; 64]);
+        let whole = decode_limited(document, usize::MAX);
+        let streamed = decode_limited(document, 64);
+        assert!(whole.counts.lines > 0 || whole.counts.skipped_lines > 0);
+        assert_eq!(streamed.counts, whole.counts);
+        assert_eq!(streamed.batches, whole.batches);
+        assert_eq!(streamed.rejects, whole.rejects);
+    }
+}
+
+#[test]
+fn a_streamed_document_that_breaks_off_keeps_the_records_before() {
+    let complete = wrap(&[CONSOLE_LOGIN, CONSOLE_LOGIN, CONSOLE_LOGIN]);
+    let broken = &complete[..complete.len() - 200];
+    let d = decode_limited(broken.as_bytes(), 64);
+    assert_eq!((d.counts.rows, d.counts.rejects, d.counts.lines), (2, 1, 3));
+    assert!(
+        d.rejects[0].reason.contains("after record 2"),
+        "{:?}",
+        d.rejects
+    );
+    assert_eq!(d.counts.bytes, broken.len() as u64);
+    // In memory the same document is one reject: nothing of it is trusted.
+    let whole = decode_limited(broken.as_bytes(), usize::MAX);
+    assert_eq!((whole.counts.rows, whole.counts.rejects), (0, 1));
+}
