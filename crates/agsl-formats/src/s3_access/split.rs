@@ -107,7 +107,9 @@ impl Shape {
             Shape::OneOf(allowed) => allowed.contains(&value),
             Shape::Tls => {
                 value == "-"
-                    || (token && value.len() > 4 && value[..4].eq_ignore_ascii_case("tlsv"))
+                    || (token
+                        && value.len() > 4
+                        && value.as_bytes()[..4].eq_ignore_ascii_case(b"tlsv"))
             }
             Shape::Arn => value == "-" || (token && value.starts_with("arn:")),
             Shape::Region => value == "-" || fields::looks_like_region(value),
@@ -600,6 +602,18 @@ mod tests {
         let old = r#"79a5 b [06/Feb/2014:00:00:38 +0000] 192.0.2.3 79a5 3E57 REST.GET.VERSIONING - "GET /b?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4""#;
         assert_eq!(values(old).unwrap().len(), 17);
         assert!(values(&old[..old.len() - 16]).is_err());
+    }
+
+    #[test]
+    fn shapes_never_slice_inside_a_character() {
+        // Found by scripts/fuzz: a BOM inside the TLS version.
+        for value in ["TL\u{feff}Sv1.3", "\u{feff}", "ééé", "TLSv\u{feff}"] {
+            let _ = Shape::Tls.fits(value);
+            let _ = Shape::Arn.fits(value);
+            let _ = Shape::Region.fits(value);
+        }
+        assert!(!Shape::Tls.fits("TL\u{feff}Sv1.3"));
+        assert!(Shape::Tls.fits("TLSV1.2"));
     }
 
     #[test]
