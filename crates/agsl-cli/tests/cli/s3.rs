@@ -124,6 +124,21 @@ fn a_second_run_on_a_locked_target_fails_fast_and_stale_locks_are_taken_over() {
     let output = agsl(&convert_args(&source, &target, &[]));
     assert!(output.status.success(), "{}", stderr(&output));
     read_table(&target).assert_exactly(&expected);
+
+    // A lock record agsl did not write says nothing about its holder: never taken over.
+    target.store.put("_agsl/lock", "not a lock record").unwrap();
+    put_objects(&source, &alb_objects(3, 1, 100, 33), &mut Expected::new());
+    let refused = agsl(&convert_args(&source, &target, &["--lock-timeout", "1"]));
+    assert_eq!(refused.status.code(), Some(1));
+    let error = stderr(&refused);
+    assert!(
+        error.contains("_agsl/lock") && error.contains("damaged"),
+        "{error}"
+    );
+    assert_eq!(
+        target.store.get("_agsl/lock").unwrap().as_ref(),
+        b"not a lock record"
+    );
 }
 
 #[test]

@@ -191,19 +191,19 @@ fn take_remote(store: &Store, holder: &Holder, stale_after: Duration) -> Result<
             Err(locked("another run".into()))
         };
     };
-    let current: Option<Holder> = serde_json::from_slice(&bytes).ok();
-    let stale = current.as_ref().is_none_or(|h| {
-        now().saturating_sub(h.heartbeat) > stale_after.as_secs()
-            || (h.host == holder.host && !process_alive(h.pid))
-    });
+    // A record agsl did not write cannot say whether its holder is alive: never taken over.
+    let current: Holder = serde_json::from_slice(&bytes).map_err(|e| {
+        StateError::corrupt(
+            LOCK_KEY,
+            format!("{e}; remove it once no run is writing to the target"),
+        )
+    })?;
+    let stale = now().saturating_sub(current.heartbeat) > stale_after.as_secs()
+        || (current.host == holder.host && !process_alive(current.pid));
     if !stale {
-        let holder = current.map_or_else(|| "another run".into(), |h| h.describe());
-        return Err(locked(holder));
+        return Err(locked(current.describe()));
     }
-    tracing::warn!(
-        previous = current.map(|h| h.describe()).unwrap_or_default(),
-        "taking over a stale lock"
-    );
+    tracing::warn!(previous = current.describe(), "taking over a stale lock");
     if store.replace(LOCK_KEY, record, &version)? {
         Ok(())
     } else {
