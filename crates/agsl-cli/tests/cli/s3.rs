@@ -344,21 +344,19 @@ fn every_object_written_to_s3_is_encrypted_as_asked() {
     let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     // SSE-KMS with a key: table files, state, the local catalog and rejects elsewhere.
-    let kms = run_json(&[
-        "convert",
-        "--service",
-        "alb",
-        "--source",
-        &source.url,
-        "--target",
-        "s3://lake-kms/alb",
-        "--rejects",
-        "s3://rejects-kms/alb",
-        "--sse",
-        "aws:kms",
-        "--sse-kms-key-id",
-        key,
-    ]);
+    let target = Place::new("s3://lake-kms/alb");
+    let kms = run_json(&convert_args(
+        &source,
+        &target,
+        &[
+            "--rejects",
+            "s3://rejects-kms/alb",
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            key,
+        ],
+    ));
     assert!(kms["rejects"].as_u64().unwrap() > 0, "{kms}");
     let names = assert_encrypted(&moto, "lake-kms", "aws:kms", Some(key));
     for kind in [".parquet", "_agsl/log/", "_agsl/catalog.sqlite"] {

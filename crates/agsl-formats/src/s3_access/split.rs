@@ -187,7 +187,9 @@ pub(super) fn split(line: &str) -> Result<Fields<'_>, Reason> {
             );
         }
     }
-    let count = line.take(request, &mut values);
+    let count = line.take(request, &mut values).ok_or(
+        "internal error: the one split counted as valid was not found again; please report this line",
+    )?;
     Ok(Fields { values, count })
 }
 
@@ -398,42 +400,43 @@ impl<'a> Line<'a> {
         Ok((out, count))
     }
 
-    /// Writes the one valid split into `values`; returns the field count (at most 27).
-    fn take(&self, request: usize, values: &mut [&'a str; KNOWN_FIELDS]) -> usize {
+    /// Writes the one valid split into `values`; returns the field count (at most 27), or
+    /// `None` if the split counted as valid cannot be found again (a bug, never a guess).
+    fn take(&self, request: usize, values: &mut [&'a str; KNOWN_FIELDS]) -> Option<usize> {
         let mut middle = ["-"; 6];
-        let Some((request_end, referrer)) = self.request_ends(request).find_map(|end| {
+        let (request_end, referrer) = self.request_ends(request).find_map(|end| {
             self.middle(end, &mut middle)
                 .ok()
                 .filter(|&referrer| self.referrer_ways_from(referrer) > 0)
                 .map(|referrer| (end, referrer))
-        }) else {
-            return 0;
-        };
+        })?;
         values[REQUEST] = self.unquote(request, request_end);
         values[REQUEST + 1..REFERRER].copy_from_slice(&middle);
         let referrer_end = self.field_end(referrer, |ends_at| {
             self.text.as_bytes().get(ends_at) == Some(&b' ')
                 && self.user_agent_ways_from(ends_at + 1) > 0
-        });
+        })?;
         values[REFERRER] = self.unquote(referrer, referrer_end);
         let user_agent = referrer_end + 1;
-        let user_agent_end = self.field_end(user_agent, |ends_at| self.tail(ends_at).is_ok());
+        let user_agent_end = self.field_end(user_agent, |ends_at| self.tail(ends_at).is_ok())?;
         values[USER_AGENT] = self.unquote(user_agent, user_agent_end);
-        let (tail, count) = self.tail(user_agent_end).unwrap_or((["-"; 10], 0));
+        let (tail, count) = self.tail(user_agent_end).ok()?;
         values[TAIL..].copy_from_slice(&tail);
-        TAIL + count
+        Some(TAIL + count)
     }
 
     /// The end of the bare or quoted field starting at `at` for which `valid` holds.
-    fn field_end(&self, at: usize, valid: impl Fn(usize) -> bool) -> usize {
+    fn field_end(&self, at: usize, valid: impl Fn(usize) -> bool) -> Option<usize> {
         if self.bare {
-            return self.bare_dash(at).unwrap_or(at);
+            return self.bare_dash(at).filter(|&end| valid(end));
+        }
+        if !self.quote_at(at) {
+            return None;
         }
         self.closers[self.first_closer_after(at)..]
             .iter()
             .map(|&q| q + 1)
-            .find(|&end| self.quote_at(at) && valid(end))
-            .unwrap_or(at)
+            .find(|&end| valid(end))
     }
 
     /// The value of a field spanning `at..end`, without its quotes.
