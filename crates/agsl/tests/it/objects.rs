@@ -307,3 +307,40 @@ fn vpc_records_without_a_start_time_go_to_the_key_date() {
         }
     }
 }
+
+#[test]
+fn a_gzip_bomb_line_is_one_reject_keeping_its_first_mib() {
+    // A valid line, then 256 MiB of zeros without a newline (a few hundred KB of gzip), then
+    // another valid line: the endless line costs 1 MiB, never its length.
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s"), dir.path().join("t"));
+    let zeros = 256usize << 20;
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::new(9));
+    encoder.write_all(lines(1).as_bytes()).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..zeros / chunk.len() {
+        encoder.write_all(&chunk).unwrap();
+    }
+    encoder.write_all(b"\n").unwrap();
+    encoder.write_all(lines(1).as_bytes()).unwrap();
+    let stored = encoder.finish().unwrap();
+    assert!(stored.len() < 2 << 20, "{}", stored.len());
+    put(&source, "bomb.log.gz", &stored);
+    let summary = convert(
+        &ConvertJob::new(Format::Alb, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!((summary.rows, summary.rejects, summary.lines), (2, 1, 3));
+    assert_eq!(summary.bytes_in, (2 * lines(1).len() + zeros + 1) as u64);
+    let rejects = files_named(&target.join("_rejects"), &|n| n.ends_with(".parquet"));
+    let batch = &read_file(&rejects[0])[0];
+    let reason = batch.column(2).as_string::<i32>().value(0);
+    assert!(
+        reason.contains(&format!("line is {zeros} bytes")),
+        "{reason}"
+    );
+    let raw = batch.column(3).as_binary::<i32>().value(0);
+    assert_eq!(raw.len(), agsl_formats::MAX_LINE_BYTES);
+    assert!(raw.iter().all(|&b| b == 0));
+}
