@@ -78,10 +78,7 @@ impl Source {
             },
             Source::Remote(source) => Ok(source
                 .read_if_exists(key)
-                .map_err(|e| SourceError::Read {
-                    key: key.to_owned(),
-                    source: std::io::Error::other(e),
-                })?
+                .map_err(|e| remote_read_error(key, e))?
                 .map(|bytes| Box::new(std::io::Cursor::new(bytes)) as Box<dyn Read + Send>)),
         }
     }
@@ -90,12 +87,17 @@ impl Source {
     pub fn read(&self, key: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
         Ok(match self {
             Source::Local(source) => Box::new(source.open(key)?),
-            Source::Remote(source) => Box::new(std::io::Cursor::new(source.read(key).map_err(
-                |e: StorageError| SourceError::Read {
-                    key: key.to_owned(),
-                    source: std::io::Error::other(e),
-                },
-            )?)),
+            Source::Remote(source) => Box::new(std::io::Cursor::new(
+                source.read(key).map_err(|e| remote_read_error(key, e))?,
+            )),
         })
+    }
+}
+
+/// A failed S3 read of `key`, as the source error every read reports.
+fn remote_read_error(key: &str, error: StorageError) -> SourceError {
+    SourceError::Read {
+        key: key.to_owned(),
+        source: std::io::Error::other(error),
     }
 }
