@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use agsl::metrics::MetricsOutput;
 use agsl::{CatalogKind, Format, Location, PartitionLayout};
 use clap::{Args, Parser, Subcommand};
 
@@ -47,6 +48,80 @@ pub enum Command {
     Ddl(DdlArgs),
     /// List the tables of a catalog: location, partitions, rows converted, last run.
     Tables(TablesArgs),
+    /// Show a target's tables: last run, rows, newest data, lag behind the source, recent
+    /// rejects and skipped objects, files per partition.
+    Status(StatusArgs),
+    /// Check a target against its source, its files and its catalog; list every discrepancy
+    /// and exit 1 if there is any.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The target to show (`s3://bucket/prefix` or a local folder).
+    #[arg(long, value_parser = parse_location, conflicts_with = "config")]
+    pub target: Option<Location>,
+
+    /// The source it is converted from: adds how far the source is ahead (lists only its
+    /// newest days).
+    #[arg(long, value_parser = parse_location, conflicts_with = "config")]
+    pub source: Option<Location>,
+
+    /// The target's service, to route source keys for the lag [default: by key layout].
+    #[arg(long, value_parser = parse_service_or_auto, conflicts_with = "config")]
+    pub service: Option<ServiceChoice>,
+
+    /// Show the targets of a config file's jobs (all, or the ones named), with their sources.
+    #[arg(long, conflicts_with = "target")]
+    pub config: Option<PathBuf>,
+
+    /// Jobs to show, with --config [default: all].
+    #[arg(requires = "config")]
+    pub jobs: Vec<String>,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The target to check.
+    #[arg(long, value_parser = parse_location, conflicts_with = "config")]
+    pub target: Option<Location>,
+
+    /// The source the target is converted from, listed afresh.
+    #[arg(long, value_parser = parse_location, conflicts_with = "config")]
+    pub source: Option<Location>,
+
+    /// The target's service [default: the one its files name; auto for several].
+    #[arg(long, value_parser = parse_service_or_auto, conflicts_with = "config")]
+    pub service: Option<ServiceChoice>,
+
+    /// Check only source objects dated (by key) at or after this; same forms as convert's.
+    #[arg(long, conflicts_with = "config")]
+    pub since: Option<String>,
+
+    /// Check only source objects dated before this.
+    #[arg(long, conflicts_with = "config")]
+    pub until: Option<String>,
+
+    /// Also read every committed file and compare its rows per source object with the ledger.
+    #[arg(long)]
+    pub deep: bool,
+
+    /// Check the targets of a config file's jobs (all, or the ones named).
+    #[arg(long, conflicts_with = "target")]
+    pub config: Option<PathBuf>,
+
+    /// Jobs to check, with --config [default: all].
+    #[arg(requires = "config")]
+    pub jobs: Vec<String>,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +176,11 @@ pub struct ConvertArgs {
     /// date an earlier run listed, so objects delivered later with older dates need this.
     #[arg(long)]
     pub full_listing: bool,
+
+    /// After the run, its figures for alarms: `emf` (CloudWatch Embedded Metric Format lines
+    /// on stdout) or `prometheus=FILE` (a Prometheus textfile).
+    #[arg(long, value_name = "emf|prometheus=FILE")]
+    pub metrics: Option<MetricsOutput>,
 
     #[command(flatten)]
     pub tuning: TuningArgs,
@@ -273,6 +353,11 @@ pub struct RunArgs {
     /// List what each job would convert; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// After each job, its figures for alarms: `emf` (CloudWatch Embedded Metric Format lines
+    /// on stdout) or `prometheus=FILE` (one Prometheus textfile for all jobs).
+    #[arg(long, value_name = "emf|prometheus=FILE")]
+    pub metrics: Option<MetricsOutput>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod metrics;
 mod output;
 
 use std::io::IsTerminal;
@@ -57,6 +58,8 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(args, &output),
         Command::Ddl(args) => commands::ddl::run(args),
         Command::Tables(args) => commands::tables::run(args, &output),
+        Command::Status(args) => commands::status::run(args, &output),
+        Command::Verify(args) => commands::verify::run(args, &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,10 +21,12 @@
 //! exactly once; readers of the partition folders only ever see committed files; bad input
 //! never stops a run, only I/O does.
 
+pub mod audit;
 pub mod catalog;
 pub mod config;
 mod error;
 mod faults;
+pub mod metrics;
 mod pipeline;
 pub mod sample;
 pub mod sink;

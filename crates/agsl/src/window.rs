@@ -140,6 +140,52 @@ pub fn key_day(key: &str) -> Option<i64> {
     })
 }
 
+/// The time an object's key names, in UTC microseconds: to the minute where its name says
+/// (`20240307T2330Z` in ALB, ELB, CloudTrail and VPC names; `2024-03-07-23-30-00` in S3 access
+/// log names; the hour of CloudFront's `2024-03-07-23`), else the start of its [`key_day`].
+pub fn key_time(key: &str) -> Option<i64> {
+    let name = key.rsplit('/').next()?.as_bytes();
+    let digits = |s: &[u8]| -> Option<i64> {
+        s.iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let at = |i: usize| -> Option<i64> {
+        let rest = name.get(i..)?;
+        let clock = |hours: i64, minutes: i64, seconds: i64| {
+            (hours < 24 && minutes < 60 && seconds < 60)
+                .then_some(((hours * 60 + minutes) * 60 + seconds) * 1_000_000)
+        };
+        // 20240307T2330Z
+        if rest.len() >= 14 && rest[8] == b'T' && rest[13] == b'Z' {
+            let date = format!(
+                "{}-{}-{}",
+                std::str::from_utf8(&rest[0..4]).ok()?,
+                std::str::from_utf8(&rest[4..6]).ok()?,
+                std::str::from_utf8(&rest[6..8]).ok()?
+            );
+            let (y, m, d) = parse_date(date.as_bytes())?;
+            let time = clock(digits(&rest[9..11])?, digits(&rest[11..13])?, 0)?;
+            return Some(days_from_civil(y, m, d) * MICROS_PER_DAY + time);
+        }
+        let (y, m, d) = parse_date(rest.get(..10)?)?;
+        let day = days_from_civil(y, m, d) * MICROS_PER_DAY;
+        let field = |from: usize| -> Option<i64> {
+            (rest.get(from - 1) == Some(&b'-')).then(|| digits(rest.get(from..from + 2)?))?
+        };
+        let time = match (field(11), field(14), field(17)) {
+            (Some(h), Some(m), Some(s)) => clock(h, m, s)?,
+            (Some(h), _, _) => clock(h, 0, 0)?,
+            _ => return None,
+        };
+        Some(day + time)
+    };
+    (0..name.len())
+        .filter(|&i| i == 0 || !name[i - 1].is_ascii_digit())
+        .find_map(at)
+        .or_else(|| key_day(key).map(|day| day * MICROS_PER_DAY))
+}
+
 /// A set of event-time spans, sorted and disjoint, each `[start, end)` in UTC microseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -209,6 +255,27 @@ impl Spans {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_times_of_each_layout() {
+        let t = |rfc: &str| parse_iso8601_utc(rfc).unwrap();
+        let alb = "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/\
+                   123456789012_elasticloadbalancing_us-east-1_app.web.1a2b_20240307T2330Z_10.0.0.1_x.log.gz";
+        assert_eq!(key_time(alb), Some(t("2024-03-07T23:30:00Z")));
+        assert_eq!(
+            key_time("logs/2024-03-07-23-30-05-0123456789ABCDEF"),
+            Some(t("2024-03-07T23:30:05Z"))
+        );
+        assert_eq!(
+            key_time("cf/E2ABC.2024-03-07-23.abcd1234.gz"),
+            Some(t("2024-03-07T23:00:00Z"))
+        );
+        assert_eq!(
+            key_time("x/2024/03/07/plain.log"),
+            Some(t("2024-03-07T00:00:00Z"))
+        );
+        assert_eq!(key_time("x/undated.log"), None);
+    }
 
     const DAY: i64 = MICROS_PER_DAY;
 

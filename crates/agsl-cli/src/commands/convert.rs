@@ -1,17 +1,27 @@
 //! `agsl convert`: one service, one source, one target table.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use agsl::{ConvertJob, Progress, RunSummary, TimeWindow, WriterOptions};
 
 use crate::cli::{ConvertArgs, StorageArgs, TableNameArgs, TuningArgs};
+use crate::metrics::MetricsReporter;
 use crate::output::Output;
 
 pub fn run(args: ConvertArgs, output: &Output) -> anyhow::Result<()> {
+    let mut metrics = MetricsReporter::new(args.metrics.clone());
     let job = job(args)?;
-    let summary = convert(&job, output)?;
-    output.summary(None, &summary)?;
+    let started = Instant::now();
+    let result = convert(&job, output);
+    metrics.job(&job_name(&job), &job, &result, started)?;
+    output.summary(None, &result?)?;
     Ok(())
+}
+
+/// The `job` label of a one-off conversion's metrics: its service and target.
+fn job_name(job: &ConvertJob) -> String {
+    let service = job.format.map_or("auto".to_owned(), |f| f.to_string());
+    format!("convert {service} {}", job.target)
 }
 
 /// The library job the arguments describe.

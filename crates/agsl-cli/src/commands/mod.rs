@@ -5,4 +5,6 @@ pub mod ddl;
 pub mod demo;
 pub mod generate;
 pub mod run;
+pub mod status;
 pub mod tables;
+pub mod verify;

@@ -10,6 +10,8 @@ mod place;
 mod raw_regex_java;
 mod s3;
 mod state;
+mod status;
+mod verify;
 
 use std::path::Path;
 use std::process::{Command, Output};

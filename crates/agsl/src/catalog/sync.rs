@@ -313,7 +313,7 @@ fn ledger_contents(
         if entry.service != keyword {
             continue;
         }
-        sources.extend(entry.sources.iter().cloned());
+        sources.extend(entry.sources.urls().cloned());
         let Some(in_table) = path
             .strip_prefix(service.folder.as_str())
             .map(|p| p.trim_start_matches('/'))
@@ -408,7 +408,7 @@ fn strip_segments(url: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::FileEntry;
+    use crate::state::{FileEntry, SourceRows};
 
     #[test]
     fn ledger_files_give_partitions_rows_and_sources() {
@@ -417,7 +417,8 @@ mod tests {
             service: service.into(),
             rows,
             bytes: 1,
-            sources: BTreeSet::from([source.to_owned()]),
+            sources: SourceRows::uncounted([source.to_owned()]),
+            newest_event: None,
         };
         let day = "region=us-east-1/year=2024/month=03/day=07";
         ledger.files.insert(
@@ -477,7 +478,8 @@ mod tests {
                 service: "alb".into(),
                 rows: 4,
                 bytes: 100,
-                sources: BTreeSet::from([source.to_owned()]),
+                sources: SourceRows::uncounted([source.to_owned()]),
+                newest_event: None,
             },
         );
         let service = ServiceTables {

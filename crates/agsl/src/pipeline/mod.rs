@@ -6,6 +6,7 @@
 //! so every source line lands in the table exactly once and readers never see staged files.
 
 mod plan;
+mod record;
 mod reprocess;
 mod spool;
 mod tables;
@@ -22,7 +23,9 @@ use agsl_formats::Format;
 
 pub use plan::ALREADY_CONVERTED;
 use plan::ObjectTask;
+pub(crate) use plan::plan_listing;
 pub use tables::table_ddl;
+pub(crate) use tables::{open_catalog, service_tables};
 
 use crate::catalog::{CatalogOptions, CatalogSummary};
 use crate::error::{Result, SinkError};
@@ -32,7 +35,8 @@ use crate::sink::{
 };
 use crate::source::Source;
 use crate::state::{
-    Commit, CommitLog, CommittedFile, Coverage, FileEntry, Ledger, STAGING_DIR, TargetLock,
+    Commit, CommitLog, CommittedFile, Coverage, FileEntry, Ledger, RunOutcome, RunRecord,
+    STAGING_DIR, SourceRows, TargetLock, prune_runs,
 };
 use crate::storage::{Location, StorageOptions, Store, join_key, location_url};
 use crate::window::TimeWindow;
@@ -233,6 +237,8 @@ pub struct RunSummary {
     pub services: Vec<RunSummary>,
     /// What the catalog update changed (`None` without a catalog, and in dry runs).
     pub catalog: Option<CatalogSummary>,
+    /// The newest event time (UTC microseconds) the table holds after the run, for lag.
+    pub newest_event: Option<i64>,
 }
 
 impl RunSummary {
@@ -270,12 +276,46 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     }
     let target = Store::open(&job.target, &job.storage)?;
     let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
-    let mut log = CommitLog::recover(&target)?;
+    let mut record = RunRecord::started(&run, &job_service(job), unix_seconds());
+    record::keep(&target, &record);
+    let result = convert_locked(job, &source, &target, &lock, &run, progress, started);
+    match &result {
+        Ok(summary) => record::finish(&mut record, summary),
+        Err(error) => {
+            record.outcome = RunOutcome::Failed;
+            record.error = Some(error.to_string());
+        }
+    }
+    record.finished_at = Some(unix_seconds());
+    record::keep(&target, &record);
+    if let Err(error) = prune_runs(&target, unix_seconds()) {
+        tracing::warn!(%error, "could not delete old run records");
+    }
+    drop(lock);
+    result
+}
+
+/// The job's service keyword, or `auto`.
+fn job_service(job: &ConvertJob) -> String {
+    job.format.map_or("auto".to_owned(), |f| f.to_string())
+}
+
+/// The run once the target's lock is held.
+fn convert_locked(
+    job: &ConvertJob,
+    source: &Source,
+    target: &Store,
+    lock: &TargetLock,
+    run: &str,
+    progress: &Progress,
+    started: Instant,
+) -> Result<RunSummary> {
+    let mut log = CommitLog::recover(target)?;
     if !target.location().is_local() {
         spool::remove_abandoned();
     }
     check_layout(job, log.ledger())?;
-    let plan = plan::plan(job, &source, log.ledger())?;
+    let plan = plan::plan(job, source, log.ledger())?;
     let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
     progress.objects_total.store(count, Ordering::Relaxed);
     progress.source_bytes_total.store(bytes, Ordering::Relaxed);
@@ -288,9 +328,9 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     );
     let committer = Committer {
         job,
-        target: &target,
-        lock: &lock,
-        run: &run,
+        target,
+        lock,
+        run,
     };
     let mut replaced_files = 0;
     if !plan.uncover.is_empty() {
@@ -298,13 +338,15 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     }
     let mut services = Vec::new();
     for (format, tasks) in &plan.groups {
-        services.push(committer.convert_service(*format, &source, tasks, &mut log, progress)?);
+        let mut summary = committer.convert_service(*format, source, tasks, &mut log, progress)?;
+        summary.newest_event = newest_event(log.ledger(), &summary.service);
+        services.push(summary);
     }
     if plan.listed_through > log.ledger().listed_through {
         committer.commit(
             &mut log,
             Commit {
-                run: run.clone(),
+                run: run.to_owned(),
                 committed_at: unix_seconds(),
                 listed_through: plan.listed_through,
                 ..Commit::default()
@@ -318,10 +360,11 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
         .filter(|(_, s)| s.objects > 0)
         .map(|(format, _)| *format)
         .collect();
-    let catalog = tables::update_catalog(job, &source, &target, log.ledger(), &run, &converted)?;
+    let catalog = tables::update_catalog(job, source, target, log.ledger(), run, &converted)?;
     let mut summary = match job.format {
         Some(format) => services.pop().unwrap_or_else(|| RunSummary {
             service: format.to_string(),
+            newest_event: newest_event(log.ledger(), &format.to_string()),
             ..RunSummary::default()
         }),
         None => total(services),
@@ -332,8 +375,17 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     summary.skipped_reasons = plan.skipped_reasons;
     summary.catalog = catalog;
     summary.seconds = started.elapsed().as_secs_f64();
-    drop(lock);
     Ok(summary)
+}
+
+/// The newest event time among the committed table files of `service`.
+fn newest_event(ledger: &Ledger, service: &str) -> Option<i64> {
+    ledger
+        .files
+        .values()
+        .filter(|f| f.service == service)
+        .filter_map(|f| f.newest_event)
+        .max()
 }
 
 /// Refuses a partition layout other than the one the target's committed files have: readers
@@ -353,7 +405,7 @@ fn check_layout(job: &ConvertJob, ledger: &Ledger) -> Result<()> {
 }
 
 /// The partition layout of the target's committed table files, with one of them as example.
-fn committed_layout<'a>(
+pub(crate) fn committed_layout<'a>(
     job: &ConvertJob,
     ledger: &'a Ledger,
 ) -> Option<(PartitionLayout, &'a str)> {
@@ -408,6 +460,7 @@ fn total(services: Vec<RunSummary>) -> RunSummary {
         total.bytes_out += s.bytes_out;
         total.files += s.files;
         total.commits += s.commits;
+        total.newest_event = total.newest_event.max(s.newest_event);
         let table = s.service.parse::<Format>().map_or("", Format::table_name);
         total
             .partitions
@@ -494,7 +547,8 @@ impl Committer<'_> {
                     service: service.to_owned(),
                     rows: file.rows,
                     bytes: file.bytes,
-                    sources: file.sources.clone(),
+                    sources: SourceRows::counted(file.sources.clone()),
+                    newest_event: file.newest_event,
                 },
             });
         }

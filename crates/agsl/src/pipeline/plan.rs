@@ -11,13 +11,13 @@ use agsl_formats::{Format, Route};
 
 use super::ConvertJob;
 use crate::error::{Result, SourceError};
-use crate::source::{Source, is_corrupt_data, open_decompressed};
+use crate::source::{Source, SourceObject, is_corrupt_data, open_decompressed};
 use crate::state::{Coverage, Ledger};
 use crate::window::{KeyDays, Spans, key_day};
 
 /// One object to convert in this run.
 #[derive(Debug, Clone)]
-pub(super) struct ObjectTask {
+pub(crate) struct ObjectTask {
     pub key: String,
     pub size: u64,
     pub url: Arc<str>,
@@ -30,7 +30,7 @@ pub(super) struct ObjectTask {
 
 /// What a run will do.
 #[derive(Debug, Default)]
-pub(super) struct Plan {
+pub(crate) struct Plan {
     pub groups: BTreeMap<Format, Vec<ObjectTask>>,
     pub skipped: u64,
     pub skipped_reasons: BTreeMap<String, u64>,
@@ -60,6 +60,16 @@ pub const ALREADY_CONVERTED: &str = "already converted";
 pub const LISTING_LOOKBACK_DAYS: i64 = 2;
 
 pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result<Plan> {
+    plan_listing(job, source, ledger, &mut |_, _| {})
+}
+
+/// [`plan`], showing `seen` every listed object with its URL (for `verify`).
+pub(crate) fn plan_listing(
+    job: &ConvertJob,
+    source: &Source,
+    ledger: &Ledger,
+    seen: &mut dyn FnMut(&SourceObject, &str),
+) -> Result<Plan> {
     let mut plan = Plan::default();
     let window = job.window.spans();
     let parser = job.format.map(Format::parser);
@@ -78,6 +88,7 @@ pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result
     }
     for object in listed {
         let url = source.url(&object.key);
+        seen(&object, &url);
         let mut covered = ledger.covered(&url);
         if job.reprocess {
             let uncover = covered.intersect(&window);

@@ -42,7 +42,7 @@ pub(super) fn take_back(
     let mut added = Vec::new();
     for (path, entry) in &ledger.files {
         let is_rejects = is_rejects_file(path);
-        let affected = entry.sources.iter().any(|s| {
+        let affected = entry.sources.urls().any(|s| {
             if is_rejects {
                 reset.contains(s.as_str())
             } else {
@@ -208,8 +208,16 @@ fn rewrite(
             .and_then(|c| c.as_string_opt::<i32>())
         {
             for source in sources.iter().flatten() {
-                file.note_source(source);
+                file.note_source(source, 1);
             }
+        }
+        if let Some(times) = keep
+            .time_column
+            .and_then(|name| kept.column_by_name(name))
+            .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+            && let Some(newest) = times.iter().flatten().max()
+        {
+            file.note_event_time(newest);
         }
         file.write(&kept)?;
     }

@@ -153,7 +153,7 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
     Ok(sql)
 }
 
-fn service_tables(
+pub(crate) fn service_tables(
     job: &ConvertJob,
     source: &Source,
     target: &Store,
@@ -193,7 +193,7 @@ fn service_tables_at(
         .files
         .values()
         .filter(|f| f.service == format.to_string())
-        .flat_map(|f| &f.sources)
+        .flat_map(|f| f.sources.urls())
         .collect();
     let source_url = if single {
         source.url("")

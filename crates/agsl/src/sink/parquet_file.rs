@@ -1,7 +1,7 @@
 //! One Parquet file being written: hidden (`.name.inprogress`) until committed, then synced and
 //! renamed into place, so readers of the partition folders never see a partial file.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -18,8 +18,10 @@ pub struct WrittenFile {
     pub path: PathBuf,
     pub bytes: u64,
     pub rows: u64,
-    /// URLs of the source objects with rows in the file.
-    pub sources: BTreeSet<String>,
+    /// URLs of the source objects with rows in the file, with their row counts.
+    pub sources: BTreeMap<String, u64>,
+    /// The newest event time of the rows (UTC microseconds); `None` for rejects.
+    pub newest_event: Option<i64>,
 }
 
 pub(crate) struct ParquetFile {
@@ -27,7 +29,8 @@ pub(crate) struct ParquetFile {
     path: PathBuf,
     writer: ArrowWriter<File>,
     rows: u64,
-    sources: BTreeSet<String>,
+    sources: BTreeMap<String, u64>,
+    newest_event: Option<i64>,
 }
 
 impl ParquetFile {
@@ -47,7 +50,8 @@ impl ParquetFile {
             path: dir.join(name),
             writer,
             rows: 0,
-            sources: BTreeSet::new(),
+            sources: BTreeMap::new(),
+            newest_event: None,
         })
     }
 
@@ -58,11 +62,19 @@ impl ParquetFile {
             .map_err(|e| SinkError::parquet(&self.temp, e))
     }
 
-    /// Records that rows of the object at `url` are in this file.
-    pub(crate) fn note_source(&mut self, url: &str) {
-        if !self.sources.contains(url) {
-            self.sources.insert(url.to_owned());
+    /// Records that `rows` rows of the object at `url` are in this file.
+    pub(crate) fn note_source(&mut self, url: &str, rows: u64) {
+        match self.sources.get_mut(url) {
+            Some(count) => *count += rows,
+            None => {
+                self.sources.insert(url.to_owned(), rows);
+            }
         }
+    }
+
+    /// Records that the file holds a row with event time `micros`.
+    pub(crate) fn note_event_time(&mut self, micros: i64) {
+        self.newest_event = self.newest_event.max(Some(micros));
     }
 
     /// Bytes on disk plus the encoded size of the row group in progress.
@@ -105,6 +117,7 @@ impl ParquetFile {
             bytes,
             rows: self.rows,
             sources: self.sources,
+            newest_event: self.newest_event,
         })
     }
 

@@ -195,7 +195,13 @@ impl PartitionWriter {
             .expect("the partition was opened above");
         entry.last_used = self.clock;
         entry.file.write(batch)?;
-        entry.file.note_source(source_url);
+        entry.file.note_source(source_url, batch.num_rows() as u64);
+        let times = batch
+            .column(self.time_column)
+            .as_primitive::<TimestampMicrosecondType>();
+        if let Some(newest) = times.iter().flatten().max() {
+            entry.file.note_event_time(newest);
+        }
         if entry.file.size() >= self.options.target_file_bytes {
             let full = self.open.remove(&partition).expect("the partition is open");
             self.written.push(full.file.commit()?);

@@ -3,7 +3,7 @@
 //! `<target>/_rejects/`, which Hive-style readers skip as it starts with `_`, or to a rejects
 //! location of their own (`--rejects`), published there by the same commit as the table files.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 
@@ -54,8 +54,9 @@ pub struct RejectsWriter {
     reason: StringBuilder,
     raw_line: BinaryBuilder,
     buffered_bytes: usize,
-    /// Source URLs of the buffered rejects, noted on the file at the next flush.
-    sources: BTreeSet<String>,
+    /// Source URLs of the buffered rejects with their counts, noted on the file at the next
+    /// flush.
+    sources: BTreeMap<String, u64>,
 }
 
 impl RejectsWriter {
@@ -70,13 +71,16 @@ impl RejectsWriter {
             reason: StringBuilder::new(),
             raw_line: BinaryBuilder::new(),
             buffered_bytes: 0,
-            sources: BTreeSet::new(),
+            sources: BTreeMap::new(),
         }
     }
 
     pub fn write(&mut self, source_url: &str, reject: &Reject<'_>) -> Result<(), SinkError> {
-        if !self.sources.contains(source_url) {
-            self.sources.insert(source_url.to_owned());
+        match self.sources.get_mut(source_url) {
+            Some(count) => *count += 1,
+            None => {
+                self.sources.insert(source_url.to_owned(), 1);
+            }
         }
         self.source_key.append_value(source_url);
         self.line_number.append_value(reject.line as i64);
@@ -112,8 +116,8 @@ impl RejectsWriter {
             )?);
         }
         let file = self.file.as_mut().expect("the file was created above");
-        for source in std::mem::take(&mut self.sources) {
-            file.note_source(&source);
+        for (source, rows) in std::mem::take(&mut self.sources) {
+            file.note_source(&source, rows);
         }
         file.write(&batch)
     }

@@ -2,7 +2,7 @@
 //! every committed file, its rows and the source objects they came from. The ledger is rebuilt
 //! from the commit log (a checkpoint plus the commits after it), never written in place.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,8 +36,87 @@ pub struct FileEntry {
     pub service: String,
     pub rows: u64,
     pub bytes: u64,
-    /// URLs of the source objects with rows in the file, for reprocessing.
-    pub sources: BTreeSet<String>,
+    /// The source objects with rows in the file (for reprocessing) and how many each gave
+    /// (for `verify`).
+    pub sources: SourceRows,
+    /// The newest event time in the file (UTC microseconds), for `status`; absent in rejects
+    /// files and in files written before agsl recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_event: Option<i64>,
+}
+
+/// The source objects (by URL) with rows in a file, and how many rows each gave. Files
+/// committed before agsl counted rows per object name their objects only (a JSON list); they
+/// read back with the counts unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceRows {
+    rows: BTreeMap<String, u64>,
+    counted: bool,
+}
+
+impl SourceRows {
+    /// Objects with their row counts.
+    pub fn counted(rows: BTreeMap<String, u64>) -> Self {
+        Self {
+            rows,
+            counted: true,
+        }
+    }
+
+    /// Objects whose row counts are unknown.
+    pub fn uncounted(urls: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            rows: urls.into_iter().map(|url| (url, 0)).collect(),
+            counted: false,
+        }
+    }
+
+    /// The object URLs, sorted.
+    pub fn urls(&self) -> impl Iterator<Item = &String> {
+        self.rows.keys()
+    }
+
+    pub fn contains(&self, url: &str) -> bool {
+        self.rows.contains_key(url)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Rows per object, when they were counted.
+    pub fn rows(&self) -> Option<&BTreeMap<String, u64>> {
+        self.counted.then_some(&self.rows)
+    }
+}
+
+impl Serialize for SourceRows {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.counted {
+            self.rows.serialize(serializer)
+        } else {
+            serializer.collect_seq(self.rows.keys())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceRows {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Counted(BTreeMap<String, u64>),
+            Listed(Vec<String>),
+        }
+        Ok(match Stored::deserialize(deserializer)? {
+            Stored::Counted(rows) => SourceRows::counted(rows),
+            Stored::Listed(urls) => SourceRows::uncounted(urls),
+        })
+    }
 }
 
 /// One atomic change to a target: coverage gained or given up, files added and removed. A
@@ -163,5 +242,20 @@ mod tests {
         });
         assert!(ledger.objects.is_empty() && ledger.files.is_empty());
         assert_eq!(ledger.sequence, 3);
+    }
+
+    #[test]
+    fn source_rows_read_both_the_counted_and_the_older_listed_form() {
+        let counted = SourceRows::counted(BTreeMap::from([("s3://b/k".to_owned(), 7)]));
+        let json = serde_json::to_string(&counted).unwrap();
+        assert_eq!(json, r#"{"s3://b/k":7}"#);
+        assert_eq!(serde_json::from_str::<SourceRows>(&json).unwrap(), counted);
+        let listed: SourceRows = serde_json::from_str(r#"["s3://b/k","s3://b/l"]"#).unwrap();
+        assert_eq!(listed.rows(), None);
+        assert!(listed.contains("s3://b/l") && listed.len() == 2);
+        assert_eq!(
+            serde_json::to_string(&listed).unwrap(),
+            r#"["s3://b/k","s3://b/l"]"#
+        );
     }
 }

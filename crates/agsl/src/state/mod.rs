@@ -1,15 +1,20 @@
 //! The target's own state, kept under `<target>/_agsl/` so it moves with the data and needs no
 //! other service: the commit log and its ledger (which source objects and event-time spans are
-//! converted, which files hold them), and the lock that keeps runs from overlapping.
+//! converted, which files hold them), the lock that keeps runs from overlapping, and a record
+//! of each run for `status`.
 
 mod ledger;
 mod lock;
 mod log;
+mod runs;
 
-pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry};
+pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry, SourceRows};
 pub use lock::TargetLock;
 pub(crate) use lock::process_alive;
 pub use log::{CommitLog, STAGING_DIR, STATE_DIR};
+pub use runs::{
+    KEEP_DAYS, RUNS_DIR, RunOutcome, RunRecord, TableCounts, prune_runs, read_runs, write_run,
+};
 
 use crate::storage::StorageError;
 

@@ -1,0 +1,170 @@
+//! `agsl status`: each table of a target (or of every job of a config), as a short block of
+//! lines, or one JSON object per target with `--json`.
+
+use std::io::Write;
+
+use agsl::audit::{self, StatusJob, TableStatus, TargetStatus};
+
+use crate::cli::StatusArgs;
+use crate::output::{Output, thousands};
+
+pub fn run(args: StatusArgs, output: &Output) -> anyhow::Result<()> {
+    let storage = args.storage.options()?;
+    let jobs: Vec<(Option<String>, StatusJob)> = match (&args.config, args.target) {
+        (Some(config), _) => agsl::config::load(config, &args.jobs)
+            .map_err(|e| crate::UsageError(e.to_string()))?
+            .into_iter()
+            .map(|named| (Some(named.name), StatusJob::from(&named.job)))
+            .collect(),
+        (None, Some(target)) => vec![(
+            None,
+            StatusJob {
+                target,
+                source: args.source,
+                storage,
+                format: args.service.and_then(|s| s.0),
+            },
+        )],
+        (None, None) => {
+            return Err(crate::UsageError("give --target, or --config".into()).into());
+        }
+    };
+    for (name, job) in jobs {
+        let status = audit::status(&job).map_err(|e| match &name {
+            Some(name) => anyhow::Error::new(e).context(format!("job `{name}`")),
+            None => e.into(),
+        })?;
+        if output.json {
+            #[derive(serde::Serialize)]
+            struct Named<'a> {
+                #[serde(skip_serializing_if = "Option::is_none")]
+                job: Option<&'a str>,
+                #[serde(flatten)]
+                status: &'a TargetStatus,
+            }
+            output.json_line(&Named {
+                job: name.as_deref(),
+                status: &status,
+            })?;
+        } else {
+            print(name.as_deref(), &status)?;
+        }
+    }
+    Ok(())
+}
+
+fn print(name: Option<&str>, status: &TargetStatus) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let job = name.map(|n| format!("job {n}: ")).unwrap_or_default();
+    writeln!(out, "{job}{}", status.target)?;
+    let unpublished = match status.unpublished_commits {
+        0 => String::new(),
+        n => format!(" ({n} not yet published: the next run finishes them)"),
+    };
+    writeln!(out, "  commits       {}{unpublished}", status.commits)?;
+    if let Some(run) = &status.last_run {
+        writeln!(out, "  last run      {}", run_line(run))?;
+    }
+    writeln!(
+        out,
+        "  last 7 days   {} runs, {} failed or killed",
+        status.runs_recent, status.failed_runs_recent
+    )?;
+    if !status.skipped_recent.is_empty() {
+        let reasons: Vec<String> = status
+            .skipped_recent
+            .iter()
+            .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
+            .collect();
+        writeln!(out, "  skipped       {} (last 7 days)", reasons.join(", "))?;
+    }
+    for table in &status.tables {
+        print_table(&mut out, table)?;
+    }
+    Ok(())
+}
+
+fn print_table(out: &mut impl Write, t: &TableStatus) -> std::io::Result<()> {
+    let folder = if t.folder.is_empty() {
+        String::new()
+    } else {
+        format!(" ({}/)", t.folder)
+    };
+    writeln!(out, "  table {}{folder}", t.service)?;
+    if let Some(run) = &t.last_run {
+        writeln!(out, "    last run      {}", run_line(run))?;
+    }
+    writeln!(
+        out,
+        "    converted     {} objects, {} rows, {} rejects, {} files, {:.1} MB",
+        thousands(t.objects),
+        thousands(t.rows),
+        thousands(t.rejects),
+        thousands(t.files),
+        t.bytes as f64 / 1e6
+    )?;
+    writeln!(
+        out,
+        "    newest        event {}, key {}",
+        time_or_dash(t.newest_event),
+        time_or_dash(t.newest_key_time)
+    )?;
+    writeln!(
+        out,
+        "    last 7 days   {} rows, {} rejects",
+        thousands(t.rows_recent),
+        thousands(t.rejects_recent)
+    )?;
+    writeln!(
+        out,
+        "    partitions    {}, files per partition: median {}, max {}",
+        thousands(t.partitions),
+        t.files_per_partition_median,
+        t.files_per_partition_max
+    )?;
+    if let Some(lag) = &t.lag {
+        writeln!(
+            out,
+            "    lag           {} behind the source (newest source key {}), {} objects not converted yet",
+            duration(lag.seconds),
+            time_or_dash(lag.newest_source_key_time),
+            thousands(lag.pending_objects)
+        )?;
+    }
+    Ok(())
+}
+
+fn run_line(run: &audit::RunStatus) -> String {
+    let mut line = format!(
+        "{} {}, started {}, {}",
+        run.run,
+        run.outcome,
+        time_or_dash(Some(run.started_at as i64 * 1_000_000)),
+        duration(run.seconds)
+    );
+    if let Some(error) = &run.error {
+        line.push_str(": ");
+        line.push_str(error);
+    }
+    line
+}
+
+/// `2026-12-03 10:37:50 UTC`, or `-`.
+fn time_or_dash(micros: Option<i64>) -> String {
+    let Some(micros) = micros else {
+        return "-".to_owned();
+    };
+    let mut text = String::new();
+    agsl_formats::time::format_iso8601_micros(micros, &mut text);
+    format!("{} UTC", text[..19].replace('T', " "))
+}
+
+/// `42 s`, `12 min`, `3.5 h`, `2.0 days`.
+fn duration(seconds: u64) -> String {
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7200 => format!("{} min", seconds / 60),
+        7200..172_800 => format!("{:.1} h", seconds as f64 / 3600.0),
+        _ => format!("{:.1} days", seconds as f64 / 86_400.0),
+    }
+}

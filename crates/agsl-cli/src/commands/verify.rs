@@ -1,0 +1,111 @@
+//! `agsl verify`: every discrepancy on its own line on stdout, then a summary on stderr; exit
+//! 0 when the target is exactly what its ledger says, 1 when not. `--json` prints the report.
+
+use std::io::Write;
+
+use agsl::audit::{self, VerifyReport};
+
+use crate::cli::VerifyArgs;
+use crate::commands::convert;
+use crate::output::{Output, thousands};
+
+/// The target differs from its ledger (exit code 1).
+#[derive(Debug)]
+pub struct Discrepancies(pub usize);
+
+impl std::fmt::Display for Discrepancies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "verify found {} discrepancies", self.0)
+    }
+}
+
+impl std::error::Error for Discrepancies {}
+
+pub fn run(args: VerifyArgs, output: &Output) -> anyhow::Result<()> {
+    let deep = args.deep;
+    let jobs = match &args.config {
+        Some(config) => agsl::config::load(config, &args.jobs)
+            .map_err(|e| crate::UsageError(e.to_string()))?
+            .into_iter()
+            .map(|named| (Some(named.name), named.job))
+            .collect(),
+        None => vec![(None, job(args)?)],
+    };
+    let mut found = 0;
+    for (name, job) in jobs {
+        let report = audit::verify(&job, deep).map_err(|e| match &name {
+            Some(name) => anyhow::Error::new(e).context(format!("job `{name}`")),
+            None => e.into(),
+        })?;
+        found += report.discrepancies.len();
+        if output.json {
+            #[derive(serde::Serialize)]
+            struct Named<'a> {
+                #[serde(skip_serializing_if = "Option::is_none")]
+                job: Option<&'a str>,
+                clean: bool,
+                #[serde(flatten)]
+                report: &'a VerifyReport,
+            }
+            output.json_line(&Named {
+                job: name.as_deref(),
+                clean: report.is_clean(),
+                report: &report,
+            })?;
+        } else {
+            let mut stdout = std::io::stdout().lock();
+            for discrepancy in &report.discrepancies {
+                writeln!(stdout, "{discrepancy}")?;
+            }
+        }
+        let job = name.map(|n| format!("job {n}: ")).unwrap_or_default();
+        output.note(format!("{job}{}", summary_line(&report)));
+    }
+    if found > 0 {
+        return Err(Discrepancies(found).into());
+    }
+    Ok(())
+}
+
+/// The job the flags describe: the source, the target, the window and the catalog to check.
+fn job(args: VerifyArgs) -> anyhow::Result<agsl::ConvertJob> {
+    let usage = |flag: &str| crate::UsageError(format!("verify needs {flag} (or --config)"));
+    let source = args.source.ok_or_else(|| usage("--source"))?;
+    let target = args.target.ok_or_else(|| usage("--target"))?;
+    let window = agsl::TimeWindow::new(args.since.as_deref(), args.until.as_deref())
+        .map_err(|message| crate::UsageError(format!("--since/--until: {message}")))?;
+    let service = args.service.map_or(None, |s| s.0);
+    let mut job = agsl::ConvertJob::new(service, source, target).with_window(window);
+    convert::apply_storage(&mut job, args.storage)?;
+    job.catalog.kind = args.catalog.catalog;
+    job.catalog.partition_projection = args.catalog.partition_projection;
+    convert::apply_names(&mut job, args.catalog.names)?;
+    Ok(job)
+}
+
+fn summary_line(report: &VerifyReport) -> String {
+    let verdict = if report.is_clean() {
+        "clean".to_owned()
+    } else {
+        format!("{} discrepancies", report.discrepancies.len())
+    };
+    let mut line = format!(
+        "verify {verdict}: {} of {} source objects converted, {} files, {} partitions checked",
+        thousands(report.objects_converted),
+        thousands(report.objects_listed),
+        thousands(report.files_checked),
+        thousands(report.partitions_checked),
+    );
+    if let Some(rows) = report.rows_read {
+        line.push_str(&format!(", {} rows read back", thousands(rows)));
+    }
+    if !report.skipped.is_empty() {
+        let skipped: Vec<String> = report
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
+            .collect();
+        line.push_str(&format!("; not for this table: {}", skipped.join(", ")));
+    }
+    line
+}

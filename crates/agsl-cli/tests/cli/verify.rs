@@ -1,0 +1,255 @@
+//! `agsl verify`: a converted target is clean; each way of breaking it on purpose (a file
+//! deleted, a stray file, a source object deleted or added, a catalog partition removed or
+//! added, a row count edited) is named, exactly, on its own line, with exit code 1.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{agsl, convert, files_below, sample, stderr};
+
+/// A converted ALB target: `(dir, source, target)`.
+fn converted() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
+    sample(&source);
+    let output = convert("alb", &source, &target, &["-q"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    (dir, source, target)
+}
+
+/// `agsl verify` on the pair: (exit code, stdout lines).
+fn verify(source: &Path, target: &Path, extra: &[&str]) -> (i32, Vec<String>) {
+    let mut args = vec![
+        "verify",
+        "--source",
+        source.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = agsl(&args);
+    let lines = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (output.status.code().unwrap(), lines)
+}
+
+/// The committed table files, sorted, relative to the target.
+fn table_files(target: &Path) -> Vec<String> {
+    files_below(target)
+        .into_iter()
+        .map(|p| {
+            p.strip_prefix(target)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|p| p.starts_with("region="))
+        .collect()
+}
+
+fn local_catalog(target: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(target.join("_agsl/catalog.sqlite")).unwrap()
+}
+
+#[test]
+fn a_converted_target_is_clean_shallow_and_deep() {
+    let (_dir, source, target) = converted();
+    assert_eq!(verify(&source, &target, &[]), (0, vec![]));
+    assert_eq!(verify(&source, &target, &["--deep"]), (0, vec![]));
+    let output = agsl(&[
+        "verify",
+        "--json",
+        "--deep",
+        "--source",
+        source.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["clean"], true);
+    assert_eq!(report["objects_listed"], 12);
+    assert_eq!(report["objects_converted"], 12);
+    // Rows and rejects read back from every file, tables and rejects alike.
+    assert_eq!(report["rows_read"], 12 * 300);
+}
+
+#[test]
+fn a_deleted_file_is_named() {
+    let (_dir, source, target) = converted();
+    let file = table_files(&target).remove(0);
+    std::fs::remove_file(target.join(&file)).unwrap();
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(lines, [format!("file missing: {file}")]);
+}
+
+#[test]
+fn a_stray_file_in_a_partition_is_named() {
+    let (_dir, source, target) = converted();
+    let file = table_files(&target).remove(0);
+    let stray = Path::new(&file).with_file_name("part-copied-by-hand.parquet");
+    std::fs::copy(target.join(&file), target.join(&stray)).unwrap();
+    let size = std::fs::metadata(target.join(&stray)).unwrap().len();
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [format!(
+            "stray file: {} ({size} bytes) is in no commit",
+            stray.display()
+        )]
+    );
+}
+
+#[test]
+fn a_deleted_and_a_new_source_object_are_named() {
+    let (_dir, source, target) = converted();
+    let objects = files_below(&source);
+    std::fs::remove_file(&objects[0]).unwrap();
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [format!(
+            "source object gone: file://{} is converted but no longer in the source",
+            objects[0].display()
+        )]
+    );
+    // An object delivered after the run: listed, not converted, and why.
+    let late = objects[1].with_file_name(
+        objects[1]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace("_2024", "_2099"),
+    );
+    std::fs::copy(&objects[1], &late).unwrap();
+    let (_, lines) = verify(&source, &target, &[]);
+    assert!(
+        lines.contains(&format!(
+            "not converted: file://{} (delivered after the last run; the next run converts it)",
+            late.display()
+        )),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}
+
+#[test]
+fn a_removed_and_an_invented_catalog_partition_are_named() {
+    let (_dir, source, target) = converted();
+    let catalog = local_catalog(&target);
+    let values: String = catalog
+        .query_row(
+            "SELECT partition_values FROM partitions WHERE table_name = 'alb' LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    catalog
+        .execute(
+            "DELETE FROM partitions WHERE table_name = 'alb' AND partition_values = ?1",
+            [&values],
+        )
+        .unwrap();
+    let values: Vec<String> = serde_json::from_str(&values).unwrap();
+    let partition = format!(
+        "region={}/year={}/month={}/day={}",
+        values[0], values[1], values[2], values[3]
+    );
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [format!(
+            "partition not registered: aws_service_logs.alb {partition}"
+        )]
+    );
+    catalog
+        .execute(
+            "INSERT INTO partitions VALUES ('aws_service_logs', 'alb', ?1, 'file:///nowhere/', 0)",
+            [r#"["eu-west-9","2031","01","01"]"#],
+        )
+        .unwrap();
+    let (_, lines) = verify(&source, &target, &[]);
+    assert!(
+        lines.contains(
+            &"partition without data: aws_service_logs.alb region=eu-west-9/year=2031/month=01/day=01 is registered but no committed file is in it"
+                .to_owned()
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 2);
+}
+
+/// Rewrites the first commit record's entry for `path` with `edit`.
+fn edit_commit(target: &Path, path: &str, mut edit: impl FnMut(&mut Value)) {
+    let record = target.join(format!("_agsl/log/{:020}.json", 1));
+    let mut commit: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    let file = commit["added"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["path"] == path)
+        .expect("the file is in the first commit");
+    edit(file);
+    std::fs::write(&record, serde_json::to_vec(&commit).unwrap()).unwrap();
+}
+
+#[test]
+fn an_edited_row_count_is_named() {
+    let (_dir, source, target) = converted();
+    let file = table_files(&target).remove(0);
+    let mut rows = 0;
+    edit_commit(&target, &file, |entry| {
+        rows = entry["rows"].as_u64().unwrap();
+        entry["rows"] = (rows + 1).into();
+    });
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [format!(
+            "row count differs: {file} has {rows} rows, the ledger {} (its rows per source object add up to that)",
+            rows + 1
+        )]
+    );
+}
+
+#[test]
+fn deep_finds_rows_the_ledger_counts_for_another_object() {
+    let (_dir, source, target) = converted();
+    let file = table_files(&target).remove(0);
+    // Move one row from one object to another in the ledger: totals still agree, so only
+    // reading the file shows it.
+    let mut moved = (String::new(), 0, String::new(), 0);
+    edit_commit(&target, &file, |entry| {
+        let sources = entry["sources"].as_object_mut().unwrap();
+        let urls: Vec<String> = sources.keys().cloned().collect();
+        assert!(urls.len() >= 2, "the file holds rows of several objects");
+        let (from, to) = (&urls[0], &urls[1]);
+        let (a, b) = (
+            sources[from].as_u64().unwrap(),
+            sources[to].as_u64().unwrap(),
+        );
+        sources[from] = (a - 1).into();
+        sources[to] = (b + 1).into();
+        moved = (from.clone(), a, to.clone(), b);
+    });
+    assert_eq!(verify(&source, &target, &[]), (0, vec![]));
+    let (code, lines) = verify(&source, &target, &["--deep"]);
+    assert_eq!(code, 1);
+    let (from, a, _, _) = moved;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("row count differs: {file} has ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[0].ends_with(&format!("({from}: {a} rows, the ledger {})", a - 1)),
+        "{lines:?}"
+    );
+}

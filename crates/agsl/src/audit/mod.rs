@@ -1,0 +1,137 @@
+//! What a target holds, told from its own state: [`status`] summarises the ledger and the run
+//! records (is it keeping up?), [`verify`] reconciles the ledger with the source, the target's
+//! files and the catalog (is anything missing or doubled?). Both only read: they take no lock
+//! and change nothing, so they can run beside a conversion.
+
+mod deep;
+mod status;
+mod verify;
+
+use std::collections::BTreeMap;
+
+use agsl_formats::Format;
+
+pub use status::{Lag, RunStatus, StatusJob, TableStatus, TargetStatus, status};
+pub use verify::{Discrepancy, VerifyReport, verify};
+
+use crate::catalog::CatalogError;
+use crate::sink::is_rejects_file;
+use crate::state::{Commit, CommitLog, Ledger, StateError};
+use crate::storage::{Location, StorageError, StorageOptions, Store};
+
+/// Reading a target, its source or its catalog failed (a discrepancy is not an error).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    #[error("target `{0}` holds no agsl table (no `_agsl/` state)")]
+    NoTable(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Run(#[from] crate::Error),
+}
+
+/// A target's state, read once.
+struct TargetState {
+    store: Store,
+    ledger: Ledger,
+    /// Commits whose files are not all moved into place yet.
+    unpublished: Vec<Commit>,
+}
+
+impl TargetState {
+    fn read(target: &Location, storage: &StorageOptions) -> Result<Self, AuditError> {
+        let store = Store::open_existing(target, storage)?
+            .ok_or_else(|| AuditError::NoTable(target.to_string()))?;
+        let (log, unpublished) = CommitLog::read(&store)?;
+        if log.ledger().sequence == 0 && store.list(crate::state::STATE_DIR)?.is_empty() {
+            return Err(AuditError::NoTable(target.to_string()));
+        }
+        Ok(Self {
+            store,
+            ledger: log.ledger().clone(),
+            unpublished,
+        })
+    }
+
+    /// The services of the target's committed files, each with the folder of its table
+    /// (`""` for a one-service target, the table name with `--service auto`).
+    fn tables(&self) -> BTreeMap<String, String> {
+        let mut tables = BTreeMap::new();
+        let files = &self.ledger.files;
+        for (path, entry) in files.iter().filter(|(p, _)| !is_rejects_file(p)) {
+            tables.insert(entry.service.clone(), table_folder(path).to_owned());
+        }
+        // A table whose every line was rejected has rejects files only.
+        for (path, entry) in files.iter().filter(|(p, _)| is_rejects_file(p)) {
+            tables
+                .entry(entry.service.clone())
+                .or_insert_with(|| table_folder(path).to_owned());
+        }
+        tables
+    }
+
+    /// The service of a target written by one-service runs (its one table has no folder).
+    fn single_service(&self) -> Result<Option<Format>, AuditError> {
+        match self.tables().into_iter().collect::<Vec<_>>()[..] {
+            [(ref service, ref folder)] if folder.is_empty() => Ok(Some(format_of(service)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Which table each converted object went to, by URL.
+    fn object_services(&self) -> BTreeMap<&str, &str> {
+        let mut services = BTreeMap::new();
+        for entry in self.ledger.files.values() {
+            for url in entry.sources.urls() {
+                services.insert(url.as_str(), entry.service.as_str());
+            }
+        }
+        services
+    }
+}
+
+/// The table folder of a committed file: empty when the file's first folder is a partition
+/// (`region=…`) or the rejects folder, else that first folder (`alb/region=…` with `auto`).
+fn table_folder(path: &str) -> &str {
+    if crate::storage::is_url(path) {
+        return "";
+    }
+    match path.split_once('/') {
+        Some((first, _)) if !first.contains('=') && first != crate::sink::REJECTS_DIR => first,
+        _ => "",
+    }
+}
+
+/// The format of a service keyword the ledger names.
+fn format_of(service: &str) -> Result<Format, AuditError> {
+    service
+        .parse()
+        .map_err(|_| CatalogError::UnknownService(service.to_owned()).into())
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_folder;
+
+    #[test]
+    fn table_folders_of_one_service_and_auto_targets() {
+        assert_eq!(table_folder("region=x/year=2024/a.parquet"), "");
+        assert_eq!(table_folder("_rejects/a.parquet"), "");
+        assert_eq!(table_folder("alb/region=x/year=2024/a.parquet"), "alb");
+        assert_eq!(table_folder("alb/_rejects/a.parquet"), "alb");
+        assert_eq!(table_folder("s3://b/rejects/a.parquet"), "");
+    }
+}
