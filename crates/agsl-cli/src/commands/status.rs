@@ -96,12 +96,12 @@ fn print_table(out: &mut impl Write, t: &TableStatus) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "    converted     {} objects, {} rows, {} rejects, {} files, {:.1} MB",
+        "    converted     {} objects, {} rows, {} rejects, {} files, {}",
         thousands(t.objects),
         thousands(t.rows),
         thousands(t.rejects),
         thousands(t.files),
-        t.bytes as f64 / 1e6
+        size(t.bytes)
     )?;
     writeln!(
         out,
@@ -115,6 +115,9 @@ fn print_table(out: &mut impl Write, t: &TableStatus) -> std::io::Result<()> {
         thousands(t.rows_recent),
         thousands(t.rejects_recent)
     )?;
+    for (reason, n) in &t.rejects_recent_by_reason {
+        writeln!(out, "      {:>9} {reason}", thousands(*n))?;
+    }
     writeln!(
         out,
         "    partitions    {}, files per partition: median {}, max {}",
@@ -157,6 +160,22 @@ fn time_or_dash(micros: Option<i64>) -> String {
     let mut text = String::new();
     agsl_formats::time::format_iso8601_micros(micros, &mut text);
     format!("{} UTC", text[..19].replace('T', " "))
+}
+
+/// `512 KB`, `61.2 GB`, `3.4 TB` (10^3 multiples).
+fn size(bytes: u64) -> String {
+    let units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
 }
 
 /// `42 s`, `12 min`, `3.5 h`, `2.0 days`.

@@ -74,7 +74,7 @@ fn job(args: VerifyArgs) -> anyhow::Result<agsl::ConvertJob> {
     let target = args.target.ok_or_else(|| usage("--target"))?;
     let window = agsl::TimeWindow::new(args.since.as_deref(), args.until.as_deref())
         .map_err(|message| crate::UsageError(format!("--since/--until: {message}")))?;
-    let service = args.service.map_or(None, |s| s.0);
+    let service = args.service.and_then(|s| s.0);
     let mut job = agsl::ConvertJob::new(service, source, target).with_window(window);
     convert::apply_storage(&mut job, args.storage)?;
     job.catalog.kind = args.catalog.catalog;

@@ -79,15 +79,19 @@ for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2]):
         found[item["Key"]] = [head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")]
 print(json.dumps(found))
 "#;
+        let output = self.boto3(SCRIPT, &[bucket]);
+        serde_json::from_slice(&output).expect("the script prints JSON")
+    }
+
+    /// Runs a Python `script` with boto3 (installed with moto); `sys.argv[1]` is the endpoint,
+    /// `args` follow. Returns its stdout; a failing script fails the test.
+    pub fn boto3(&self, script: &str, args: &[&str]) -> Vec<u8> {
         let server = std::env::var("AGSL_MOTO_SERVER").unwrap();
         let python = std::path::Path::new(&server).with_file_name("python");
+        let endpoint = format!("http://127.0.0.1:{}", self.port);
         let output = Command::new(&python)
-            .args([
-                "-c",
-                SCRIPT,
-                &format!("http://127.0.0.1:{}", self.port),
-                bucket,
-            ])
+            .args(["-c", script, &endpoint])
+            .args(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
         assert!(
@@ -95,7 +99,7 @@ print(json.dumps(found))
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        serde_json::from_slice(&output.stdout).expect("the script prints JSON")
+        output.stdout
     }
 }
 

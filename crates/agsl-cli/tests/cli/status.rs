@@ -36,6 +36,10 @@ fn status_shows_the_last_run_the_table_and_the_lag() {
     assert_eq!(table["rejects"], written.facts.bad_lines);
     assert_eq!(table["rows_recent"], written.facts.good_lines);
     assert_eq!(table["rejects_recent"], written.facts.bad_lines);
+    let by_reason = table["rejects_recent_by_reason"].as_object().unwrap();
+    assert!(!by_reason.is_empty());
+    let counted: u64 = by_reason.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(counted, written.facts.bad_lines, "{by_reason:?}");
     assert!(table["files_per_partition_max"].as_u64().unwrap() >= 1);
     assert_eq!(table["lag"]["seconds"], 0);
     assert_eq!(table["lag"]["pending_objects"], 0);

@@ -253,3 +253,92 @@ fn deep_finds_rows_the_ledger_counts_for_another_object() {
         "{lines:?}"
     );
 }
+
+/// On S3 with the Glue catalog (both on moto): clean, then a deleted file and a deleted Glue
+/// partition are named.
+#[test]
+fn an_s3_target_with_a_glue_catalog_is_verified() {
+    use crate::moto::Moto;
+    use crate::place::{Expected, Place, alb_objects, put_objects};
+
+    let moto = Moto::start();
+    moto.create_bucket("logs");
+    moto.create_bucket("lake");
+    let source = Place::new("s3://logs/prefix");
+    let target = Place::new("s3://lake/alb");
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 8, 200, 5), &mut expected);
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        &source.url,
+        "--target",
+        &target.url,
+        "--catalog",
+        "glue",
+        "-q",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--source",
+            &source.url,
+            "--target",
+            &target.url,
+            "--catalog",
+            "glue",
+        ];
+        args.extend_from_slice(extra);
+        let output = agsl(&args);
+        let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        (output.status.code().unwrap(), lines)
+    };
+    assert_eq!(verify(&["--deep"]), (0, vec![]));
+
+    let status = agsl(&[
+        "status",
+        "--json",
+        "--target",
+        &target.url,
+        "--source",
+        &source.url,
+    ]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let good: u64 = expected.values().map(|(good, _)| good).sum();
+    assert_eq!(status["tables"][0]["rows"], good, "{status}");
+    assert_eq!(status["tables"][0]["lag"]["pending_objects"], 0, "{status}");
+
+    let file = target
+        .store
+        .list("")
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .find(|k| k.starts_with("region="))
+        .unwrap();
+    target.store.delete(&file).unwrap();
+    const DELETE_PARTITION: &str = r#"
+import sys, boto3
+glue = boto3.client("glue", endpoint_url=sys.argv[1], region_name="us-east-1")
+page = glue.get_partitions(DatabaseName="aws_service_logs", TableName="alb")
+values = page["Partitions"][0]["Values"]
+glue.delete_partition(DatabaseName="aws_service_logs", TableName="alb", PartitionValues=values)
+print("region=%s/year=%s/month=%s/day=%s" % tuple(values), end="")
+"#;
+    let partition = String::from_utf8(moto.boto3(DELETE_PARTITION, &[])).unwrap();
+    let (code, lines) = verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            format!("file missing: {file}"),
+            format!("partition not registered: aws_service_logs.alb {partition}"),
+        ]
+    );
+}

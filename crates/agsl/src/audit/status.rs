@@ -106,6 +106,8 @@ pub struct TableStatus {
     /// The last seven days' runs: rows and rejects they wrote.
     pub rows_recent: u64,
     pub rejects_recent: u64,
+    /// The last seven days' rejects by kind of reason.
+    pub rejects_recent_by_reason: BTreeMap<String, u64>,
     pub partitions: u64,
     pub files_per_partition_median: u64,
     pub files_per_partition_max: u64,
@@ -167,11 +169,20 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
                 .filter_map(|r| r.tables.get(&service))
                 .map(|t| t.rejects)
                 .sum(),
+            rejects_recent_by_reason: BTreeMap::new(),
             partitions: 0,
             files_per_partition_median: 0,
             files_per_partition_max: 0,
             lag: None,
         };
+        for counts in recent.iter().filter_map(|r| r.tables.get(&service)) {
+            for (reason, n) in &counts.reject_reasons {
+                *table
+                    .rejects_recent_by_reason
+                    .entry(reason.clone())
+                    .or_insert(0) += n;
+            }
+        }
         let mut per_partition: BTreeMap<&str, u64> = BTreeMap::new();
         for (path, entry) in state
             .ledger

@@ -36,7 +36,7 @@ use crate::sink::{
 use crate::source::Source;
 use crate::state::{
     Commit, CommitLog, CommittedFile, Coverage, FileEntry, Ledger, RunOutcome, RunRecord,
-    STAGING_DIR, SourceRows, TargetLock, prune_runs,
+    STAGING_DIR, SourceRows, TargetLock,
 };
 use crate::storage::{Location, StorageOptions, Store, join_key, location_url};
 use crate::window::TimeWindow;
@@ -212,6 +212,8 @@ pub struct RunSummary {
     pub lines: u64,
     pub rows: u64,
     pub rejects: u64,
+    /// Rejects by kind of reason ([`crate::sink::reason_kind`]).
+    pub reject_reasons: BTreeMap<String, u64>,
     /// Lines read but not written: records outside the window or converted by an earlier run,
     /// and rejects an earlier run already wrote.
     pub excluded: u64,
@@ -288,9 +290,6 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     }
     record.finished_at = Some(unix_seconds());
     record::keep(&target, &record);
-    if let Err(error) = prune_runs(&target, unix_seconds()) {
-        tracing::warn!(%error, "could not delete old run records");
-    }
     drop(lock);
     result
 }
@@ -453,6 +452,7 @@ fn total(services: Vec<RunSummary>) -> RunSummary {
         total.lines += s.lines;
         total.rows += s.rows;
         total.rejects += s.rejects;
+        worker::add_counts(&mut total.reject_reasons, &s.reject_reasons);
         total.excluded += s.excluded;
         total.skipped_lines += s.skipped_lines;
         total.bytes_in += s.bytes_in;
@@ -639,6 +639,7 @@ impl Committer<'_> {
             summary.lines += counts.lines;
             summary.rows += counts.rows - output.excluded_rows;
             summary.rejects += counts.rejects - output.excluded_rejects;
+            worker::add_counts(&mut summary.reject_reasons, &output.reject_reasons);
             summary.excluded += output.excluded_rows + output.excluded_rejects;
             summary.skipped_lines += counts.skipped_lines;
             summary.bytes_in += counts.bytes;

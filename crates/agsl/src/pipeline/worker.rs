@@ -3,6 +3,7 @@
 //! Workers own their writers, so the two cores never wait on each other; memory is bounded per
 //! worker. Files land in a staging folder; the caller commits them.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -32,6 +33,8 @@ pub(super) struct BatchOutput {
     pub excluded_rejects: u64,
     pub files: Vec<WrittenFile>,
     pub rejects_files: Vec<WrittenFile>,
+    /// Rejects written, by kind of reason ([`crate::sink::reason_kind`]).
+    pub reject_reasons: BTreeMap<String, u64>,
 }
 
 /// Converts `tasks` with the job's workers, writing the table below `root`.
@@ -84,6 +87,7 @@ pub(super) fn convert_batch(
         output.excluded_rejects += worker.excluded_rejects;
         output.files.extend(worker.files);
         output.rejects_files.extend(worker.rejects_file);
+        add_counts(&mut output.reject_reasons, &worker.reject_reasons);
     }
     let counts = &output.counts;
     if counts.rows + counts.rejects != counts.lines {
@@ -101,6 +105,7 @@ struct WorkerOutput {
     excluded_rejects: u64,
     files: Vec<WrittenFile>,
     rejects_file: Option<WrittenFile>,
+    reject_reasons: BTreeMap<String, u64>,
 }
 
 /// What a worker's parsing side produced; its writer thread reports the files.
@@ -109,6 +114,7 @@ struct ParseOutput {
     excluded_rows: u64,
     excluded_rejects: u64,
     rejects_file: Option<WrittenFile>,
+    reject_reasons: BTreeMap<String, u64>,
 }
 
 /// A batch on its way from a worker's parser to the worker's writer thread.
@@ -190,6 +196,7 @@ impl Run<'_> {
                     excluded_rejects: parsed.excluded_rejects,
                     files,
                     rejects_file: parsed.rejects_file,
+                    reject_reasons: parsed.reject_reasons,
                 })),
             }
         })
@@ -260,11 +267,13 @@ impl Run<'_> {
             excluded_rejects += sinks.excluded_rejects;
             self.progress.objects_done.fetch_add(1, Ordering::Relaxed);
         }
+        let reject_reasons = rejects.take_reasons();
         Ok(Some(ParseOutput {
             counts,
             excluded_rows,
             excluded_rejects,
             rejects_file: rejects.finish()?,
+            reject_reasons,
         }))
     }
 
@@ -391,5 +400,12 @@ impl DecodeOutput for ObjectSinks<'_> {
             self.error = Some(error);
             DecodeError::Output(message.into())
         })
+    }
+}
+
+/// Adds counts by key into `total`.
+pub(super) fn add_counts(total: &mut BTreeMap<String, u64>, counts: &BTreeMap<String, u64>) {
+    for (key, n) in counts {
+        *total.entry(key.clone()).or_insert(0) += n;
     }
 }

@@ -10,7 +10,9 @@ pub(crate) use parquet_file::ParquetFile;
 pub use parquet_file::WrittenFile;
 pub use partition::{KeyValues, PartitionWriter, SOURCE_KEY_COLUMN, table_schema};
 pub use partitioning::{ACCOUNT_KEY, PartitionLayout, TablePartitioning};
-pub use rejects::{REJECTS_DIR, RejectsWriter, is_rejects_file, rejects_schema};
+pub use rejects::{
+    OTHER_REASONS, REJECTS_DIR, RejectsWriter, is_rejects_file, reason_kind, rejects_schema,
+};
 
 use agsl_formats::LogFormat;
 use parquet::basic::{Compression, ZstdLevel};

@@ -43,6 +43,45 @@ pub fn rejects_schema() -> SchemaRef {
     SCHEMA.clone()
 }
 
+/// Distinct kinds of reason counted per writer; the rest are counted as [`OTHER_REASONS`].
+const MAX_REASON_KINDS: usize = 64;
+pub const OTHER_REASONS: &str = "other reasons";
+
+/// What kind of problem a reject's reason names, for counting: the reason with the values it
+/// quotes (`"…"`, `` `…` ``) and its numbers left out, so `invalid integer "x" in column
+/// http_status` and `invalid integer "-3a" in column http_status` count together, and
+/// `expected 29 fields, found 3` becomes `expected N fields, found N`.
+pub fn reason_kind(reason: &str) -> String {
+    let mut kind = String::with_capacity(reason.len().min(120));
+    let mut chars = reason.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '`' => {
+                for inner in chars.by_ref() {
+                    if inner == c {
+                        break;
+                    }
+                }
+                kind.push(c);
+                kind.push('…');
+                kind.push(c);
+            }
+            '0'..='9' => {
+                while chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+                kind.push('N');
+            }
+            _ => kind.push(c),
+        }
+        if kind.len() >= 120 {
+            kind.push('…');
+            break;
+        }
+    }
+    kind
+}
+
 /// One worker's rejects file, created on the first reject.
 pub struct RejectsWriter {
     dir: PathBuf,
@@ -57,6 +96,8 @@ pub struct RejectsWriter {
     /// Source URLs of the buffered rejects with their counts, noted on the file at the next
     /// flush.
     sources: BTreeMap<String, u64>,
+    /// Rejects written, by [`reason_kind`].
+    reasons: BTreeMap<String, u64>,
 }
 
 impl RejectsWriter {
@@ -72,7 +113,13 @@ impl RejectsWriter {
             raw_line: BinaryBuilder::new(),
             buffered_bytes: 0,
             sources: BTreeMap::new(),
+            reasons: BTreeMap::new(),
         }
+    }
+
+    /// The rejects written so far by kind of reason; the count starts again.
+    pub fn take_reasons(&mut self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut self.reasons)
     }
 
     pub fn write(&mut self, source_url: &str, reject: &Reject<'_>) -> Result<(), SinkError> {
@@ -81,6 +128,12 @@ impl RejectsWriter {
             None => {
                 self.sources.insert(source_url.to_owned(), 1);
             }
+        }
+        let kind = reason_kind(&reject.reason);
+        if self.reasons.len() < MAX_REASON_KINDS || self.reasons.contains_key(&kind) {
+            *self.reasons.entry(kind).or_insert(0) += 1;
+        } else {
+            *self.reasons.entry(OTHER_REASONS.to_owned()).or_insert(0) += 1;
         }
         self.source_key.append_value(source_url);
         self.line_number.append_value(reject.line as i64);
@@ -132,5 +185,27 @@ impl RejectsWriter {
         if let Some(file) = self.file.take() {
             file.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason_kind;
+
+    #[test]
+    fn reasons_of_one_kind_count_together() {
+        assert_eq!(
+            reason_kind(r#"invalid integer "x" in column http_status"#),
+            reason_kind(r#"invalid integer "-3a" in column http_status"#)
+        );
+        assert_eq!(
+            reason_kind("expected 29 fields, found 3"),
+            "expected N fields, found N"
+        );
+        assert_ne!(
+            reason_kind(r#"invalid integer "x" in column http_status"#),
+            reason_kind(r#"invalid integer "x" in column sent_bytes"#)
+        );
+        assert!(reason_kind(&"y".repeat(10_000)).chars().count() <= 121);
     }
 }

@@ -1,10 +1,11 @@
-//! The runs of a target, one small JSON record each under `<target>/_agsl/runs/`, for `status`
-//! and alarms: when a run started and ended, how it ended, and what it converted and skipped.
-//! A record is written when the run has taken the lock (outcome `running`) and rewritten when
-//! it ends; a record still `running` whose run no longer holds the lock was killed. Records
-//! are informational: the commit log alone decides what the target holds, so a record that
-//! failed to be written never changes a conversion. Records older than [`KEEP_DAYS`] are
-//! deleted by later runs (the newest [`KEEP_AT_LEAST`] always stay).
+//! The recent runs of a target, for `status` and alarms: when each started and ended, how it
+//! ended, and what it converted and skipped. They are kept in one small JSON object,
+//! `<target>/_agsl/runs.json`, so `status` reads one object however often runs are scheduled.
+//! A run adds its record once it holds the lock (outcome `running`) and rewrites it when it
+//! ends; only the lock holder writes, and each write replaces the object whole (readers see
+//! the old or the new). A record still `running` when a newer run exists was killed. Records
+//! are informational: the commit log alone decides what the target holds. Records older than
+//! [`KEEP_DAYS`] are dropped (the newest [`KEEP_AT_LEAST`] always stay).
 
 use std::collections::BTreeMap;
 
@@ -13,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::StateError;
 use crate::storage::Store;
 
-pub const RUNS_DIR: &str = "_agsl/runs";
+pub const RUNS_KEY: &str = "_agsl/runs.json";
 /// Run records are kept this many days.
-pub const KEEP_DAYS: u64 = 30;
+pub const KEEP_DAYS: u64 = 8;
 /// However old, this many of the newest records stay.
 pub const KEEP_AT_LEAST: usize = 20;
 
@@ -46,6 +47,9 @@ pub struct TableCounts {
     pub lines: u64,
     pub rows: u64,
     pub rejects: u64,
+    /// Rejects by kind of reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reject_reasons: BTreeMap<String, u64>,
     pub bytes_in: u64,
     pub source_bytes: u64,
     pub bytes_out: u64,
@@ -100,77 +104,39 @@ impl RunRecord {
     }
 }
 
-fn record_key(run: &str) -> String {
-    format!("{RUNS_DIR}/{run}.json")
+#[derive(Default, Serialize, Deserialize)]
+struct History {
+    runs: Vec<RunRecord>,
 }
 
-/// Writes (or rewrites) a run's record.
-pub fn write_run(store: &Store, record: &RunRecord) -> Result<(), StateError> {
-    let bytes = serde_json::to_vec(record).map_err(|e| StateError::corrupt("run record", e))?;
-    store.put(&record_key(&record.run), bytes)?;
-    Ok(())
-}
-
-/// Every run record of the target, oldest first (run ids sort by their start time).
-pub fn read_runs(store: &Store) -> Result<Vec<RunRecord>, StateError> {
-    let mut records = Vec::new();
-    for object in store.list(RUNS_DIR)? {
-        if !object.key.ends_with(".json") {
-            continue;
-        }
-        let bytes = store.get(&object.key)?;
-        let record: RunRecord =
-            serde_json::from_slice(&bytes).map_err(|e| StateError::corrupt(&object.key, e))?;
-        records.push(record);
-    }
-    records.sort_by(|a, b| (a.started_at, &a.run).cmp(&(b.started_at, &b.run)));
-    Ok(records)
-}
-
-/// Deletes records older than [`KEEP_DAYS`] before `now`, keeping the newest
-/// [`KEEP_AT_LEAST`]. Run ids start with their UTC start time, so keys sort by age.
-pub fn prune_runs(store: &Store, now: u64) -> Result<(), StateError> {
-    let mut keys: Vec<String> = store
-        .list(RUNS_DIR)?
-        .into_iter()
-        .map(|o| o.key)
-        .filter(|k| k.ends_with(".json"))
-        .collect();
-    keys.sort();
+/// Adds a run's record, or replaces it (same run id), and drops records older than
+/// [`KEEP_DAYS`] before `now` beyond the newest [`KEEP_AT_LEAST`]. Call it holding the lock.
+pub fn write_run(store: &Store, record: &RunRecord, now: u64) -> Result<(), StateError> {
+    let mut runs = read_runs(store)?;
+    runs.retain(|r| r.run != record.run);
+    runs.push(record.clone());
+    runs.sort_by(|a, b| (a.started_at, &a.run).cmp(&(b.started_at, &b.run)));
     let cutoff = now.saturating_sub(KEEP_DAYS * 86_400);
-    let prunable = keys.len().saturating_sub(KEEP_AT_LEAST);
-    for key in &keys[..prunable] {
-        let started = key
-            .rsplit('/')
-            .next()
-            .and_then(run_start_seconds)
-            .unwrap_or(u64::MAX);
-        if started < cutoff {
-            store.delete(key)?;
-        }
-    }
+    let prunable = runs.len().saturating_sub(KEEP_AT_LEAST);
+    let old = runs[..prunable]
+        .iter()
+        .take_while(|r| r.started_at < cutoff)
+        .count();
+    runs.drain(..old);
+    let bytes =
+        serde_json::to_vec(&History { runs }).map_err(|e| StateError::corrupt(RUNS_KEY, e))?;
+    store.put(RUNS_KEY, bytes)?;
     Ok(())
 }
 
-/// The start time a run id (`20261203T103750Z-…`) names, in seconds since the epoch.
-fn run_start_seconds(run: &str) -> Option<u64> {
-    let b = run.as_bytes();
-    if b.len() < 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    let number = |s: &[u8]| -> Option<i64> {
-        s.iter().try_fold(0i64, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
+/// The target's recent run records, oldest first (none before the first run).
+pub fn read_runs(store: &Store) -> Result<Vec<RunRecord>, StateError> {
+    let Some((bytes, _)) = store.get_if_exists(RUNS_KEY)? else {
+        return Ok(Vec::new());
     };
-    let days = agsl_formats::time::days_from_civil(
-        number(&b[0..4])?,
-        u32::try_from(number(&b[4..6])?).ok()?,
-        u32::try_from(number(&b[6..8])?).ok()?,
-    );
-    let seconds =
-        days * 86_400 + number(&b[9..11])? * 3600 + number(&b[11..13])? * 60 + number(&b[13..15])?;
-    u64::try_from(seconds).ok()
+    let history: History =
+        serde_json::from_slice(&bytes).map_err(|e| StateError::corrupt(RUNS_KEY, e))?;
+    Ok(history.runs)
 }
 
 #[cfg(test)]
@@ -179,7 +145,7 @@ mod tests {
     use crate::storage::{Location, StorageOptions};
 
     #[test]
-    fn records_are_read_back_oldest_first_and_old_ones_pruned() {
+    fn records_are_replaced_by_run_and_old_ones_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(
             &Location::Local(dir.path().to_owned()),
@@ -187,48 +153,33 @@ mod tests {
         )
         .unwrap();
         let day = 86_400;
-        let now = run_start_seconds("20261203T000000Z-1").unwrap();
-        assert_eq!(now % day, 0);
-        for (i, run) in [
-            "20261001T000000Z-a",
-            "20261101T000000Z-b",
-            "20261202T120000Z-c",
-        ]
-        .iter()
-        .enumerate()
-        {
-            let mut record = RunRecord::started(run, "alb", run_start_seconds(run).unwrap());
-            record.outcome = if i == 1 {
-                RunOutcome::Failed
-            } else {
-                RunOutcome::Succeeded
-            };
-            write_run(&store, &record).unwrap();
-        }
+        let now = (agsl_formats::time::days_from_civil(2026, 12, 3) * day as i64) as u64;
+        assert!(read_runs(&store).unwrap().is_empty());
+        let mut old = RunRecord::started("20261101T000000Z-a", "alb", now - 32 * day);
+        write_run(&store, &old, now).unwrap();
+        old.outcome = RunOutcome::Failed;
+        write_run(&store, &old, now).unwrap();
         let runs = read_runs(&store).unwrap();
-        assert_eq!(runs.len(), 3);
-        assert_eq!(runs[2].run, "20261202T120000Z-c");
-        assert_eq!(runs[1].outcome, RunOutcome::Failed);
-        assert_eq!(now - runs[2].started_at, day / 2);
+        assert_eq!(runs.len(), 1, "the same run is replaced, not added");
+        assert_eq!(runs[0].outcome, RunOutcome::Failed);
         // Fewer than KEEP_AT_LEAST records: nothing goes, however old.
-        prune_runs(&store, now).unwrap();
-        assert_eq!(read_runs(&store).unwrap().len(), 3);
-        for i in 0..KEEP_AT_LEAST {
-            let run = format!("20261202T13{:02}00Z-x", i);
-            write_run(&store, &RunRecord::started(&run, "alb", now - day / 2)).unwrap();
+        for i in 0..KEEP_AT_LEAST - 1 {
+            let run = format!("20261202T13{i:02}00Z-x");
+            write_run(&store, &RunRecord::started(&run, "alb", now - day / 2), now).unwrap();
         }
-        prune_runs(&store, now).unwrap();
-        let kept: Vec<String> = read_runs(&store)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.run)
-            .collect();
-        // The October run is older than KEEP_DAYS; the November one (32 days) too.
+        assert_eq!(read_runs(&store).unwrap().len(), KEEP_AT_LEAST);
+        write_run(
+            &store,
+            &RunRecord::started("20261202T2000Z-y", "alb", now - 1),
+            now,
+        )
+        .unwrap();
+        let runs = read_runs(&store).unwrap();
+        assert_eq!(runs.len(), KEEP_AT_LEAST);
         assert!(
-            !kept
-                .iter()
-                .any(|r| r.starts_with("202610") || r.starts_with("202611"))
+            runs.iter().all(|r| r.run != old.run),
+            "the old run is dropped"
         );
-        assert_eq!(kept.len(), KEEP_AT_LEAST + 1);
+        assert_eq!(runs.last().unwrap().run, "20261202T2000Z-y");
     }
 }
