@@ -270,6 +270,23 @@ fn a_config_file_drives_several_jobs() {
     assert_eq!(named["job"], "second");
     assert_eq!(named["objects"], 0);
 
+    // Status and verify take the same jobs: one object each, every job clean.
+    let output = agsl(&["status", "--config", config, "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let statuses: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2);
+    assert_eq!(statuses[1]["job"], "second");
+    assert_eq!(statuses[1]["tables"][0]["objects"], 5);
+    assert_eq!(statuses[1]["runs_recent"], 2, "the run and the no-op run");
+    assert_eq!(statuses[1]["tables"][0]["lag"]["pending_objects"], 0);
+    let output = agsl(&["verify", "--config", config, "--deep"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("job second: verify clean: 5 of 5 source objects"));
+
     let unknown = agsl(&["run", "--config", config, "third"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(

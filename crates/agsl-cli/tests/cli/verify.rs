@@ -342,3 +342,59 @@ print("region=%s/year=%s/month=%s/day=%s" % tuple(values), end="")
         ]
     );
 }
+
+/// A run killed after its commit record but before its files are moved: verify names the
+/// unpublished commit, status counts the killed run, and the next run leaves it all clean.
+#[test]
+fn a_killed_run_is_named_until_the_next_run_finishes_it() {
+    use crate::place::{Expected, Place, alb_objects, put_objects};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
+    let place = Place::new(source.to_str().unwrap());
+    let mut expected = Expected::new();
+    put_objects(&place, &alb_objects(0, 3, 100, 1), &mut expected);
+    // Commits 1 (the objects) and 2 (how far the listing got).
+    let output = convert("alb", &source, &target, &["-q"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    put_objects(&place, &alb_objects(3, 2, 100, 2), &mut expected);
+    let killed = std::process::Command::new(env!("CARGO_BIN_EXE_agsl"))
+        .args(["convert", "--service", "alb", "-q", "--source"])
+        .arg(&source)
+        .arg("--target")
+        .arg(&target)
+        .env("AGSL_CRASH_AT", "after-commit")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
+
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines[0],
+        "commit 3 is not published: its files are still staged (the next run moves them into place)"
+    );
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("partition not registered:")),
+        "nothing else: {lines:?}"
+    );
+    let status = |target: &Path| -> Value {
+        let output = agsl(&["status", "--json", "--target", target.to_str().unwrap()]);
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let before = status(&target);
+    assert_eq!(before["unpublished_commits"], 1);
+    assert_eq!(before["last_run"]["outcome"], "running");
+
+    let output = convert("alb", &source, &target, &["-q"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(verify(&source, &target, &["--deep"]), (0, vec![]));
+    let after = status(&target);
+    assert_eq!(after["unpublished_commits"], 0);
+    assert_eq!(after["runs_recent"], 3);
+    assert_eq!(after["failed_runs_recent"], 1, "the killed run: {after}");
+    let good: u64 = expected.values().map(|(good, _)| good).sum();
+    assert_eq!(after["tables"][0]["rows"], good);
+}
