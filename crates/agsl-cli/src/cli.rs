@@ -56,28 +56,34 @@ pub enum Command {
     Verify(VerifyArgs),
 }
 
+/// A target (with its source and service), or the jobs of a config file.
 #[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// The target to show (`s3://bucket/prefix` or a local folder).
+pub struct TargetArgs {
+    /// The target (`s3://bucket/prefix` or a local folder).
     #[arg(long, value_parser = parse_location, conflicts_with = "config")]
     pub target: Option<Location>,
 
-    /// The source it is converted from: adds how far the source is ahead (lists only its
-    /// newest days).
+    /// The source it is converted from (`status`: adds the lag, listing only the newest days).
     #[arg(long, value_parser = parse_location, conflicts_with = "config")]
     pub source: Option<Location>,
 
-    /// The target's service, to route source keys for the lag [default: by key layout].
+    /// The target's service [default: the one its files name; by key layout for several].
     #[arg(long, value_parser = parse_service_or_auto, conflicts_with = "config")]
     pub service: Option<ServiceChoice>,
 
-    /// Show the targets of a config file's jobs (all, or the ones named), with their sources.
+    /// Instead: the targets and sources of a config file's jobs (all, or the ones named).
     #[arg(long, conflicts_with = "target")]
     pub config: Option<PathBuf>,
 
-    /// Jobs to show, with --config [default: all].
+    /// Jobs, with --config [default: all].
     #[arg(requires = "config")]
     pub jobs: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -85,17 +91,8 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The target to check.
-    #[arg(long, value_parser = parse_location, conflicts_with = "config")]
-    pub target: Option<Location>,
-
-    /// The source the target is converted from, listed afresh.
-    #[arg(long, value_parser = parse_location, conflicts_with = "config")]
-    pub source: Option<Location>,
-
-    /// The target's service [default: the one its files name; auto for several].
-    #[arg(long, value_parser = parse_service_or_auto, conflicts_with = "config")]
-    pub service: Option<ServiceChoice>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// Check only source objects dated (by key) at or after this; same forms as convert's.
     #[arg(long, conflicts_with = "config")]
@@ -108,14 +105,6 @@ pub struct VerifyArgs {
     /// Also read every committed file and compare its rows per source object with the ledger.
     #[arg(long)]
     pub deep: bool,
-
-    /// Check the targets of a config file's jobs (all, or the ones named).
-    #[arg(long, conflicts_with = "target")]
-    pub config: Option<PathBuf>,
-
-    /// Jobs to check, with --config [default: all].
-    #[arg(requires = "config")]
-    pub jobs: Vec<String>,
 
     #[command(flatten)]
     pub catalog: CatalogArgs,

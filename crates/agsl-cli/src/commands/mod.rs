@@ -7,4 +7,5 @@ pub mod generate;
 pub mod run;
 pub mod status;
 pub mod tables;
+pub mod targets;
 pub mod verify;

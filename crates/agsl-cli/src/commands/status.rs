@@ -6,23 +6,24 @@ use std::io::Write;
 use agsl::audit::{self, StatusJob, TableStatus, TargetStatus};
 
 use crate::cli::StatusArgs;
+use crate::commands::targets;
 use crate::output::{Output, thousands};
 
 pub fn run(args: StatusArgs, output: &Output) -> anyhow::Result<()> {
     let storage = args.storage.options()?;
-    let jobs: Vec<(Option<String>, StatusJob)> = match (&args.config, args.target) {
-        (Some(config), _) => agsl::config::load(config, &args.jobs)
-            .map_err(|e| crate::UsageError(e.to_string()))?
-            .into_iter()
-            .map(|named| (Some(named.name), StatusJob::from(&named.job)))
+    let flags = args.target;
+    let jobs: Vec<(Option<String>, StatusJob)> = match (&flags.config, flags.target) {
+        (Some(config), _) => targets::config_jobs(config, &flags.jobs)?
+            .iter()
+            .map(|(name, job)| (name.clone(), StatusJob::from(job)))
             .collect(),
         (None, Some(target)) => vec![(
             None,
             StatusJob {
                 target,
-                source: args.source,
+                source: flags.source,
                 storage,
-                format: args.service.and_then(|s| s.0),
+                format: flags.service.and_then(|s| s.0),
             },
         )],
         (None, None) => {
@@ -30,10 +31,7 @@ pub fn run(args: StatusArgs, output: &Output) -> anyhow::Result<()> {
         }
     };
     for (name, job) in jobs {
-        let status = audit::status(&job).map_err(|e| match &name {
-            Some(name) => anyhow::Error::new(e).context(format!("job `{name}`")),
-            None => e.into(),
-        })?;
+        let status = audit::status(&job).map_err(|e| targets::in_job(name.as_deref(), e))?;
         if output.json {
             #[derive(serde::Serialize)]
             struct Named<'a> {

@@ -6,7 +6,7 @@ use std::io::Write;
 use agsl::audit::{self, VerifyReport};
 
 use crate::cli::VerifyArgs;
-use crate::commands::convert;
+use crate::commands::{convert, targets};
 use crate::output::{Output, thousands};
 
 /// The target differs from its ledger (exit code 1).
@@ -23,20 +23,13 @@ impl std::error::Error for Discrepancies {}
 
 pub fn run(args: VerifyArgs, output: &Output) -> anyhow::Result<()> {
     let deep = args.deep;
-    let jobs = match &args.config {
-        Some(config) => agsl::config::load(config, &args.jobs)
-            .map_err(|e| crate::UsageError(e.to_string()))?
-            .into_iter()
-            .map(|named| (Some(named.name), named.job))
-            .collect(),
+    let jobs = match &args.target.config {
+        Some(config) => targets::config_jobs(config, &args.target.jobs)?,
         None => vec![(None, job(args)?)],
     };
     let mut found = 0;
     for (name, job) in jobs {
-        let report = audit::verify(&job, deep).map_err(|e| match &name {
-            Some(name) => anyhow::Error::new(e).context(format!("job `{name}`")),
-            None => e.into(),
-        })?;
+        let report = audit::verify(&job, deep).map_err(|e| targets::in_job(name.as_deref(), e))?;
         found += report.discrepancies.len();
         if output.json {
             #[derive(serde::Serialize)]
@@ -70,11 +63,11 @@ pub fn run(args: VerifyArgs, output: &Output) -> anyhow::Result<()> {
 /// The job the flags describe: the source, the target, the window and the catalog to check.
 fn job(args: VerifyArgs) -> anyhow::Result<agsl::ConvertJob> {
     let usage = |flag: &str| crate::UsageError(format!("verify needs {flag} (or --config)"));
-    let source = args.source.ok_or_else(|| usage("--source"))?;
-    let target = args.target.ok_or_else(|| usage("--target"))?;
+    let source = args.target.source.ok_or_else(|| usage("--source"))?;
+    let target = args.target.target.ok_or_else(|| usage("--target"))?;
     let window = agsl::TimeWindow::new(args.since.as_deref(), args.until.as_deref())
         .map_err(|message| crate::UsageError(format!("--since/--until: {message}")))?;
-    let service = args.service.and_then(|s| s.0);
+    let service = args.target.service.and_then(|s| s.0);
     let mut job = agsl::ConvertJob::new(service, source, target).with_window(window);
     convert::apply_storage(&mut job, args.storage)?;
     job.catalog.kind = args.catalog.catalog;

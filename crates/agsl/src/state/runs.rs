@@ -113,9 +113,12 @@ struct History {
 /// [`KEEP_DAYS`] before `now` beyond the newest [`KEEP_AT_LEAST`]. Call it holding the lock.
 pub fn write_run(store: &Store, record: &RunRecord, now: u64) -> Result<(), StateError> {
     let mut runs = read_runs(store)?;
-    runs.retain(|r| r.run != record.run);
-    runs.push(record.clone());
-    runs.sort_by(|a, b| (a.started_at, &a.run).cmp(&(b.started_at, &b.run)));
+    // In the order the runs took the lock, which is the order they started (a second's
+    // resolution and random run ids could not tell two runs of one second apart).
+    match runs.iter_mut().find(|r| r.run == record.run) {
+        Some(earlier) => *earlier = record.clone(),
+        None => runs.push(record.clone()),
+    }
     let cutoff = now.saturating_sub(KEEP_DAYS * 86_400);
     let prunable = runs.len().saturating_sub(KEEP_AT_LEAST);
     let old = runs[..prunable]
@@ -129,7 +132,7 @@ pub fn write_run(store: &Store, record: &RunRecord, now: u64) -> Result<(), Stat
     Ok(())
 }
 
-/// The target's recent run records, oldest first (none before the first run).
+/// The target's recent run records, in the order they started (none before the first run).
 pub fn read_runs(store: &Store) -> Result<Vec<RunRecord>, StateError> {
     let Some((bytes, _)) = store.get_if_exists(RUNS_KEY)? else {
         return Ok(Vec::new());
