@@ -12,7 +12,9 @@ pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry
 pub use lock::TargetLock;
 pub(crate) use lock::process_alive;
 pub use log::{CommitLog, STAGING_DIR, STATE_DIR};
-pub use runs::{KEEP_DAYS, RUNS_KEY, RunOutcome, RunRecord, TableCounts, read_runs, write_run};
+pub use runs::{
+    KEEP_AT_LEAST, KEEP_DAYS, RUNS_KEY, RunOutcome, RunRecord, TableCounts, read_runs, write_run,
+};
 
 use crate::storage::StorageError;
 
