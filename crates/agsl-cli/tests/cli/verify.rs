@@ -185,6 +185,112 @@ fn a_removed_and_an_invented_catalog_partition_are_named() {
     assert_eq!(lines.len(), 2);
 }
 
+#[test]
+fn a_source_object_rewritten_with_another_size_is_named() {
+    let (_dir, source, target) = converted();
+    let objects = files_below(&source);
+    let before = std::fs::metadata(&objects[0]).unwrap().len();
+    std::fs::copy(&objects[1], &objects[0]).unwrap();
+    let after = std::fs::metadata(&objects[0]).unwrap().len();
+    assert_ne!(before, after);
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [format!(
+            "source object changed: file://{} was {before} bytes when converted, is {after} now",
+            objects[0].display()
+        )]
+    );
+}
+
+#[test]
+fn a_file_of_another_size_is_named() {
+    let (_dir, source, target) = converted();
+    let file = table_files(&target).remove(0);
+    let path = target.join(&file);
+    let committed = std::fs::metadata(&path).unwrap().len();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"appended by hand");
+    std::fs::write(&path, &bytes).unwrap();
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [format!(
+            "file size differs: {file} is {} bytes, committed as {committed}",
+            bytes.len()
+        )]
+    );
+}
+
+#[test]
+fn rows_of_an_object_the_ledger_does_not_count_as_converted_are_named() {
+    let (_dir, source, target) = converted();
+    // Take one object out of the first commit's coverage: its rows stay in the files.
+    let record = target.join(format!("_agsl/log/{:020}.json", 1));
+    let mut commit: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    let url = commit["covered"][0]["url"].as_str().unwrap().to_owned();
+    commit["covered"].as_array_mut().unwrap().remove(0);
+    std::fs::write(&record, serde_json::to_vec(&commit).unwrap()).unwrap();
+    // Files in path order, as verify goes through the ledger.
+    let holding: std::collections::BTreeSet<String> = commit["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["sources"].get(&url).is_some())
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!holding.is_empty());
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    let mut expected = vec![format!(
+        "not converted: {url} (the last run ({}) did not convert it)",
+        last_run_label(&target)
+    )];
+    expected.extend(holding.iter().map(|path| {
+        format!(
+            "rows of an unconverted object: {path} holds rows of {url}, which the ledger does not count as converted"
+        )
+    }));
+    assert_eq!(lines, expected);
+}
+
+/// `<run id>, <outcome>` of the target's last run, as verify names it.
+fn last_run_label(target: &Path) -> String {
+    let output = agsl(&["status", "--json", "--target", target.to_str().unwrap()]);
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = &status["last_run"];
+    format!(
+        "{}, {}",
+        run["run"].as_str().unwrap(),
+        run["outcome"].as_str().unwrap()
+    )
+}
+
+#[test]
+fn a_missing_catalog_and_a_missing_table_are_named() {
+    let (_dir, source, target) = converted();
+    local_catalog(&target)
+        .execute(
+            "DELETE FROM tables WHERE database = 'aws_service_logs_raw' AND name = 'alb_raw_logs'",
+            [],
+        )
+        .unwrap();
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(lines, ["table missing: aws_service_logs_raw.alb_raw_logs"]);
+    std::fs::remove_file(target.join("_agsl/catalog.sqlite")).unwrap();
+    let (code, lines) = verify(&source, &target, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(lines, ["catalog missing: the target has no local catalog"]);
+    // Without a catalog to keep, there is nothing to miss.
+    assert_eq!(
+        verify(&source, &target, &["--catalog", "none"]),
+        (0, vec![])
+    );
+}
+
 /// Rewrites the first commit record's entry for `path` with `edit`.
 fn edit_commit(target: &Path, path: &str, mut edit: impl FnMut(&mut Value)) {
     let record = target.join(format!("_agsl/log/{:020}.json", 1));
