@@ -283,6 +283,15 @@ pub struct TuningArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
 
+    /// On S3: objects fetched at once ahead of the workers (GET requests in flight).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub fetch_concurrency: u16,
+
+    /// On S3: fetched bytes that may wait for a worker; objects over 16 MiB are streamed in
+    /// ranged parts instead of held whole.
+    #[arg(long, default_value = "128MiB", value_parser = parse_size)]
+    pub fetch_buffer: u64,
+
     /// Commit after about this much stored source data: a crash redoes at most this much.
     #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     pub commit_size: u64,

@@ -74,6 +74,10 @@ struct JobTable {
     #[serde(default, deserialize_with = "size")]
     commit_size: Option<u64>,
     #[serde(default, deserialize_with = "positive")]
+    fetch_concurrency: Option<usize>,
+    #[serde(default, deserialize_with = "size")]
+    fetch_buffer: Option<u64>,
+    #[serde(default, deserialize_with = "positive")]
     lock_timeout_seconds: Option<usize>,
     #[serde(default, deserialize_with = "catalog_kind")]
     catalog: Option<CatalogKind>,
@@ -117,6 +121,8 @@ impl JobTable {
             zstd_level: self.zstd_level.or(d.zstd_level),
             workers: self.workers.or(d.workers),
             commit_size: self.commit_size.or(d.commit_size),
+            fetch_concurrency: self.fetch_concurrency.or(d.fetch_concurrency),
+            fetch_buffer: self.fetch_buffer.or(d.fetch_buffer),
             lock_timeout_seconds: self.lock_timeout_seconds.or(d.lock_timeout_seconds),
             catalog: self.catalog.or(d.catalog),
             database: self.database.or(d.database),
@@ -229,6 +235,12 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
     }
     if let Some(bytes) = table.commit_size {
         job.commit_bytes = bytes;
+    }
+    if let Some(concurrency) = table.fetch_concurrency {
+        job.fetch.concurrency = concurrency;
+    }
+    if let Some(bytes) = table.fetch_buffer {
+        job.fetch.buffer_bytes = bytes;
     }
     if let Some(seconds) = table.lock_timeout_seconds {
         job.lock_stale_after = Duration::from_secs(seconds as u64);

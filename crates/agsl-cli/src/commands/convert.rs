@@ -68,6 +68,10 @@ pub fn apply_tuning(job: &mut ConvertJob, tuning: &TuningArgs) -> Result<(), cra
         job.workers = workers.into();
     }
     job.commit_bytes = tuning.commit_size;
+    job.fetch = agsl::source::FetchOptions {
+        concurrency: tuning.fetch_concurrency.into(),
+        buffer_bytes: tuning.fetch_buffer,
+    };
     job.lock_stale_after = Duration::from_secs(tuning.lock_timeout);
     Ok(())
 }

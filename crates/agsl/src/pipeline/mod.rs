@@ -33,7 +33,7 @@ use crate::faults::crash_point;
 use crate::sink::{
     PartitionLayout, TablePartitioning, WriterOptions, WrittenFile, is_rejects_file,
 };
-use crate::source::Source;
+use crate::source::{FetchOptions, Source};
 use crate::state::{
     Commit, CommitLog, CommittedFile, Coverage, FileEntry, Ledger, RunOutcome, RunRecord,
     STAGING_DIR, SourceRows, TargetLock,
@@ -59,6 +59,8 @@ pub struct ConvertJob {
     pub storage: StorageOptions,
     /// Objects converted at once; defaults to the number of cores.
     pub workers: usize,
+    /// On S3: GETs in flight ahead of the workers, and the bytes they may buffer.
+    pub fetch: FetchOptions,
     pub batch_size: usize,
     pub writer: WriterOptions,
     /// Objects (by key date) and records (by event time) to convert; unbounded by default.
@@ -96,6 +98,7 @@ impl ConvertJob {
             target: target.into(),
             storage: StorageOptions::default(),
             workers: std::thread::available_parallelism().map_or(2, usize::from),
+            fetch: FetchOptions::default(),
             batch_size: DEFAULT_BATCH_SIZE,
             writer: WriterOptions::default(),
             window: TimeWindow::default(),

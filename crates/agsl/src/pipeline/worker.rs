@@ -20,7 +20,7 @@ use crate::error::{Error, Result, SinkError, SourceError};
 use crate::sink::{
     KeyValues, PartitionLayout, PartitionWriter, RejectsWriter, TablePartitioning, WrittenFile,
 };
-use crate::source::{CountingReader, Source, is_corrupt_data, open_decompressed};
+use crate::source::{CountingReader, Prefetch, Source, is_corrupt_data, open_decompressed};
 use crate::window::Spans;
 
 /// What the workers of one batch produced.
@@ -62,6 +62,10 @@ pub(super) fn convert_batch(
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
         run_name,
+        prefetch: source.prefetch(
+            tasks.iter().map(|t| (t.key.clone(), t.size)).collect(),
+            job.fetch,
+        ),
     };
     let workers = job.workers.clamp(1, tasks.len().max(1));
     let results: Vec<Result<Option<WorkerOutput>>> = std::thread::scope(|scope| {
@@ -141,6 +145,8 @@ struct Run<'a> {
     failed: AtomicBool,
     /// `<run id>-<batch>`: file names start `part-<run_name>-<worker>`, unique per batch.
     run_name: &'a str,
+    /// On S3: the batch's objects, fetched ahead in task order.
+    prefetch: Option<Prefetch>,
 }
 
 impl Run<'_> {
@@ -257,7 +263,8 @@ impl Run<'_> {
                 writer_stopped: false,
                 error: None,
             };
-            if let Err(error) = self.convert_object(task, decoder.as_mut(), &mut sinks, &mut counts)
+            if let Err(error) =
+                self.convert_object(index, task, decoder.as_mut(), &mut sinks, &mut counts)
             {
                 self.failed.store(true, Ordering::Relaxed);
                 rejects.abort();
@@ -279,6 +286,7 @@ impl Run<'_> {
 
     fn convert_object(
         &self,
+        index: usize,
         task: &ObjectTask,
         decoder: &mut dyn agsl_formats::ObjectDecoder,
         sinks: &mut ObjectSinks<'_>,
@@ -288,7 +296,10 @@ impl Run<'_> {
             key: task.key.clone(),
             source,
         };
-        let stored = self.source.read(&task.key)?;
+        let stored: Box<dyn std::io::Read + Send> = match &self.prefetch {
+            Some(prefetch) => Box::new(prefetch.take(index).map_err(read_error)?),
+            None => self.source.read(&task.key)?,
+        };
         let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
         let mut input = open_decompressed(raw).map_err(read_error)?;
         let mut object_counts = DecodeCounts::default();

@@ -4,6 +4,7 @@
 
 mod decompress;
 mod local;
+mod prefetch;
 mod read_ahead;
 mod remote;
 
@@ -11,6 +12,7 @@ use std::io::Read;
 
 pub use decompress::{CountingReader, is_corrupt_data, open_decompressed};
 pub use local::LocalSource;
+pub use prefetch::{Body, FetchOptions, PART_THRESHOLD, Prefetch};
 pub use remote::RemoteSource;
 
 use crate::error::SourceError;
@@ -80,6 +82,15 @@ impl Source {
                 .read_if_exists(key)
                 .map_err(|e| remote_read_error(key, e))?
                 .map(|bytes| Box::new(std::io::Cursor::new(bytes)) as Box<dyn Read + Send>)),
+        }
+    }
+
+    /// On S3, starts fetching `objects` (key and listed size) ahead of the workers, in order
+    /// (see [`Prefetch`]); `None` for a local source, whose files are opened as they are read.
+    pub fn prefetch(&self, objects: Vec<(String, u64)>, options: FetchOptions) -> Option<Prefetch> {
+        match self {
+            Source::Local(_) => None,
+            Source::Remote(source) => Some(source.prefetch(objects, options)),
         }
     }
 

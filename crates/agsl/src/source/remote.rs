@@ -6,6 +6,7 @@
 use bytes::Bytes;
 
 use super::SourceObject;
+use super::prefetch::{FetchOptions, Prefetch};
 use crate::storage::{StorageError, Store, StoredObject};
 use crate::window::{KeyDays, key_day};
 
@@ -30,6 +31,11 @@ impl RemoteSource {
 
     pub fn read(&self, key: &str) -> Result<Bytes, StorageError> {
         self.store.get(key)
+    }
+
+    /// Starts fetching `objects` (key and listed size) ahead of the workers.
+    pub fn prefetch(&self, objects: Vec<(String, u64)>, options: FetchOptions) -> Prefetch {
+        Prefetch::start(&self.store, objects, options)
     }
 
     /// The object's bytes, or `None` when it does not exist.

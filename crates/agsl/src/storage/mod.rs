@@ -484,18 +484,31 @@ impl Store {
     /// The whole object. A body interrupted mid-transfer is fetched again (requests themselves
     /// are retried by the client).
     pub fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        runtime().block_on(self.fetch(key, None))
+    }
+
+    /// The whole object, or the bytes `range` of it, from async code (the prefetcher). A body
+    /// interrupted mid-transfer is fetched again, as by [`Store::get`].
+    pub(crate) async fn fetch(
+        &self,
+        key: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<Bytes, StorageError> {
         let path = self.path(key);
         let mut attempt = 0;
         loop {
-            let result = runtime().block_on(async {
-                let response = self.inner.get(&path).await?;
-                response.bytes().await
-            });
+            let result = match &range {
+                Some(range) => self.inner.get_range(&path, range.clone()).await,
+                None => match self.inner.get(&path).await {
+                    Ok(response) => response.bytes().await,
+                    Err(e) => Err(e),
+                },
+            };
             match result {
                 Ok(bytes) => return Ok(bytes),
                 Err(object_store::Error::Generic { .. }) if attempt < BODY_RETRIES => {
                     attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
+                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
                 }
                 Err(e) => return Err(self.error("read", key, e)),
             }

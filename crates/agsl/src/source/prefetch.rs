@@ -1,0 +1,308 @@
+//! Fetches a batch's S3 objects ahead of the CPU workers, so waiting on S3 overlaps with
+//! parsing. A GET waits tens of milliseconds for its first byte; with one blocking GET per
+//! worker, small objects would go at a few dozen a second whatever the cores. Here up to
+//! [`FetchOptions::concurrency`] requests are in flight on the I/O runtime, in task order, and
+//! their bodies wait for a worker in memory bounded by [`FetchOptions::buffer_bytes`] (a body's
+//! share is released when the worker drops it). Objects above [`PART_THRESHOLD`] are read in
+//! ranged parts, several at once, and streamed to the worker while it parses, so one large
+//! object is neither one serial download nor held whole.
+//!
+//! Workers take objects in task order (the pipeline's shared counter), which is the order they
+//! are fetched in: a body waiting in the buffer always has a lower index than any object not
+//! yet fetched, so the buffer drains and fetching never stalls for good.
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Buf, Bytes};
+use futures_util::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::storage::{Store, runtime};
+
+/// Objects larger than this are streamed in ranged parts.
+pub const PART_THRESHOLD: u64 = 16 * 1024 * 1024;
+/// Size of one ranged part.
+const PART_BYTES: u64 = 8 * 1024 * 1024;
+/// Parts of one object requested at once.
+const PARTS_AHEAD: usize = 4;
+/// Parts fetched and waiting for the worker (besides the ones in flight).
+const PARTS_QUEUED: usize = 2;
+/// The budget is counted in KiB, so that gigabytes fit a semaphore's permits.
+const KIB: u64 = 1024;
+
+/// How many GETs may be in flight and how many fetched bytes may wait for a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchOptions {
+    pub concurrency: usize,
+    pub buffer_bytes: u64,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            buffer_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// The objects of one batch being fetched.
+pub struct Prefetch {
+    bodies: Vec<Mutex<Option<oneshot::Receiver<io::Result<Body>>>>>,
+    fetcher: JoinHandle<()>,
+}
+
+impl Prefetch {
+    /// Starts fetching `objects` (key and listed size), in order.
+    pub fn start(store: &Store, objects: Vec<(String, u64)>, options: FetchOptions) -> Self {
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            objects.iter().map(|_| oneshot::channel()).unzip();
+        let fetcher = runtime().spawn(fetch_all(store.clone(), objects, senders, options));
+        Self {
+            bodies: receivers.into_iter().map(|r| Mutex::new(Some(r))).collect(),
+            fetcher,
+        }
+    }
+
+    /// The body of object `index`, waiting for it if it has not arrived yet. Each object is
+    /// taken once. A failed fetch (after the store's retries) is the error.
+    pub fn take(&self, index: usize) -> io::Result<Body> {
+        let receiver = self
+            .bodies
+            .get(index)
+            .and_then(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+        match receiver.map(oneshot::Receiver::blocking_recv) {
+            Some(Ok(body)) => body,
+            _ => Err(io::Error::other(format!(
+                "internal error: object {index} of the batch was taken twice or its fetch stopped"
+            ))),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    /// Stops fetching: requests in flight are cancelled, waiting bodies freed.
+    fn drop(&mut self) {
+        self.fetcher.abort();
+    }
+}
+
+/// Fetches every object in order, each once its share of the buffer and a request slot are
+/// free, and hands each body to its slot.
+async fn fetch_all(
+    store: Store,
+    objects: Vec<(String, u64)>,
+    senders: Vec<oneshot::Sender<io::Result<Body>>>,
+    options: FetchOptions,
+) {
+    let budget = (options.buffer_bytes / KIB).clamp(1, u64::from(u32::MAX));
+    let memory = Arc::new(Semaphore::new(budget as usize));
+    let requests = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    // Dropped with this task when the prefetch is dropped, which aborts what is in flight.
+    let mut tasks = JoinSet::new();
+    for ((key, size), sender) in objects.into_iter().zip(senders) {
+        let streamed = size > PART_THRESHOLD;
+        let held = if streamed {
+            PART_BYTES * (PARTS_AHEAD + PARTS_QUEUED + 1) as u64
+        } else {
+            size
+        };
+        let share = (held / KIB).clamp(1, budget) as u32;
+        let (Ok(memory), Ok(request)) = (
+            memory.clone().acquire_many_owned(share).await,
+            requests.clone().acquire_owned().await,
+        ) else {
+            return;
+        };
+        let store = store.clone();
+        // Decided here, in task order, so a test names which object fails.
+        if let Err(injected) = crate::faults::fail_point("fetch") {
+            let _ = sender.send(Err(injected));
+            continue;
+        }
+        if streamed {
+            tasks.spawn(stream_parts(store, key, size, memory, request, sender));
+        } else {
+            tasks.spawn(async move {
+                let body = store.fetch(&key, None).await.map_err(io::Error::other);
+                drop(request);
+                let _ = sender.send(body.map(|bytes| Body::whole(bytes, memory)));
+            });
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Hands the worker a body that streams `key`'s ranged parts, in order, as they arrive.
+async fn stream_parts(
+    store: Store,
+    key: String,
+    size: u64,
+    memory: OwnedSemaphorePermit,
+    request: OwnedSemaphorePermit,
+    sender: oneshot::Sender<io::Result<Body>>,
+) {
+    let (parts, received) = mpsc::channel(PARTS_QUEUED);
+    if sender
+        .send(Ok(Body::parts(received, size, memory)))
+        .is_err()
+    {
+        return;
+    }
+    let ranges = (0..size)
+        .step_by(PART_BYTES as usize)
+        .map(|start| start..(start + PART_BYTES).min(size));
+    let mut fetched = futures_util::stream::iter(ranges)
+        .map(|range| {
+            let (store, key) = (&store, &key);
+            async move {
+                store
+                    .fetch(key, Some(range))
+                    .await
+                    .map_err(io::Error::other)
+            }
+        })
+        .buffered(PARTS_AHEAD);
+    while let Some(part) = fetched.next().await {
+        let failed = part.is_err();
+        // A closed channel means the worker stopped reading: the object is abandoned.
+        if parts.send(part).await.is_err() || failed {
+            break;
+        }
+    }
+    drop(request);
+}
+
+/// A fetched object's bytes, read by a worker; its share of the buffer is released when it is
+/// dropped.
+pub struct Body {
+    current: Bytes,
+    /// The parts still to come, for a streamed object.
+    parts: Option<mpsc::Receiver<io::Result<Bytes>>>,
+    /// Bytes still to come: a stream that ends early is an error, never a short object.
+    remaining: u64,
+    _memory: OwnedSemaphorePermit,
+}
+
+impl Body {
+    fn whole(bytes: Bytes, memory: OwnedSemaphorePermit) -> Self {
+        Self {
+            current: bytes,
+            parts: None,
+            remaining: 0,
+            _memory: memory,
+        }
+    }
+
+    fn parts(
+        parts: mpsc::Receiver<io::Result<Bytes>>,
+        size: u64,
+        memory: OwnedSemaphorePermit,
+    ) -> Self {
+        Self {
+            current: Bytes::new(),
+            parts: Some(parts),
+            remaining: size,
+            _memory: memory,
+        }
+    }
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            let Some(parts) = &mut self.parts else {
+                return Ok(0);
+            };
+            match parts.blocking_recv() {
+                Some(Ok(part)) => {
+                    self.remaining = self.remaining.saturating_sub(part.len() as u64);
+                    self.current = part;
+                }
+                Some(Err(error)) => return Err(error),
+                None if self.remaining > 0 => {
+                    return Err(io::Error::other(format!(
+                        "the object's parts stopped with {} bytes still to come",
+                        self.remaining
+                    )));
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current.advance(n);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Location, StorageOptions};
+
+    #[test]
+    fn bodies_arrive_whole_and_in_order_within_a_small_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &Location::Local(dir.path().to_owned()),
+            &StorageOptions::default(),
+        )
+        .unwrap();
+        // Small objects, and two streamed in ranged parts (one not a multiple of a part).
+        let sizes = [
+            0,
+            1,
+            5000,
+            PART_THRESHOLD as usize + 1,
+            3 * PART_BYTES as usize,
+            70,
+        ];
+        let mut objects = Vec::new();
+        let mut contents = Vec::new();
+        for (i, size) in sizes.iter().enumerate() {
+            let bytes: Vec<u8> = (0..*size).map(|b| (b * 7 + i) as u8).collect();
+            let key = format!("o/{i}");
+            store.put(&key, bytes.clone()).unwrap();
+            objects.push((key, *size as u64));
+            contents.push(bytes);
+        }
+        // A buffer smaller than one streamed object's share: it is clamped, never a stall.
+        let options = FetchOptions {
+            concurrency: 2,
+            buffer_bytes: 1024 * 1024,
+        };
+        let prefetch = Prefetch::start(&store, objects, options);
+        for (i, expected) in contents.iter().enumerate() {
+            let mut read = Vec::new();
+            prefetch.take(i).unwrap().read_to_end(&mut read).unwrap();
+            assert!(read == *expected, "object {i}: {} bytes", read.len());
+        }
+        assert!(prefetch.take(0).is_err(), "an object is taken once");
+    }
+
+    #[test]
+    fn an_object_gone_since_the_listing_is_an_error_never_an_empty_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &Location::Local(dir.path().to_owned()),
+            &StorageOptions::default(),
+        )
+        .unwrap();
+        let big = PART_THRESHOLD + 10;
+        let prefetch = Prefetch::start(
+            &store,
+            vec![("gone".into(), 10), ("gone-big".into(), big)],
+            FetchOptions::default(),
+        );
+        assert!(prefetch.take(0).is_err());
+        let mut read = Vec::new();
+        let streamed = prefetch
+            .take(1)
+            .and_then(|mut body| body.read_to_end(&mut read));
+        assert!(streamed.is_err(), "read {} bytes", read.len());
+    }
+}
