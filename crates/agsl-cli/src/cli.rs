@@ -284,7 +284,7 @@ pub struct TuningArgs {
     pub workers: Option<u16>,
 
     /// On S3: objects fetched at once ahead of the workers (GET requests in flight).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub fetch_concurrency: u16,
 
     /// On S3: fetched bytes that may wait for a worker; objects over 16 MiB are streamed in

@@ -72,6 +72,49 @@ fn s3_to_s3_runs_are_incremental_and_windows_list_only_their_days() {
     read_table(&target).assert_exactly(&expected);
 }
 
+/// An organization's layout (accounts, then regions, then dates), walked level by level with
+/// each level's folders listed concurrently: a window lists exactly its days, in every account
+/// and region.
+#[test]
+fn an_organization_layout_is_walked_concurrently_to_the_window_days() {
+    let moto = Moto::start();
+    moto.create_bucket("org");
+    let source = Place::new("s3://org/o-a1b2c3d4e5");
+    let mut wanted = std::collections::BTreeSet::new();
+    let days = [alb_objects(0, 2, 20, 51), alb_objects(3 * 288, 2, 20, 52)];
+    for account in ["111111111111", "222222222222", "333333333333"] {
+        for region in ["us-east-1", "eu-west-1", "ap-south-1"] {
+            for (day, objects) in days.iter().enumerate() {
+                for object in objects {
+                    let key = object
+                        .key
+                        .replace("123456789012", account)
+                        .replace("us-east-1", region);
+                    let bytes = agsl::sample::stored(object).unwrap();
+                    source.store.put(&key, bytes).unwrap();
+                    if day == 1 {
+                        wanted.insert(format!("{}/{key}", source.url));
+                    }
+                }
+            }
+        }
+    }
+    let target = Place::new("s3://org/lake");
+    let planned = run_json(&convert_args(
+        &source,
+        &target,
+        &["--since", "2024-03-10", "--dry-run"],
+    ));
+    let listed: std::collections::BTreeSet<String> = planned["planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, wanted);
+    assert_eq!(listed.len(), 3 * 3 * 2);
+}
+
 #[test]
 fn a_second_run_on_a_locked_target_fails_fast_and_stale_locks_are_taken_over() {
     let moto = Moto::start();

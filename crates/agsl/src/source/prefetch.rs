@@ -42,7 +42,7 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         Self {
-            concurrency: 32,
+            concurrency: 64,
             buffer_bytes: 128 * 1024 * 1024,
         }
     }

@@ -3,6 +3,9 @@
 //! level by level (account, service, region folders are few), so a backfill of one week lists
 //! one week of keys, not the bucket's whole history.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use bytes::Bytes;
 
 use super::SourceObject;
@@ -50,7 +53,7 @@ impl RemoteSource {
         if days.is_everything() {
             found = self.store.list("")?;
         } else {
-            self.walk("", days, 0, &mut found)?;
+            self.walk(days, &mut found)?;
         }
         let mut objects: Vec<SourceObject> = found
             .into_iter()
@@ -64,27 +67,36 @@ impl RemoteSource {
         Ok(objects)
     }
 
-    fn walk(
-        &self,
-        prefix: &str,
-        days: &KeyDays,
-        depth: usize,
-        found: &mut Vec<StoredObject>,
-    ) -> Result<(), StorageError> {
-        let (folders, objects) = self.list_level(prefix, days)?;
-        found.extend(objects);
+    /// Walks the layout level by level, listing each level's folders concurrently (accounts
+    /// and regions of an organization trail are many), down to the year folders, whose dates
+    /// are then listed within `days` only.
+    fn walk(&self, days: &KeyDays, found: &mut Vec<StoredObject>) -> Result<(), StorageError> {
         let is_year = |f: &String| number_of(f, 4).is_some();
-        if !folders.is_empty() && folders.iter().all(is_year) {
-            return self.walk_dates(&folders, days, found);
-        }
-        for folder in folders {
-            if depth < MAX_WALK_DEPTH {
-                self.walk(&folder, days, depth + 1, found)?;
-            } else {
-                found.extend(self.store.list(&folder)?);
+        let mut frontier = vec![String::new()];
+        let mut years = Vec::new();
+        for depth in 0..=MAX_WALK_DEPTH {
+            if frontier.is_empty() {
+                break;
+            }
+            let levels = concurrently(&frontier, |prefix| self.list_level(prefix, days))?;
+            let mut next = Vec::new();
+            for (folders, objects) in levels {
+                found.extend(objects);
+                if !folders.is_empty() && folders.iter().all(is_year) {
+                    years.extend(folders);
+                } else {
+                    next.extend(folders);
+                }
+            }
+            frontier = next;
+            if depth == MAX_WALK_DEPTH {
+                // Deeper than any AWS layout: everything below is listed.
+                for listed in concurrently(&frontier, |folder| self.store.list(folder))? {
+                    found.extend(listed);
+                }
             }
         }
-        Ok(())
+        self.walk_dates(&years, days, found)
     }
 
     /// The folders and objects of one level. A level of date-named objects and no folders
@@ -114,7 +126,8 @@ impl RemoteSource {
         self.store.list_level(prefix)
     }
 
-    /// Lists the `YYYY/MM/DD` folders overlapping the key-day range.
+    /// Lists the `YYYY/MM/DD` folders overlapping the key-day range, each level's folders
+    /// concurrently.
     fn walk_dates(
         &self,
         years: &[String],
@@ -127,37 +140,89 @@ impl RemoteSource {
         let in_range = |first_of: (i64, u32, u32), last_of: (i64, u32, u32)| {
             first.is_none_or(|f| last_of >= f) && last.is_none_or(|l| first_of <= l)
         };
-        for year_folder in years {
-            let Some(year) = number_of(year_folder, 4) else {
-                continue;
-            };
-            let year = i64::from(year);
-            if !in_range((year, 1, 1), (year, 12, 31)) {
-                continue;
-            }
-            let (months, objects) = self.store.list_level(year_folder)?;
+        let years: Vec<(i64, &String)> = years
+            .iter()
+            .filter_map(|folder| Some((i64::from(number_of(folder, 4)?), folder)))
+            .filter(|(year, _)| in_range((*year, 1, 1), (*year, 12, 31)))
+            .collect();
+        let mut months = Vec::new();
+        let listed = concurrently(&years, |(_, folder)| self.store.list_level(folder))?;
+        for ((year, _), (folders, objects)) in years.iter().zip(listed) {
             found.extend(objects);
-            for month_folder in months {
-                let Some(month) = number_of(&month_folder, 2) else {
-                    found.extend(self.store.list(&month_folder)?);
-                    continue;
-                };
-                if !in_range((year, month, 1), (year, month, 31)) {
-                    continue;
-                }
-                let (days, objects) = self.store.list_level(&month_folder)?;
-                found.extend(objects);
-                for day_folder in days {
-                    let keep = number_of(&day_folder, 2)
-                        .is_none_or(|day| in_range((year, month, day), (year, month, day)));
-                    if keep {
-                        found.extend(self.store.list(&day_folder)?);
-                    }
-                }
-            }
+            months.extend(folders.into_iter().map(|folder| (*year, folder)));
+        }
+        // Folders that are not months are listed whole, as before.
+        let (months, odd): (Vec<_>, Vec<_>) = months
+            .into_iter()
+            .partition(|(_, folder)| number_of(folder, 2).is_some());
+        let months: Vec<(i64, u32, String)> = months
+            .into_iter()
+            .filter_map(|(year, folder)| Some((year, number_of(&folder, 2)?, folder)))
+            .filter(|(year, month, _)| in_range((*year, *month, 1), (*year, *month, 31)))
+            .collect();
+        let mut day_folders: Vec<String> = odd.into_iter().map(|(_, folder)| folder).collect();
+        let listed = concurrently(&months, |(_, _, folder)| self.store.list_level(folder))?;
+        for ((year, month, _), (folders, objects)) in months.iter().zip(listed) {
+            found.extend(objects);
+            day_folders.extend(folders.into_iter().filter(|folder| {
+                number_of(folder, 2)
+                    .is_none_or(|day| in_range((*year, *month, day), (*year, *month, day)))
+            }));
+        }
+        for listed in concurrently(&day_folders, |folder| self.store.list(folder))? {
+            found.extend(listed);
         }
         Ok(())
     }
+}
+
+/// Listings made at once while walking a layout.
+const LISTINGS_AT_ONCE: usize = 16;
+
+/// `list` applied to every item, up to [`LISTINGS_AT_ONCE`] at a time; results in item order,
+/// the first error if any.
+fn concurrently<T: Sync, R: Send>(
+    items: &[T],
+    list: impl Fn(&T) -> Result<R, StorageError> + Sync,
+) -> Result<Vec<R>, StorageError> {
+    if items.len() <= 1 {
+        return items.iter().map(list).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<R, StorageError>>>> =
+        items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..LISTINGS_AT_ONCE.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else { break };
+                    let result = list(item);
+                    let failed = result.is_err();
+                    *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                    if failed {
+                        // Later items are not needed: the walk fails with this error.
+                        next.store(items.len(), Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    // Items are taken in order, so any item left unlisted comes after the one that failed.
+    let mut listed = Vec::with_capacity(items.len());
+    for slot in results {
+        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok(value)) => listed.push(value),
+            Some(Err(error)) => return Err(error),
+            None => {
+                return Err(StorageError::Internal(
+                    "a listing was skipped without an error".into(),
+                ));
+            }
+        }
+    }
+    Ok(listed)
 }
 
 /// The number a folder key's last segment holds, if it is exactly `digits` digits.

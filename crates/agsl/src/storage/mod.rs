@@ -187,6 +187,9 @@ pub enum StorageError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A broken invariant inside agsl (a bug, never the store's answer).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// One line naming what was refused and what to do; the request details go to the debug
     /// log (`-v`), not into the message.
     #[error("{}", failure::describe(operation, location, error))]

@@ -1,0 +1,192 @@
+"""`scripts/bench --s3`: conversion from S3 through real request latency, against disk.
+
+moto answers one request at a time, so it cannot show concurrency. This runs s3s-fs (a
+concurrent S3-compatible server from crates.io, installed into target/tools on first use)
+on 127.0.0.1, behind scripts/latency_proxy.py, which delays every request by --latency-ms
+(30). Three sets, uploaded to the server once (cached in --dir):
+  cloudtrail   3,000 CloudTrail objects of 20 records (a few KB each, gzip)
+  s3_access    3,000 S3 server access log objects of 50 lines (plain text)
+  alb          300 MB of ALB logs in objects of about 5 MB uncompressed (gzip)
+Each set is converted from disk and from S3 through the proxy into a fresh local target
+(--runs times, medians): objects/s, MB/s of uncompressed input and peak RSS. A row with
+--fetch-concurrency 2 (one run) shows the old behaviour: one blocking GET per worker.
+Keys stay short: s3s-fs names its metadata files after the base64 of the key.
+"""
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / "target" / "tools"
+S3S = TOOLS / "bin" / "s3s-fs"
+SETS = {
+    # name: (service, generate arguments, objects kept)
+    "cloudtrail": ("cloudtrail", ["--lines-per-object", "20", "--size", "200MB"], 3000),
+    "s3_access": ("s3_access", ["--lines-per-object", "50", "--size", "80MB"], 3000),
+    "alb": ("alb", ["--lines-per-object", "11000", "--size", "300MB"], None),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    sys.exit(f"error: nothing listens on 127.0.0.1:{port}")
+
+
+def s3s_fs():
+    if not S3S.exists():
+        subprocess.run(
+            ["cargo", "install", "--locked", "s3s-fs", "--version", "^0.14", "--features", "binary",
+             "--root", str(TOOLS)],
+            check=True,
+        )
+    return S3S
+
+
+def boto3_python(venv):
+    python = venv / "bin" / "python"
+    if subprocess.run([str(python), "-c", "import boto3"], capture_output=True).returncode != 0:
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "boto3"], check=True)
+    return python
+
+
+UPLOAD = r"""
+import os, sys, boto3
+from concurrent.futures import ThreadPoolExecutor
+endpoint, bucket, root = sys.argv[1:4]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="bench", aws_secret_access_key="benchsecret")
+try:
+    s3.create_bucket(Bucket=bucket)
+except s3.exceptions.BucketAlreadyOwnedByYou:
+    pass
+paths = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if not f.startswith(".")]
+with ThreadPoolExecutor(16) as pool:
+    list(pool.map(lambda p: s3.upload_file(p, bucket, os.path.relpath(p, root)), paths))
+print(len(paths))
+"""
+
+
+def prepare(name, directory, binary):
+    service, arguments, keep = SETS[name]
+    data = directory / f"s3-{name}"
+    marker = data / ".complete"
+    if not marker.exists():
+        shutil.rmtree(data, ignore_errors=True)
+        subprocess.run([str(binary), "-q", "generate", "--service", service, "--target", str(data)] + arguments,
+                       check=True)
+        objects = sorted(p for p in data.rglob("*") if p.is_file())
+        if keep is not None:
+            if len(objects) < keep:
+                sys.exit(f"error: {name}: generated {len(objects)} objects, fewer than {keep}")
+            for extra in objects[keep:]:
+                extra.unlink()
+        marker.write_text("")
+    return service, data
+
+
+def convert(binary, service, source, target, extra, env):
+    shutil.rmtree(target, ignore_errors=True)
+    timed = ["/usr/bin/time", "-f", "%e %M", "-o", "/tmp/agsl-bench-s3-time"]
+    started = time.perf_counter()
+    result = subprocess.run(
+        timed + [str(binary), "-q", "--json", "convert", "--service", service, "--source", source,
+                 "--target", str(target), "--catalog", "none"] + extra,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"error: convert from {source} failed:\n{result.stderr}")
+    rss_kb = int(Path("/tmp/agsl-bench-s3-time").read_text().split()[-1])
+    return seconds, rss_kb / 1024, json.loads(result.stdout)
+
+
+def run(binary, venv, directory, runs, latency_ms, names):
+    server_root = directory / "s3s-root"
+    server_root.mkdir(parents=True, exist_ok=True)
+    server_port, proxy_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [str(s3s_fs()), "--host", "127.0.0.1", "--port", str(server_port), "--access-key", "bench",
+         "--secret-key", "benchsecret", str(server_root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    proxy = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "latency_proxy.py"), str(proxy_port), str(server_port),
+         str(latency_ms)],
+    )
+    results = []
+    try:
+        wait_for(server_port)
+        wait_for(proxy_port)
+        python = boto3_python(venv)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="benchsecret",
+                   AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+        env.pop("AWS_PROFILE", None)
+        direct = f"http://127.0.0.1:{server_port}"
+        proxied = f"http://127.0.0.1:{proxy_port}"
+        for name in names:
+            service, data = prepare(name, directory, binary)
+            bucket = f"bench-{name.replace('_', '-')}"
+            uploaded = data / ".uploaded"
+            if not uploaded.exists():
+                subprocess.run([str(python), "-c", UPLOAD, direct, bucket, str(data)], check=True,
+                               stdout=subprocess.DEVNULL)
+                uploaded.write_text("")
+            target = directory / "s3-out"
+            cases = [
+                ("disk", str(data), []),
+                ("S3 +%d ms" % latency_ms, f"s3://{bucket}/", ["--endpoint-url", proxied]),
+                ("S3 +%d ms, fetch 2" % latency_ms, f"s3://{bucket}/",
+                 ["--endpoint-url", proxied, "--fetch-concurrency", "2"]),
+            ]
+            for label, source, extra in cases:
+                timings, peaks, summary = [], [], None
+                # The old behaviour is slow and only a reference: one run.
+                for _ in range(1 if "fetch 2" in label else runs):
+                    seconds, peak, summary = convert(binary, service, source, target, extra, env)
+                    timings.append(seconds)
+                    peaks.append(peak)
+                seconds = statistics.median(timings)
+                results.append({
+                    "set": name, "from": label, "objects": summary["objects"],
+                    "mb": summary["bytes_in"] / 1e6, "stored_mb": summary["source_bytes"] / 1e6,
+                    "seconds": seconds, "objects_per_s": summary["objects"] / seconds,
+                    "mb_per_s": summary["bytes_in"] / 1e6 / seconds, "rss": statistics.median(peaks),
+                    "rows": summary["rows"],
+                })
+                print(f"{name:10} {label:22} {results[-1]['objects_per_s']:8.0f} objects/s "
+                      f"{results[-1]['mb_per_s']:7.1f} MB/s {results[-1]['rss']:6.0f} MB", file=sys.stderr)
+            shutil.rmtree(target, ignore_errors=True)
+    finally:
+        proxy.kill()
+        server.kill()
+    return results
+
+
+def print_table(results, runs, latency_ms):
+    print(f"\n### From S3 through {latency_ms} ms of latency, against disk (medians of {runs})\n")
+    print("| set | from | objects | MB in (stored) | seconds | objects/s | MB/s | peak RSS | vs disk |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    disk = {r["set"]: r["seconds"] for r in results if r["from"] == "disk"}
+    for r in results:
+        ratio = r["seconds"] / disk[r["set"]]
+        print(f"| {r['set']} | {r['from']} | {r['objects']:,} | {r['mb']:.0f} ({r['stored_mb']:.0f}) | "
+              f"{r['seconds']:.2f} | {r['objects_per_s']:,.0f} | {r['mb_per_s']:.1f} | {r['rss']:.0f} MB | "
+              f"{ratio:.2f}x |")
