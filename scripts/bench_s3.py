@@ -3,10 +3,12 @@
 moto answers one request at a time, so it cannot show concurrency. This runs s3s-fs (a
 concurrent S3-compatible server from crates.io, installed into target/tools on first use)
 on 127.0.0.1, behind scripts/latency_proxy.py, which delays every request by --latency-ms
-(30). Three sets, uploaded to the server once (cached in --dir):
+(30). Sets generated once (cached in --dir) and copied into the server's folder:
   cloudtrail   3,000 CloudTrail objects of 20 records (a few KB each, gzip)
   s3_access    3,000 S3 server access log objects of 50 lines (plain text)
   alb          300 MB of ALB logs in objects of about 5 MB uncompressed (gzip)
+  alb_one      the same 300 MB as one object (47 MB gzip), streamed while parsed
+               (only with --s3-sets naming it)
 Each set is converted from disk and from S3 through the proxy into a fresh local target
 (--runs times, medians): objects/s, MB/s of uncompressed input and peak RSS. A row with
 --fetch-concurrency 2 (one run) shows the old behaviour: one blocking GET per worker.
@@ -29,8 +31,9 @@ S3S = TOOLS / "bin" / "s3s-fs"
 SETS = {
     # name: (service, generate arguments, objects kept)
     "cloudtrail": ("cloudtrail", ["--lines-per-object", "20", "--size", "200MB"], 3000),
-    "s3_access": ("s3_access", ["--lines-per-object", "50", "--size", "80MB"], 3000),
-    "alb": ("alb", ["--lines-per-object", "11000", "--size", "300MB"], None),
+    "s3_access": ("s3_access", ["--lines-per-object", "50", "--size", "90MB"], 3000),
+    "alb": ("alb", ["--lines-per-object", "8000", "--size", "300MB"], None),
+    "alb_one": ("alb", ["--lines-per-object", "500000", "--size", "300MB"], None),
 }
 
 
@@ -60,30 +63,6 @@ def s3s_fs():
     return S3S
 
 
-def boto3_python(venv):
-    python = venv / "bin" / "python"
-    if subprocess.run([str(python), "-c", "import boto3"], capture_output=True).returncode != 0:
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "boto3"], check=True)
-    return python
-
-
-UPLOAD = r"""
-import os, sys, boto3
-from concurrent.futures import ThreadPoolExecutor
-endpoint, bucket, root = sys.argv[1:4]
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                  aws_access_key_id="bench", aws_secret_access_key="benchsecret")
-try:
-    s3.create_bucket(Bucket=bucket)
-except s3.exceptions.BucketAlreadyOwnedByYou:
-    pass
-paths = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if not f.startswith(".")]
-with ThreadPoolExecutor(16) as pool:
-    list(pool.map(lambda p: s3.upload_file(p, bucket, os.path.relpath(p, root)), paths))
-print(len(paths))
-"""
-
-
 def prepare(name, directory, binary):
     service, arguments, keep = SETS[name]
     data = directory / f"s3-{name}"
@@ -92,6 +71,12 @@ def prepare(name, directory, binary):
         shutil.rmtree(data, ignore_errors=True)
         subprocess.run([str(binary), "-q", "generate", "--service", service, "--target", str(data)] + arguments,
                        check=True)
+        objects = sorted(p for p in data.rglob("*") if p.is_file())
+        # s3s-fs names a metadata file after the base64 of each key: shorten the ALB load
+        # balancer's name so every key stays well under its limit.
+        for path in objects:
+            if "my-loadbalancer." in path.name:
+                path.rename(path.with_name(path.name.replace("my-loadbalancer.50dc6c495c0c9188", "lb.1")))
         objects = sorted(p for p in data.rglob("*") if p.is_file())
         if keep is not None:
             if len(objects) < keep:
@@ -118,7 +103,7 @@ def convert(binary, service, source, target, extra, env):
     return seconds, rss_kb / 1024, json.loads(result.stdout)
 
 
-def run(binary, venv, directory, runs, latency_ms, names):
+def run(binary, directory, runs, latency_ms, names):
     server_root = directory / "s3s-root"
     server_root.mkdir(parents=True, exist_ok=True)
     server_port, proxy_port = free_port(), free_port()
@@ -135,20 +120,17 @@ def run(binary, venv, directory, runs, latency_ms, names):
     try:
         wait_for(server_port)
         wait_for(proxy_port)
-        python = boto3_python(venv)
         env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="benchsecret",
                    AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
         env.pop("AWS_PROFILE", None)
-        direct = f"http://127.0.0.1:{server_port}"
         proxied = f"http://127.0.0.1:{proxy_port}"
         for name in names:
             service, data = prepare(name, directory, binary)
             bucket = f"bench-{name.replace('_', '-')}"
-            uploaded = data / ".uploaded"
-            if not uploaded.exists():
-                subprocess.run([str(python), "-c", UPLOAD, direct, bucket, str(data)], check=True,
-                               stdout=subprocess.DEVNULL)
-                uploaded.write_text("")
+            # s3s-fs serves a folder per bucket and a file per key: the objects are copied in
+            # (its PUT refuses large bodies), which is what an upload would leave there.
+            shutil.rmtree(server_root / bucket, ignore_errors=True)
+            shutil.copytree(data, server_root / bucket, ignore=shutil.ignore_patterns(".*"))
             target = directory / "s3-out"
             cases = [
                 ("disk", str(data), []),

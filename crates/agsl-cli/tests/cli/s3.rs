@@ -402,10 +402,10 @@ fn a_failed_fetch_fails_the_run_naming_the_object_and_the_next_run_converts_it()
     read_table(&target).assert_exactly(&expected);
 }
 
-/// An object larger than the part threshold is read in ranged parts, streamed to the parser,
-/// and converted exactly.
+/// An object larger than the stream threshold is streamed to the parser as it arrives, and
+/// converted exactly.
 #[test]
-fn a_large_object_is_read_in_ranged_parts_and_converted_exactly() {
+fn a_large_object_is_streamed_to_the_parser_and_converted_exactly() {
     let moto = Moto::start();
     moto.create_bucket("logs");
     moto.create_bucket("lake");
@@ -416,7 +416,7 @@ fn a_large_object_is_read_in_ranged_parts_and_converted_exactly() {
     // large without a slow compression in the debug build.
     for object in alb_objects(0, 1, 40_000, 43) {
         let size = object.body.len() as u64;
-        assert!(size > agsl::source::PART_THRESHOLD, "{size} bytes");
+        assert!(size > agsl::source::STREAM_THRESHOLD, "{size} bytes");
         source.store.put(&object.key, object.body.clone()).unwrap();
         expected.insert(
             object.key.clone(),

@@ -12,7 +12,7 @@ use std::io::Read;
 
 pub use decompress::{CountingReader, is_corrupt_data, open_decompressed};
 pub use local::LocalSource;
-pub use prefetch::{Body, FetchOptions, PART_THRESHOLD, Prefetch};
+pub use prefetch::{Body, FetchOptions, Prefetch, STREAM_THRESHOLD};
 pub use remote::RemoteSource;
 
 use crate::error::SourceError;

@@ -3,9 +3,10 @@
 //! worker, small objects would go at a few dozen a second whatever the cores. Here up to
 //! [`FetchOptions::concurrency`] requests are in flight on the I/O runtime, in task order, and
 //! their bodies wait for a worker in memory bounded by [`FetchOptions::buffer_bytes`] (a body's
-//! share is released when the worker drops it). Objects above [`PART_THRESHOLD`] are read in
-//! ranged parts, several at once, and streamed to the worker while it parses, so one large
-//! object is neither one serial download nor held whole.
+//! share is released when the worker drops it). Objects above [`STREAM_THRESHOLD`] are
+//! streamed to the worker as their bytes arrive, so parsing a large object starts with its
+//! first bytes and the object is never held whole; an interrupted stream resumes where it
+//! stopped.
 //!
 //! Workers take objects in task order (the pipeline's shared counter), which is the order they
 //! are fetched in: a body waiting in the buffer always has a lower index than any object not
@@ -19,16 +20,19 @@ use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::storage::{Store, runtime};
+use crate::storage::{BODY_RETRIES, Store, runtime};
 
-/// Objects larger than this are streamed in ranged parts.
-pub const PART_THRESHOLD: u64 = 16 * 1024 * 1024;
-/// Size of one ranged part.
-const PART_BYTES: u64 = 8 * 1024 * 1024;
-/// Parts of one object requested at once.
-const PARTS_AHEAD: usize = 4;
-/// Parts fetched and waiting for the worker (besides the ones in flight).
-const PARTS_QUEUED: usize = 2;
+/// Objects larger than this are streamed to the worker as they arrive.
+pub const STREAM_THRESHOLD: u64 = 16 * 1024 * 1024;
+/// Chunks of a streamed object received and waiting for the worker.
+const STREAM_CHUNKS: usize = 256;
+/// What a streamed object holds in memory at most: its queued chunks (HTTP bodies arrive in
+/// chunks of at most 64 KiB).
+const STREAM_BYTES: u64 = STREAM_CHUNKS as u64 * 64 * 1024;
+/// Bytes of whole-object GETs in flight at once. Requests share the link, so without a bound
+/// 64 transfers of large objects would all finish together, late, and the workers would wait
+/// for the first; bounded, the first objects arrive first. Small objects still go 64 at once.
+const IN_FLIGHT_BYTES: u64 = 16 * 1024 * 1024;
 /// The budget is counted in KiB, so that gigabytes fit a semaphore's permits.
 const KIB: u64 = 1024;
 
@@ -100,21 +104,28 @@ async fn fetch_all(
     let budget = (options.buffer_bytes / KIB).clamp(1, u64::from(u32::MAX));
     let memory = Arc::new(Semaphore::new(budget as usize));
     let requests = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let window = IN_FLIGHT_BYTES / KIB;
+    let in_flight = Arc::new(Semaphore::new(window as usize));
     // Dropped with this task when the prefetch is dropped, which aborts what is in flight.
     let mut tasks = JoinSet::new();
     for ((key, size), sender) in objects.into_iter().zip(senders) {
-        let streamed = size > PART_THRESHOLD;
-        let held = if streamed {
-            PART_BYTES * (PARTS_AHEAD + PARTS_QUEUED + 1) as u64
-        } else {
-            size
-        };
+        let streamed = size > STREAM_THRESHOLD;
+        let held = if streamed { STREAM_BYTES } else { size };
         let share = (held / KIB).clamp(1, budget) as u32;
         let (Ok(memory), Ok(request)) = (
             memory.clone().acquire_many_owned(share).await,
             requests.clone().acquire_owned().await,
         ) else {
             return;
+        };
+        let transfer = if streamed {
+            None
+        } else {
+            let share = (size / KIB).clamp(1, window) as u32;
+            match in_flight.clone().acquire_many_owned(share).await {
+                Ok(permit) => Some(permit),
+                Err(_) => return,
+            }
         };
         let store = store.clone();
         // Decided here, in task order, so a test names which object fails.
@@ -123,11 +134,11 @@ async fn fetch_all(
             continue;
         }
         if streamed {
-            tasks.spawn(stream_parts(store, key, size, memory, request, sender));
+            tasks.spawn(stream_body(store, key, size, memory, request, sender));
         } else {
             tasks.spawn(async move {
                 let body = store.fetch(&key, None).await.map_err(io::Error::other);
-                drop(request);
+                drop((request, transfer));
                 let _ = sender.send(body.map(|bytes| Body::whole(bytes, memory)));
             });
         }
@@ -136,8 +147,9 @@ async fn fetch_all(
     while tasks.join_next().await.is_some() {}
 }
 
-/// Hands the worker a body that streams `key`'s ranged parts, in order, as they arrive.
-async fn stream_parts(
+/// Hands the worker a body that streams `key` as it arrives. A stream interrupted
+/// mid-transfer is resumed from the byte where it stopped (as whole bodies are fetched again).
+async fn stream_body(
     store: Store,
     key: String,
     size: u64,
@@ -145,33 +157,46 @@ async fn stream_parts(
     request: OwnedSemaphorePermit,
     sender: oneshot::Sender<io::Result<Body>>,
 ) {
-    let (parts, received) = mpsc::channel(PARTS_QUEUED);
+    let (chunks, received) = mpsc::channel(STREAM_CHUNKS);
     if sender
-        .send(Ok(Body::parts(received, size, memory)))
+        .send(Ok(Body::streamed(received, size, memory)))
         .is_err()
     {
         return;
     }
-    let ranges = (0..size)
-        .step_by(PART_BYTES as usize)
-        .map(|start| start..(start + PART_BYTES).min(size));
-    let mut fetched = futures_util::stream::iter(ranges)
-        .map(|range| {
-            let (store, key) = (&store, &key);
-            async move {
-                store
-                    .fetch(key, Some(range))
-                    .await
-                    .map_err(io::Error::other)
+    let mut offset = 0;
+    let mut resumed = 0;
+    'resume: loop {
+        let mut stream = match store.stream_from(&key, offset).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                let _ = chunks.send(Err(io::Error::other(error))).await;
+                return;
             }
-        })
-        .buffered(PARTS_AHEAD);
-    while let Some(part) = fetched.next().await {
-        let failed = part.is_err();
-        // A closed channel means the worker stopped reading: the object is abandoned.
-        if parts.send(part).await.is_err() || failed {
-            break;
+        };
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    offset += bytes.len() as u64;
+                    // A closed channel means the worker stopped reading: the object is
+                    // abandoned.
+                    if chunks.send(Ok(bytes)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(object_store::Error::Generic { .. }) if resumed < BODY_RETRIES => {
+                    resumed += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 << resumed)).await;
+                    continue 'resume;
+                }
+                Err(error) => {
+                    let error = store.read_error(&key, error);
+                    let _ = chunks.send(Err(io::Error::other(error))).await;
+                    return;
+                }
+            }
         }
+        break;
     }
     drop(request);
 }
@@ -180,8 +205,8 @@ async fn stream_parts(
 /// dropped.
 pub struct Body {
     current: Bytes,
-    /// The parts still to come, for a streamed object.
-    parts: Option<mpsc::Receiver<io::Result<Bytes>>>,
+    /// The chunks still to come, for a streamed object.
+    chunks: Option<mpsc::Receiver<io::Result<Bytes>>>,
     /// Bytes still to come: a stream that ends early is an error, never a short object.
     remaining: u64,
     _memory: OwnedSemaphorePermit,
@@ -191,20 +216,20 @@ impl Body {
     fn whole(bytes: Bytes, memory: OwnedSemaphorePermit) -> Self {
         Self {
             current: bytes,
-            parts: None,
+            chunks: None,
             remaining: 0,
             _memory: memory,
         }
     }
 
-    fn parts(
-        parts: mpsc::Receiver<io::Result<Bytes>>,
+    fn streamed(
+        chunks: mpsc::Receiver<io::Result<Bytes>>,
         size: u64,
         memory: OwnedSemaphorePermit,
     ) -> Self {
         Self {
             current: Bytes::new(),
-            parts: Some(parts),
+            chunks: Some(chunks),
             remaining: size,
             _memory: memory,
         }
@@ -214,18 +239,18 @@ impl Body {
 impl Read for Body {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.current.is_empty() {
-            let Some(parts) = &mut self.parts else {
+            let Some(chunks) = &mut self.chunks else {
                 return Ok(0);
             };
-            match parts.blocking_recv() {
-                Some(Ok(part)) => {
-                    self.remaining = self.remaining.saturating_sub(part.len() as u64);
-                    self.current = part;
+            match chunks.blocking_recv() {
+                Some(Ok(chunk)) => {
+                    self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
+                    self.current = chunk;
                 }
                 Some(Err(error)) => return Err(error),
                 None if self.remaining > 0 => {
                     return Err(io::Error::other(format!(
-                        "the object's parts stopped with {} bytes still to come",
+                        "the object's stream ended with {} bytes still to come",
                         self.remaining
                     )));
                 }
@@ -252,15 +277,9 @@ mod tests {
             &StorageOptions::default(),
         )
         .unwrap();
-        // Small objects, and two streamed in ranged parts (one not a multiple of a part).
-        let sizes = [
-            0,
-            1,
-            5000,
-            PART_THRESHOLD as usize + 1,
-            3 * PART_BYTES as usize,
-            70,
-        ];
+        // Small objects, and two streamed ones.
+        let threshold = STREAM_THRESHOLD as usize;
+        let sizes = [0, 1, 5000, threshold + 1, 2 * threshold + 12_345, 70];
         let mut objects = Vec::new();
         let mut contents = Vec::new();
         for (i, size) in sizes.iter().enumerate() {
@@ -292,7 +311,7 @@ mod tests {
             &StorageOptions::default(),
         )
         .unwrap();
-        let big = PART_THRESHOLD + 10;
+        let big = STREAM_THRESHOLD + 10;
         let prefetch = Prefetch::start(
             &store,
             vec![("gone".into(), 10), ("gone-big".into(), big)],

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
 use object_store::list::PaginatedListStore;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
@@ -518,6 +519,30 @@ impl Store {
         }
     }
 
+    /// The object from byte `offset` on, as chunks while they arrive (large objects are read
+    /// while they are parsed). An interrupted stream is the caller's to resume.
+    pub(crate) async fn stream_from(
+        &self,
+        key: &str,
+        offset: u64,
+    ) -> Result<BoxStream<'static, object_store::Result<Bytes>>, StorageError> {
+        let options = object_store::GetOptions {
+            range: (offset > 0).then_some(object_store::GetRange::Offset(offset)),
+            ..Default::default()
+        };
+        let response = self
+            .inner
+            .get_opts(&self.path(key), options)
+            .await
+            .map_err(|e| self.error("read", key, e))?;
+        Ok(response.into_stream())
+    }
+
+    /// A failed read of `key`, as every read reports it.
+    pub(crate) fn read_error(&self, key: &str, error: object_store::Error) -> StorageError {
+        self.error("read", key, error)
+    }
+
     /// The object, or `None` if it does not exist.
     pub fn get_if_exists(&self, key: &str) -> Result<Option<(Bytes, Version)>, StorageError> {
         let path = self.path(key);
@@ -667,7 +692,7 @@ impl Store {
 }
 
 /// Whole-object re-fetches after a body was cut off mid-transfer.
-const BODY_RETRIES: u32 = 3;
+pub(crate) const BODY_RETRIES: u32 = 3;
 /// Multipart upload part size (S3 needs at least 5 MiB per part but the last).
 const UPLOAD_PART_BYTES: usize = 16 * 1024 * 1024;
 
