@@ -48,14 +48,25 @@ const MAX_REASON_KINDS: usize = 64;
 pub const OTHER_REASONS: &str = "other reasons";
 
 /// What kind of problem a reject's reason names, for counting: the reason with the values it
-/// quotes (`"…"`, `` `…` ``) and its numbers left out, so `invalid integer "x" in column
-/// http_status` and `invalid integer "-3a" in column http_status` count together, and
-/// `expected 29 fields, found 3` becomes `expected N fields, found N`.
+/// quotes (`"…"`, `` `…` ``) and its numbers left out, so ``invalid integer `x` in column
+/// `http_status` `` and ``invalid integer `-3a` in column `http_status` `` count together
+/// (a quoted column name stays), and `expected 29 fields, found 3` becomes `expected N fields,
+/// found N`.
 pub fn reason_kind(reason: &str) -> String {
     let mut kind = String::with_capacity(reason.len().min(120));
     let mut chars = reason.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            // A quoted column or field name says where; it stays.
+            '"' | '`' if kind.ends_with("column ") || kind.ends_with("field ") => {
+                kind.push(c);
+                for inner in chars.by_ref() {
+                    kind.push(inner);
+                    if inner == c {
+                        break;
+                    }
+                }
+            }
             '"' | '`' => {
                 for inner in chars.by_ref() {
                     if inner == c {
@@ -205,6 +216,10 @@ mod tests {
         assert_ne!(
             reason_kind(r#"invalid integer "x" in column http_status"#),
             reason_kind(r#"invalid integer "x" in column sent_bytes"#)
+        );
+        assert_eq!(
+            reason_kind("invalid integer `12x` in column `http_status`"),
+            "invalid integer `…` in column `http_status`"
         );
         assert!(reason_kind(&"y".repeat(10_000)).chars().count() <= 121);
     }
