@@ -142,79 +142,15 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
         }
     }
     let object_services = state.object_services();
-    let mut tables = Vec::new();
-    for (service, folder) in state.tables() {
-        let mut table = TableStatus {
-            service: service.clone(),
-            folder,
-            last_run: runs
-                .iter()
-                .rev()
-                .find(|r| r.tables.get(&service).is_some_and(|t| t.objects > 0))
-                .map(RunStatus::from),
-            objects: 0,
-            rows: 0,
-            rejects: 0,
-            files: 0,
-            bytes: 0,
-            newest_event: None,
-            newest_key_time: None,
-            rows_recent: recent
-                .iter()
-                .filter_map(|r| r.tables.get(&service))
-                .map(|t| t.rows)
-                .sum(),
-            rejects_recent: recent
-                .iter()
-                .filter_map(|r| r.tables.get(&service))
-                .map(|t| t.rejects)
-                .sum(),
-            rejects_recent_by_reason: BTreeMap::new(),
-            partitions: 0,
-            files_per_partition_median: 0,
-            files_per_partition_max: 0,
-            lag: None,
-        };
-        for counts in recent.iter().filter_map(|r| r.tables.get(&service)) {
-            for (reason, n) in &counts.reject_reasons {
-                *table
-                    .rejects_recent_by_reason
-                    .entry(reason.clone())
-                    .or_insert(0) += n;
-            }
-        }
-        let mut per_partition: BTreeMap<&str, u64> = BTreeMap::new();
-        for (path, entry) in state
-            .ledger
-            .files
-            .iter()
-            .filter(|(_, e)| e.service == service)
-        {
-            table.bytes += entry.bytes;
-            if is_rejects_file(path) {
-                table.rejects += entry.rows;
-                continue;
-            }
-            table.files += 1;
-            table.rows += entry.rows;
-            table.newest_event = table.newest_event.max(entry.newest_event);
-            let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
-            *per_partition.entry(folder).or_insert(0) += 1;
-        }
-        let mut counts: Vec<u64> = per_partition.into_values().collect();
-        counts.sort_unstable();
-        table.partitions = counts.len() as u64;
-        table.files_per_partition_median = counts.get(counts.len() / 2).copied().unwrap_or(0);
-        table.files_per_partition_max = counts.last().copied().unwrap_or(0);
-        let converted: Vec<&str> = object_services
-            .iter()
-            .filter(|(_, s)| **s == service)
-            .map(|(url, _)| *url)
-            .collect();
-        table.objects = converted.len() as u64;
-        table.newest_key_time = converted.iter().filter_map(|url| key_time(url)).max();
-        tables.push(table);
-    }
+    let history = History {
+        runs: &runs,
+        recent: &recent,
+    };
+    let mut tables: Vec<TableStatus> = state
+        .tables()
+        .into_iter()
+        .map(|(service, folder)| table_status(&state, &object_services, &history, service, folder))
+        .collect();
     if let Some(source) = &job.source {
         add_lag(job, source, &state, &mut tables)?;
     }
@@ -228,6 +164,93 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
         skipped_recent,
         tables,
     })
+}
+
+/// The run records `status` reads: all of them, and the last seven days'.
+struct History<'a> {
+    runs: &'a [RunRecord],
+    recent: &'a [&'a RunRecord],
+}
+
+/// One table's status from the ledger and the run records (no lag yet).
+fn table_status(
+    state: &TargetState,
+    object_services: &BTreeMap<&str, &str>,
+    history: &History<'_>,
+    service: String,
+    folder: String,
+) -> TableStatus {
+    let (runs, recent) = (history.runs, history.recent);
+    let mut table = TableStatus {
+        service: service.clone(),
+        folder,
+        last_run: runs
+            .iter()
+            .rev()
+            .find(|r| r.tables.get(&service).is_some_and(|t| t.objects > 0))
+            .map(RunStatus::from),
+        objects: 0,
+        rows: 0,
+        rejects: 0,
+        files: 0,
+        bytes: 0,
+        newest_event: None,
+        newest_key_time: None,
+        rows_recent: recent
+            .iter()
+            .filter_map(|r| r.tables.get(&service))
+            .map(|t| t.rows)
+            .sum(),
+        rejects_recent: recent
+            .iter()
+            .filter_map(|r| r.tables.get(&service))
+            .map(|t| t.rejects)
+            .sum(),
+        rejects_recent_by_reason: BTreeMap::new(),
+        partitions: 0,
+        files_per_partition_median: 0,
+        files_per_partition_max: 0,
+        lag: None,
+    };
+    for counts in recent.iter().filter_map(|r| r.tables.get(&service)) {
+        for (reason, n) in &counts.reject_reasons {
+            *table
+                .rejects_recent_by_reason
+                .entry(reason.clone())
+                .or_insert(0) += n;
+        }
+    }
+    let mut per_partition: BTreeMap<&str, u64> = BTreeMap::new();
+    for (path, entry) in state
+        .ledger
+        .files
+        .iter()
+        .filter(|(_, e)| e.service == service)
+    {
+        table.bytes += entry.bytes;
+        if is_rejects_file(path) {
+            table.rejects += entry.rows;
+            continue;
+        }
+        table.files += 1;
+        table.rows += entry.rows;
+        table.newest_event = table.newest_event.max(entry.newest_event);
+        let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        *per_partition.entry(folder).or_insert(0) += 1;
+    }
+    let mut counts: Vec<u64> = per_partition.into_values().collect();
+    counts.sort_unstable();
+    table.partitions = counts.len() as u64;
+    table.files_per_partition_median = counts.get(counts.len() / 2).copied().unwrap_or(0);
+    table.files_per_partition_max = counts.last().copied().unwrap_or(0);
+    let converted: Vec<&str> = object_services
+        .iter()
+        .filter(|(_, s)| **s == service)
+        .map(|(url, _)| *url)
+        .collect();
+    table.objects = converted.len() as u64;
+    table.newest_key_time = converted.iter().filter_map(|url| key_time(url)).max();
+    table
 }
 
 /// A run that failed, or that never ended and is not the newest (so it was killed).

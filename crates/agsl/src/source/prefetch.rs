@@ -184,6 +184,8 @@ async fn stream_body(
                         return;
                     }
                 }
+                // Every listed byte arrived: nothing is left to resume.
+                Err(object_store::Error::Generic { .. }) if offset >= size => break 'resume,
                 Err(object_store::Error::Generic { .. }) if resumed < BODY_RETRIES => {
                     resumed += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(200 << resumed)).await;
