@@ -291,6 +291,25 @@ fn a_missing_catalog_and_a_missing_table_are_named() {
     );
 }
 
+#[test]
+fn deep_reads_a_file_overwritten_with_the_same_size_as_unreadable() {
+    let (_dir, source, target) = converted();
+    let file = table_files(&target).remove(0);
+    let path = target.join(&file);
+    let size = std::fs::metadata(&path).unwrap().len() as usize;
+    std::fs::write(&path, vec![b'x'; size]).unwrap();
+    // Same size: only reading it shows the damage.
+    assert_eq!(verify(&source, &target, &[]), (0, vec![]));
+    let (code, lines) = verify(&source, &target, &["--deep"]);
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("row count differs: {file} has 0 rows, the ledger "))
+            && lines[0].ends_with("(the file cannot be read: no Parquet footer)"),
+        "{lines:?}"
+    );
+}
+
 /// Rewrites the first commit record's entry for `path` with `edit`.
 fn edit_commit(target: &Path, path: &str, mut edit: impl FnMut(&mut Value)) {
     let record = target.join(format!("_agsl/log/{:020}.json", 1));

@@ -1,15 +1,16 @@
 //! `verify --deep`: reads the source-key column of every committed file (table files'
-//! `_source_key`, rejects files' `source_key`) and compares the rows each source object has
+//! `_source_key`, rejects files' `source_key`; that column only, see [`super::column`]) and
+//! compares the rows each source object has
 //! there with what the ledger recorded for the file. A doubled object, a truncated or replaced
 //! file, or a hand-edited ledger shows as a row count that differs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 
+use super::column::{ReadError, read_column};
 use super::verify::Discrepancy;
 use super::{AuditError, TargetState};
 use crate::sink::{SOURCE_KEY_COLUMN, is_rejects_file};
@@ -21,21 +22,32 @@ pub(super) fn check_rows(
     found: &mut Vec<Discrepancy>,
 ) -> Result<u64, AuditError> {
     let mut rows_read = 0;
+    // Files reported missing or of another size are not read again.
+    let reported: BTreeSet<&str> = found
+        .iter()
+        .filter_map(|d| match d {
+            Discrepancy::FileMissing { path } | Discrepancy::FileSize { path, .. } => {
+                Some(path.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut broken = Vec::new();
     for (path, entry) in &state.ledger.files {
-        let (store, key) = state.store.resolve(path)?;
-        // A missing file is reported by the file check already.
-        let Some((bytes, _)) = store.get_if_exists(&key)? else {
+        if reported.contains(path.as_str()) {
             continue;
-        };
+        }
+        let (store, key) = state.store.resolve(path)?;
         let column = if is_rejects_file(path) {
             "source_key"
         } else {
             SOURCE_KEY_COLUMN
         };
-        let counts = match rows_per_source(bytes, column) {
+        let counts = match read_column(&store, &key, entry.bytes, column)?.and_then(rows_per_source)
+        {
             Ok(counts) => counts,
             Err(reason) => {
-                found.push(Discrepancy::RowCounts {
+                broken.push(Discrepancy::RowCounts {
                     path: path.clone(),
                     ledger: entry.rows,
                     found: 0,
@@ -47,7 +59,7 @@ pub(super) fn check_rows(
         let total: u64 = counts.values().sum();
         rows_read += total;
         if let Some(detail) = difference(entry, total, &counts) {
-            found.push(Discrepancy::RowCounts {
+            broken.push(Discrepancy::RowCounts {
                 path: path.clone(),
                 ledger: entry.rows,
                 found: total,
@@ -55,6 +67,7 @@ pub(super) fn check_rows(
             });
         }
     }
+    found.extend(broken);
     Ok(rows_read)
 }
 
@@ -83,26 +96,17 @@ fn difference(entry: &FileEntry, total: u64, counts: &BTreeMap<String, u64>) -> 
     })
 }
 
-/// Rows per value of `column` in a Parquet file, reading that column only.
-fn rows_per_source(
-    bytes: bytes::Bytes,
-    column: &str,
-) -> Result<BTreeMap<String, u64>, Box<dyn std::error::Error>> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
-    let index = builder
-        .schema()
-        .index_of(column)
-        .map_err(|_| format!("no `{column}` column"))?;
-    let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+/// Rows per value of the one column `reader` reads.
+fn rows_per_source(reader: ParquetRecordBatchReader) -> Result<BTreeMap<String, u64>, ReadError> {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for batch in builder.with_projection(mask).build()? {
+    for batch in reader {
         let batch = batch?;
         let keys = batch
             .column(0)
             .as_string_opt::<i32>()
-            .ok_or_else(|| format!("`{column}` is not a string column"))?;
+            .ok_or("the source key column is not a string column")?;
         if keys.null_count() > 0 {
-            return Err(format!("`{column}` has nulls").into());
+            return Err("the source key column has nulls".into());
         }
         let mut run: Option<(&str, u64)> = None;
         for key in keys.iter().flatten() {

@@ -3,6 +3,7 @@
 //! files and the catalog (is anything missing or doubled?). Both only read: they take no lock
 //! and change nothing, so they can run beside a conversion.
 
+mod column;
 mod deep;
 mod status;
 mod verify;
