@@ -304,8 +304,9 @@ fn deep_reads_a_file_overwritten_with_the_same_size_as_unreadable() {
     assert_eq!(code, 1);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].starts_with(&format!("row count differs: {file} has 0 rows, the ledger "))
-            && lines[0].ends_with("(the file cannot be read: no Parquet footer)"),
+        lines[0].starts_with(&format!(
+            "row count differs: {file} has 0 rows, the ledger "
+        )) && lines[0].ends_with("(the file cannot be read: no Parquet footer)"),
         "{lines:?}"
     );
 }
