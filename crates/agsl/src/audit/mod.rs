@@ -54,7 +54,7 @@ impl TargetState {
         }
         Ok(Self {
             store,
-            ledger: log.ledger().clone(),
+            ledger: log.into_ledger(),
             unpublished,
         })
     }

@@ -270,7 +270,7 @@ fn check_source(
             }
         };
         found.push(Discrepancy::NotConverted {
-            url: task.url.to_string(),
+            url: source.url(&task.key),
             why,
         });
     }

@@ -272,12 +272,11 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
             Location::Local(path) if !path.exists() => Default::default(),
             _ => CommitLog::read(&Store::open(&job.target, &job.storage)?)?
                 .0
-                .ledger()
-                .clone(),
+                .into_ledger(),
         };
         check_layout(job, &ledger)?;
         let plan = plan::plan(job, &source, &ledger)?;
-        return Ok(dry_run_summary(job, &plan, started));
+        return Ok(dry_run_summary(job, &source, &plan, started));
     }
     let target = Store::open(&job.target, &job.storage)?;
     let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
@@ -419,14 +418,19 @@ pub(crate) fn committed_layout<'a>(
     Some((TablePartitioning::layout_of(in_table), path))
 }
 
-fn dry_run_summary(job: &ConvertJob, plan: &plan::Plan, started: Instant) -> RunSummary {
+fn dry_run_summary(
+    job: &ConvertJob,
+    source: &Source,
+    plan: &plan::Plan,
+    started: Instant,
+) -> RunSummary {
     let planned: Vec<PlannedObject> = plan
         .groups
         .iter()
         .flat_map(|(format, tasks)| {
             tasks.iter().map(|t| PlannedObject {
                 service: format.to_string(),
-                url: t.url.to_string(),
+                url: source.url(&t.key),
                 size: t.size,
             })
         })
@@ -621,7 +625,7 @@ impl Committer<'_> {
             let covered = batch
                 .iter()
                 .map(|t| Coverage {
-                    url: t.url.to_string(),
+                    url: source.url(&t.key),
                     size: t.size,
                     spans: t.todo.clone(),
                 })
@@ -653,7 +657,12 @@ impl Committer<'_> {
     }
 }
 
-/// Consecutive runs of tasks of at least `bytes` stored bytes each (the last may be smaller).
+/// Objects per commit at most, however small: a commit's record names each of its objects, so
+/// a million tiny (or empty) objects make many records of bounded size, not one of 150 MB.
+pub const MAX_COMMIT_OBJECTS: usize = 50_000;
+
+/// Consecutive runs of tasks of at least `bytes` stored bytes each (the last may be smaller),
+/// and of at most [`MAX_COMMIT_OBJECTS`] tasks.
 fn commit_batches(tasks: &[ObjectTask], bytes: u64) -> impl Iterator<Item = &[ObjectTask]> {
     let mut rest = tasks;
     std::iter::from_fn(move || {
@@ -662,7 +671,7 @@ fn commit_batches(tasks: &[ObjectTask], bytes: u64) -> impl Iterator<Item = &[Ob
         }
         let mut size = 0;
         let mut end = 0;
-        while end < rest.len() && (end == 0 || size < bytes) {
+        while end < rest.len().min(MAX_COMMIT_OBJECTS) && (end == 0 || size < bytes) {
             size += rest[end].size;
             end += 1;
         }
@@ -750,5 +759,21 @@ mod tests {
         assert!(job.validate().unwrap_err().contains("inside the table"));
         job.rejects = Some(s3("s3://lake/alb-rejects"));
         assert_eq!(job.validate(), Ok(()));
+    }
+
+    #[test]
+    fn commits_are_bounded_by_bytes_and_by_objects() {
+        let task = |size| ObjectTask {
+            key: "k".into(),
+            size,
+            todo: crate::window::Spans::everything(),
+            first_pass: true,
+        };
+        let sized: Vec<ObjectTask> = (0..10).map(|_| task(40)).collect();
+        let lengths: Vec<usize> = commit_batches(&sized, 100).map(<[_]>::len).collect();
+        assert_eq!(lengths, [3, 3, 3, 1]);
+        let empty: Vec<ObjectTask> = (0..MAX_COMMIT_OBJECTS * 2 + 1).map(|_| task(0)).collect();
+        let lengths: Vec<usize> = commit_batches(&empty, 100).map(<[_]>::len).collect();
+        assert_eq!(lengths, [MAX_COMMIT_OBJECTS, MAX_COMMIT_OBJECTS, 1]);
     }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
-use std::sync::Arc;
 
 use agsl_formats::detect::{self as detection, KeyDetection};
 use agsl_formats::{Format, Route};
@@ -15,12 +14,12 @@ use crate::source::{Source, SourceObject, is_corrupt_data, open_decompressed};
 use crate::state::{Coverage, Ledger};
 use crate::window::{KeyDays, Spans, key_day};
 
-/// One object to convert in this run.
+/// One object to convert in this run. Its URL is not kept (`Source::url` gives it again): a
+/// plan can hold a million tasks.
 #[derive(Debug, Clone)]
 pub(crate) struct ObjectTask {
     pub key: String,
     pub size: u64,
-    pub url: Arc<str>,
     /// Event time to convert now: the window minus what earlier runs converted.
     pub todo: Spans,
     /// No earlier run converted any of the object: its rejects (and rows without an event
@@ -119,7 +118,6 @@ pub(crate) fn plan_listing(
                 first_pass: covered.is_empty(),
                 key: object.key,
                 size: object.size,
-                url: url.into(),
                 todo,
             }),
             Err(reason) => plan.skip(&object.key, reason),

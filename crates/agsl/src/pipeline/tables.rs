@@ -90,7 +90,7 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
     let source = Source::open(&job.source, &job.storage)?;
     let target = Store::open_existing(&job.target, &job.storage)?;
     let ledger = match &target {
-        Some(target) => crate::state::CommitLog::read(target)?.0.ledger().clone(),
+        Some(target) => crate::state::CommitLog::read(target)?.0.into_ledger(),
         None => Ledger::default(),
     };
     let location = match &target {

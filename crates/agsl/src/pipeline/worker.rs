@@ -253,7 +253,7 @@ impl Run<'_> {
                 batches: &batches,
                 rejects: &mut rejects,
                 key_values: self.key_values(&task.key),
-                url: task.url.clone(),
+                url: Arc::from(self.source.url(&task.key)),
                 todo: &task.todo,
                 first_pass: task.first_pass,
                 time_column: self.time_column,

@@ -39,9 +39,15 @@ fn sequence_of(key: &str) -> Option<(u64, &str)> {
     Some((number.parse().ok()?, extension))
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Checkpoint {
     ledger: Ledger,
+}
+
+/// A checkpoint being written: the same JSON as [`Checkpoint`], borrowing the ledger.
+#[derive(Serialize)]
+struct CheckpointRef<'a> {
+    ledger: &'a Ledger,
 }
 
 /// The commit log of one target and the ledger it adds up to.
@@ -137,6 +143,11 @@ impl CommitLog {
         &self.ledger
     }
 
+    /// The ledger, without copying it (a ledger of a million objects is some 200 MB).
+    pub fn into_ledger(self) -> Ledger {
+        self.ledger
+    }
+
     /// Appends `commit` as the next commit and moves its files into place. Fails with
     /// [`StateError::Conflict`] if another run appended that commit first.
     pub fn commit(&mut self, mut commit: Commit) -> Result<u64, StateError> {
@@ -193,12 +204,34 @@ impl CommitLog {
     /// checkpoint (kept one checkpoint back for inspection).
     fn write_checkpoint(&mut self) -> Result<(), StateError> {
         let sequence = self.ledger.sequence;
-        let checkpoint = Checkpoint {
-            ledger: self.ledger.clone(),
+        // Written through a spool file, neither cloning the ledger nor holding its JSON in
+        // memory: a ledger of a million objects is about 150 MB of JSON.
+        let spool = std::env::temp_dir().join(format!(
+            "agsl-checkpoint-{}-{sequence}.json",
+            std::process::id()
+        ));
+        let io = |source| StateError::Io {
+            location: spool.display().to_string(),
+            source,
         };
-        let bytes =
-            serde_json::to_vec(&checkpoint).map_err(|e| StateError::corrupt("checkpoint", e))?;
-        self.store.put(&checkpoint_key(sequence), bytes)?;
+        let written = std::fs::File::create(&spool).map_err(io).and_then(|file| {
+            let mut writer = std::io::BufWriter::new(file);
+            serde_json::to_writer(
+                &mut writer,
+                &CheckpointRef {
+                    ledger: &self.ledger,
+                },
+            )
+            .map_err(|e| StateError::corrupt("checkpoint", e))?;
+            std::io::Write::flush(&mut writer).map_err(io)
+        });
+        let uploaded = written.and_then(|()| {
+            self.store
+                .upload(&spool, &checkpoint_key(sequence))
+                .map_err(StateError::from)
+        });
+        let _ = std::fs::remove_file(&spool);
+        uploaded?;
         crash_point("after-checkpoint");
         let previous = self.checkpoint;
         for entry in self.store.list(LOG_DIR)? {
