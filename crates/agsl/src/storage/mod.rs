@@ -538,6 +538,40 @@ impl Store {
         Ok(response.into_stream())
     }
 
+    /// Copies the object into the local `file` as it arrives (the object is never held whole).
+    /// A body interrupted mid-transfer is downloaded again, as [`Store::get`] fetches it again.
+    pub fn download(&self, key: &str, file: &Path) -> Result<(), StorageError> {
+        let mut attempt = 0;
+        loop {
+            match self.download_once(key, file) {
+                Err(StorageError::Request {
+                    error: object_store::Error::Generic { .. },
+                    ..
+                }) if attempt < BODY_RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn download_once(&self, key: &str, file: &Path) -> Result<(), StorageError> {
+        use futures_util::StreamExt;
+        use std::io::Write;
+        let io = |e: std::io::Error| self.error("download", key, generic_io(e));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(file).map_err(io)?);
+        runtime().block_on(async {
+            let mut stream = self.stream_from(key, 0).await?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| self.error("read", key, e))?;
+                out.write_all(&chunk).map_err(io)?;
+            }
+            Ok::<_, StorageError>(())
+        })?;
+        out.flush().map_err(io)
+    }
+
     /// A failed read of `key`, as every read reports it.
     pub(crate) fn read_error(&self, key: &str, error: object_store::Error) -> StorageError {
         self.error("read", key, error)
