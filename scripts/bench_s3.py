@@ -56,7 +56,7 @@ def wait_for(port):
 def s3s_fs():
     if not S3S.exists():
         subprocess.run(
-            ["cargo", "install", "--locked", "s3s-fs", "--version", "^0.14", "--features", "binary",
+            ["cargo", "install", "s3s-fs", "--version", "^0.14", "--features", "binary",
              "--root", str(TOOLS)],
             check=True,
         )
