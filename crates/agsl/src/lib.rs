@@ -31,6 +31,7 @@ mod pipeline;
 pub mod sample;
 pub mod sink;
 pub mod source;
+mod spool;
 pub mod state;
 pub mod storage;
 pub mod window;

@@ -8,7 +8,6 @@
 mod plan;
 mod record;
 mod reprocess;
-mod spool;
 mod tables;
 mod worker;
 
@@ -312,9 +311,7 @@ fn convert_locked(
     started: Instant,
 ) -> Result<RunSummary> {
     let mut log = CommitLog::recover(target)?;
-    if !target.location().is_local() {
-        spool::remove_abandoned();
-    }
+    crate::spool::remove_abandoned();
     check_layout(job, log.ledger())?;
     let plan = plan::plan(job, source, log.ledger())?;
     let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
@@ -504,7 +501,7 @@ impl Committer<'_> {
                 upload: false,
             },
             Location::S3 { .. } => Staging {
-                local: spool::folder(name),
+                local: crate::spool::folder(name),
                 prefix,
                 upload: true,
             },

@@ -5,6 +5,8 @@
 //! finished. A run that finds a commit without its marker finishes the move (roll forward), and
 //! staged files no commit names are leftovers of interrupted runs and are deleted.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::StateError;
@@ -52,37 +54,39 @@ struct CheckpointRef<'a> {
 
 /// Reads a checkpoint from a stream, never holding its JSON whole next to the ledger it
 /// becomes (at a million objects, 118 MB of JSON): a local file is read in place, an S3
-/// object is first downloaded to a spool file.
+/// object is first downloaded to the spool.
 fn read_checkpoint(store: &Store, key: &str) -> Result<Checkpoint, StateError> {
-    let corrupt = |e: serde_json::Error| StateError::corrupt(key, e);
-    if let crate::storage::Location::Local(root) = store.location() {
-        let path = root.join(key);
-        let file = std::fs::File::open(&path).map_err(|source| StateError::Io {
+    let parse = |path: &Path| {
+        let file = std::fs::File::open(path).map_err(|source| StateError::Io {
             location: path.display().to_string(),
             source,
         })?;
-        let reader = std::io::BufReader::with_capacity(1 << 20, file);
-        return serde_json::from_reader(reader).map_err(corrupt);
-    }
-    let spool = std::env::temp_dir().join(format!(
-        "agsl-checkpoint-read-{}-{}.json",
-        std::process::id(),
-        key.rsplit('/').next().unwrap_or("checkpoint")
-    ));
-    let io = |source| StateError::Io {
-        location: spool.display().to_string(),
-        source,
+        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
+            .map_err(|e| StateError::corrupt(key, e))
     };
-    let read = store
-        .download(key, &spool)
-        .map_err(StateError::from)
-        .and_then(|()| {
-            let file = std::fs::File::open(&spool).map_err(io)?;
-            serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
-                .map_err(corrupt)
-        });
-    let _ = std::fs::remove_file(&spool);
-    read
+    if let crate::storage::Location::Local(root) = store.location() {
+        return parse(&root.join(key));
+    }
+    with_spool_file("checkpoint-read", |spool| {
+        store.download(key, spool)?;
+        parse(spool)
+    })
+}
+
+/// Runs `use_file` with a path in this process's spool (see [`crate::spool`]), removed after;
+/// a run killed meanwhile leaves it to the next run's clean-up.
+fn with_spool_file<T>(
+    name: &str,
+    use_file: impl FnOnce(&Path) -> Result<T, StateError>,
+) -> Result<T, StateError> {
+    let folder = crate::spool::folder(name);
+    std::fs::create_dir_all(&folder).map_err(|source| StateError::Io {
+        location: folder.display().to_string(),
+        source,
+    })?;
+    let result = use_file(&folder.join("checkpoint.json"));
+    let _ = std::fs::remove_dir_all(&folder);
+    result
 }
 
 /// The commit log of one target and the ledger it adds up to.
@@ -238,32 +242,27 @@ impl CommitLog {
         let sequence = self.ledger.sequence;
         // Written through a spool file, neither cloning the ledger nor holding its JSON in
         // memory: a ledger of a million objects is about 150 MB of JSON.
-        let spool = std::env::temp_dir().join(format!(
-            "agsl-checkpoint-{}-{sequence}.json",
-            std::process::id()
-        ));
-        let io = |source| StateError::Io {
-            location: spool.display().to_string(),
-            source,
-        };
-        let written = std::fs::File::create(&spool).map_err(io).and_then(|file| {
-            let mut writer = std::io::BufWriter::new(file);
-            serde_json::to_writer(
-                &mut writer,
-                &CheckpointRef {
-                    ledger: &self.ledger,
-                },
-            )
-            .map_err(|e| StateError::corrupt("checkpoint", e))?;
-            std::io::Write::flush(&mut writer).map_err(io)
-        });
-        let uploaded = written.and_then(|()| {
-            self.store
-                .upload(&spool, &checkpoint_key(sequence))
-                .map_err(StateError::from)
-        });
-        let _ = std::fs::remove_file(&spool);
-        uploaded?;
+        with_spool_file(&format!("checkpoint-{sequence}"), |spool| {
+            let io = |source| StateError::Io {
+                location: spool.display().to_string(),
+                source,
+            };
+            let mut writer = std::io::BufWriter::new(std::fs::File::create(spool).map_err(io)?);
+            let checkpoint = CheckpointRef {
+                ledger: &self.ledger,
+            };
+            serde_json::to_writer(&mut writer, &checkpoint).map_err(|e| {
+                // Writing the spool failed (a full disk), or the ledger would not serialize.
+                if e.is_io() {
+                    io(e.into())
+                } else {
+                    StateError::corrupt("checkpoint", e)
+                }
+            })?;
+            std::io::Write::flush(&mut writer).map_err(io)?;
+            drop(writer);
+            Ok(self.store.upload(spool, &checkpoint_key(sequence))?)
+        })?;
         crash_point("after-checkpoint");
         let previous = self.checkpoint;
         for entry in self.store.list(LOG_DIR)? {

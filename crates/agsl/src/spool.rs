@@ -1,18 +1,19 @@
-//! The local spool of runs that write to S3: files are encoded here, then uploaded to the
-//! target's staging prefix. Folders carry the process id, so a run can delete the folders of
-//! runs that were killed (their process is gone) without touching those of live runs.
+//! The local spool: files that are written here first, then uploaded (the table files of runs
+//! that write to S3, checkpoints), or downloaded here to be read as a stream (checkpoints).
+//! Folders carry the process id, so a run can delete the folders of runs that were killed
+//! (their process is gone) without touching those of live runs.
 
 use std::path::PathBuf;
 
 const PREFIX: &str = "agsl-spool-";
 
 /// The spool folder of this process for a commit named `name`.
-pub(super) fn folder(name: &str) -> PathBuf {
+pub(crate) fn folder(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{PREFIX}{}-{name}", std::process::id()))
 }
 
 /// Deletes spool folders whose process no longer runs (Linux; elsewhere nothing is deleted).
-pub(super) fn remove_abandoned() {
+pub(crate) fn remove_abandoned() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
