@@ -24,6 +24,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod config;
+mod counts;
 mod error;
 mod faults;
 pub mod metrics;

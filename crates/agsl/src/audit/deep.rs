@@ -114,14 +114,14 @@ fn rows_per_source(reader: ParquetRecordBatchReader) -> Result<BTreeMap<String, 
                 Some((current, n)) if *current == key => *n += 1,
                 _ => {
                     if let Some((current, n)) = run.take() {
-                        *counts.entry(current.to_owned()).or_insert(0) += n;
+                        crate::counts::add(&mut counts, current, n);
                     }
                     run = Some((key, 1));
                 }
             }
         }
         if let Some((current, n)) = run {
-            *counts.entry(current.to_owned()).or_insert(0) += n;
+            crate::counts::add(&mut counts, current, n);
         }
     }
     Ok(counts)

@@ -10,6 +10,7 @@ use agsl_formats::detect::{KeyDetection, detect_from_key};
 use serde::Serialize;
 
 use super::{AuditError, TargetState, now};
+use crate::counts;
 use crate::sink::is_rejects_file;
 use crate::source::Source;
 use crate::state::{RunOutcome, RunRecord, read_runs};
@@ -137,9 +138,7 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
         .collect();
     let mut skipped_recent = BTreeMap::new();
     for record in &recent {
-        for (reason, count) in &record.skipped_reasons {
-            *skipped_recent.entry(reason.clone()).or_insert(0) += count;
-        }
+        counts::add_all(&mut skipped_recent, &record.skipped_reasons);
     }
     let object_services = state.object_services();
     let history = History {
@@ -212,13 +211,8 @@ fn table_status(
         files_per_partition_max: 0,
         lag: None,
     };
-    for counts in recent.iter().filter_map(|r| r.tables.get(&service)) {
-        for (reason, n) in &counts.reject_reasons {
-            *table
-                .rejects_recent_by_reason
-                .entry(reason.clone())
-                .or_insert(0) += n;
-        }
+    for counted in recent.iter().filter_map(|r| r.tables.get(&service)) {
+        counts::add_all(&mut table.rejects_recent_by_reason, &counted.reject_reasons);
     }
     let mut per_partition: BTreeMap<&str, u64> = BTreeMap::new();
     for (path, entry) in state

@@ -456,7 +456,7 @@ fn total(services: Vec<RunSummary>) -> RunSummary {
         total.lines += s.lines;
         total.rows += s.rows;
         total.rejects += s.rejects;
-        worker::add_counts(&mut total.reject_reasons, &s.reject_reasons);
+        crate::counts::add_all(&mut total.reject_reasons, &s.reject_reasons);
         total.excluded += s.excluded;
         total.skipped_lines += s.skipped_lines;
         total.bytes_in += s.bytes_in;
@@ -643,7 +643,7 @@ impl Committer<'_> {
             summary.lines += counts.lines;
             summary.rows += counts.rows - output.excluded_rows;
             summary.rejects += counts.rejects - output.excluded_rejects;
-            worker::add_counts(&mut summary.reject_reasons, &output.reject_reasons);
+            crate::counts::add_all(&mut summary.reject_reasons, &output.reject_reasons);
             summary.excluded += output.excluded_rows + output.excluded_rejects;
             summary.skipped_lines += counts.skipped_lines;
             summary.bytes_in += counts.bytes;

@@ -91,7 +91,7 @@ pub(super) fn convert_batch(
         output.excluded_rejects += worker.excluded_rejects;
         output.files.extend(worker.files);
         output.rejects_files.extend(worker.rejects_file);
-        add_counts(&mut output.reject_reasons, &worker.reject_reasons);
+        crate::counts::add_all(&mut output.reject_reasons, &worker.reject_reasons);
     }
     let counts = &output.counts;
     if counts.rows + counts.rejects != counts.lines {
@@ -411,12 +411,5 @@ impl DecodeOutput for ObjectSinks<'_> {
             self.error = Some(error);
             DecodeError::Output(message.into())
         })
-    }
-}
-
-/// Adds counts by key into `total`.
-pub(super) fn add_counts(total: &mut BTreeMap<String, u64>, counts: &BTreeMap<String, u64>) {
-    for (key, n) in counts {
-        *total.entry(key.clone()).or_insert(0) += n;
     }
 }

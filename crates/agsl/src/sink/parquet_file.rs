@@ -64,12 +64,7 @@ impl ParquetFile {
 
     /// Records that `rows` rows of the object at `url` are in this file.
     pub(crate) fn note_source(&mut self, url: &str, rows: u64) {
-        match self.sources.get_mut(url) {
-            Some(count) => *count += rows,
-            None => {
-                self.sources.insert(url.to_owned(), rows);
-            }
-        }
+        crate::counts::add(&mut self.sources, url, rows);
     }
 
     /// Records that the file holds a row with event time `micros`.

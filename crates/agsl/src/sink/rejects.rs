@@ -14,6 +14,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::WriterOptions;
 use super::parquet_file::{ParquetFile, WrittenFile};
+use crate::counts;
 use crate::error::SinkError;
 
 /// The folder below the target that holds rejects.
@@ -134,18 +135,14 @@ impl RejectsWriter {
     }
 
     pub fn write(&mut self, source_url: &str, reject: &Reject<'_>) -> Result<(), SinkError> {
-        match self.sources.get_mut(source_url) {
-            Some(count) => *count += 1,
-            None => {
-                self.sources.insert(source_url.to_owned(), 1);
-            }
-        }
+        counts::add(&mut self.sources, source_url, 1);
         let kind = reason_kind(&reject.reason);
-        if self.reasons.len() < MAX_REASON_KINDS || self.reasons.contains_key(&kind) {
-            *self.reasons.entry(kind).or_insert(0) += 1;
-        } else {
-            *self.reasons.entry(OTHER_REASONS.to_owned()).or_insert(0) += 1;
-        }
+        let counted = self.reasons.len() < MAX_REASON_KINDS || self.reasons.contains_key(&kind);
+        counts::add(
+            &mut self.reasons,
+            if counted { &kind } else { OTHER_REASONS },
+            1,
+        );
         self.source_key.append_value(source_url);
         self.line_number.append_value(reject.line as i64);
         self.reason.append_value(&reject.reason);
