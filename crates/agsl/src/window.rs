@@ -158,13 +158,9 @@ pub fn key_time(key: &str) -> Option<i64> {
         };
         // 20240307T2330Z
         if rest.len() >= 14 && rest[8] == b'T' && rest[13] == b'Z' {
-            let date = format!(
-                "{}-{}-{}",
-                std::str::from_utf8(&rest[0..4]).ok()?,
-                std::str::from_utf8(&rest[4..6]).ok()?,
-                std::str::from_utf8(&rest[6..8]).ok()?
-            );
-            let (y, m, d) = parse_date(date.as_bytes())?;
+            let r = rest;
+            let date = [r[0], r[1], r[2], r[3], b'-', r[4], r[5], b'-', r[6], r[7]];
+            let (y, m, d) = parse_date(&date)?;
             let time = clock(digits(&rest[9..11])?, digits(&rest[11..13])?, 0)?;
             return Some(days_from_civil(y, m, d) * MICROS_PER_DAY + time);
         }
