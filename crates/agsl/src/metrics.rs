@@ -58,18 +58,31 @@ pub struct RunMetrics {
     pub failures: u64,
 }
 
-/// Unit, name and value of each metric, in output order.
-fn figures(m: &RunMetrics) -> Vec<(&'static str, &'static str, Option<f64>)> {
-    vec![
-        ("Objects", "Count", Some(m.objects as f64)),
-        ("Rows", "Count", Some(m.rows as f64)),
-        ("Rejects", "Count", Some(m.rejects as f64)),
-        ("SkippedObjects", "Count", Some(m.skipped_objects as f64)),
-        ("BytesIn", "Bytes", Some(m.bytes_in as f64)),
-        ("BytesOut", "Bytes", Some(m.bytes_out as f64)),
-        ("Seconds", "Seconds", Some(m.seconds)),
-        ("LagSeconds", "Seconds", m.lag_seconds),
-        ("Failures", "Count", Some(m.failures as f64)),
+/// Name and unit of each metric, in output order.
+const FIGURES: [(&str, &str); 9] = [
+    ("Objects", "Count"),
+    ("Rows", "Count"),
+    ("Rejects", "Count"),
+    ("SkippedObjects", "Count"),
+    ("BytesIn", "Bytes"),
+    ("BytesOut", "Bytes"),
+    ("Seconds", "Seconds"),
+    ("LagSeconds", "Seconds"),
+    ("Failures", "Count"),
+];
+
+/// The value of each of [`FIGURES`] (none for a lag no event gives).
+fn values(m: &RunMetrics) -> [Option<f64>; 9] {
+    [
+        Some(m.objects as f64),
+        Some(m.rows as f64),
+        Some(m.rejects as f64),
+        Some(m.skipped_objects as f64),
+        Some(m.bytes_in as f64),
+        Some(m.bytes_out as f64),
+        Some(m.seconds),
+        m.lag_seconds,
+        Some(m.failures as f64),
     ]
 }
 
@@ -139,10 +152,13 @@ pub fn failed_run(job: &str, service: &str, table: &str, seconds: f64) -> RunMet
 
 /// One CloudWatch EMF record (a JSON line) for `metrics`; `timestamp_ms` since the epoch.
 pub fn emf_record(metrics: &RunMetrics, timestamp_ms: u64) -> String {
-    let figures = figures(metrics);
+    let figures: Vec<(&str, &str, f64)> = FIGURES
+        .iter()
+        .zip(values(metrics))
+        .filter_map(|(&(name, unit), value)| Some((name, unit, value?)))
+        .collect();
     let declared: Vec<Value> = figures
         .iter()
-        .filter(|(_, _, value)| value.is_some())
         .map(|(name, unit, _)| json!({"Name": name, "Unit": unit}))
         .collect();
     let mut record = Map::new();
@@ -161,9 +177,7 @@ pub fn emf_record(metrics: &RunMetrics, timestamp_ms: u64) -> String {
     record.insert("table".into(), json!(metrics.table));
     record.insert("job".into(), json!(metrics.job));
     for (name, _, value) in figures {
-        if let Some(value) = value {
-            record.insert(name.into(), json!(value));
-        }
+        record.insert(name.into(), json!(value));
     }
     Value::Object(record).to_string()
 }
@@ -172,16 +186,16 @@ pub fn emf_record(metrics: &RunMetrics, timestamp_ms: u64) -> String {
 /// stamped with `timestamp_s`.
 pub fn prometheus_text(metrics: &[RunMetrics], timestamp_s: u64) -> String {
     let mut text = String::new();
-    let names = figures(metrics.first().unwrap_or(&failed_run("", "", "", 0.0)));
-    for (index, (name, unit, _)) in names.iter().enumerate() {
+    let values: Vec<[Option<f64>; 9]> = metrics.iter().map(values).collect();
+    for (index, (name, unit)) in FIGURES.iter().enumerate() {
         let metric = format!("agsl_{}", snake_case(name, unit));
         let _ = writeln!(
             text,
             "# HELP {metric} {name} of the last run of each job and table."
         );
         let _ = writeln!(text, "# TYPE {metric} gauge");
-        for m in metrics {
-            if let Some(value) = figures(m)[index].2 {
+        for (m, values) in metrics.iter().zip(&values) {
+            if let Some(value) = values[index] {
                 let _ = writeln!(text, "{metric}{{{}}} {value}", labels(m));
             }
         }
