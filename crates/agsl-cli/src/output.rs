@@ -245,12 +245,16 @@ fn skipped_reasons(s: &RunSummary) -> String {
     if s.skipped_reasons.is_empty() {
         return String::new();
     }
-    let reasons: Vec<String> = s
-        .skipped_reasons
+    format!(" ({})", counts_by_reason(&s.skipped_reasons))
+}
+
+/// `12 already converted, 3 NLB log`: counts with their reasons.
+pub fn counts_by_reason(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let counts: Vec<String> = counts
         .iter()
         .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
         .collect();
-    format!(" ({})", reasons.join(", "))
+    counts.join(", ")
 }
 
 pub fn thousands(n: u64) -> String {

@@ -7,7 +7,7 @@ use agsl::audit::{self, StatusJob, TableStatus, TargetStatus};
 
 use crate::cli::StatusArgs;
 use crate::commands::targets;
-use crate::output::{Output, thousands};
+use crate::output::{Output, counts_by_reason, thousands};
 
 pub fn run(args: StatusArgs, output: &Output) -> anyhow::Result<()> {
     let storage = args.storage.options()?;
@@ -69,12 +69,8 @@ fn print(name: Option<&str>, status: &TargetStatus) -> std::io::Result<()> {
         status.runs_recent, status.failed_runs_recent
     )?;
     if !status.skipped_recent.is_empty() {
-        let reasons: Vec<String> = status
-            .skipped_recent
-            .iter()
-            .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
-            .collect();
-        writeln!(out, "  skipped       {} (last 7 days)", reasons.join(", "))?;
+        let reasons = counts_by_reason(&status.skipped_recent);
+        writeln!(out, "  skipped       {reasons} (last 7 days)")?;
     }
     for table in &status.tables {
         print_table(&mut out, table)?;

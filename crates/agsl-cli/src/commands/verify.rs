@@ -7,7 +7,7 @@ use agsl::audit::{self, VerifyReport};
 
 use crate::cli::VerifyArgs;
 use crate::commands::{convert, targets};
-use crate::output::{Output, thousands};
+use crate::output::{Output, counts_by_reason, thousands};
 
 /// The target differs from its ledger (exit code 1).
 #[derive(Debug)]
@@ -93,12 +93,8 @@ fn summary_line(report: &VerifyReport) -> String {
         line.push_str(&format!(", {} rows read back", thousands(rows)));
     }
     if !report.skipped.is_empty() {
-        let skipped: Vec<String> = report
-            .skipped
-            .iter()
-            .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
-            .collect();
-        line.push_str(&format!("; not for this table: {}", skipped.join(", ")));
+        let skipped = counts_by_reason(&report.skipped);
+        line.push_str(&format!("; not for this table: {skipped}"));
     }
     line
 }
