@@ -110,9 +110,7 @@ fn table_folder(path: &str) -> &str {
 
 /// The format of a service keyword the ledger names.
 fn format_of(service: &str) -> Result<Format, AuditError> {
-    service
-        .parse()
-        .map_err(|_| CatalogError::UnknownService(service.to_owned()).into())
+    Ok(crate::catalog::service_format(service)?)
 }
 
 /// Seconds since the Unix epoch.

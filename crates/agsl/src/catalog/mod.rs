@@ -294,6 +294,14 @@ pub enum CatalogError {
     Storage(#[from] crate::storage::StorageError),
 }
 
+/// The format of a service keyword a target's ledger names; one this build does not know is
+/// an error, since its tables would otherwise silently stop being kept.
+pub(crate) fn service_format(service: &str) -> Result<agsl_formats::Format, CatalogError> {
+    service
+        .parse()
+        .map_err(|_| CatalogError::UnknownService(service.to_owned()))
+}
+
 impl CatalogError {
     /// Whether trying the same request again may succeed (throttling, a concurrent change).
     pub fn is_retryable(&self) -> bool {

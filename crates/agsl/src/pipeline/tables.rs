@@ -48,11 +48,7 @@ pub(crate) fn update_catalog(
         None => ledger
             .files
             .values()
-            .map(|f| {
-                f.service
-                    .parse()
-                    .map_err(|_| CatalogError::UnknownService(f.service.clone()))
-            })
+            .map(|f| catalog::service_format(&f.service))
             .collect::<Result<_, _>>()?,
     };
     formats.extend(converted);
