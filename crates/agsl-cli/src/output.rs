@@ -341,7 +341,7 @@ impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
                 .planned
                 .iter()
                 .map(|p| PlannedJson {
-                    service: &p.service,
+                    service: p.service.keyword(),
                     url: &p.url,
                     size: p.size,
                 })

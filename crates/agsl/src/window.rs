@@ -4,6 +4,7 @@
 
 use agsl_formats::time::{MICROS_PER_DAY, days_from_civil, parse_iso8601_utc};
 use serde::{Deserialize, Serialize};
+use smallvec::{SmallVec, smallvec};
 
 /// A half-open window `[since, until)` of event time in UTC microseconds; `None` is unbounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,7 +34,7 @@ impl TimeWindow {
     }
 
     pub fn spans(&self) -> Spans {
-        Spans(vec![(
+        Spans(smallvec![(
             self.since.unwrap_or(i64::MIN),
             self.until.unwrap_or(i64::MAX),
         )])
@@ -183,13 +184,28 @@ pub fn key_time(key: &str) -> Option<i64> {
 }
 
 /// A set of event-time spans, sorted and disjoint, each `[start, end)` in UTC microseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Spans(Vec<(i64, i64)>);
+/// One span is kept inline (24 bytes, no heap block): the ledger and a plan hold one `Spans`
+/// per object, a million of them on a large source, and nearly all hold a single span.
+/// Stored as a JSON list of `[start, end]` pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spans(SmallVec<[(i64, i64); 1]>);
+
+impl Serialize for Spans {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Spans {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spans = Vec::<(i64, i64)>::deserialize(deserializer)?;
+        Ok(Spans(SmallVec::from_slice(&spans)))
+    }
+}
 
 impl Spans {
     pub fn everything() -> Self {
-        Spans(vec![(i64::MIN, i64::MAX)])
+        Spans(smallvec![(i64::MIN, i64::MAX)])
     }
 
     pub fn is_empty(&self) -> bool {
@@ -197,7 +213,7 @@ impl Spans {
     }
 
     pub fn is_everything(&self) -> bool {
-        self.0 == [(i64::MIN, i64::MAX)]
+        self.0[..] == [(i64::MIN, i64::MAX)]
     }
 
     pub fn contains(&self, micros: i64) -> bool {
@@ -210,7 +226,7 @@ impl Spans {
     pub fn union(&self, other: &Spans) -> Spans {
         let mut all: Vec<(i64, i64)> = self.0.iter().chain(&other.0).copied().collect();
         all.sort_unstable();
-        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(all.len());
+        let mut merged: SmallVec<[(i64, i64); 1]> = SmallVec::new();
         for (start, end) in all {
             match merged.last_mut() {
                 Some(last) if start <= last.1 => last.1 = last.1.max(end),
@@ -222,7 +238,7 @@ impl Spans {
 
     /// The parts of `self` not in `other`.
     pub fn minus(&self, other: &Spans) -> Spans {
-        let mut result = Vec::new();
+        let mut result = SmallVec::new();
         for &(mut start, end) in &self.0 {
             for &(cut_start, cut_end) in &other.0 {
                 if cut_end <= start || cut_start >= end {
@@ -314,11 +330,11 @@ mod tests {
 
     #[test]
     fn span_algebra() {
-        let a = Spans(vec![(0, 10), (20, 30)]);
-        let b = Spans(vec![(5, 25)]);
-        assert_eq!(a.union(&b), Spans(vec![(0, 30)]));
-        assert_eq!(a.minus(&b), Spans(vec![(0, 5), (25, 30)]));
-        assert_eq!(a.intersect(&b), Spans(vec![(5, 10), (20, 25)]));
+        let a = Spans(smallvec![(0, 10), (20, 30)]);
+        let b = Spans(smallvec![(5, 25)]);
+        assert_eq!(a.union(&b), Spans(smallvec![(0, 30)]));
+        assert_eq!(a.minus(&b), Spans(smallvec![(0, 5), (25, 30)]));
+        assert_eq!(a.intersect(&b), Spans(smallvec![(5, 10), (20, 25)]));
         assert_eq!(
             Spans::everything().minus(&Spans::everything()),
             Spans::default()
@@ -331,5 +347,18 @@ mod tests {
         let rest = Spans::everything().minus(&window);
         assert_eq!(rest.union(&window), Spans::everything());
         assert!(rest.contains(4) && !rest.contains(5));
+    }
+
+    #[test]
+    fn spans_are_small_and_stored_as_lists_of_pairs() {
+        assert_eq!(std::mem::size_of::<Spans>(), 24);
+        assert!(!Spans::everything().0.spilled());
+        let two = Spans(smallvec![(0, 10), (20, 30)]);
+        let json = serde_json::to_string(&two).unwrap();
+        assert_eq!(json, "[[0,10],[20,30]]");
+        assert_eq!(serde_json::from_str::<Spans>(&json).unwrap(), two);
+        let one: Spans = serde_json::from_str("[[-5,7]]").unwrap();
+        assert_eq!(one, Spans(smallvec![(-5, 7)]));
+        assert!(!one.0.spilled());
     }
 }

@@ -196,7 +196,7 @@ pub struct Progress {
 /// An object a dry run would convert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedObject {
-    pub service: String,
+    pub service: Format,
     pub url: String,
     pub size: u64,
 }
@@ -313,7 +313,7 @@ fn convert_locked(
     let mut log = CommitLog::recover(target)?;
     crate::spool::remove_abandoned();
     check_layout(job, log.ledger())?;
-    let plan = plan::plan(job, source, log.ledger())?;
+    let mut plan = plan::plan(job, source, log.ledger())?;
     let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
     progress.objects_total.store(count, Ordering::Relaxed);
     progress.source_bytes_total.store(bytes, Ordering::Relaxed);
@@ -335,9 +335,14 @@ fn convert_locked(
         replaced_files = reprocess::take_back(&committer, &mut log, &plan.uncover)?;
     }
     let mut services = Vec::new();
-    for (format, tasks) in &plan.groups {
-        let mut summary = committer.convert_service(*format, source, tasks, &mut log, progress)?;
+    let mut converted = BTreeSet::new();
+    // Taken by value: each commit's tasks are freed once committed, as the ledger grows.
+    for (format, tasks) in std::mem::take(&mut plan.groups) {
+        let mut summary = committer.convert_service(format, source, tasks, &mut log, progress)?;
         summary.newest_event = newest_event(log.ledger(), &summary.service);
+        if summary.objects > 0 {
+            converted.insert(format);
+        }
         services.push(summary);
     }
     if plan.listed_through > log.ledger().listed_through {
@@ -351,13 +356,6 @@ fn convert_locked(
             },
         )?;
     }
-    let converted: BTreeSet<Format> = plan
-        .groups
-        .keys()
-        .zip(&services)
-        .filter(|(_, s)| s.objects > 0)
-        .map(|(format, _)| *format)
-        .collect();
     let catalog = tables::update_catalog(job, source, target, log.ledger(), run, &converted)?;
     let mut summary = match job.format {
         Some(format) => services.pop().unwrap_or_else(|| RunSummary {
@@ -426,7 +424,7 @@ fn dry_run_summary(
         .iter()
         .flat_map(|(format, tasks)| {
             tasks.iter().map(|t| PlannedObject {
-                service: format.to_string(),
+                service: *format,
                 url: source.url(&t.key),
                 size: t.size,
             })
@@ -570,7 +568,7 @@ impl Committer<'_> {
         &self,
         format: Format,
         source: &Source,
-        tasks: &[ObjectTask],
+        tasks: Vec<ObjectTask>,
         log: &mut CommitLog,
         progress: &Progress,
     ) -> Result<RunSummary> {
@@ -584,7 +582,7 @@ impl Committer<'_> {
             service: format.to_string(),
             ..RunSummary::default()
         };
-        for (index, batch) in commit_batches(tasks, self.job.commit_bytes).enumerate() {
+        for (index, batch) in CommitBatches::new(tasks, self.job.commit_bytes).enumerate() {
             let name = format!("{}-{format}-{index:04}", self.run);
             let staging = self.staging(&name);
             let root = staging.local.join(&table);
@@ -592,7 +590,7 @@ impl Committer<'_> {
                 self.job,
                 parser.as_ref(),
                 source,
-                batch,
+                &batch,
                 &root,
                 &name,
                 progress,
@@ -658,24 +656,46 @@ impl Committer<'_> {
 /// a million tiny (or empty) objects make many records of bounded size, not one of 150 MB.
 pub const MAX_COMMIT_OBJECTS: usize = 50_000;
 
-/// Consecutive runs of tasks of at least `bytes` stored bytes each (the last may be smaller),
-/// and of at most [`MAX_COMMIT_OBJECTS`] tasks.
-fn commit_batches(tasks: &[ObjectTask], bytes: u64) -> impl Iterator<Item = &[ObjectTask]> {
-    let mut rest = tasks;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
+/// The tasks of one service in commits, in order: consecutive runs of at least `bytes` stored
+/// bytes each (the last may be smaller) and of at most [`MAX_COMMIT_OBJECTS`] tasks. Each
+/// batch is handed out by value and the tasks left are shrunk as they halve, so a plan of a
+/// million objects gives its memory back while the ledger fills up, instead of holding both.
+struct CommitBatches {
+    /// The tasks not handed out yet, last first (batches are split off the end).
+    rest: Vec<ObjectTask>,
+    bytes: u64,
+}
+
+impl CommitBatches {
+    fn new(mut tasks: Vec<ObjectTask>, bytes: u64) -> Self {
+        tasks.reverse();
+        Self { rest: tasks, bytes }
+    }
+}
+
+impl Iterator for CommitBatches {
+    type Item = Vec<ObjectTask>;
+
+    fn next(&mut self) -> Option<Vec<ObjectTask>> {
+        let mut size = 0;
+        let mut count = 0;
+        for task in self.rest.iter().rev().take(MAX_COMMIT_OBJECTS) {
+            if count > 0 && size >= self.bytes {
+                break;
+            }
+            size += task.size;
+            count += 1;
+        }
+        if count == 0 {
             return None;
         }
-        let mut size = 0;
-        let mut end = 0;
-        while end < rest.len().min(MAX_COMMIT_OBJECTS) && (end == 0 || size < bytes) {
-            size += rest[end].size;
-            end += 1;
+        let mut batch = self.rest.split_off(self.rest.len() - count);
+        batch.reverse();
+        if self.rest.capacity() > 2 * self.rest.len() {
+            self.rest.shrink_to_fit();
         }
-        let (batch, tail) = rest.split_at(end);
-        rest = tail;
         Some(batch)
-    })
+    }
 }
 
 /// `/`-separated path of `file` below `root`.
@@ -766,11 +786,29 @@ mod tests {
             todo: crate::window::Spans::everything(),
             first_pass: true,
         };
-        let sized: Vec<ObjectTask> = (0..10).map(|_| task(40)).collect();
-        let lengths: Vec<usize> = commit_batches(&sized, 100).map(<[_]>::len).collect();
-        assert_eq!(lengths, [3, 3, 3, 1]);
+        let sized: Vec<ObjectTask> = (0..10).map(|i| task(40 + i)).collect();
+        let batches: Vec<Vec<u64>> = CommitBatches::new(sized, 100)
+            .map(|batch| batch.iter().map(|t| t.size).collect())
+            .collect();
+        assert_eq!(
+            batches,
+            [
+                vec![40, 41, 42],
+                vec![43, 44, 45],
+                vec![46, 47, 48],
+                vec![49]
+            ],
+            "in plan order"
+        );
         let empty: Vec<ObjectTask> = (0..MAX_COMMIT_OBJECTS * 2 + 1).map(|_| task(0)).collect();
-        let lengths: Vec<usize> = commit_batches(&empty, 100).map(<[_]>::len).collect();
-        assert_eq!(lengths, [MAX_COMMIT_OBJECTS, MAX_COMMIT_OBJECTS, 1]);
+        let mut batches = CommitBatches::new(empty, 100);
+        assert_eq!(batches.next().map(|b| b.len()), Some(MAX_COMMIT_OBJECTS));
+        assert_eq!(batches.next().map(|b| b.len()), Some(MAX_COMMIT_OBJECTS));
+        assert!(
+            batches.rest.capacity() < MAX_COMMIT_OBJECTS,
+            "what is handed out is given back"
+        );
+        let lengths: Vec<usize> = batches.map(|b| b.len()).collect();
+        assert_eq!(lengths, [1]);
     }
 }

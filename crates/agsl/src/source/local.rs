@@ -70,7 +70,7 @@ impl LocalSource {
             let size = entry.metadata().map_err(|e| list_error(e.into()))?.len();
             objects.push(SourceObject { key, size });
         }
-        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        objects.sort_unstable_by(|a, b| a.key.cmp(&b.key)); // keys are unique
         Ok(objects)
     }
 

@@ -62,7 +62,7 @@ impl RemoteSource {
                 size: o.size,
             })
             .collect();
-        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        objects.sort_unstable_by(|a, b| a.key.cmp(&b.key)); // keys are unique
         objects.dedup();
         Ok(objects)
     }

@@ -88,6 +88,11 @@ impl SourceRows {
         self.rows.is_empty()
     }
 
+    /// Packs the map's nodes full (see [`Ledger::compact`]).
+    fn compact(&mut self) {
+        self.rows = std::mem::take(&mut self.rows).into_iter().collect();
+    }
+
     /// Rows per object, when they were counted.
     pub fn rows(&self) -> Option<&BTreeMap<String, u64>> {
         self.counted.then_some(&self.rows)
@@ -178,6 +183,16 @@ impl Ledger {
             self.listed_through = commit.listed_through;
         }
         self.sequence = commit.sequence;
+    }
+
+    /// Packs the maps' nodes full. A map filled in key order (a checkpoint as it is read,
+    /// the objects of a commit) leaves them about half empty; rebuilt in one pass from its
+    /// sorted entries it takes some 40% less memory, which is 50 MB at a million objects.
+    pub fn compact(&mut self) {
+        self.objects = std::mem::take(&mut self.objects).into_iter().collect();
+        for file in self.files.values_mut() {
+            file.sources.compact();
+        }
     }
 
     /// The event time of `url` already converted (empty if never converted).

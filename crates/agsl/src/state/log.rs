@@ -151,6 +151,7 @@ impl CommitLog {
                 unpublished.push(commit);
             }
         }
+        log.ledger.compact();
         Ok((log, unpublished))
     }
 
