@@ -426,7 +426,8 @@ fn delimited(separator: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// The raw partition of a source object: its folder URL and `[region, yyyy, mm, dd]`, when
+/// The raw partition of a source object (or of its folder, a URL ending in `/`): its folder
+/// URL and `[region, yyyy, mm, dd]`, when
 /// the URL ends in `…/<region>/<yyyy>/<mm>/<dd>/<file>` as AWS delivers these services.
 pub(crate) fn raw_partition(object_url: &str) -> Option<super::Partition> {
     let (folder, _file) = object_url.rsplit_once('/')?;

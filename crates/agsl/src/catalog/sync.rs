@@ -98,7 +98,7 @@ pub fn plan_tables(
     projection: bool,
     this_year: i32,
 ) -> [PlannedTable; 2] {
-    let (partitions, rows, sources) = ledger_contents(ledger, service);
+    let (partitions, rows, folders) = ledger_contents(ledger, service);
     let parser = service.format.parser();
     let partitioning = TablePartitioning::of(parser.as_ref(), service.layout);
     let keys = partitioning.keys();
@@ -135,7 +135,7 @@ pub fn plan_tables(
         .insert(COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string());
     let by_account = service.layout == PartitionLayout::Account;
     let raw_partitions: Vec<Partition> = match RawLayout::of(service.format) {
-        RawLayout::RegionDateFolders => raw_partitions(&sources, by_account),
+        RawLayout::RegionDateFolders => raw_partitions(&folders, by_account),
         RawLayout::Flat => Vec::new(),
     };
     let raw_keys: Vec<&str> = raw.partition_keys.iter().map(|c| c.name.as_str()).collect();
@@ -298,22 +298,28 @@ fn names(columns: &[super::Column]) -> String {
         .join(", ")
 }
 
-/// From the ledger: the converted table's partitions, its row count, and the URLs of the
-/// source objects converted into it.
-fn ledger_contents(
-    ledger: &Ledger,
+/// From the ledger: the converted table's partitions, its row count, and the folders (URLs
+/// ending in `/`) of the source objects converted into it. The folders are borrowed from the
+/// ledger's URLs: a table of a million objects has a few hundred of them.
+fn ledger_contents<'a>(
+    ledger: &'a Ledger,
     service: &ServiceTables,
-) -> (Vec<Partition>, u64, BTreeSet<String>) {
+) -> (Vec<Partition>, u64, BTreeSet<&'a str>) {
     let keyword = service.format.to_string();
     let keys = TablePartitioning::of(service.format.parser().as_ref(), service.layout).keys();
     let mut partitions = BTreeMap::new();
     let mut rows = 0;
-    let mut sources = BTreeSet::new();
+    let mut folders = BTreeSet::new();
     for (path, entry) in &ledger.files {
         if entry.service != keyword {
             continue;
         }
-        sources.extend(entry.sources.urls().cloned());
+        folders.extend(
+            entry
+                .sources
+                .urls()
+                .map(|url| url.rfind('/').map_or(url.as_str(), |end| &url[..=end])),
+        );
         let Some(in_table) = path
             .strip_prefix(service.folder.as_str())
             .map(|p| p.trim_start_matches('/'))
@@ -350,16 +356,16 @@ fn ledger_contents(
         .into_iter()
         .map(|(values, location)| Partition { values, location })
         .collect();
-    (partitions, rows, sources)
+    (partitions, rows, folders)
 }
 
-/// The raw partitions of the delivery folders `sources` sit in. Two folders with the same
+/// The raw partitions of source `folders` (URLs ending in `/`). Two folders with the same
 /// values (two accounts below one source prefix) cannot both be a partition: the first wins
 /// and the rest are logged.
-fn raw_partitions(sources: &BTreeSet<String>, by_account: bool) -> Vec<Partition> {
+fn raw_partitions(folders: &BTreeSet<&str>, by_account: bool) -> Vec<Partition> {
     let mut partitions: BTreeMap<Vec<String>, String> = BTreeMap::new();
     let mut outside = 0u64;
-    for url in sources {
+    for &url in folders {
         let partition = raw_partition(url).map(|mut p| {
             if by_account {
                 let account = account_from_key(url).unwrap_or(HIVE_DEFAULT_PARTITION);
@@ -386,8 +392,8 @@ fn raw_partitions(sources: &BTreeSet<String>, by_account: bool) -> Vec<Partition
     }
     if outside > 0 {
         tracing::debug!(
-            objects = outside,
-            "source objects outside the region/yyyy/mm/dd layout are in no raw partition"
+            folders = outside,
+            "source folders outside the region/yyyy/mm/dd layout are in no raw partition"
         );
     }
     partitions
@@ -451,7 +457,7 @@ mod tests {
             vpc_fields: None,
             run: None,
         };
-        let (partitions, rows, sources) = ledger_contents(&ledger, &service);
+        let (partitions, rows, folders) = ledger_contents(&ledger, &service);
         assert_eq!(rows, 15);
         assert_eq!(
             partitions,
@@ -460,8 +466,15 @@ mod tests {
                 location: format!("s3://t/alb/{day}/"),
             }]
         );
-        assert_eq!(sources.len(), 4);
-        let raw = raw_partitions(&sources, false);
+        assert_eq!(
+            folders.iter().copied().collect::<Vec<_>>(),
+            [
+                "s3://l/us-east-1/2024/03/07/",
+                "s3://l/us-east-1/2024/03/08/"
+            ],
+            "one entry per folder, table and rejects files alike"
+        );
+        let raw = raw_partitions(&folders, false);
         assert_eq!(raw.len(), 2);
         assert_eq!(raw[1].location, "s3://l/us-east-1/2024/03/08/");
         assert_eq!(strip_segments(&raw[1].location, 4), "s3://l/");
