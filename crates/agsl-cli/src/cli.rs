@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use agsl::metrics::MetricsOutput;
 use agsl::{CatalogKind, Format, Location, PartitionLayout};
+use agsl_formats::ServiceChoice;
 use clap::{Args, Parser, Subcommand};
 
 /// Convert AWS service logs into partitioned, zstd-compressed Parquet tables.
@@ -67,8 +68,9 @@ pub struct TargetArgs {
     #[arg(long, value_parser = parse_location, conflicts_with = "config")]
     pub source: Option<Location>,
 
-    /// The target's service [default: the one its files name; by key layout for several].
-    #[arg(long, value_parser = parse_service_or_auto, conflicts_with = "config")]
+    // The target's service [default: the one its files name; by key layout for several].
+    #[arg(long, value_parser = parse_service_or_auto, conflicts_with = "config",
+          help = format!("The target's service: {} [default: the one its files name; by key layout for several]", Format::keywords()))]
     pub service: Option<ServiceChoice>,
 
     /// Instead: the targets and sources of a config file's jobs (all, or the ones named).
@@ -115,9 +117,9 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Log type: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow, or auto (detect each
-    /// object's service from its key and first line; one table per service below --target).
-    #[arg(long, value_parser = parse_service_or_auto)]
+    // Log type, or auto (detect each object's service from its key and first line).
+    #[arg(long, value_parser = parse_service_or_auto,
+          help = format!("Log type: {}, or auto (detect each object's service from its key and first line; one table per service below --target)", Format::keywords()))]
     pub service: ServiceChoice,
 
     /// Where the logs are: `s3://bucket/prefix` or a local folder (or single file).
@@ -206,9 +208,9 @@ pub struct TableNameArgs {
     #[arg(long, value_parser = parse_name)]
     pub database: Option<String>,
 
-    /// Name of the converted table [default: the seed's: alb, elb, cloudfront, cloudtrail,
-    /// s3_access, vpcflow]. Not with --service auto.
-    #[arg(long, value_parser = parse_name)]
+    // Name of the converted table [default: the seed's].
+    #[arg(long, value_parser = parse_name,
+          help = format!("Name of the converted table [default: the seed's: {}]. Not with --service auto", table_names()))]
     pub table: Option<String>,
 
     /// Database of the raw (source) tables [default: aws_service_logs_raw].
@@ -223,8 +225,8 @@ pub struct TableNameArgs {
 
 #[derive(Debug, Args)]
 pub struct DdlArgs {
-    /// Log type: alb, elb, cloudfront, cloudtrail, s3_access or vpc_flow.
-    #[arg(long, value_parser = parse_service)]
+    // Log type.
+    #[arg(long, value_parser = parse_service, help = format!("Log type: {}", Format::keywords()))]
     pub service: Format,
 
     /// Where the logs are (the raw table's location): `s3://bucket/prefix` or a local folder.
@@ -360,8 +362,9 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Log type to demonstrate, or `all`: every service in one mixed prefix, detected per object.
-    #[arg(long, value_parser = parse_service_or_auto, default_value = "alb")]
+    // Log type to demonstrate, or `all`.
+    #[arg(long, value_parser = parse_service_or_auto, default_value = "alb",
+          help = format!("Log type to demonstrate ({}), or `all`: every service in one mixed prefix, detected per object", Format::keywords()))]
     pub service: ServiceChoice,
 
     /// Where to put the sample logs and the table [default: the temp folder's `agsl-demo`].
@@ -371,8 +374,9 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Log type to generate.
-    #[arg(long, value_parser = parse_service, default_value = "alb")]
+    // Log type to generate.
+    #[arg(long, value_parser = parse_service, default_value = "alb",
+          help = format!("Log type to generate: {}", Format::keywords()))]
     pub service: Format,
 
     /// Folder to write the objects to (created if missing).
@@ -410,17 +414,17 @@ fn parse_service(value: &str) -> Result<Format, String> {
 }
 
 /// One service, or every service detected per object (`auto`, or `all` for the demo).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServiceChoice(pub Option<Format>);
-
 fn parse_service_or_auto(value: &str) -> Result<ServiceChoice, String> {
-    match value {
-        "auto" | "all" => Ok(ServiceChoice(None)),
-        _ => value
-            .parse::<Format>()
-            .map(|f| ServiceChoice(Some(f)))
-            .map_err(|_| format!("unknown service `{value}`; expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow, auto")),
-    }
+    let value = if value == "all" { "auto" } else { value };
+    value
+        .parse()
+        .map_err(|e: agsl_formats::UnknownServiceChoice| e.to_string())
+}
+
+/// The seed's converted-table names, for help texts.
+fn table_names() -> String {
+    let names: Vec<&str> = Format::ALL.iter().map(|f| f.table_name()).collect();
+    names.join(", ")
 }
 
 pub use agsl::config::parse_size;

@@ -33,7 +33,7 @@ fn parse(c: &mut Criterion) {
     for format in Format::ALL {
         let parser = format.parser();
         let bytes = input(format);
-        let decoded = Decoded::from_bytes(parser.as_ref(), &bytes, 8192).expect("decodes");
+        let decoded = Decoded::from_bytes(parser, &bytes, 8192).expect("decodes");
         assert_eq!(decoded.counts.rejects, 0, "generated input parses cleanly");
         assert_eq!(decoded.counts.rows, decoded.counts.lines);
         let rows = decoded.counts.rows;
@@ -48,7 +48,7 @@ fn parse(c: &mut Criterion) {
         group.bench_function(format.keyword(), |b| {
             b.iter(|| {
                 let decoded =
-                    Decoded::from_bytes(parser.as_ref(), black_box(&bytes), 8192).expect("decodes");
+                    Decoded::from_bytes(parser, black_box(&bytes), 8192).expect("decodes");
                 black_box(decoded.counts.rows)
             })
         });

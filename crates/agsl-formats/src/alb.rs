@@ -26,18 +26,59 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
 use crate::fields::{self, QuoteLayout, Reason, Tokens};
-use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::raw::WireField::{Bare, IpPort, IpPortOrDash, MaybeQuoted, Quoted, Request};
+use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
+use crate::sample::{SampleObject, SamplePlan};
+use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
 
-/// Fields AWS documents today; later fields on a line are ignored.
-const KNOWN_FIELDS: usize = 33;
-/// The shortest layout AWS ever wrote (2016: ends at `ssl_protocol`).
-const MIN_FIELDS: usize = 16;
-/// Quoted on the wire: request, user agent, trace id, domain, certificate, actions to
-/// classification reason, the three transform fields; fields past the 33rd may be quoted too.
-const QUOTES: QuoteLayout = QuoteLayout::new(
-    &[12, 13, 17, 18, 19, 22, 23, 24, 25, 26, 27, 28, 30, 31, 32],
-    true,
-);
+mod sample;
+
+/// ALB fields in wire order, declared once: the parser's field count and quoted positions and
+/// the raw table's regular expression are read from it. Lines with at least the first 16 exist
+/// (2016 on: they end at `ssl_protocol`); later fields on a line are ignored.
+const WIRE: WireLayout = WireLayout {
+    fields: &[
+        Bare("type"),
+        Bare("time"),
+        Bare("elb"),
+        IpPort("client_ip", "client_port"),
+        IpPortOrDash("target_ip", "target_port"),
+        Bare("request_processing_time"),
+        Bare("target_processing_time"),
+        Bare("response_processing_time"),
+        Bare("elb_status_code"),
+        Bare("target_status_code"),
+        Bare("received_bytes"),
+        Bare("sent_bytes"),
+        Request,
+        Quoted("user_agent"),
+        Bare("ssl_cipher"),
+        Bare("ssl_protocol"),
+        Bare("target_group_arn"),
+        Quoted("trace_id"),
+        MaybeQuoted("domain_name"),
+        MaybeQuoted("chosen_cert_arn"),
+        Bare("matched_rule_priority"),
+        Bare("request_creation_time"),
+        Quoted("actions_executed"),
+        Quoted("redirect_url"),
+        Quoted("error_reason"),
+        MaybeQuoted("target_port_list"),
+        MaybeQuoted("target_status_code_list"),
+        Quoted("classification"),
+        Quoted("classification_reason"),
+        Bare("conn_trace_id"),
+        Quoted("transformed_host"),
+        Quoted("transformed_uri"),
+        Quoted("request_transform_status"),
+    ],
+    required: 16,
+};
+const KNOWN_FIELDS: usize = WIRE.known();
+const MIN_FIELDS: usize = WIRE.required;
+/// Quoted where [`WIRE`] says so; fields past the 33rd may be quoted too (real lines carry
+/// `"-"` there).
+const QUOTES: QuoteLayout = QuoteLayout::of(&WIRE, true);
 
 columns! {
     pub(crate) struct AlbColumns {
@@ -92,6 +133,18 @@ impl LogFormat for AlbFormat {
         Format::Alb
     }
 
+    fn keyword(&self) -> &'static str {
+        "alb"
+    }
+
+    fn title(&self) -> &'static str {
+        "Application Load Balancer access logs"
+    }
+
+    fn corpus_folder(&self) -> &'static str {
+        "alb"
+    }
+
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
@@ -102,6 +155,10 @@ impl LogFormat for AlbFormat {
 
     fn partitioning(&self) -> Partitioning {
         Partitioning::RegionDate
+    }
+
+    fn claims_key(&self, key: &str) -> bool {
+        detect::load_balancer_key(key)
     }
 
     /// ALB, NLB, connection logs and Classic ELB share the `elasticloadbalancing/` prefix, so
@@ -122,6 +179,14 @@ impl LogFormat for AlbFormat {
         } else {
             Route::Skip("not a log object name")
         }
+    }
+
+    /// `http 2018-07-02T22:23:00.186641Z …`: a request type, then an ISO 8601 time.
+    fn claims_first_line(&self, line: &str) -> bool {
+        let mut tokens = line.split(' ');
+        let (kind, time) = (tokens.next(), tokens.next().unwrap_or_default());
+        kind.is_some_and(|k| ["http", "https", "h2", "grpcs", "ws", "wss"].contains(&k))
+            && time::parse_iso8601_utc(time).is_some()
     }
 
     fn region_from_key(&self, key: &str) -> Option<String> {
@@ -155,6 +220,31 @@ impl LogFormat for AlbFormat {
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(AlbLineParser::new(batch_size), batch_size))
+    }
+
+    fn raw_table(&self) -> RawTable {
+        RawTable {
+            serde: RawSerde::Regex(WIRE),
+            layout: RawLayout::RegionDateFolders,
+        }
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Lines {
+            field_separator: b' ',
+        }
+    }
+
+    fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
+        Box::new(sample::objects(plan))
+    }
+
+    fn bytes_sent_column(&self) -> Option<&'static str> {
+        Some("sent_bytes")
+    }
+
+    fn summary_column(&self) -> &'static str {
+        "elb_status_code"
     }
 }
 

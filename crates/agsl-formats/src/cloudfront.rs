@@ -31,7 +31,11 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
 use crate::fields::{self, Reason};
-use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
+use crate::sample::{SampleObject, SamplePlan};
+use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
+
+mod sample;
 
 /// The fields CloudFront documents, by `#Fields:` name, in today's order (a slot each).
 const FIELDS: [&str; 33] = [
@@ -68,6 +72,44 @@ const FIELDS: [&str; 33] = [
     "sc-content-len",
     "sc-range-start",
     "sc-range-end",
+];
+
+/// The raw table's columns: [`FIELDS`] in the same order, named as AWS's Athena DDL names them
+/// (W3C names with `-` and `()` as `_`, `Referer` spelled `referrer`), all `string`.
+const RAW_COLUMNS: [TypedColumn; FIELDS.len()] = [
+    ("date", "string"),
+    ("time", "string"),
+    ("x_edge_location", "string"),
+    ("sc_bytes", "string"),
+    ("c_ip", "string"),
+    ("cs_method", "string"),
+    ("cs_host", "string"),
+    ("cs_uri_stem", "string"),
+    ("sc_status", "string"),
+    ("cs_referrer", "string"),
+    ("cs_user_agent", "string"),
+    ("cs_uri_query", "string"),
+    ("cs_cookie", "string"),
+    ("x_edge_result_type", "string"),
+    ("x_edge_request_id", "string"),
+    ("x_host_header", "string"),
+    ("cs_protocol", "string"),
+    ("cs_bytes", "string"),
+    ("time_taken", "string"),
+    ("x_forwarded_for", "string"),
+    ("ssl_protocol", "string"),
+    ("ssl_cipher", "string"),
+    ("x_edge_response_result_type", "string"),
+    ("cs_protocol_version", "string"),
+    ("fle_status", "string"),
+    ("fle_encrypted_fields", "string"),
+    ("c_port", "string"),
+    ("time_to_first_byte", "string"),
+    ("x_edge_detailed_result_type", "string"),
+    ("sc_content_type", "string"),
+    ("sc_content_len", "string"),
+    ("sc_range_start", "string"),
+    ("sc_range_end", "string"),
 ];
 
 columns! {
@@ -119,6 +161,18 @@ impl LogFormat for CloudfrontFormat {
         Format::Cloudfront
     }
 
+    fn keyword(&self) -> &'static str {
+        "cloudfront"
+    }
+
+    fn title(&self) -> &'static str {
+        "CloudFront standard logs"
+    }
+
+    fn corpus_folder(&self) -> &'static str {
+        "cloudfront"
+    }
+
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
@@ -131,23 +185,32 @@ impl LogFormat for CloudfrontFormat {
         Partitioning::Date
     }
 
-    /// `<distribution-id>.<YYYY-MM-DD-HH>.<unique-id>.gz` in a flat prefix (FORMATS.md 7.1);
-    /// hand-collected `.log` files are converted too.
-    fn route(&self, key: &str) -> Route {
+    /// `<distribution-id>.<YYYY-MM-DD-HH>.<unique-id>.gz` in a flat prefix (FORMATS.md 7.1).
+    fn claims_key(&self, key: &str) -> bool {
         let file = key.rsplit('/').next().unwrap_or(key);
         let parts: Vec<&str> = file.split('.').collect();
-        let delivered = parts.len() == 4
+        parts.len() == 4
             && !parts[0].is_empty()
             && parts[0]
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             && is_date_hour(parts[1])
-            && parts[3] == "gz";
-        if delivered || file.ends_with(".log") || file.ends_with(".log.gz") {
+            && parts[3] == "gz"
+    }
+
+    /// Delivered names, and hand-collected `.log` files too.
+    fn route(&self, key: &str) -> Route {
+        let file = key.rsplit('/').next().unwrap_or(key);
+        if self.claims_key(key) || file.ends_with(".log") || file.ends_with(".log.gz") {
             Route::Convert
         } else {
             Route::Skip("not a CloudFront log object name")
         }
+    }
+
+    /// The `#Version`/`#Fields` header, or a line of more than 20 TAB-separated fields.
+    fn claims_first_line(&self, line: &str) -> bool {
+        line.starts_with("#Version") || line.starts_with("#Fields") || line.split('\t').count() > 20
     }
 
     fn region_from_key(&self, _key: &str) -> Option<String> {
@@ -176,6 +239,37 @@ impl LogFormat for CloudfrontFormat {
             CloudfrontLineParser::new(batch_size),
             batch_size,
         ))
+    }
+
+    /// TAB-separated text after two header lines, in one flat prefix.
+    fn raw_table(&self) -> RawTable {
+        RawTable {
+            serde: RawSerde::Delimited {
+                separator: "\t",
+                header_lines: 2,
+                columns: &RAW_COLUMNS,
+                header_names_columns: false,
+            },
+            layout: RawLayout::Flat,
+        }
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Lines {
+            field_separator: b'\t',
+        }
+    }
+
+    fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
+        Box::new(sample::objects(plan))
+    }
+
+    fn bytes_sent_column(&self) -> Option<&'static str> {
+        Some("sc_bytes")
+    }
+
+    fn summary_column(&self) -> &'static str {
+        "sc_status"
     }
 }
 

@@ -32,7 +32,11 @@ use serde_json::value::RawValue;
 use crate::columns::columns;
 use crate::decode::{DecodeCounts, DecodeError, DecodeOutput, MAX_LINE_BYTES, Reject};
 use crate::json::{self, Members};
-use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route, fields};
+use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
+use crate::sample::{SampleObject, SamplePlan};
+use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route, fields};
+
+mod sample;
 
 /// The top-level record keys agsl maps to columns (a slot each).
 const KEYS: [&str; 31] = [
@@ -139,6 +143,45 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(fields))
 });
 
+/// The raw table's columns, as AWS's Athena DDL for the CloudTrail SerDe types them.
+const RAW_COLUMNS: &[TypedColumn] = &[
+    ("eventversion", "string"),
+    (
+        "useridentity",
+        "struct<type:string,principalid:string,arn:string,accountid:string,invokedby:string,accesskeyid:string,username:string,sessioncontext:struct<attributes:struct<mfaauthenticated:string,creationdate:string>,sessionissuer:struct<type:string,principalid:string,arn:string,accountid:string,username:string>,sourceidentity:string>>",
+    ),
+    ("eventtime", "string"),
+    ("eventsource", "string"),
+    ("eventname", "string"),
+    ("awsregion", "string"),
+    ("sourceipaddress", "string"),
+    ("useragent", "string"),
+    ("errorcode", "string"),
+    ("errormessage", "string"),
+    ("requestparameters", "string"),
+    ("responseelements", "string"),
+    ("additionaleventdata", "string"),
+    ("requestid", "string"),
+    ("eventid", "string"),
+    (
+        "resources",
+        "array<struct<arn:string,accountid:string,type:string>>",
+    ),
+    ("eventtype", "string"),
+    ("apiversion", "string"),
+    ("readonly", "string"),
+    ("recipientaccountid", "string"),
+    ("serviceeventdetails", "string"),
+    ("sharedeventid", "string"),
+    ("vpcendpointid", "string"),
+    ("vpcendpointaccountid", "string"),
+    ("eventcategory", "string"),
+    (
+        "tlsdetails",
+        "struct<tlsversion:string,ciphersuite:string,clientprovidedhostheader:string>",
+    ),
+];
+
 /// The CloudTrail log format (`cloudtrail`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CloudtrailFormat;
@@ -146,6 +189,18 @@ pub struct CloudtrailFormat;
 impl LogFormat for CloudtrailFormat {
     fn format(&self) -> Format {
         Format::Cloudtrail
+    }
+
+    fn keyword(&self) -> &'static str {
+        "cloudtrail"
+    }
+
+    fn title(&self) -> &'static str {
+        "CloudTrail log files"
+    }
+
+    fn corpus_folder(&self) -> &'static str {
+        "cloudtrail"
     }
 
     fn schema(&self) -> SchemaRef {
@@ -160,6 +215,11 @@ impl LogFormat for CloudtrailFormat {
         Partitioning::RegionDate
     }
 
+    /// `AWSLogs/<account>/CloudTrail…/`: trails, digests and Insights.
+    fn claims_key(&self, key: &str) -> bool {
+        key.contains("CloudTrail")
+    }
+
     /// `..._CloudTrail_<region>_<time>_<id>.json.gz`; digests and Insights are siblings to skip.
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
@@ -172,6 +232,11 @@ impl LogFormat for CloudtrailFormat {
         } else {
             Route::Skip("not a CloudTrail log object name")
         }
+    }
+
+    /// A JSON document (`{"Records":[…`).
+    fn claims_first_line(&self, line: &str) -> bool {
+        line.starts_with('{')
     }
 
     fn region_from_key(&self, key: &str) -> Option<String> {
@@ -205,6 +270,35 @@ impl LogFormat for CloudtrailFormat {
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(CloudtrailDecoder::new(batch_size, IN_MEMORY_BYTES))
+    }
+
+    /// AWS's CloudTrail SerDe, over the region/date delivery folders.
+    fn raw_table(&self) -> RawTable {
+        RawTable {
+            serde: RawSerde::Custom {
+                classification: "cloudtrail",
+                input_format: "com.amazon.emr.cloudtrail.CloudTrailInputFormat",
+                serde_library: "com.amazon.emr.hive.serde.CloudTrailSerde",
+                columns: RAW_COLUMNS,
+            },
+            layout: RawLayout::RegionDateFolders,
+        }
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::RecordsArray
+    }
+
+    fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
+        Box::new(sample::objects(plan))
+    }
+
+    fn bytes_sent_column(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn summary_column(&self) -> &'static str {
+        "eventname"
     }
 }
 

@@ -1,7 +1,12 @@
 //! Which service wrote an object, for `--service auto`: first from the key layout AWS uses
 //! (FORMATS.md 7.1), then, for keys that say nothing (hand-collected files), from the first line.
+//! Each format says what it recognises ([`LogFormat::claims_key`],
+//! [`LogFormat::claims_first_line`]); this module asks them in registry order.
+//!
+//! [`LogFormat::claims_key`]: crate::LogFormat::claims_key
+//! [`LogFormat::claims_first_line`]: crate::LogFormat::claims_first_line
 
-use crate::{Format, Route, time};
+use crate::{Format, Route};
 
 /// What an object key says about the service that wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,67 +18,37 @@ pub enum KeyDetection {
     Unknown,
 }
 
-/// The service of an object from the key layout AWS delivers it under.
+/// The service of an object from the key layout AWS delivers it under: the first format whose
+/// layout the key follows and that converts it; else a skip, when some format's layout holds
+/// the key but none converts it (a sibling log type); else unknown.
 pub fn detect_from_key(key: &str) -> KeyDetection {
-    let file = key.rsplit('/').next().unwrap_or(key);
-    let first_converting = |candidates: &[Format]| {
-        let mut reason = "not a log object name";
-        for format in candidates {
-            match format.parser().route(key) {
-                Route::Convert => return KeyDetection::Format(*format),
-                Route::Skip(why) => reason = why,
+    let mut skipped = None;
+    for format in Format::ALL {
+        let parser = format.parser();
+        if parser.claims_key(key) {
+            match parser.route(key) {
+                Route::Convert => return KeyDetection::Format(format),
+                Route::Skip(why) => skipped = skipped.or(Some(why)),
             }
         }
-        KeyDetection::Skip(reason)
-    };
-    if key.contains("CloudTrail") {
-        first_converting(&[Format::Cloudtrail])
-    } else if key.contains("vpcflowlogs") {
-        first_converting(&[Format::VpcFlow])
-    } else if file.contains("_elasticloadbalancing_") || file.starts_with("conn_log.") {
-        first_converting(&[Format::Alb, Format::Elb])
-    } else if file.ends_with(".log") || file.ends_with(".log.gz") {
-        KeyDetection::Unknown
-    } else {
-        match first_converting(&[Format::Cloudfront, Format::S3Access]) {
-            KeyDetection::Skip(_) => KeyDetection::Unknown,
-            found => found,
-        }
     }
+    skipped.map_or(KeyDetection::Unknown, KeyDetection::Skip)
 }
 
-/// The format whose lines look like `first_line` (decompressed), or `None`.
+/// Whether a key follows the `elasticloadbalancing` delivery layout that ALB, NLB, connection
+/// logs and Classic ELB share (FORMATS.md 7.1); the file name then tells them apart.
+pub(crate) fn load_balancer_key(key: &str) -> bool {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    file.contains("_elasticloadbalancing_") || file.starts_with("conn_log.")
+}
+
+/// The first format (in registry order) whose lines look like `first_line` (decompressed), or
+/// `None`.
 pub fn format_from_first_line(first_line: &[u8]) -> Option<Format> {
     let line = std::str::from_utf8(first_line).ok()?.trim_end();
-    let mut tokens = line.split(' ');
-    let first = tokens.next()?;
-    let second = tokens.next().unwrap_or_default();
-    let third = tokens.next().unwrap_or_default();
-    let iso = |s: &str| time::parse_iso8601_utc(s).is_some();
-    if line.starts_with('{') {
-        Some(Format::Cloudtrail)
-    } else if line.starts_with("#Version")
-        || line.starts_with("#Fields")
-        || line.split('\t').count() > 20
-    {
-        Some(Format::Cloudfront)
-    } else if ["http", "https", "h2", "grpcs", "ws", "wss"].contains(&first) && iso(second) {
-        Some(Format::Alb)
-    } else if iso(first) {
-        Some(Format::Elb)
-    } else if third.starts_with('[')
-        && first.len() >= 4
-        && first.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        Some(Format::S3Access)
-    } else if first == "version"
-        || first.contains("-id")
-        || (first.bytes().all(|b| b.is_ascii_digit()) && !first.is_empty())
-    {
-        Some(Format::VpcFlow)
-    } else {
-        None
-    }
+    Format::ALL
+        .into_iter()
+        .find(|format| format.parser().claims_first_line(line))
 }
 
 #[cfg(test)]
@@ -135,6 +110,34 @@ mod tests {
             ),
             KeyDetection::Skip("ALB connection log")
         );
+    }
+
+    /// Every generated object's first line is claimed by its own format and by no other, so
+    /// the registry order never decides between two formats on real content.
+    #[test]
+    fn each_format_claims_its_own_first_lines_only() {
+        for format in Format::ALL {
+            let plan = crate::sample::SamplePlan {
+                objects: 3,
+                lines_per_object: 5,
+                ..Default::default()
+            };
+            for object in format.parser().sample(plan) {
+                let first = object.body.split(|&b| b == b'\n').next().unwrap();
+                let line = std::str::from_utf8(first).unwrap().trim_end();
+                let claiming: Vec<Format> = Format::ALL
+                    .into_iter()
+                    .filter(|f| f.parser().claims_first_line(line))
+                    .collect();
+                assert_eq!(claiming, [format], "{line}");
+                assert_eq!(
+                    detect_from_key(&object.key),
+                    KeyDetection::Format(format),
+                    "{}",
+                    object.key
+                );
+            }
+        }
     }
 
     #[test]

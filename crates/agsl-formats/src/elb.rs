@@ -23,14 +23,39 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
 use crate::fields::{self, QuoteLayout, Reason, Tokens};
-use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::raw::WireField::{Bare, IpPort, IpPortOrDash, Quoted, Request};
+use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
+use crate::sample::{SampleObject, SamplePlan};
+use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
 
-/// Fields AWS documents today; later fields on a line are ignored.
-const KNOWN_FIELDS: usize = 15;
-/// Pre-2015 lines end after the request field.
-const MIN_FIELDS: usize = 12;
+mod sample;
+
+/// Classic ELB fields in wire order, declared once (parser and raw table); pre-2015 lines end
+/// after the request.
+const WIRE: WireLayout = WireLayout {
+    fields: &[
+        Bare("time"),
+        Bare("elb"),
+        IpPort("client_ip", "client_port"),
+        IpPortOrDash("backend_ip", "backend_port"),
+        Bare("request_processing_time"),
+        Bare("backend_processing_time"),
+        Bare("response_processing_time"),
+        Bare("elb_status_code"),
+        Bare("backend_status_code"),
+        Bare("received_bytes"),
+        Bare("sent_bytes"),
+        Request,
+        Quoted("user_agent"),
+        Bare("ssl_cipher"),
+        Bare("ssl_protocol"),
+    ],
+    required: 12,
+};
+const KNOWN_FIELDS: usize = WIRE.known();
+const MIN_FIELDS: usize = WIRE.required;
 /// Only the request and the user agent are quoted; the ELB never wrote fields past the 15th.
-const QUOTES: QuoteLayout = QuoteLayout::new(&[11, 12], false);
+const QUOTES: QuoteLayout = QuoteLayout::of(&WIRE, false);
 
 columns! {
     pub(crate) struct ElbColumns {
@@ -67,6 +92,18 @@ impl LogFormat for ElbFormat {
         Format::Elb
     }
 
+    fn keyword(&self) -> &'static str {
+        "elb"
+    }
+
+    fn title(&self) -> &'static str {
+        "Classic Load Balancer access logs"
+    }
+
+    fn corpus_folder(&self) -> &'static str {
+        "elb"
+    }
+
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
@@ -77,6 +114,10 @@ impl LogFormat for ElbFormat {
 
     fn partitioning(&self) -> Partitioning {
         Partitioning::RegionDate
+    }
+
+    fn claims_key(&self, key: &str) -> bool {
+        detect::load_balancer_key(key)
     }
 
     /// Classic ELB files carry no `app.`/`net.` load-balancer segment (FORMATS.md 7.1).
@@ -97,6 +138,12 @@ impl LogFormat for ElbFormat {
         }
     }
 
+    /// `2015-05-13T23:39:43.945958Z my-loadbalancer …`: an ISO 8601 time first.
+    fn claims_first_line(&self, line: &str) -> bool {
+        let first = line.split(' ').next().unwrap_or_default();
+        time::parse_iso8601_utc(first).is_some()
+    }
+
     fn region_from_key(&self, key: &str) -> Option<String> {
         fields::region_in_key(key, "elasticloadbalancing")
     }
@@ -111,6 +158,31 @@ impl LogFormat for ElbFormat {
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(LineDecoder::new(ElbLineParser::new(batch_size), batch_size))
+    }
+
+    fn raw_table(&self) -> RawTable {
+        RawTable {
+            serde: RawSerde::Regex(WIRE),
+            layout: RawLayout::RegionDateFolders,
+        }
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Lines {
+            field_separator: b' ',
+        }
+    }
+
+    fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
+        Box::new(sample::objects(plan))
+    }
+
+    fn bytes_sent_column(&self) -> Option<&'static str> {
+        Some("sent_bytes")
+    }
+
+    fn summary_column(&self) -> &'static str {
+        "elb_status_code"
     }
 }
 

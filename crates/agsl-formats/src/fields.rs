@@ -42,12 +42,14 @@ pub(crate) struct QuoteLayout {
 }
 
 impl QuoteLayout {
-    /// A layout whose quotable fields are `positions` (0-based).
-    pub(crate) const fn new(positions: &[usize], extras_quotable: bool) -> Self {
+    /// The layout whose quotable fields are those `wire` writes between quotes.
+    pub(crate) const fn of(wire: &crate::raw::WireLayout, extras_quotable: bool) -> Self {
         let mut quotable = 0u64;
         let mut i = 0;
-        while i < positions.len() {
-            quotable |= 1 << positions[i];
+        while i < wire.fields.len() {
+            if wire.fields[i].is_quoted() {
+                quotable |= 1 << i;
+            }
             i += 1;
         }
         Self {

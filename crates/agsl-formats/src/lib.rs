@@ -5,93 +5,63 @@
 //! tests and benchmarks build in seconds. Every log type implements [`LogFormat`]; the
 //! pipeline in the `agsl` crate drives them through [`ObjectDecoder`].
 
-mod alb;
-mod cloudfront;
-mod cloudtrail;
+#[macro_use]
+mod registry;
+
 mod columns;
 mod decode;
 pub mod detect;
-mod elb;
 mod fields;
 mod json;
-mod s3_access;
+pub mod raw;
 pub mod sample;
 #[cfg(test)]
 mod test_support;
 pub mod time;
-mod vpc_flow;
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::LazyLock;
 
 use arrow_schema::SchemaRef;
 
-pub use alb::AlbFormat;
-pub use cloudfront::CloudfrontFormat;
-pub use cloudtrail::CloudtrailFormat;
 pub use decode::{
     DecodeCounts, DecodeError, DecodeOutput, Decoded, MAX_LINE_BYTES, ObjectDecoder, OwnedReject,
     Reject,
 };
-pub use elb::ElbFormat;
 pub use fields::looks_like_region;
-pub use s3_access::S3AccessFormat;
-pub use vpc_flow::{UnknownVpcField, VpcFlowFormat};
+pub use vpc_flow::UnknownVpcField;
 
-/// The AWS service log types agsl knows, named by the seed project's service keywords.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Format {
-    Alb,
-    Elb,
-    Cloudfront,
-    Cloudtrail,
-    S3Access,
-    VpcFlow,
+// Every format agsl knows, one line each, in the order the seed listed them (lists in help
+// texts, errors and `--service auto`'s tie-breaks follow it). A format is its module: this line
+// declares the module, names its parser, and adds its `Format` variant.
+registry! {
+    Alb => alb::AlbFormat,
+    Elb => elb::ElbFormat,
+    Cloudfront => cloudfront::CloudfrontFormat,
+    Cloudtrail => cloudtrail::CloudtrailFormat,
+    S3Access => s3_access::S3AccessFormat,
+    VpcFlow => vpc_flow::VpcFlowFormat,
 }
 
 impl Format {
-    /// Every format, in the order the seed project listed them.
-    pub const ALL: [Format; 6] = [
-        Format::Alb,
-        Format::Elb,
-        Format::Cloudfront,
-        Format::Cloudtrail,
-        Format::S3Access,
-        Format::VpcFlow,
-    ];
-
     /// The seed's service keyword (`alb`, `s3_access`, ...), used on the command line and in configs.
     pub fn keyword(self) -> &'static str {
-        match self {
-            Format::Alb => "alb",
-            Format::Elb => "elb",
-            Format::Cloudfront => "cloudfront",
-            Format::Cloudtrail => "cloudtrail",
-            Format::S3Access => "s3_access",
-            Format::VpcFlow => "vpc_flow",
-        }
+        self.parser().keyword()
     }
 
     /// The seed's default name of the converted table (`vpcflow` for `vpc_flow`).
     pub fn table_name(self) -> &'static str {
-        match self {
-            Format::VpcFlow => "vpcflow",
-            other => other.keyword(),
-        }
+        self.parser().table_name()
     }
 
-    /// The parser for this format.
-    pub fn parser(self) -> Arc<dyn LogFormat> {
-        match self {
-            Format::Alb => Arc::new(AlbFormat),
-            Format::Elb => Arc::new(ElbFormat),
-            Format::Cloudfront => Arc::new(CloudfrontFormat),
-            Format::S3Access => Arc::new(S3AccessFormat),
-            Format::Cloudtrail => Arc::new(CloudtrailFormat),
-            Format::VpcFlow => Arc::new(VpcFlowFormat::default()),
-        }
+    /// Every keyword, comma-separated in registry order, for help texts and errors.
+    pub fn keywords() -> &'static str {
+        static KEYWORDS: LazyLock<String> = LazyLock::new(|| {
+            let keywords: Vec<&str> = Format::ALL.iter().map(|f| f.keyword()).collect();
+            keywords.join(", ")
+        });
+        &KEYWORDS
     }
 }
 
@@ -103,9 +73,7 @@ impl fmt::Display for Format {
 
 /// Error for a service keyword that names no known format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown service `{0}`; expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow"
-)]
+#[error("unknown service `{0}`; expected one of: {keywords}", keywords = Format::keywords())]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -116,6 +84,43 @@ impl FromStr for Format {
             .into_iter()
             .find(|f| f.keyword() == s)
             .ok_or_else(|| UnknownFormat(s.to_owned()))
+    }
+}
+
+/// One format, or every format detected per object (`auto`), as a job names its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceChoice {
+    One(Format),
+    /// Detect each object's service from its key, then its first line.
+    Auto,
+}
+
+impl ServiceChoice {
+    /// The one format, or `None` for `auto`.
+    pub fn format(self) -> Option<Format> {
+        match self {
+            ServiceChoice::One(format) => Some(format),
+            ServiceChoice::Auto => None,
+        }
+    }
+}
+
+/// Error for a service that is neither a known keyword nor `auto`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown service `{0}`; expected one of: {keywords}, auto", keywords = Format::keywords())]
+pub struct UnknownServiceChoice(pub String);
+
+impl FromStr for ServiceChoice {
+    type Err = UnknownServiceChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(ServiceChoice::Auto),
+            _ => s
+                .parse()
+                .map(ServiceChoice::One)
+                .map_err(|_| UnknownServiceChoice(s.to_owned())),
+        }
     }
 }
 
@@ -176,9 +181,37 @@ pub enum Route {
     Skip(&'static str),
 }
 
-/// One AWS service log type: its table schema, which objects belong to it, and its decoder.
+/// How the records of an object sit in its bytes, for tools that cut objects into records and
+/// put them back together (the fuzzer, property tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One record per line, its fields split by `field_separator`.
+    Lines { field_separator: u8 },
+    /// One JSON document whose `Records` array holds the records (CloudTrail).
+    RecordsArray,
+}
+
+/// One AWS service log type: everything agsl knows about it lives behind this trait, in the
+/// format's own module, so the rest of the code iterates [`Format::ALL`] and never matches on
+/// a format: its names, which objects are its own, its table schema and partitioning, its
+/// decoder, its raw table, and the sample generator the demo and the tests use.
 pub trait LogFormat: Send + Sync {
     fn format(&self) -> Format;
+
+    /// The seed's service keyword (`alb`, `s3_access`, ...), used on the command line and in configs.
+    fn keyword(&self) -> &'static str;
+
+    /// The seed's default name of the converted table.
+    fn table_name(&self) -> &'static str {
+        self.keyword()
+    }
+
+    /// What AWS calls these logs, for help texts and docs.
+    fn title(&self) -> &'static str;
+
+    /// The folder of the shared conformance corpus (`../shared/corpus/<folder>`) holding real
+    /// lines of this format.
+    fn corpus_folder(&self) -> &'static str;
 
     /// The columns of the converted table, in wire order (partition columns and lineage excluded).
     fn schema(&self) -> SchemaRef;
@@ -188,8 +221,19 @@ pub trait LogFormat: Send + Sync {
 
     fn partitioning(&self) -> Partitioning;
 
+    /// Whether an object key follows the delivery layout of this format's service (its own
+    /// objects, or a sibling log type AWS writes beside them), for `--service auto`; [`route`]
+    /// then says whether the object converts.
+    ///
+    /// [`route`]: LogFormat::route
+    fn claims_key(&self, key: &str) -> bool;
+
     /// Whether an object key holds this format, from the key layout AWS delivers.
     fn route(&self, key: &str) -> Route;
+
+    /// Whether `line`, the first line of an object (decompressed, line end trimmed), looks like
+    /// this format's, for `--service auto` on keys that say nothing.
+    fn claims_first_line(&self, line: &str) -> bool;
 
     /// The AWS region an object belongs to, when its key says so.
     fn region_from_key(&self, key: &str) -> Option<String>;
@@ -210,6 +254,25 @@ pub trait LogFormat: Send + Sync {
 
     /// A fresh decoder producing batches of at most `batch_size` rows.
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder>;
+
+    /// The raw table Athena reads the delivered objects through.
+    fn raw_table(&self) -> raw::RawTable;
+
+    fn framing(&self) -> Framing;
+
+    /// Realistic objects of `plan`, in the key layout AWS delivers them, generated lazily.
+    fn sample(
+        &self,
+        plan: sample::SamplePlan,
+    ) -> Box<dyn Iterator<Item = sample::SampleObject> + Send>;
+
+    /// The column of bytes sent to the client, whose sum the sample generator records; `None`
+    /// for formats without byte counts (CloudTrail).
+    fn bytes_sent_column(&self) -> Option<&'static str>;
+
+    /// A low-cardinality column to count rows by in a summary (an HTTP status, a protocol, an
+    /// API call).
+    fn summary_column(&self) -> &'static str;
 }
 
 #[cfg(test)]

@@ -25,11 +25,50 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
 use crate::fields::{self, Reason};
-use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::raw::WireField::{Bare, Bracketed, QuotedOrDash};
+use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
+use crate::sample::{SampleObject, SamplePlan};
+use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
 
+mod sample;
 mod split;
 
-use split::KNOWN_FIELDS;
+/// S3 server access log fields in wire order, declared once: the splitter's positions and
+/// field names and the raw table's regular expression are read from it. The oldest lines end
+/// after `user_agent`; later fields on a line are ignored.
+const WIRE: WireLayout = WireLayout {
+    fields: &[
+        Bare("bucket_owner"),
+        Bare("bucket"),
+        Bracketed("time"),
+        Bare("remote_ip"),
+        Bare("requester"),
+        Bare("request_id"),
+        Bare("operation"),
+        Bare("key"),
+        QuotedOrDash("request_uri"),
+        Bare("http_status"),
+        Bare("error_code"),
+        Bare("bytes_sent"),
+        Bare("object_size"),
+        Bare("total_time"),
+        Bare("turnaround_time"),
+        QuotedOrDash("referrer"),
+        QuotedOrDash("user_agent"),
+        Bare("version_id"),
+        Bare("host_id"),
+        Bare("signature_version"),
+        Bare("cipher_suite"),
+        Bare("authentication_type"),
+        Bare("host_header"),
+        Bare("tls_version"),
+        Bare("access_point_arn"),
+        Bare("acl_required"),
+        Bare("source_region"),
+    ],
+    required: 17,
+};
+const KNOWN_FIELDS: usize = WIRE.known();
 
 columns! {
     pub(crate) struct S3AccessColumns {
@@ -78,6 +117,18 @@ impl LogFormat for S3AccessFormat {
         Format::S3Access
     }
 
+    fn keyword(&self) -> &'static str {
+        "s3_access"
+    }
+
+    fn title(&self) -> &'static str {
+        "S3 server access logs"
+    }
+
+    fn corpus_folder(&self) -> &'static str {
+        "s3access"
+    }
+
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
@@ -91,14 +142,27 @@ impl LogFormat for S3AccessFormat {
     }
 
     /// `YYYY-MM-DD-hh-mm-ss-<UniqueString>` with no extension, in the simple (flat) or the
-    /// partitioned (`<account>/<region>/<bucket>/YYYY/MM/DD/`) key layout; `.log` files too.
+    /// partitioned (`<account>/<region>/<bucket>/YYYY/MM/DD/`) key layout.
+    fn claims_key(&self, key: &str) -> bool {
+        is_delivered_name(key.rsplit('/').next().unwrap_or(key))
+    }
+
+    /// Delivered names, and hand-collected `.log` files too.
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
-        if is_delivered_name(file) || file.ends_with(".log") || file.ends_with(".log.gz") {
+        if self.claims_key(key) || file.ends_with(".log") || file.ends_with(".log.gz") {
             Route::Convert
         } else {
             Route::Skip("not an S3 access log object name")
         }
+    }
+
+    /// `79a59df9… bucket [06/Feb/2019:00:00:38 +0000] …`: a hex owner id, then a bracketed time.
+    fn claims_first_line(&self, line: &str) -> bool {
+        let mut tokens = line.split(' ');
+        let owner = tokens.next().unwrap_or_default();
+        let time = tokens.nth(1).unwrap_or_default();
+        time.starts_with('[') && owner.len() >= 4 && owner.bytes().all(|b| b.is_ascii_hexdigit())
     }
 
     fn region_from_key(&self, _key: &str) -> Option<String> {
@@ -128,6 +192,33 @@ impl LogFormat for S3AccessFormat {
             S3AccessLineParser::new(batch_size),
             batch_size,
         ))
+    }
+
+    /// The Regex SerDe over one flat prefix (the seed's layout; the partitioned key layout's
+    /// folders are not read as partitions).
+    fn raw_table(&self) -> RawTable {
+        RawTable {
+            serde: RawSerde::Regex(WIRE),
+            layout: RawLayout::Flat,
+        }
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Lines {
+            field_separator: b' ',
+        }
+    }
+
+    fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
+        Box::new(sample::objects(plan))
+    }
+
+    fn bytes_sent_column(&self) -> Option<&'static str> {
+        Some("bytes_sent")
+    }
+
+    fn summary_column(&self) -> &'static str {
+        "http_status"
     }
 }
 

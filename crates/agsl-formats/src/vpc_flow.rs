@@ -27,7 +27,11 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use crate::columns::columns;
 use crate::decode::{LineDecoder, LineKind, LineParser};
 use crate::fields::{self, Reason};
-use crate::{Format, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
+use crate::sample::{SampleObject, SamplePlan};
+use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
+
+mod sample;
 
 /// Header token of every known field, in column order (a slot each).
 const FIELDS: [&str; 54] = [
@@ -160,6 +164,25 @@ type Layout = Arc<Vec<Option<usize>>>;
 #[error("unknown VPC flow log field `{0}`")]
 pub struct UnknownVpcField(pub String);
 
+/// The raw table's columns for the default (version 2) format, typed as AWS's Athena DDL types
+/// them; a custom format's fields take these types where named here, `string` otherwise.
+const RAW_COLUMNS: &[TypedColumn] = &[
+    ("version", "int"),
+    ("account_id", "string"),
+    ("interface_id", "string"),
+    ("srcaddr", "string"),
+    ("dstaddr", "string"),
+    ("srcport", "int"),
+    ("dstport", "int"),
+    ("protocol", "bigint"),
+    ("packets", "bigint"),
+    ("bytes", "bigint"),
+    ("start", "bigint"),
+    ("end", "bigint"),
+    ("action", "string"),
+    ("log_status", "string"),
+];
+
 /// The VPC Flow Logs format (`vpc_flow`).
 #[derive(Debug, Clone)]
 pub struct VpcFlowFormat {
@@ -215,6 +238,22 @@ impl LogFormat for VpcFlowFormat {
         Format::VpcFlow
     }
 
+    fn keyword(&self) -> &'static str {
+        "vpc_flow"
+    }
+
+    fn table_name(&self) -> &'static str {
+        "vpcflow"
+    }
+
+    fn title(&self) -> &'static str {
+        "VPC Flow Logs (text)"
+    }
+
+    fn corpus_folder(&self) -> &'static str {
+        "vpcflow"
+    }
+
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
@@ -225,6 +264,10 @@ impl LogFormat for VpcFlowFormat {
 
     fn partitioning(&self) -> Partitioning {
         Partitioning::RegionDate
+    }
+
+    fn claims_key(&self, key: &str) -> bool {
+        key.contains("vpcflowlogs")
     }
 
     /// `..._vpcflowlogs_<region>_<flow-log-id>_<time>_<hash>.log.gz`; Parquet deliveries are
@@ -238,6 +281,15 @@ impl LogFormat for VpcFlowFormat {
         } else {
             Route::Skip("not a VPC flow log object name")
         }
+    }
+
+    /// A header (`version account-id …`, or a custom format's `…-id` fields), or a record
+    /// starting with a number (the version, or an account id).
+    fn claims_first_line(&self, line: &str) -> bool {
+        let first = line.split(' ').next().unwrap_or_default();
+        first == "version"
+            || first.contains("-id")
+            || (!first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()))
     }
 
     /// The folder after `vpcflowlogs/`, a Hive-style `aws-region=` folder, or the file name.
@@ -262,6 +314,37 @@ impl LogFormat for VpcFlowFormat {
             },
             batch_size,
         ))
+    }
+
+    /// Space-separated text after one header line, over the region/date delivery folders.
+    fn raw_table(&self) -> RawTable {
+        RawTable {
+            serde: RawSerde::Delimited {
+                separator: " ",
+                header_lines: 1,
+                columns: RAW_COLUMNS,
+                header_names_columns: true,
+            },
+            layout: RawLayout::RegionDateFolders,
+        }
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Lines {
+            field_separator: b' ',
+        }
+    }
+
+    fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
+        Box::new(sample::objects(plan))
+    }
+
+    fn bytes_sent_column(&self) -> Option<&'static str> {
+        Some("bytes")
+    }
+
+    fn summary_column(&self) -> &'static str {
+        "protocol"
     }
 }
 

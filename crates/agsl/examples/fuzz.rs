@@ -17,8 +17,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use agsl::{ConvertJob, Format, Progress, convert};
-use agsl_formats::Decoded;
 use agsl_formats::sample::{SamplePlan, objects};
+use agsl_formats::{Decoded, Framing};
 
 /// Tokens an attacker or a broken producer puts into a field.
 const HOSTILE: &[&str] = &[
@@ -72,12 +72,11 @@ impl Rng {
     }
 }
 
-/// The separator between a format's fields on the wire.
+/// The separator between a format's fields on the wire (JSON records: between members).
 fn separator(format: Format) -> u8 {
-    match format {
-        Format::Cloudfront => b'\t',
-        Format::Cloudtrail => b',',
-        _ => b' ',
+    match format.parser().framing() {
+        Framing::Lines { field_separator } => field_separator,
+        Framing::RecordsArray => b',',
     }
 }
 
@@ -134,8 +133,8 @@ fn mutate(line: &[u8], format: Format, rng: &mut Rng) -> Vec<u8> {
     fields.join(&sep)
 }
 
-/// Valid lines (CloudTrail: records) of `format` to mutate, and how to make an object of them.
-fn pool(format: Format, seed: u64) -> Vec<Vec<u8>> {
+/// Valid lines (or records) of `format` to mutate, and a key AWS would deliver them under.
+fn pool(format: Format, seed: u64) -> (Vec<Vec<u8>>, String) {
     let plan = SamplePlan {
         seed,
         objects: 4,
@@ -144,35 +143,39 @@ fn pool(format: Format, seed: u64) -> Vec<Vec<u8>> {
         ..SamplePlan::default()
     };
     let mut lines = Vec::new();
+    let mut key = String::new();
     for object in objects(format, plan) {
-        if format == Format::Cloudtrail {
-            let value: serde_json::Value =
-                serde_json::from_slice(&object.body).expect("generated JSON");
-            for record in value["Records"].as_array().into_iter().flatten() {
-                lines.push(serde_json::to_vec(record).expect("a record serializes"));
+        key = object.key;
+        match format.parser().framing() {
+            Framing::RecordsArray => {
+                let value: serde_json::Value =
+                    serde_json::from_slice(&object.body).expect("generated JSON");
+                for record in value["Records"].as_array().into_iter().flatten() {
+                    lines.push(serde_json::to_vec(record).expect("a record serializes"));
+                }
             }
-        } else {
-            lines.extend(
+            Framing::Lines { .. } => lines.extend(
                 object
                     .body
                     .split(|&b| b == b'\n')
                     .filter(|l| !l.is_empty())
                     .map(<[u8]>::to_vec),
-            );
+            ),
         }
     }
-    lines
+    (lines, key)
 }
 
-/// The object text for `lines` (CloudTrail wraps them in `Records`).
+/// The object text for `lines` (a records array wraps them in `Records`).
 fn object(format: Format, lines: &[Vec<u8>]) -> Vec<u8> {
-    if format == Format::Cloudtrail {
-        let mut body = b"{\"Records\":[".to_vec();
-        body.extend(lines.join(&b","[..]));
-        body.extend(b"]}");
-        body
-    } else {
-        lines.join(&b"\n"[..])
+    match format.parser().framing() {
+        Framing::RecordsArray => {
+            let mut body = b"{\"Records\":[".to_vec();
+            body.extend(lines.join(&b","[..]));
+            body.extend(b"]}");
+            body
+        }
+        Framing::Lines { .. } => lines.join(&b"\n"[..]),
     }
 }
 
@@ -188,9 +191,7 @@ fn fail(format: Format, input: &[u8], what: &str) -> ! {
 /// Decodes one input; fails on a panic or lines not accounted for.
 fn check_decode(format: Format, input: &[u8]) {
     let parser = format.parser();
-    let decoded = catch_unwind(AssertUnwindSafe(|| {
-        Decoded::from_bytes(parser.as_ref(), input, 7)
-    }));
+    let decoded = catch_unwind(AssertUnwindSafe(|| Decoded::from_bytes(parser, input, 7)));
     match decoded {
         Err(_) => fail(format, input, "the parser panicked"),
         Ok(Err(error)) => fail(format, input, &format!("in-memory decode failed: {error}")),
@@ -203,30 +204,12 @@ fn check_decode(format: Format, input: &[u8]) {
     }
 }
 
-/// Converts one object of `body` through the pipeline; fails unless every line is accounted for.
-fn check_pipeline(format: Format, body: &[u8], gzip: bool, dir: &Path, n: u64) {
+/// Converts one object of `body`, stored under `key`, through the pipeline; fails unless every
+/// line is accounted for and the object was converted, not skipped.
+fn check_pipeline(format: Format, key: &str, body: &[u8], gzip: bool, dir: &Path, n: u64) {
     let source = dir.join(format!("source-{n}"));
     let target = dir.join(format!("target-{n}"));
-    let (key, stored) = match format {
-        Format::Alb => (
-            "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/123456789012_elasticloadbalancing_us-east-1_app.lb.1_20240307T2335Z_10.0.0.1_x.log",
-            body.to_vec(),
-        ),
-        Format::Elb => (
-            "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/123456789012_elasticloadbalancing_us-east-1_lb_20240307T2335Z_10.0.0.1_x.log",
-            body.to_vec(),
-        ),
-        Format::Cloudfront => ("E2EXAMPLE.2024-03-07-23.abcd1234", body.to_vec()),
-        Format::Cloudtrail => (
-            "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/07/123456789012_CloudTrail_us-east-1_20240307T2335Z_x.json",
-            body.to_vec(),
-        ),
-        Format::S3Access => ("logs/2024-03-07-23-35-00-ABCDEF0123456789", body.to_vec()),
-        _ => (
-            "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/03/07/123456789012_vpcflowlogs_us-east-1_fl-1_20240307T2335Z_x.log",
-            body.to_vec(),
-        ),
-    };
+    let stored = body.to_vec();
     let stored = if gzip {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder
@@ -248,6 +231,11 @@ fn check_pipeline(format: Format, body: &[u8], gzip: bool, dir: &Path, n: u64) {
             format,
             body,
             &format!("pipeline lines not accounted for: {s:?}"),
+        ),
+        Ok(Ok(s)) if s.objects != 1 => fail(
+            format,
+            body,
+            &format!("the object was not converted: {s:?}"),
         ),
         Ok(Ok(_)) => {}
     }
@@ -303,7 +291,7 @@ fn main() {
     );
     for format in formats {
         let mut rng = Rng(seed ^ 0x9e37_79b9_7f4a_7c15);
-        let lines = pool(format, seed);
+        let (lines, key) = pool(format, seed);
         let started = Instant::now();
         let (mut tried, mut objects) = (0u64, 0u64);
         let mut batch: Vec<Vec<u8>> = Vec::new();
@@ -319,6 +307,7 @@ fn main() {
             if tried % object_every == 0 {
                 check_pipeline(
                     format,
+                    &key,
                     &object(format, &batch),
                     rng.below(2) == 0,
                     dir.path(),

@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use agsl_formats::Format;
+use agsl_formats::{ServiceChoice, UnknownServiceChoice};
 use serde::{Deserialize, Deserializer};
 
 use crate::catalog::{CatalogKind, CatalogOptions};
@@ -50,7 +50,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct JobTable {
     #[serde(default, deserialize_with = "service")]
-    service: Option<ServiceKey>,
+    service: Option<ServiceChoice>,
     #[serde(default, deserialize_with = "location")]
     source: Option<Location>,
     #[serde(default, deserialize_with = "location")]
@@ -97,9 +97,6 @@ struct JobTable {
     #[serde(default, deserialize_with = "location")]
     rejects: Option<Location>,
 }
-
-#[derive(Debug, Clone, Copy)]
-struct ServiceKey(Option<Format>);
 
 impl JobTable {
     /// The job `name`'s keys over `defaults`.
@@ -209,7 +206,7 @@ fn build(table: JobTable) -> Result<ConvertJob, String> {
     let service = table.service.ok_or("missing key `service`")?;
     let source = table.source.ok_or("missing key `source`")?;
     let target = table.target.ok_or("missing key `target`")?;
-    let mut job = ConvertJob::new(service.0, source, target);
+    let mut job = ConvertJob::new(service.format(), source, target);
     job.storage.endpoint_url = table.endpoint_url;
     if let Some(region) = &table.region {
         crate::storage::check_region(region)
@@ -293,14 +290,10 @@ fn parse_string<'de, D: Deserializer<'de>, T>(
     parse(&text).map(Some).map_err(serde::de::Error::custom)
 }
 
-fn service<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ServiceKey>, D::Error> {
+fn service<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ServiceChoice>, D::Error> {
     parse_string(d, |text| {
-        match text {
-        "auto" => Ok(ServiceKey(None)),
-        _ => text.parse::<Format>().map(|f| ServiceKey(Some(f))).map_err(|_| {
-            format!("unknown service `{text}`; expected one of: alb, elb, cloudfront, cloudtrail, s3_access, vpc_flow, auto")
-        }),
-    }
+        text.parse()
+            .map_err(|e: UnknownServiceChoice| e.to_string())
     })
 }
 
@@ -390,6 +383,8 @@ pub fn parse_size(value: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
+    use agsl_formats::Format;
+
     use super::*;
 
     const EXAMPLE: &str = r#"

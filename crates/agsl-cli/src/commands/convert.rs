@@ -28,7 +28,8 @@ fn job_name(job: &ConvertJob) -> String {
 pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     let window = TimeWindow::new(args.since.as_deref(), args.until.as_deref())
         .map_err(|message| crate::UsageError(format!("--since/--until: {message}")))?;
-    let mut job = ConvertJob::new(args.service.0, args.source, args.target).with_window(window);
+    let mut job =
+        ConvertJob::new(args.service.format(), args.source, args.target).with_window(window);
     job.reprocess = args.reprocess;
     job.dry_run = args.dry_run;
     job.full_listing = args.full_listing;

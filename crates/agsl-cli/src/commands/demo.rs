@@ -8,7 +8,7 @@ use std::path::Path;
 
 use agsl::sample::write_sample;
 use agsl::{ConvertJob, Format, RunSummary};
-use agsl_formats::sample::{self, SamplePlan};
+use agsl_formats::sample::SamplePlan;
 use anyhow::Context;
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
@@ -25,12 +25,12 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
     let dir = args
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join("agsl-demo"));
-    let services = match args.service.0 {
+    let services = match args.service.format() {
         Some(service) => vec![service],
         None => Format::ALL.to_vec(),
     };
     let source = dir.join("source");
-    let target = match args.service.0 {
+    let target = match args.service.format() {
         Some(service) => dir.join(service.keyword()),
         None => dir.join("tables"),
     };
@@ -56,13 +56,13 @@ pub fn run(args: DemoArgs, output: &Output) -> anyhow::Result<()> {
             source.display()
         ));
     }
-    let job = ConvertJob::new(args.service.0, source.clone(), target.clone());
+    let job = ConvertJob::new(args.service.format(), source.clone(), target.clone());
     let summary = convert::convert(&job, output)?;
     output.summary(None, &summary)?;
     if output.json {
         return Ok(());
     }
-    match args.service.0 {
+    match args.service.format() {
         Some(service) => report(service, &target, &summary),
         None => {
             for service_summary in &summary.services {
@@ -84,7 +84,7 @@ fn report(service: Format, target: &Path, summary: &RunSummary) -> anyhow::Resul
     );
     println!(
         "  {:>18}  {:>9}  {:>6}",
-        sample::summary_column(service),
+        service.parser().summary_column(),
         "rows",
         "share"
     );
@@ -95,7 +95,7 @@ fn report(service: Format, target: &Path, summary: &RunSummary) -> anyhow::Resul
             *count as f64 * 100.0 / rows as f64
         );
     }
-    if let (Some(column), Some(total)) = (sample::bytes_sent_column(service), sent_bytes) {
+    if let (Some(column), Some(total)) = (service.parser().bytes_sent_column(), sent_bytes) {
         println!("  {column} total: {:.1} MB", total as f64 / 1e6);
     }
     println!("Partitions:");
@@ -110,7 +110,7 @@ fn report(service: Format, target: &Path, summary: &RunSummary) -> anyhow::Resul
     );
     println!(
         "Query it, e.g. with DuckDB:\n  SELECT {}, count(*) FROM read_parquet('{}/{}*.parquet', hive_partitioning=true) GROUP BY 1;",
-        sample::summary_column(service),
+        service.parser().summary_column(),
         target.display(),
         partition_glob(service)
     );
@@ -123,8 +123,8 @@ fn read_back(
     table: &Path,
     service: Format,
 ) -> anyhow::Result<(BTreeMap<String, u64>, Option<i64>)> {
-    let group = sample::summary_column(service);
-    let bytes = sample::bytes_sent_column(service);
+    let group = service.parser().summary_column();
+    let bytes = service.parser().bytes_sent_column();
     let mut counts = BTreeMap::new();
     let mut sent_bytes = bytes.map(|_| 0i64);
     let files = agsl::sink::table_files(table)

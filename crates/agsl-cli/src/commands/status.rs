@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use agsl::audit::{self, StatusJob, TableStatus, TargetStatus};
+use agsl_formats::ServiceChoice;
 
 use crate::cli::StatusArgs;
 use crate::commands::targets;
@@ -23,7 +24,7 @@ pub fn run(args: StatusArgs, output: &Output) -> anyhow::Result<()> {
                 target,
                 source: flags.source,
                 storage,
-                format: flags.service.and_then(|s| s.0),
+                format: flags.service.and_then(ServiceChoice::format),
             },
         )],
         (None, None) => {

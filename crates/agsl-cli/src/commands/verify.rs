@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use agsl::audit::{self, VerifyReport};
+use agsl_formats::ServiceChoice;
 
 use crate::cli::VerifyArgs;
 use crate::commands::{convert, targets};
@@ -67,7 +68,7 @@ fn job(args: VerifyArgs) -> anyhow::Result<agsl::ConvertJob> {
     let target = args.target.target.ok_or_else(|| usage("--target"))?;
     let window = agsl::TimeWindow::new(args.since.as_deref(), args.until.as_deref())
         .map_err(|message| crate::UsageError(format!("--since/--until: {message}")))?;
-    let service = args.target.service.and_then(|s| s.0);
+    let service = args.target.service.and_then(ServiceChoice::format);
     let mut job = agsl::ConvertJob::new(service, source, target).with_window(window);
     convert::apply_storage(&mut job, args.storage)?;
     job.catalog.kind = args.catalog.catalog;

@@ -102,8 +102,8 @@ fn every_service_gets_both_tables_with_every_partition() {
             .unwrap()
             .unwrap_or_else(|| panic!("{format}: no converted table"));
         let expected = converted_table(
-            parser.as_ref(),
-            TablePartitioning::of(parser.as_ref(), PartitionLayout::Seed),
+            parser,
+            TablePartitioning::of(parser, PartitionLayout::Seed),
             "aws_service_logs",
             table_name,
             "x",
@@ -315,8 +315,8 @@ fn an_incompatible_table_is_refused_with_a_way_forward() {
     // The seed typed status codes as strings.
     glue.ensure_database("aws_service_logs").unwrap();
     let mut seed = converted_table(
-        Format::Alb.parser().as_ref(),
-        TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
+        Format::Alb.parser(),
+        TablePartitioning::of(Format::Alb.parser(), PartitionLayout::Seed),
         "aws_service_logs",
         "alb",
         &url(&target),

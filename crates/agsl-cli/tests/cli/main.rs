@@ -348,9 +348,56 @@ fn help_lists_the_commands() {
     }
 }
 
+/// Help texts list the formats from the registry, so a new format shows up everywhere at once.
+#[test]
+fn help_lists_every_registered_format() {
+    for command in ["convert", "ddl", "generate", "demo", "status"] {
+        let output = agsl(&[command, "--help"]);
+        assert!(output.status.success(), "{command}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        for format in Format::ALL {
+            assert!(
+                help.contains(format.keyword()),
+                "{command}: {format}: {help}"
+            );
+        }
+    }
+}
+
+/// The README's `--service` table is the registry: every format in its order, with its title,
+/// then `auto`.
+#[test]
+fn readme_lists_every_registered_format() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let table = readme
+        .split("| `--service` | log |")
+        .nth(1)
+        .expect("README has the --service table");
+    let rows: Vec<(String, String)> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            (
+                cells[0].trim_start_matches("| ").replace('`', ""),
+                cells[1].to_owned(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(String, String)> = Format::ALL
+        .iter()
+        .map(|f| (f.keyword().to_owned(), f.parser().title().to_owned()))
+        .collect();
+    expected.push(("auto".to_owned(), "all of the above".to_owned()));
+    assert_eq!(rows, expected);
+}
+
 #[test]
 fn demo_runs_for_every_other_service() {
-    for service in ["elb", "cloudfront", "s3_access", "vpc_flow", "cloudtrail"] {
+    for format in Format::ALL.into_iter().filter(|f| *f != Format::Alb) {
+        let service = format.keyword();
         let dir = tempfile::tempdir().unwrap();
         let output = agsl(&[
             "demo",

@@ -170,12 +170,15 @@ fn check(format: Format, folder: &str) {
     lines.extend(generated_lines(format));
     lines.extend(long.iter().map(|(line, _)| line.clone()));
     let java = java_matches(&pattern, &lines, dir.path());
-    let rust =
-        regex::Regex::new(&format!("^(?:{})$", agsl::catalog::greedy_twin(&pattern))).unwrap();
+    let rust = regex::Regex::new(&format!(
+        "^(?:{})$",
+        agsl_formats::raw::greedy_twin(&pattern)
+    ))
+    .unwrap();
     let parser = format.parser();
     let mut accepted = 0;
     for (line, java) in lines.iter().zip(&java) {
-        let decoded = Decoded::from_bytes(parser.as_ref(), line.as_bytes(), 4).unwrap();
+        let decoded = Decoded::from_bytes(parser, line.as_bytes(), 4).unwrap();
         if decoded.counts.rows != 1 {
             continue;
         }

@@ -155,3 +155,17 @@ fn routes_delivered_names() {
         None
     );
 }
+
+/// The raw table's columns are the W3C fields in the parser's order, renamed as AWS's DDL does.
+#[test]
+fn raw_columns_follow_the_w3c_fields() {
+    for (field, (column, _)) in super::FIELDS.iter().zip(super::RAW_COLUMNS) {
+        let renamed = field
+            .to_ascii_lowercase()
+            .replace("cs(", "cs-")
+            .replace(')', "")
+            .replace("referer", "referrer")
+            .replace('-', "_");
+        assert_eq!(renamed, column);
+    }
+}

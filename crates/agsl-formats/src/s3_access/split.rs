@@ -13,49 +13,20 @@
 //! the line with a reason that says so. The candidates are counted with suffix sums, so a line
 //! with `q` quotes costs `O(q)` shape checks, however hostile it is.
 
+use super::{KNOWN_FIELDS, WIRE};
 use crate::fields::{self, Reason};
 
-/// Fields AWS documents today; later fields on a line are ignored.
-pub(super) const KNOWN_FIELDS: usize = 27;
 /// Old lines end right after the user agent.
-pub(super) const MIN_FIELDS: usize = 17;
+const MIN_FIELDS: usize = WIRE.required;
 
-const REQUEST: usize = 8;
-const REFERRER: usize = 15;
-const USER_AGENT: usize = 16;
+const REQUEST: usize = WIRE.position("request_uri");
+const REFERRER: usize = WIRE.position("referrer");
+const USER_AGENT: usize = WIRE.position("user_agent");
 /// The first field after the user agent.
-const TAIL: usize = 17;
+const TAIL: usize = USER_AGENT + 1;
 
 /// Column names by field position, for reject reasons.
-const NAMES: [&str; KNOWN_FIELDS] = [
-    "bucket_owner",
-    "bucket",
-    "time",
-    "remote_ip",
-    "requester",
-    "request_id",
-    "operation",
-    "key",
-    "request_uri",
-    "http_status",
-    "error_code",
-    "bytes_sent",
-    "object_size",
-    "total_time",
-    "turnaround_time",
-    "referrer",
-    "user_agent",
-    "version_id",
-    "host_id",
-    "signature_version",
-    "cipher_suite",
-    "authentication_type",
-    "host_header",
-    "tls_version",
-    "access_point_arn",
-    "acl_required",
-    "source_region",
-];
+const NAMES: [&str; KNOWN_FIELDS] = WIRE.names();
 
 /// What a bare (unquoted) field must look like.
 #[derive(Clone, Copy)]

@@ -2,13 +2,7 @@
 //! tests and the benchmarks. The generator records what it wrote (good and bad lines, a byte
 //! sum, rows per day) so tests can check a conversion against facts the parser never saw.
 
-mod alb;
-mod cloudfront;
-mod cloudtrail;
-mod elb;
-mod load_balancer;
-mod s3_access;
-mod vpc_flow;
+pub(crate) mod load_balancer;
 
 use std::collections::BTreeMap;
 
@@ -97,7 +91,8 @@ pub struct SampleObject {
 pub struct SampleFacts {
     pub good_lines: u64,
     pub bad_lines: u64,
-    /// Sum over good lines of the format's bytes-sent column ([`bytes_sent_column`]).
+    /// Sum over good lines of the format's bytes-sent column
+    /// ([`LogFormat::bytes_sent_column`](crate::LogFormat::bytes_sent_column)).
     pub sent_bytes: i64,
     /// Good lines per partition path (`region=.../year=.../month=.../day=...`).
     pub rows_per_partition: BTreeMap<String, u64>,
@@ -124,38 +119,8 @@ impl SampleFacts {
     }
 }
 
-/// The column whose sum [`SampleFacts::sent_bytes`] records (bytes sent to the client), for
-/// formats that have one; CloudTrail records carry no byte counts.
-pub fn bytes_sent_column(format: Format) -> Option<&'static str> {
-    match format {
-        Format::Alb | Format::Elb => Some("sent_bytes"),
-        Format::Cloudfront => Some("sc_bytes"),
-        Format::S3Access => Some("bytes_sent"),
-        Format::VpcFlow => Some("bytes"),
-        Format::Cloudtrail => None,
-    }
-}
-
-/// A low-cardinality column to count rows by in a summary: the HTTP status the client got,
-/// the IP protocol of flows, the API call of CloudTrail events.
-pub fn summary_column(format: Format) -> &'static str {
-    match format {
-        Format::Alb | Format::Elb => "elb_status_code",
-        Format::Cloudfront => "sc_status",
-        Format::S3Access => "http_status",
-        Format::VpcFlow => "protocol",
-        Format::Cloudtrail => "eventname",
-    }
-}
-
-/// Generates the objects of `plan` for `format`, one at a time so gigabytes stay cheap.
+/// Generates the objects of `plan` for `format`, one at a time so gigabytes stay cheap (each
+/// format's generator lives in its own module: [`LogFormat::sample`](crate::LogFormat::sample)).
 pub fn objects(format: Format, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
-    match format {
-        Format::Alb => Box::new(alb::objects(plan)),
-        Format::Elb => Box::new(elb::objects(plan)),
-        Format::Cloudfront => Box::new(cloudfront::objects(plan)),
-        Format::S3Access => Box::new(s3_access::objects(plan)),
-        Format::VpcFlow => Box::new(vpc_flow::objects(plan)),
-        Format::Cloudtrail => Box::new(cloudtrail::objects(plan)),
-    }
+    format.parser().sample(plan)
 }

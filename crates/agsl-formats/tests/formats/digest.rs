@@ -91,7 +91,7 @@ fn digest(format: Format) -> String {
     let mut rejects = Fnv::new();
     let mut reject_count = 0;
     for object in objects(format, plan) {
-        let decoded = Decoded::from_bytes(parser.as_ref(), &object.body, 1_000).unwrap();
+        let decoded = Decoded::from_bytes(parser, &object.body, 1_000).unwrap();
         for batch in &decoded.batches {
             rows += batch.num_rows();
             for (column, (nulls, hash)) in batch.columns().iter().zip(&mut columns) {

@@ -1,7 +1,7 @@
 //! Never-panics properties: random bytes and mutated valid lines always decode, and every data
 //! line ends up as exactly one row or one reject.
 
-use agsl_formats::sample::{SamplePlan, bytes_sent_column, objects};
+use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{
     AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, LogFormat,
     S3AccessFormat, VpcFlowFormat,
@@ -170,7 +170,7 @@ fn generated_objects_parse_as_the_generator_says() {
                 "{}",
                 object.key
             );
-            if let Some(column) = bytes_sent_column(format.format()) {
+            if let Some(column) = format.bytes_sent_column() {
                 let sent: i64 = decoded
                     .batches
                     .iter()

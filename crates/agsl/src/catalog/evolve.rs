@@ -76,8 +76,8 @@ mod tests {
 
     fn alb() -> TableDefinition {
         converted_table(
-            Format::Alb.parser().as_ref(),
-            TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
+            Format::Alb.parser(),
+            TablePartitioning::of(Format::Alb.parser(), PartitionLayout::Seed),
             "db",
             "alb",
             "s3://b/alb",

@@ -173,19 +173,13 @@ mod tests {
     use agsl_formats::{Format, Partitioning};
 
     fn seed(format: Format) -> TablePartitioning {
-        TablePartitioning::of(format.parser().as_ref(), PartitionLayout::Seed)
+        TablePartitioning::of(format.parser(), PartitionLayout::Seed)
     }
 
     #[test]
     fn every_format_maps_to_hive_types() {
         for format in Format::ALL {
-            let table = converted_table(
-                format.parser().as_ref(),
-                seed(format),
-                "db",
-                "t",
-                "s3://b/t",
-            );
+            let table = converted_table(format.parser(), seed(format), "db", "t", "s3://b/t");
             assert_eq!(table.location, "s3://b/t/");
             assert_eq!(table.columns.last().unwrap().name, "_source_key");
             assert!(table.columns.iter().all(|c| !c.data_type.is_empty()));
@@ -193,7 +187,7 @@ mod tests {
             assert_eq!(keys, format.parser().partitioning().keys());
         }
         let cloudtrail = converted_table(
-            Format::Cloudtrail.parser().as_ref(),
+            Format::Cloudtrail.parser(),
             seed(Format::Cloudtrail),
             "d",
             "t",
@@ -208,13 +202,7 @@ mod tests {
             resources.data_type,
             "array<struct<arn:string,accountid:string,type:string>>"
         );
-        let alb = converted_table(
-            Format::Alb.parser().as_ref(),
-            seed(Format::Alb),
-            "d",
-            "t",
-            "x",
-        );
+        let alb = converted_table(Format::Alb.parser(), seed(Format::Alb), "d", "t", "x");
         let types: BTreeMap<_, _> = alb
             .columns
             .iter()

@@ -400,8 +400,8 @@ mod tests {
         catalog.ensure_database("db").unwrap();
         catalog.ensure_database("db").unwrap();
         let table = converted_table(
-            Format::Alb.parser().as_ref(),
-            TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
+            Format::Alb.parser(),
+            TablePartitioning::of(Format::Alb.parser(), PartitionLayout::Seed),
             "db",
             "alb",
             "file:///t",

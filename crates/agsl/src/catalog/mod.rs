@@ -21,7 +21,7 @@ pub use evolve::evolve_columns;
 pub use glue::GlueCatalog;
 pub use hive::{converted_table, hive_type};
 pub use local::{LOCAL_CATALOG_KEY, LocalCatalog};
-pub use raw::{RawLayout, greedy_twin, raw_table};
+pub use raw::raw_table;
 pub use sync::{CatalogSummary, PlannedTable, ServiceTables, TableNames, plan_tables, sync};
 
 /// Checks a database or table name: Athena takes 1 to 255 lowercase letters, digits and
@@ -283,10 +283,10 @@ pub enum CatalogError {
         "the target holds `{0}` files, a service this agsl does not know; run the agsl version that wrote them, or a newer one"
     )]
     UnknownService(String),
-    /// The newest VPC flow log object (whose header names the raw table's columns) could not
-    /// be read.
-    #[error("cannot read the VPC flow log header of `{url}`: {source}")]
-    VpcHeader {
+    /// The newest object, whose header line names the raw table's columns (VPC custom
+    /// formats), could not be read.
+    #[error("cannot read the header line of `{url}`: {source}")]
+    HeaderLine {
         url: String,
         source: Box<crate::Error>,
     },

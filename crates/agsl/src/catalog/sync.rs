@@ -7,10 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use agsl_formats::raw::RawLayout;
 use agsl_formats::{Format, HIVE_DEFAULT_PARTITION, account_from_key};
 
 use super::hive::{ProjectionRange, converted_template, folder_url, projection_parameters};
-use super::raw::{RawLayout, raw_partition};
+use super::raw::raw_partition;
 use super::{
     COMMIT_PARAMETER, Catalog, CatalogError, DEFAULT_DATABASE, DEFAULT_RAW_DATABASE,
     LAST_RUN_PARAMETER, Partition, ROWS_PARAMETER, TableDefinition, converted_table,
@@ -63,8 +64,9 @@ pub struct ServiceTables {
     pub layout: PartitionLayout,
     /// The source folder URL the raw table reads.
     pub source: String,
-    /// Field names of the VPC objects' header line, for the raw table's columns.
-    pub vpc_fields: Option<Vec<String>>,
+    /// Field names of the newest object's header line, for raw tables whose columns follow it
+    /// (VPC custom formats).
+    pub header_fields: Option<Vec<String>>,
     /// Set when this run converted objects of the service: recorded as the table's last run.
     pub run: Option<String>,
 }
@@ -100,10 +102,10 @@ pub fn plan_tables(
 ) -> [PlannedTable; 2] {
     let (partitions, rows, folders) = ledger_contents(ledger, service);
     let parser = service.format.parser();
-    let partitioning = TablePartitioning::of(parser.as_ref(), service.layout);
+    let partitioning = TablePartitioning::of(parser, service.layout);
     let keys = partitioning.keys();
     let mut converted = converted_table(
-        parser.as_ref(),
+        parser,
         partitioning,
         &service.names.database,
         &service.names.table,
@@ -129,12 +131,12 @@ pub fn plan_tables(
         &service.names.raw_database,
         &service.names.raw_table,
         &service.source,
-        service.vpc_fields.as_deref(),
+        service.header_fields.as_deref(),
     );
     raw.parameters
         .insert(COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string());
     let by_account = service.layout == PartitionLayout::Account;
-    let raw_partitions: Vec<Partition> = match RawLayout::of(service.format) {
+    let raw_partitions: Vec<Partition> = match service.format.parser().raw_table().layout {
         RawLayout::RegionDateFolders => raw_partitions(&folders, by_account),
         RawLayout::Flat => Vec::new(),
     };
@@ -306,7 +308,7 @@ fn ledger_contents<'a>(
     service: &ServiceTables,
 ) -> (Vec<Partition>, u64, BTreeSet<&'a str>) {
     let keyword = service.format.to_string();
-    let keys = TablePartitioning::of(service.format.parser().as_ref(), service.layout).keys();
+    let keys = TablePartitioning::of(service.format.parser(), service.layout).keys();
     let mut partitions = BTreeMap::new();
     let mut rows = 0;
     let mut folders = BTreeSet::new();
@@ -454,7 +456,7 @@ mod tests {
             folder: "alb".into(),
             layout: PartitionLayout::Seed,
             source: "s3://l".into(),
-            vpc_fields: None,
+            header_fields: None,
             run: None,
         };
         let (partitions, rows, folders) = ledger_contents(&ledger, &service);
@@ -502,7 +504,7 @@ mod tests {
             folder: String::new(),
             layout: PartitionLayout::Account,
             source: "s3://l/AWSLogs/".into(),
-            vpc_fields: None,
+            header_fields: None,
             run: None,
         };
         let [converted, raw] = plan_tables(&ledger, &service, true, 2026);

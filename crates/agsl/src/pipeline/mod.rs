@@ -586,15 +586,8 @@ impl Committer<'_> {
             let name = format!("{}-{format}-{index:04}", self.run);
             let staging = self.staging(&name);
             let root = staging.local.join(&table);
-            let output = worker::convert_batch(
-                self.job,
-                parser.as_ref(),
-                source,
-                &batch,
-                &root,
-                &name,
-                progress,
-            )?;
+            let output =
+                worker::convert_batch(self.job, parser, source, &batch, &root, &name, progress)?;
             crash_point("batch-written");
             let service = format.to_string();
             let mut added = self.stage(&staging, &service, &output.files, None)?;

@@ -60,7 +60,7 @@ pub(super) fn take_back(
                 Error::Internal(format!("unknown service `{}` in the ledger", entry.service))
             })?;
             let format = format.parser();
-            let properties = writer.table_properties(format.as_ref());
+            let properties = writer.table_properties(format);
             (Some(format.event_time_column()), properties)
         };
         let keep = Keep {

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::io::BufRead;
 
 use agsl_formats::Format;
+use agsl_formats::raw::RawSerde;
 
 use crate::catalog::{
     self, Catalog, CatalogError, CatalogKind, CatalogSummary, GlueCatalog, LocalCatalog,
@@ -196,8 +197,14 @@ fn service_tables_at(
     } else {
         common_folder(sources.iter().map(|s| s.as_str())).unwrap_or_else(|| source.url(""))
     };
-    let vpc_fields = match sources.iter().max() {
-        Some(url) if format == Format::VpcFlow => header_fields(source, url)?,
+    let header_fields = match (sources.iter().max(), format.parser().raw_table().serde) {
+        (
+            Some(url),
+            RawSerde::Delimited {
+                header_names_columns: true,
+                ..
+            },
+        ) => header_fields(source, url)?,
         _ => None,
     };
     Ok(ServiceTables {
@@ -207,7 +214,7 @@ fn service_tables_at(
         folder: folder.to_owned(),
         layout: job.partitioning,
         source: source_url,
-        vpc_fields,
+        header_fields,
         run: converted.contains(&format).then(|| run.to_owned()),
     })
 }
@@ -224,7 +231,7 @@ fn common_folder<'a>(mut urls: impl Iterator<Item = &'a str>) -> Option<String> 
     Some(format!("{common}/"))
 }
 
-/// The field names of a VPC flow log object's header line, if it has one. An object deleted
+/// The field names of an object's header line (a VPC flow log's), if it has one. An object deleted
 /// from the source since, or damaged before its first line, has none to offer; failing to read
 /// it is an error (the catalog is brought in line by the next run).
 fn header_fields(source: &Source, url: &str) -> Result<Option<Vec<String>>, CatalogError> {
@@ -233,14 +240,14 @@ fn header_fields(source: &Source, url: &str) -> Result<Option<Vec<String>>, Cata
         return Ok(None);
     };
     let key = key.trim_start_matches('/');
-    let unreadable = |error: crate::Error| CatalogError::VpcHeader {
+    let unreadable = |error: crate::Error| CatalogError::HeaderLine {
         url: url.to_owned(),
         source: Box::new(error),
     };
     let Some(stored) = source.read_if_exists(key).map_err(unreadable)? else {
         tracing::warn!(
             url,
-            "the newest VPC flow log object is gone; raw table columns unchanged"
+            "the newest object is gone; raw table columns unchanged"
         );
         return Ok(None);
     };

@@ -85,8 +85,8 @@ fn both_tables_and_every_partition_are_registered_and_kept_up_to_date() {
     let catalog = catalog(&target);
     let table = catalog.table("aws_service_logs", "alb").unwrap().unwrap();
     let expected = converted_table(
-        Format::Alb.parser().as_ref(),
-        TablePartitioning::of(Format::Alb.parser().as_ref(), PartitionLayout::Seed),
+        Format::Alb.parser(),
+        TablePartitioning::of(Format::Alb.parser(), PartitionLayout::Seed),
         "aws_service_logs",
         "alb",
         "x",

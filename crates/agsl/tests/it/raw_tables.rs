@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use agsl::PartitionLayout;
 use agsl::catalog::raw_table;
+use agsl_formats::raw::RawSerde;
 use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{Decoded, Format};
 use arrow_array::Array;
@@ -71,15 +72,37 @@ fn parsed(decoded: &Decoded, column: &str) -> Option<String> {
     })
 }
 
+/// The raw columns whose captured text the parser's value is compared with: those the
+/// converted table has too, as text or integers (timestamps, floats and flags change form).
+fn comparable_columns(format: Format) -> Vec<String> {
+    let table = raw_table(format, PartitionLayout::Seed, "raw", "t", "s3://b/p", None);
+    let schema = format.parser().schema();
+    table
+        .columns
+        .iter()
+        .filter(|c| {
+            schema.field_with_name(&c.name).is_ok_and(|f| {
+                matches!(
+                    f.data_type(),
+                    arrow_schema::DataType::Utf8
+                        | arrow_schema::DataType::Int32
+                        | arrow_schema::DataType::Int64
+                )
+            })
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
 /// Checks every accepted line of `lines` against the raw table's pattern; returns how many.
-fn check(format: Format, lines: &[(String, String)], columns: &[&str]) -> usize {
+fn check(format: Format, lines: &[(String, String)], columns: &[String]) -> usize {
     let table = raw_table(format, PartitionLayout::Seed, "raw", "t", "s3://b/p", None);
     let pattern = format!("^(?:{})$", table.storage.serde_parameters["input.regex"]);
-    let regex = regex::Regex::new(&agsl::catalog::greedy_twin(&pattern)).unwrap();
+    let regex = regex::Regex::new(&agsl_formats::raw::greedy_twin(&pattern)).unwrap();
     let parser = format.parser();
     let mut accepted = 0;
     for (place, line) in lines {
-        let decoded = Decoded::from_bytes(parser.as_ref(), line.as_bytes(), 4).unwrap();
+        let decoded = Decoded::from_bytes(parser, line.as_bytes(), 4).unwrap();
         if decoded.counts.rows != 1 {
             continue;
         }
@@ -88,6 +111,11 @@ fn check(format: Format, lines: &[(String, String)], columns: &[&str]) -> usize 
             .captures(line)
             .unwrap_or_else(|| panic!("{format} raw pattern does not match {place}: {line}"));
         for column in columns {
+            // TCP listeners write the request as `"- - - "`, which the parser reads as three
+            // NULLs and the pattern as verb `-`, URL `- -` and an empty protocol.
+            if column.starts_with("request_") && line.contains(r#""- - - ""#) {
+                continue;
+            }
             let index = table
                 .columns
                 .iter()
@@ -108,56 +136,22 @@ fn check(format: Format, lines: &[(String, String)], columns: &[&str]) -> usize 
     accepted
 }
 
+/// Every format with a Regex SerDe raw table: its pattern, built from the format's one wire
+/// layout, matches every line the parser accepts (corpus and generated), and captures the
+/// value the parser read into each column the two tables share, so the parser's field
+/// positions and the declared wire order cannot drift apart.
 #[test]
-fn alb_raw_pattern_matches_every_accepted_line() {
-    let columns = [
-        "elb",
-        "client_ip",
-        "elb_status_code",
-        "sent_bytes",
-        "request_verb",
-        "ssl_protocol",
-        "domain_name",
-        "classification",
-    ];
-    assert!(check(Format::Alb, &corpus_lines("alb"), &columns) >= 30);
-    assert_eq!(
-        check(Format::Alb, &sample_lines(Format::Alb), &columns),
-        2000
-    );
-}
-
-#[test]
-fn elb_raw_pattern_matches_every_accepted_line() {
-    let columns = [
-        "elb",
-        "client_ip",
-        "backend_port",
-        "received_bytes",
-        "request_verb",
-    ];
-    assert!(check(Format::Elb, &corpus_lines("elb"), &columns) >= 20);
-    assert_eq!(
-        check(Format::Elb, &sample_lines(Format::Elb), &columns),
-        2000
-    );
-}
-
-#[test]
-fn s3_access_raw_pattern_matches_every_accepted_line() {
-    let columns = [
-        "bucket",
-        "remote_ip",
-        "operation",
-        "key",
-        "http_status",
-        "bytes_sent",
-        "version_id",
-        "tls_version",
-    ];
-    assert!(check(Format::S3Access, &corpus_lines("s3access"), &columns) >= 20);
-    assert_eq!(
-        check(Format::S3Access, &sample_lines(Format::S3Access), &columns),
-        2000
-    );
+fn regex_raw_tables_capture_what_the_parser_reads() {
+    let regex_formats: Vec<Format> = Format::ALL
+        .into_iter()
+        .filter(|f| matches!(f.parser().raw_table().serde, RawSerde::Regex(_)))
+        .collect();
+    assert!(regex_formats.len() >= 3, "{regex_formats:?}");
+    for format in regex_formats {
+        let columns = comparable_columns(format);
+        assert!(columns.len() >= 10, "{format}: {columns:?}");
+        let corpus = corpus_lines(format.parser().corpus_folder());
+        assert!(check(format, &corpus, &columns) >= 20, "{format}");
+        assert_eq!(check(format, &sample_lines(format), &columns), 2000);
+    }
 }

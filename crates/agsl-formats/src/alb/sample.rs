@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::load_balancer::LoadBalancerLog;
-use super::{SampleObject, SamplePlan, SampleRng};
+use crate::sample::load_balancer::LoadBalancerLog;
+use crate::sample::{SampleObject, SamplePlan, SampleRng};
 use crate::time::format_iso8601_micros;
 
 const USER_AGENTS: [&str; 8] = [

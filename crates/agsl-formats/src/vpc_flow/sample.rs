@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{SampleFacts, SampleObject, SamplePlan, SampleRng};
+use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::Partitioning;
 use crate::time::{MICROS_PER_DAY, civil_from_days};
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{SampleFacts, SampleObject, SamplePlan, SampleRng};
+use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::Partitioning;
 use crate::time::{MICROS_PER_DAY, civil_from_days};
 
