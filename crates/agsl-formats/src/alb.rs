@@ -29,7 +29,7 @@ use crate::fields::{self, QuoteLayout, Reason, Tokens};
 use crate::raw::WireField::{Bare, IpPort, IpPortOrDash, MaybeQuoted, Quoted, Request};
 use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
+use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
 
 mod sample;
 
@@ -124,25 +124,28 @@ columns! {
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| Arc::new(Schema::new(AlbColumns::fields())));
 
+/// What this format is called, where its real lines are, and how its records are framed.
+const INFO: FormatInfo = FormatInfo {
+    keyword: "alb",
+    table_name: "alb",
+    title: "Application Load Balancer access logs",
+    corpus_folder: "alb",
+    framing: Framing::Lines { field_separator: b' ' },
+    bytes_sent_column: Some("sent_bytes"),
+    summary_column: "elb_status_code",
+};
+
 /// The ALB access log format (`alb`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AlbFormat;
 
 impl LogFormat for AlbFormat {
+    fn info(&self) -> &'static FormatInfo {
+        &INFO
+    }
+
     fn format(&self) -> Format {
         Format::Alb
-    }
-
-    fn keyword(&self) -> &'static str {
-        "alb"
-    }
-
-    fn title(&self) -> &'static str {
-        "Application Load Balancer access logs"
-    }
-
-    fn corpus_folder(&self) -> &'static str {
-        "alb"
     }
 
     fn schema(&self) -> SchemaRef {
@@ -229,23 +232,10 @@ impl LogFormat for AlbFormat {
         }
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Lines {
-            field_separator: b' ',
-        }
-    }
-
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
 
-    fn bytes_sent_column(&self) -> Option<&'static str> {
-        Some("sent_bytes")
-    }
-
-    fn summary_column(&self) -> &'static str {
-        "elb_status_code"
-    }
 }
 
 struct AlbLineParser {

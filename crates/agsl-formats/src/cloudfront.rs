@@ -33,7 +33,7 @@ use crate::decode::{LineDecoder, LineKind, LineParser};
 use crate::fields::{self, Reason};
 use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
 
 mod sample;
 
@@ -152,25 +152,28 @@ columns! {
 static SCHEMA: LazyLock<SchemaRef> =
     LazyLock::new(|| Arc::new(Schema::new(CloudfrontColumns::fields())));
 
+/// What this format is called, where its real lines are, and how its records are framed.
+const INFO: FormatInfo = FormatInfo {
+    keyword: "cloudfront",
+    table_name: "cloudfront",
+    title: "CloudFront standard logs",
+    corpus_folder: "cloudfront",
+    framing: Framing::Lines { field_separator: b'\t' },
+    bytes_sent_column: Some("sc_bytes"),
+    summary_column: "sc_status",
+};
+
 /// The CloudFront standard access log format (`cloudfront`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CloudfrontFormat;
 
 impl LogFormat for CloudfrontFormat {
+    fn info(&self) -> &'static FormatInfo {
+        &INFO
+    }
+
     fn format(&self) -> Format {
         Format::Cloudfront
-    }
-
-    fn keyword(&self) -> &'static str {
-        "cloudfront"
-    }
-
-    fn title(&self) -> &'static str {
-        "CloudFront standard logs"
-    }
-
-    fn corpus_folder(&self) -> &'static str {
-        "cloudfront"
     }
 
     fn schema(&self) -> SchemaRef {
@@ -254,23 +257,10 @@ impl LogFormat for CloudfrontFormat {
         }
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Lines {
-            field_separator: b'\t',
-        }
-    }
-
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
 
-    fn bytes_sent_column(&self) -> Option<&'static str> {
-        Some("sc_bytes")
-    }
-
-    fn summary_column(&self) -> &'static str {
-        "sc_status"
-    }
 }
 
 /// `YYYY-MM-DD-HH`.

@@ -34,7 +34,7 @@ use crate::decode::{DecodeCounts, DecodeError, DecodeOutput, MAX_LINE_BYTES, Rej
 use crate::json::{self, Members};
 use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route, fields};
+use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, fields};
 
 mod sample;
 
@@ -182,25 +182,28 @@ const RAW_COLUMNS: &[TypedColumn] = &[
     ),
 ];
 
+/// What this format is called, where its real lines are, and how its records are framed.
+const INFO: FormatInfo = FormatInfo {
+    keyword: "cloudtrail",
+    table_name: "cloudtrail",
+    title: "CloudTrail log files",
+    corpus_folder: "cloudtrail",
+    framing: Framing::RecordsArray,
+    bytes_sent_column: None,
+    summary_column: "eventname",
+};
+
 /// The CloudTrail log format (`cloudtrail`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CloudtrailFormat;
 
 impl LogFormat for CloudtrailFormat {
+    fn info(&self) -> &'static FormatInfo {
+        &INFO
+    }
+
     fn format(&self) -> Format {
         Format::Cloudtrail
-    }
-
-    fn keyword(&self) -> &'static str {
-        "cloudtrail"
-    }
-
-    fn title(&self) -> &'static str {
-        "CloudTrail log files"
-    }
-
-    fn corpus_folder(&self) -> &'static str {
-        "cloudtrail"
     }
 
     fn schema(&self) -> SchemaRef {
@@ -285,21 +288,10 @@ impl LogFormat for CloudtrailFormat {
         }
     }
 
-    fn framing(&self) -> Framing {
-        Framing::RecordsArray
-    }
-
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
 
-    fn bytes_sent_column(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn summary_column(&self) -> &'static str {
-        "eventname"
-    }
 }
 
 fn resources_builder(capacity: usize) -> ListBuilder<StructBuilder> {

@@ -26,7 +26,7 @@ use crate::fields::{self, QuoteLayout, Reason, Tokens};
 use crate::raw::WireField::{Bare, IpPort, IpPortOrDash, Quoted, Request};
 use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
+use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
 
 mod sample;
 
@@ -83,25 +83,28 @@ columns! {
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| Arc::new(Schema::new(ElbColumns::fields())));
 
+/// What this format is called, where its real lines are, and how its records are framed.
+const INFO: FormatInfo = FormatInfo {
+    keyword: "elb",
+    table_name: "elb",
+    title: "Classic Load Balancer access logs",
+    corpus_folder: "elb",
+    framing: Framing::Lines { field_separator: b' ' },
+    bytes_sent_column: Some("sent_bytes"),
+    summary_column: "elb_status_code",
+};
+
 /// The Classic ELB access log format (`elb`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ElbFormat;
 
 impl LogFormat for ElbFormat {
+    fn info(&self) -> &'static FormatInfo {
+        &INFO
+    }
+
     fn format(&self) -> Format {
         Format::Elb
-    }
-
-    fn keyword(&self) -> &'static str {
-        "elb"
-    }
-
-    fn title(&self) -> &'static str {
-        "Classic Load Balancer access logs"
-    }
-
-    fn corpus_folder(&self) -> &'static str {
-        "elb"
     }
 
     fn schema(&self) -> SchemaRef {
@@ -167,23 +170,10 @@ impl LogFormat for ElbFormat {
         }
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Lines {
-            field_separator: b' ',
-        }
-    }
-
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
 
-    fn bytes_sent_column(&self) -> Option<&'static str> {
-        Some("sent_bytes")
-    }
-
-    fn summary_column(&self) -> &'static str {
-        "elb_status_code"
-    }
 }
 
 struct ElbLineParser {

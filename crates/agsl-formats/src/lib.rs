@@ -45,14 +45,19 @@ registry! {
 }
 
 impl Format {
+    /// The format's static facts (names, corpus folder, framing).
+    pub fn info(self) -> &'static FormatInfo {
+        self.parser().info()
+    }
+
     /// The seed's service keyword (`alb`, `s3_access`, ...), used on the command line and in configs.
     pub fn keyword(self) -> &'static str {
-        self.parser().keyword()
+        self.info().keyword
     }
 
     /// The seed's default name of the converted table (`vpcflow` for `vpc_flow`).
     pub fn table_name(self) -> &'static str {
-        self.parser().table_name()
+        self.info().table_name
     }
 
     /// Every keyword, comma-separated in registry order, for help texts and errors.
@@ -181,6 +186,28 @@ pub enum Route {
     Skip(&'static str),
 }
 
+/// The static facts of a format, one constant in its module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatInfo {
+    /// The seed's service keyword (`alb`, `s3_access`, ...), used on the command line and in
+    /// configs.
+    pub keyword: &'static str,
+    /// The seed's default name of the converted table (`vpcflow` for `vpc_flow`).
+    pub table_name: &'static str,
+    /// What AWS calls these logs, for help texts and docs.
+    pub title: &'static str,
+    /// The folder of the shared conformance corpus (`../shared/corpus/<folder>`) holding real
+    /// lines of this format.
+    pub corpus_folder: &'static str,
+    pub framing: Framing,
+    /// The column of bytes sent to the client, whose sum the sample generator records; `None`
+    /// for formats without byte counts (CloudTrail).
+    pub bytes_sent_column: Option<&'static str>,
+    /// A low-cardinality column to count rows by in a summary (an HTTP status, a protocol, an
+    /// API call).
+    pub summary_column: &'static str,
+}
+
 /// How the records of an object sit in its bytes, for tools that cut objects into records and
 /// put them back together (the fuzzer, property tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,20 +225,8 @@ pub enum Framing {
 pub trait LogFormat: Send + Sync {
     fn format(&self) -> Format;
 
-    /// The seed's service keyword (`alb`, `s3_access`, ...), used on the command line and in configs.
-    fn keyword(&self) -> &'static str;
-
-    /// The seed's default name of the converted table.
-    fn table_name(&self) -> &'static str {
-        self.keyword()
-    }
-
-    /// What AWS calls these logs, for help texts and docs.
-    fn title(&self) -> &'static str;
-
-    /// The folder of the shared conformance corpus (`../shared/corpus/<folder>`) holding real
-    /// lines of this format.
-    fn corpus_folder(&self) -> &'static str;
+    /// What the format is called, where its real lines are, how its records are framed.
+    fn info(&self) -> &'static FormatInfo;
 
     /// The columns of the converted table, in wire order (partition columns and lineage excluded).
     fn schema(&self) -> SchemaRef;
@@ -258,21 +273,11 @@ pub trait LogFormat: Send + Sync {
     /// The raw table Athena reads the delivered objects through.
     fn raw_table(&self) -> raw::RawTable;
 
-    fn framing(&self) -> Framing;
-
     /// Realistic objects of `plan`, in the key layout AWS delivers them, generated lazily.
     fn sample(
         &self,
         plan: sample::SamplePlan,
     ) -> Box<dyn Iterator<Item = sample::SampleObject> + Send>;
-
-    /// The column of bytes sent to the client, whose sum the sample generator records; `None`
-    /// for formats without byte counts (CloudTrail).
-    fn bytes_sent_column(&self) -> Option<&'static str>;
-
-    /// A low-cardinality column to count rows by in a summary (an HTTP status, a protocol, an
-    /// API call).
-    fn summary_column(&self) -> &'static str;
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use crate::fields::{self, Reason};
 use crate::raw::WireField::{Bare, Bracketed, QuotedOrDash};
 use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
 
 mod sample;
 mod split;
@@ -108,25 +108,28 @@ columns! {
 static SCHEMA: LazyLock<SchemaRef> =
     LazyLock::new(|| Arc::new(Schema::new(S3AccessColumns::fields())));
 
+/// What this format is called, where its real lines are, and how its records are framed.
+const INFO: FormatInfo = FormatInfo {
+    keyword: "s3_access",
+    table_name: "s3_access",
+    title: "S3 server access logs",
+    corpus_folder: "s3access",
+    framing: Framing::Lines { field_separator: b' ' },
+    bytes_sent_column: Some("bytes_sent"),
+    summary_column: "http_status",
+};
+
 /// The S3 server access log format (`s3_access`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct S3AccessFormat;
 
 impl LogFormat for S3AccessFormat {
+    fn info(&self) -> &'static FormatInfo {
+        &INFO
+    }
+
     fn format(&self) -> Format {
         Format::S3Access
-    }
-
-    fn keyword(&self) -> &'static str {
-        "s3_access"
-    }
-
-    fn title(&self) -> &'static str {
-        "S3 server access logs"
-    }
-
-    fn corpus_folder(&self) -> &'static str {
-        "s3access"
     }
 
     fn schema(&self) -> SchemaRef {
@@ -203,23 +206,10 @@ impl LogFormat for S3AccessFormat {
         }
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Lines {
-            field_separator: b' ',
-        }
-    }
-
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
 
-    fn bytes_sent_column(&self) -> Option<&'static str> {
-        Some("bytes_sent")
-    }
-
-    fn summary_column(&self) -> &'static str {
-        "http_status"
-    }
 }
 
 /// `2019-02-06-00-05-17-1A2B3C4D5E6F7A8B`: six numeric groups, then an alphanumeric id.

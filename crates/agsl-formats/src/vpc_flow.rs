@@ -29,7 +29,7 @@ use crate::decode::{LineDecoder, LineKind, LineParser};
 use crate::fields::{self, Reason};
 use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
+use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
 
 mod sample;
 
@@ -183,6 +183,17 @@ const RAW_COLUMNS: &[TypedColumn] = &[
     ("log_status", "string"),
 ];
 
+/// What this format is called, where its real lines are, and how its records are framed.
+const INFO: FormatInfo = FormatInfo {
+    keyword: "vpc_flow",
+    table_name: "vpcflow",
+    title: "VPC Flow Logs (text)",
+    corpus_folder: "vpcflow",
+    framing: Framing::Lines { field_separator: b' ' },
+    bytes_sent_column: Some("bytes"),
+    summary_column: "protocol",
+};
+
 /// The VPC Flow Logs format (`vpc_flow`).
 #[derive(Debug, Clone)]
 pub struct VpcFlowFormat {
@@ -234,24 +245,12 @@ fn is_header(line: &str) -> bool {
 }
 
 impl LogFormat for VpcFlowFormat {
+    fn info(&self) -> &'static FormatInfo {
+        &INFO
+    }
+
     fn format(&self) -> Format {
         Format::VpcFlow
-    }
-
-    fn keyword(&self) -> &'static str {
-        "vpc_flow"
-    }
-
-    fn table_name(&self) -> &'static str {
-        "vpcflow"
-    }
-
-    fn title(&self) -> &'static str {
-        "VPC Flow Logs (text)"
-    }
-
-    fn corpus_folder(&self) -> &'static str {
-        "vpcflow"
     }
 
     fn schema(&self) -> SchemaRef {
@@ -329,23 +328,10 @@ impl LogFormat for VpcFlowFormat {
         }
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Lines {
-            field_separator: b' ',
-        }
-    }
-
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
 
-    fn bytes_sent_column(&self) -> Option<&'static str> {
-        Some("bytes")
-    }
-
-    fn summary_column(&self) -> &'static str {
-        "protocol"
-    }
 }
 
 struct VpcFlowLineParser {

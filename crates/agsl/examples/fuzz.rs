@@ -74,7 +74,7 @@ impl Rng {
 
 /// The separator between a format's fields on the wire (JSON records: between members).
 fn separator(format: Format) -> u8 {
-    match format.parser().framing() {
+    match format.info().framing {
         Framing::Lines { field_separator } => field_separator,
         Framing::RecordsArray => b',',
     }
@@ -146,7 +146,7 @@ fn pool(format: Format, seed: u64) -> (Vec<Vec<u8>>, String) {
     let mut key = String::new();
     for object in objects(format, plan) {
         key = object.key;
-        match format.parser().framing() {
+        match format.info().framing {
             Framing::RecordsArray => {
                 let value: serde_json::Value =
                     serde_json::from_slice(&object.body).expect("generated JSON");
@@ -168,7 +168,7 @@ fn pool(format: Format, seed: u64) -> (Vec<Vec<u8>>, String) {
 
 /// The object text for `lines` (a records array wraps them in `Records`).
 fn object(format: Format, lines: &[Vec<u8>]) -> Vec<u8> {
-    match format.parser().framing() {
+    match format.info().framing {
         Framing::RecordsArray => {
             let mut body = b"{\"Records\":[".to_vec();
             body.extend(lines.join(&b","[..]));

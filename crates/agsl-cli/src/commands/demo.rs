@@ -84,7 +84,7 @@ fn report(service: Format, target: &Path, summary: &RunSummary) -> anyhow::Resul
     );
     println!(
         "  {:>18}  {:>9}  {:>6}",
-        service.parser().summary_column(),
+        service.info().summary_column,
         "rows",
         "share"
     );
@@ -95,7 +95,7 @@ fn report(service: Format, target: &Path, summary: &RunSummary) -> anyhow::Resul
             *count as f64 * 100.0 / rows as f64
         );
     }
-    if let (Some(column), Some(total)) = (service.parser().bytes_sent_column(), sent_bytes) {
+    if let (Some(column), Some(total)) = (service.info().bytes_sent_column, sent_bytes) {
         println!("  {column} total: {:.1} MB", total as f64 / 1e6);
     }
     println!("Partitions:");
@@ -110,7 +110,7 @@ fn report(service: Format, target: &Path, summary: &RunSummary) -> anyhow::Resul
     );
     println!(
         "Query it, e.g. with DuckDB:\n  SELECT {}, count(*) FROM read_parquet('{}/{}*.parquet', hive_partitioning=true) GROUP BY 1;",
-        service.parser().summary_column(),
+        service.info().summary_column,
         target.display(),
         partition_glob(service)
     );
@@ -123,8 +123,8 @@ fn read_back(
     table: &Path,
     service: Format,
 ) -> anyhow::Result<(BTreeMap<String, u64>, Option<i64>)> {
-    let group = service.parser().summary_column();
-    let bytes = service.parser().bytes_sent_column();
+    let group = service.info().summary_column;
+    let bytes = service.info().bytes_sent_column;
     let mut counts = BTreeMap::new();
     let mut sent_bytes = bytes.map(|_| 0i64);
     let files = agsl::sink::table_files(table)

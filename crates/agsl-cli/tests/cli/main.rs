@@ -388,7 +388,7 @@ fn readme_lists_every_registered_format() {
         .collect();
     let mut expected: Vec<(String, String)> = Format::ALL
         .iter()
-        .map(|f| (f.keyword().to_owned(), f.parser().title().to_owned()))
+        .map(|f| (f.keyword().to_owned(), f.info().title.to_owned()))
         .collect();
     expected.push(("auto".to_owned(), "all of the above".to_owned()));
     assert_eq!(rows, expected);

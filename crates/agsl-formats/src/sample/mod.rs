@@ -92,7 +92,7 @@ pub struct SampleFacts {
     pub good_lines: u64,
     pub bad_lines: u64,
     /// Sum over good lines of the format's bytes-sent column
-    /// ([`LogFormat::bytes_sent_column`](crate::LogFormat::bytes_sent_column)).
+    /// ([`FormatInfo::bytes_sent_column`](crate::FormatInfo::bytes_sent_column)).
     pub sent_bytes: i64,
     /// Good lines per partition path (`region=.../year=.../month=.../day=...`).
     pub rows_per_partition: BTreeMap<String, u64>,

@@ -170,7 +170,7 @@ fn generated_objects_parse_as_the_generator_says() {
                 "{}",
                 object.key
             );
-            if let Some(column) = format.bytes_sent_column() {
+            if let Some(column) = format.info().bytes_sent_column {
                 let sent: i64 = decoded
                     .batches
                     .iter()
