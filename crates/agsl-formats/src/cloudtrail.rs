@@ -237,9 +237,10 @@ impl LogFormat for CloudtrailFormat {
         }
     }
 
-    /// A JSON document (`{"Records":[…`).
+    /// A JSON document holding `Records` (`{"Records":[…`), or a document pretty-printed from
+    /// a lone `{`; other JSON objects are other formats' records.
     fn claims_first_line(&self, line: &str) -> bool {
-        line.starts_with('{')
+        line.starts_with('{') && (line.contains("\"Records\"") || line == "{")
     }
 
     fn region_from_key(&self, key: &str) -> Option<String> {

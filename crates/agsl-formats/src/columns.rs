@@ -1,11 +1,13 @@
 //! Declares a format's columns once: the [`columns!`] macro generates the builder struct, the
 //! Arrow fields and the batch assembly from one list, so schema and builders cannot drift apart.
 
+use std::sync::Arc;
+
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, Field, TimeUnit};
 
 /// Bytes reserved per string value when a builder is (re)allocated.
 const STRING_BYTES_PER_ROW: usize = 24;
@@ -24,6 +26,8 @@ pub(crate) struct Float64;
 pub(crate) struct Boolean;
 /// `Timestamp(Microsecond, "UTC")`, the one timestamp type agsl writes.
 pub(crate) struct TimestampUtc;
+/// `List<Utf8>` (items named `item`, nullable), e.g. WAF labels.
+pub(crate) struct ListUtf8;
 
 impl ColumnKind for Utf8 {
     type Builder = StringBuilder;
@@ -82,6 +86,16 @@ impl ColumnKind for TimestampUtc {
     }
     fn builder(rows: usize) -> TimestampMicrosecondBuilder {
         TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC")
+    }
+}
+
+impl ColumnKind for ListUtf8 {
+    type Builder = ListBuilder<StringBuilder>;
+    fn data_type() -> DataType {
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+    }
+    fn builder(rows: usize) -> ListBuilder<StringBuilder> {
+        ListBuilder::with_capacity(StringBuilder::new(), rows)
     }
 }
 

@@ -1,4 +1,4 @@
-//! JSON helpers for CloudTrail: read an object's top-level keys in order without copying their
+//! JSON helpers for the JSON formats (CloudTrail, WAF): read an object's top-level keys in order without copying their
 //! values (`RawValue`), turn values into column text, and compact raw JSON so pretty-printed
 //! deliveries store the same text as compact ones.
 
@@ -125,6 +125,23 @@ pub(crate) fn boolean(raw: &RawValue) -> Result<Option<bool>, String> {
     }
 }
 
+/// An integer column: a JSON integer, or a string holding one (producers drift); `null` is
+/// NULL. The error carries the value's start, for the reject reason.
+pub(crate) fn integer(raw: &RawValue) -> Result<Option<i64>, String> {
+    let json = raw.get();
+    if json == "null" {
+        return Ok(None);
+    }
+    let digits = json
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(json);
+    digits
+        .parse()
+        .map(Some)
+        .map_err(|_| json.chars().take(64).collect())
+}
+
 /// A raw-JSON column: the compact text, `null` as NULL.
 pub(crate) fn raw(raw: &RawValue) -> Option<Cow<'_, str>> {
     (raw.get() != "null").then(|| compact(raw.get()))
@@ -160,5 +177,8 @@ mod tests {
         assert_eq!(boolean(members.0[3].1), Ok(Some(true)));
         assert!(boolean(members.0[4].1).is_err());
         assert_eq!(raw(members.0[1].1), None);
+        assert_eq!(integer(members.0[4].1), Ok(Some(200)));
+        assert_eq!(integer(members.0[1].1), Ok(None));
+        assert!(integer(members.0[0].1).is_err());
     }
 }

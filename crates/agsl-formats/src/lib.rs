@@ -13,6 +13,7 @@ mod decode;
 pub mod detect;
 mod fields;
 mod json;
+mod json_lines;
 pub mod raw;
 pub mod sample;
 #[cfg(test)]
@@ -216,6 +217,8 @@ pub enum Framing {
     Lines { field_separator: u8 },
     /// One JSON document whose `Records` array holds the records (CloudTrail).
     RecordsArray,
+    /// One JSON object per line (WAF); pretty-printed and concatenated objects are read too.
+    JsonLines,
 }
 
 /// One AWS service log type: everything agsl knows about it lives behind this trait, in the

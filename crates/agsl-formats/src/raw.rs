@@ -196,6 +196,9 @@ pub enum RawSerde {
         /// columns then follow the header, typed as in `columns` when named there.
         header_names_columns: bool,
     },
+    /// One JSON object per line, read by the OpenX JSON SerDe (as in AWS's Athena DDL for
+    /// WAF); nested values typed as in `columns`.
+    JsonLines { columns: &'static [TypedColumn] },
     /// A SerDe and input format of the service's own (CloudTrail's).
     Custom {
         classification: &'static str,

@@ -76,7 +76,7 @@ impl Rng {
 fn separator(format: Format) -> u8 {
     match format.info().framing {
         Framing::Lines { field_separator } => field_separator,
-        Framing::RecordsArray => b',',
+        Framing::RecordsArray | Framing::JsonLines => b',',
     }
 }
 
@@ -154,7 +154,7 @@ fn pool(format: Format, seed: u64) -> (Vec<Vec<u8>>, String) {
                     lines.push(serde_json::to_vec(record).expect("a record serializes"));
                 }
             }
-            Framing::Lines { .. } => lines.extend(
+            Framing::Lines { .. } | Framing::JsonLines => lines.extend(
                 object
                     .body
                     .split(|&b| b == b'\n')
@@ -175,7 +175,7 @@ fn object(format: Format, lines: &[Vec<u8>]) -> Vec<u8> {
             body.extend(b"]}");
             body
         }
-        Framing::Lines { .. } => lines.join(&b"\n"[..]),
+        Framing::Lines { .. } | Framing::JsonLines => lines.join(&b"\n"[..]),
     }
 }
 

@@ -17,6 +17,7 @@ const TEXT_INPUT: &str = "org.apache.hadoop.mapred.TextInputFormat";
 const TEXT_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat";
 const REGEX_SERDE: &str = "org.apache.hadoop.hive.serde2.RegexSerDe";
 const LAZY_SERDE: &str = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe";
+const JSON_SERDE: &str = "org.openx.data.jsonserde.JsonSerDe";
 
 /// The raw table of `format` over `location` (the source folder). `header_fields` are the field
 /// names of the objects' header line, when known (VPC custom formats), for formats whose
@@ -79,6 +80,10 @@ pub fn raw_table(
                 _ => typed(columns),
             };
             (columns, text(LAZY_SERDE, delimited(separator)))
+        }
+        RawSerde::JsonLines { columns } => {
+            parameters.insert("classification".into(), "json".into());
+            (typed(columns), text(JSON_SERDE, BTreeMap::new()))
         }
         RawSerde::Custom {
             classification,

@@ -451,13 +451,13 @@ fn files_of_a_service_this_build_does_not_know_stop_the_catalog_update() {
         let text = std::fs::read_to_string(&record).unwrap();
         std::fs::write(
             &record,
-            text.replace("\"service\":\"alb\"", "\"service\":\"waf\""),
+            text.replace("\"service\":\"alb\"", "\"service\":\"future_logs\""),
         )
         .unwrap();
     }
     let error = convert(&job, &Progress::default()).unwrap_err();
     assert!(
-        matches!(error, Error::Catalog(CatalogError::UnknownService(ref s)) if s == "waf"),
+        matches!(error, Error::Catalog(CatalogError::UnknownService(ref s)) if s == "future_logs"),
         "{error}"
     );
 }
