@@ -43,6 +43,7 @@ registry! {
     Cloudtrail => cloudtrail::CloudtrailFormat,
     S3Access => s3_access::S3AccessFormat,
     VpcFlow => vpc_flow::VpcFlowFormat,
+    Waf => waf::WafFormat,
 }
 
 impl Format {

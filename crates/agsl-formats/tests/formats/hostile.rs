@@ -3,8 +3,8 @@
 //! column equals the clean line's, or a reject. Never a row with values in other columns.
 
 use agsl_formats::{
-    AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, LogFormat, S3AccessFormat,
-    VpcFlowFormat,
+    AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, LogFormat,
+    S3AccessFormat, VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -117,6 +117,20 @@ fn cases() -> Vec<Case> {
                 slot("aws-cli/2.15 Python/3.11", &["useragent"]),
                 slot("Access Denied", &["errormessage"]),
                 slot("a b/c.txt", &["json_requestparameters"]),
+            ],
+            encode: json,
+            exact: true,
+        },
+        Case {
+            format: Box::new(WafFormat),
+            template: r#"{"timestamp":1576280412771,"formatVersion":1,"webaclId":"arn:aws:wafv2:us-east-1:123456789012:regional/webacl/shop/1a","terminatingRuleId":"Default_Action","terminatingRuleType":"REGULAR","action":"ALLOW","httpSourceName":"ALB","httpSourceId":"alb","ruleGroupList":[],"httpRequest":{"clientIp":"192.0.2.1","country":"NL","headers":[{"name":"Host","value":"shop.example.com"},{"name":"User-Agent","value":"@0@"}],"uri":"@1@","args":"@2@","httpVersion":"HTTP/2.0","httpMethod":"GET","requestId":"1-abc"},"labels":[{"name":"awswaf:clientip:geo:country:NL"}]}"#,
+            slots: vec![
+                slot(
+                    "Mozilla/5.0 (X11; Linux x86_64)",
+                    &["user_agent", "json_headers"],
+                ),
+                slot("/search/results", &["uri"]),
+                slot("q=shoes&page=2", &["args"]),
             ],
             encode: json,
             exact: true,
@@ -243,14 +257,24 @@ fn every_slot_of_every_format_takes_every_piece() {
 }
 
 #[test]
-fn raw_quotes_in_cloudtrail_json_reject_the_document() {
-    // A quote CloudTrail did not escape breaks the JSON: the object is a reject, never a row.
-    let case = cases().pop().expect("cloudtrail is last");
-    let values: Vec<String> = case.slots.iter().map(|s| s.value.to_owned()).collect();
-    let line = fill(&case, &values).replace("aws-cli/2.15", "aws-cli\" \"/2.15");
-    let decoded = Decoded::from_bytes(case.format.as_ref(), line.as_bytes(), 8).expect("decodes");
-    assert_eq!(decoded.rows(), 0);
-    assert_eq!(decoded.rejects.len(), 1);
+fn raw_quotes_in_json_reject_the_record() {
+    // A quote the service did not escape breaks the JSON: the record (CloudTrail: the object)
+    // is a reject, never a row.
+    for (format, clean, broken) in [
+        (Format::Cloudtrail, "aws-cli/2.15", "aws-cli\" \"/2.15"),
+        (Format::Waf, "/search/results", "/search\" \"/results"),
+    ] {
+        let case = cases()
+            .into_iter()
+            .find(|c| c.format.format() == format)
+            .expect("a case per JSON format");
+        let values: Vec<String> = case.slots.iter().map(|s| s.value.to_owned()).collect();
+        let line = fill(&case, &values).replace(clean, broken);
+        let decoded =
+            Decoded::from_bytes(case.format.as_ref(), line.as_bytes(), 8).expect("decodes");
+        assert_eq!(decoded.rows(), 0, "{format}");
+        assert_eq!(decoded.rejects.len(), 1, "{format}");
+    }
 }
 
 #[test]

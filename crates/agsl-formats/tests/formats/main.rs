@@ -9,6 +9,7 @@ mod hostile;
 mod properties;
 mod s3_access_corpus;
 mod vpc_flow_corpus;
+mod waf_corpus;
 
 use std::path::PathBuf;
 

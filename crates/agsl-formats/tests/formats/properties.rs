@@ -3,8 +3,8 @@
 
 use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{
-    AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, LogFormat,
-    S3AccessFormat, VpcFlowFormat,
+    AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, Framing, LogFormat,
+    S3AccessFormat, VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -22,6 +22,8 @@ const VALID_VPC_FLOW: &str = "2 123456789010 eni-1235b8ca123456789 172.31.16.139
 
 const VALID_CLOUDTRAIL: &str = r#"{"Records":[{"eventVersion":"1.05","userIdentity":{"type":"IAMUser","userName":"JohnDoe"},"eventTime":"2014-07-16T15:49:27Z","eventName":"ConsoleLogin","readOnly":false,"resources":[{"ARN":"arn:aws:s3:::b","type":"AWS::S3::Bucket"}],"requestParameters":null}]}"#;
 
+const VALID_WAF: &str = r#"{"timestamp":1576280412771,"formatVersion":1,"webaclId":"arn:aws:wafv2:ap-southeast-2:123456789012:regional/webacl/STMTest/1EXAMPLE","terminatingRuleId":"STMTest_SQLi_XSS","terminatingRuleType":"REGULAR","action":"BLOCK","terminatingRuleMatchDetails":[{"conditionType":"SQL_INJECTION","location":"HEADER","matchedData":["10","AND","1"]}],"httpSourceName":"-","httpSourceId":"-","ruleGroupList":[],"rateBasedRuleList":[],"nonTerminatingMatchingRules":[],"httpRequest":{"clientIp":"89.160.20.156","country":"AU","headers":[{"name":"Host","value":"localhost:1989"},{"name":"User-Agent","value":"curl/7.61.1"}],"uri":"/foo","args":"","httpVersion":"HTTP/1.1","httpMethod":"GET","requestId":"rid"},"labels":[{"name":"value"}]}"#;
+
 /// Each supported format with one valid input to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
@@ -31,6 +33,7 @@ fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
         (Box::new(S3AccessFormat), VALID_S3_ACCESS),
         (Box::new(VpcFlowFormat::default()), VALID_VPC_FLOW),
         (Box::new(CloudtrailFormat), VALID_CLOUDTRAIL),
+        (Box::new(WafFormat), VALID_WAF),
     ]
 }
 
@@ -56,8 +59,8 @@ fn check_format(format: &dyn LogFormat, input: &[u8]) {
     assert_eq!(decoded.rows() as u64, c.rows);
     assert_eq!(decoded.rejects.len() as u64, c.rejects);
     assert_eq!(c.bytes, input.len() as u64);
-    // Line formats account for every line; CloudTrail for every record of one document.
-    if format.format() != Format::Cloudtrail {
+    // Line formats account for every line; JSON formats for every record, which may span lines.
+    if matches!(format.info().framing, Framing::Lines { .. }) {
         let newline_lines = input.split(|&b| b == b'\n').count() as u64
             - u64::from(input.is_empty() || input.ends_with(b"\n"));
         assert_eq!(c.lines + c.skipped_lines, newline_lines);
