@@ -98,15 +98,111 @@ pub(crate) trait LineParser: Send {
     fn start_object(&mut self) {}
 }
 
-/// Drives a [`LineParser`] over an object: splits lines with `memchr`, carries lines that span
-/// buffer refills, bounds line length, and flushes batches of `batch_size` rows.
-pub(crate) struct LineDecoder<P> {
-    parser: P,
-    batch_size: usize,
+/// Splits an object into lines with `memchr`, carrying lines that span buffer refills and
+/// keeping at most `limit` bytes of any line, so memory stays bounded on input without
+/// newlines. Lines that fit in a buffer are handed over in place, without a copy.
+pub(crate) struct LineSplitter {
+    limit: usize,
     /// Bytes of a line that started in an earlier buffer fill.
     carry: Vec<u8>,
     /// Bytes dropped from the current over-long line (0 when the line fits).
     overflow: u64,
+    /// Lines handed over so far, to place a read error.
+    lines: u64,
+}
+
+impl LineSplitter {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            carry: Vec::new(),
+            overflow: 0,
+            lines: 0,
+        }
+    }
+
+    /// Reads `input` to its end, handing each line (without its `\n`) to `on_line` with the
+    /// number of bytes dropped from it (0 when it fits the limit), and counting the bytes read.
+    pub(crate) fn run(
+        &mut self,
+        input: &mut dyn BufRead,
+        counts: &mut DecodeCounts,
+        mut on_line: impl FnMut(&[u8], u64, &mut DecodeCounts) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        self.carry.clear();
+        self.overflow = 0;
+        self.lines = 0;
+        loop {
+            let line = self.lines;
+            let buf = input
+                .fill_buf()
+                .map_err(|source| DecodeError::Read { line, source })?;
+            if buf.is_empty() {
+                break;
+            }
+            let len = buf.len();
+            counts.bytes += len as u64;
+            let mut pos = 0;
+            if !self.carry.is_empty() || self.overflow > 0 {
+                match memchr::memchr(b'\n', buf) {
+                    Some(end) => {
+                        self.carry_extend(&buf[..end]);
+                        self.hand_over_carry(counts, &mut on_line)?;
+                        pos = end + 1;
+                    }
+                    None => {
+                        self.carry_extend(buf);
+                        input.consume(len);
+                        continue;
+                    }
+                }
+            }
+            while let Some(end) = memchr::memchr(b'\n', &buf[pos..]) {
+                // The limit holds for lines in place too, so an object decodes the same
+                // whatever the size of the buffer it is read through.
+                let kept = end.min(self.limit);
+                self.lines += 1;
+                on_line(&buf[pos..pos + kept], (end - kept) as u64, counts)?;
+                pos += end + 1;
+            }
+            self.carry_extend(&buf[pos..]);
+            input.consume(len);
+        }
+        if !self.carry.is_empty() || self.overflow > 0 {
+            self.hand_over_carry(counts, &mut on_line)?;
+        }
+        Ok(())
+    }
+
+    fn hand_over_carry(
+        &mut self,
+        counts: &mut DecodeCounts,
+        on_line: &mut impl FnMut(&[u8], u64, &mut DecodeCounts) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let carried = std::mem::take(&mut self.carry);
+        let overflow = std::mem::take(&mut self.overflow);
+        self.lines += 1;
+        let result = on_line(&carried, overflow, counts);
+        self.carry = carried;
+        self.carry.clear();
+        result
+    }
+
+    /// Appends a partial line to the carry, dropping what exceeds the limit.
+    fn carry_extend(&mut self, bytes: &[u8]) {
+        let room = self.limit.saturating_sub(self.carry.len());
+        let kept = bytes.len().min(room);
+        self.carry.extend_from_slice(&bytes[..kept]);
+        self.overflow += (bytes.len() - kept) as u64;
+    }
+}
+
+/// Drives a [`LineParser`] over an object's lines ([`LineSplitter`], lines up to
+/// [`MAX_LINE_BYTES`]) and flushes batches of `batch_size` rows.
+pub(crate) struct LineDecoder<P> {
+    parser: P,
+    batch_size: usize,
+    splitter: LineSplitter,
     /// Lines seen so far in the current object.
     line_number: u64,
 }
@@ -116,8 +212,7 @@ impl<P: LineParser> LineDecoder<P> {
         Self {
             parser,
             batch_size: batch_size.max(1),
-            carry: Vec::new(),
-            overflow: 0,
+            splitter: LineSplitter::new(MAX_LINE_BYTES),
             line_number: 0,
         }
     }
@@ -125,18 +220,18 @@ impl<P: LineParser> LineDecoder<P> {
     fn line(
         &mut self,
         line: &[u8],
+        overflow: u64,
         counts: &mut DecodeCounts,
         output: &mut dyn DecodeOutput,
     ) -> Result<(), DecodeError> {
         self.line_number += 1;
         let number = self.line_number;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if self.overflow > 0 {
+        if overflow > 0 {
             let reason = format!(
                 "line is {} bytes, longer than the {MAX_LINE_BYTES}-byte limit; only its start is kept",
-                line.len() as u64 + self.overflow
+                line.len() as u64 + overflow
             );
-            self.overflow = 0;
             counts.lines += 1;
             counts.rejects += 1;
             return output.reject(Reject {
@@ -176,64 +271,6 @@ impl<P: LineParser> LineDecoder<P> {
             }
         }
     }
-
-    /// Appends a partial line to the carry, dropping what exceeds the line limit.
-    fn carry_extend(&mut self, bytes: &[u8]) {
-        let room = MAX_LINE_BYTES.saturating_sub(self.carry.len());
-        let kept = bytes.len().min(room);
-        self.carry.extend_from_slice(&bytes[..kept]);
-        self.overflow += (bytes.len() - kept) as u64;
-    }
-
-    fn run(
-        &mut self,
-        input: &mut dyn BufRead,
-        output: &mut dyn DecodeOutput,
-        counts: &mut DecodeCounts,
-    ) -> Result<(), DecodeError> {
-        loop {
-            let line = self.line_number;
-            let buf = input
-                .fill_buf()
-                .map_err(|source| DecodeError::Read { line, source })?;
-            if buf.is_empty() {
-                break;
-            }
-            let len = buf.len();
-            counts.bytes += len as u64;
-            let mut pos = 0;
-            if !self.carry.is_empty() || self.overflow > 0 {
-                match memchr::memchr(b'\n', buf) {
-                    Some(end) => {
-                        self.carry_extend(&buf[..end]);
-                        let carried = std::mem::take(&mut self.carry);
-                        self.line(&carried, counts, output)?;
-                        self.carry = carried;
-                        self.carry.clear();
-                        pos = end + 1;
-                    }
-                    None => {
-                        self.carry_extend(buf);
-                        input.consume(len);
-                        continue;
-                    }
-                }
-            }
-            while let Some(end) = memchr::memchr(b'\n', &buf[pos..]) {
-                self.line(&buf[pos..pos + end], counts, output)?;
-                pos += end + 1;
-            }
-            self.carry_extend(&buf[pos..]);
-            input.consume(len);
-        }
-        if !self.carry.is_empty() || self.overflow > 0 {
-            let carried = std::mem::take(&mut self.carry);
-            self.line(&carried, counts, output)?;
-            self.carry = carried;
-            self.carry.clear();
-        }
-        Ok(())
-    }
 }
 
 impl<P: LineParser> ObjectDecoder for LineDecoder<P> {
@@ -244,10 +281,12 @@ impl<P: LineParser> ObjectDecoder for LineDecoder<P> {
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
         self.parser.start_object();
-        self.carry.clear();
-        self.overflow = 0;
         self.line_number = 0;
-        let result = self.run(input, output, counts);
+        let mut splitter = std::mem::replace(&mut self.splitter, LineSplitter::new(MAX_LINE_BYTES));
+        let result = splitter.run(input, counts, |line, overflow, counts| {
+            self.line(line, overflow, counts, output)
+        });
+        self.splitter = splitter;
         // Rows parsed before a read error are still delivered: they are good data.
         if self.parser.buffered_rows() > 0 {
             output.batch(self.parser.finish_batch()?)?;
@@ -307,5 +346,36 @@ impl DecodeOutput for Decoded {
             raw: reject.raw.to_vec(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufReader;
+
+    use super::*;
+    use crate::{ElbFormat, LogFormat};
+
+    /// An over-long line is rejected the same way whether it arrives in one buffer or across
+    /// many: the object's outcome never depends on how it is read.
+    #[test]
+    fn long_lines_decode_the_same_through_any_buffer() {
+        let good = "2015-05-13T23:39:43.945958Z lb 1.2.3.4:5 10.0.0.1:80 0.1 0.1 0.1 200 200 0 57 \"GET http://a/ HTTP/1.1\" \"ua\" - -";
+        let text = format!("{good}\n{}\n{good}\n", "x".repeat(MAX_LINE_BYTES + 10));
+        let decode = |capacity: usize| {
+            let mut decoded = Decoded::default();
+            let mut counts = DecodeCounts::default();
+            let mut input = BufReader::with_capacity(capacity, text.as_bytes());
+            ElbFormat
+                .decoder(16)
+                .decode(&mut input, &mut decoded, &mut counts)
+                .unwrap();
+            (counts, decoded.rejects)
+        };
+        let (counts, rejects) = decode(text.len());
+        assert_eq!((counts.rows, counts.rejects), (2, 1));
+        assert_eq!(rejects[0].raw.len(), MAX_LINE_BYTES);
+        assert_eq!(rejects[0].line, 2);
+        assert_eq!(decode(8 << 10), (counts, rejects));
     }
 }

@@ -19,7 +19,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 
 use crate::decode::{
-    DecodeCounts, DecodeError, DecodeOutput, MAX_LINE_BYTES, ObjectDecoder, Reject,
+    DecodeCounts, DecodeError, DecodeOutput, LineSplitter, MAX_LINE_BYTES, ObjectDecoder, Reject,
 };
 use crate::json::Members;
 
@@ -44,10 +44,7 @@ pub(crate) struct JsonLinesDecoder<P> {
     /// Lines of a record not yet complete, starting at line `pending_line`.
     pending: Vec<u8>,
     pending_line: u64,
-    /// The physical line being read (carried across buffer refills).
-    line: Vec<u8>,
-    /// Bytes dropped from the current over-long line.
-    overflow: u64,
+    splitter: LineSplitter,
     line_number: u64,
 }
 
@@ -58,42 +55,29 @@ impl<P: JsonRecordParser> JsonLinesDecoder<P> {
             batch_size: batch_size.max(1),
             pending: Vec::new(),
             pending_line: 0,
-            line: Vec::new(),
-            overflow: 0,
+            splitter: LineSplitter::new(MAX_RECORD_BYTES),
             line_number: 0,
         }
     }
 
-    /// One physical line read (without its `\n`): a blank line, the start or the continuation
-    /// of a record, or an over-long line to reject.
-    fn take_line(
+    /// One physical line read (without its `\n`, `overflow` bytes dropped from it): a blank
+    /// line, the start or the continuation of a record, or an over-long line to reject.
+    fn add_line(
         &mut self,
+        line: &[u8],
+        overflow: u64,
         output: &mut dyn DecodeOutput,
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
         self.line_number += 1;
-        let line = std::mem::take(&mut self.line);
-        let result = self.add_line(&line, output, counts);
-        self.line = line;
-        self.line.clear();
-        self.overflow = 0;
-        result
-    }
-
-    fn add_line(
-        &mut self,
-        line: &[u8],
-        output: &mut dyn DecodeOutput,
-        counts: &mut DecodeCounts,
-    ) -> Result<(), DecodeError> {
-        if self.overflow > 0 {
+        if overflow > 0 {
             // Whatever was pending cannot close across a line this long: each is rejected.
             self.give_up_pending(output, counts)?;
             counts.lines += 1;
             counts.rejects += 1;
             let reason = format!(
                 "line is {} bytes, longer than the {MAX_RECORD_BYTES}-byte record limit; only its start is kept",
-                line.len() as u64 + self.overflow
+                line.len() as u64 + overflow
             );
             return output.reject(Reject {
                 line: self.line_number,
@@ -246,45 +230,6 @@ impl<P: JsonRecordParser> JsonLinesDecoder<P> {
         }
         Ok(())
     }
-
-    fn run(
-        &mut self,
-        input: &mut dyn BufRead,
-        output: &mut dyn DecodeOutput,
-        counts: &mut DecodeCounts,
-    ) -> Result<(), DecodeError> {
-        loop {
-            let line = self.line_number;
-            let buf = input
-                .fill_buf()
-                .map_err(|source| DecodeError::Read { line, source })?;
-            if buf.is_empty() {
-                break;
-            }
-            let len = buf.len();
-            counts.bytes += len as u64;
-            let mut pos = 0;
-            while let Some(end) = memchr::memchr(b'\n', &buf[pos..]) {
-                self.line_extend(&buf[pos..pos + end]);
-                self.take_line(output, counts)?;
-                pos += end + 1;
-            }
-            self.line_extend(&buf[pos..]);
-            input.consume(len);
-        }
-        if !self.line.is_empty() || self.overflow > 0 {
-            self.take_line(output, counts)?;
-        }
-        self.give_up_pending(output, counts)
-    }
-
-    /// Appends part of a line, dropping what exceeds the record limit.
-    fn line_extend(&mut self, bytes: &[u8]) {
-        let room = MAX_RECORD_BYTES.saturating_sub(self.line.len());
-        let kept = bytes.len().min(room);
-        self.line.extend_from_slice(&bytes[..kept]);
-        self.overflow += (bytes.len() - kept) as u64;
-    }
 }
 
 /// Where draining `pending` stopped.
@@ -324,10 +269,15 @@ impl<P: JsonRecordParser> ObjectDecoder for JsonLinesDecoder<P> {
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
         self.pending.clear();
-        self.line.clear();
-        self.overflow = 0;
         self.line_number = 0;
-        let result = self.run(input, output, counts);
+        let mut splitter =
+            std::mem::replace(&mut self.splitter, LineSplitter::new(MAX_RECORD_BYTES));
+        let result = splitter
+            .run(input, counts, |line, overflow, counts| {
+                self.add_line(line, overflow, output, counts)
+            })
+            .and_then(|()| self.give_up_pending(output, counts));
+        self.splitter = splitter;
         // Rows converted before a read error are still delivered: they are good data.
         if self.parser.buffered_rows() > 0 {
             output.batch(self.parser.finish_batch()?)?;

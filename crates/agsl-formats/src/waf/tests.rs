@@ -122,3 +122,13 @@ fn keys_and_regions() {
     assert!(WafFormat.claims_first_line(ELASTIC));
     assert!(!WafFormat.claims_first_line(r#"{"Records":[{"eventVersion":"1.08"}]}"#));
 }
+
+#[test]
+fn a_line_longer_than_the_record_limit_is_one_reject_and_memory_stays_bounded() {
+    let long = format!("{{\"timestamp\":1,\"uri\":\"{}\"}}", "a".repeat(9 << 20));
+    let d = decode(&format!("{long}\n{ELASTIC}\n"));
+    assert_eq!((d.counts.rows, d.counts.rejects), (1, 1));
+    assert_eq!(d.rejects[0].line, 1);
+    assert_eq!(d.rejects[0].raw.len(), crate::MAX_LINE_BYTES);
+    assert!(d.rejects[0].reason.contains("record limit"), "{}", d.rejects[0].reason);
+}
