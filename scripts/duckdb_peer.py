@@ -122,6 +122,40 @@ def query(service, files):
             f"{nested} FROM (SELECT unnest(Records) AS r FROM read_json({files}, "
             "columns={'Records': 'JSON[]'}, maximum_object_size=1073741824))"
         )
+    if service == "waf":
+        columns = {
+            "timestamp": "BIGINT", "formatVersion": "INTEGER", "webaclId": "VARCHAR",
+            "terminatingRuleId": "VARCHAR", "terminatingRuleType": "VARCHAR", "action": "VARCHAR",
+            "terminatingRuleMatchDetails": "JSON", "httpSourceName": "VARCHAR",
+            "httpSourceId": "VARCHAR", "ruleGroupList": "JSON", "rateBasedRuleList": "JSON",
+            "nonTerminatingMatchingRules": "JSON", "requestHeadersInserted": "JSON",
+            "responseCodeSent": "INTEGER", "httpRequest": "JSON", "labels": "JSON",
+        }
+        spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+        request = ", ".join(
+            f"json_extract_string(httpRequest, '$.{name}') AS {column}"
+            for name, column in [
+                ("clientIp", "client_ip"), ("country", "country"), ("uri", "uri"), ("args", "args"),
+                ("httpVersion", "http_version"), ("httpMethod", "http_method"),
+                ("requestId", "request_id"), ("host", "host"),
+            ]
+        )
+        return (
+            "SELECT make_timestamp(timestamp * 1000) AS event_time, formatVersion AS format_version, "
+            "webaclId AS webacl_id, terminatingRuleId AS terminating_rule_id, "
+            "terminatingRuleType AS terminating_rule_type, action, "
+            "terminatingRuleMatchDetails AS json_terminating_rule_match_details, "
+            "nullif(httpSourceName, '-') AS http_source_name, "
+            "nullif(httpSourceId, '-') AS http_source_id, ruleGroupList AS json_rule_group_list, "
+            "rateBasedRuleList AS json_rate_based_rule_list, "
+            "nonTerminatingMatchingRules AS json_non_terminating_matching_rules, "
+            "requestHeadersInserted AS json_request_headers_inserted, "
+            "responseCodeSent AS response_code_sent, "
+            f"{request}, json_extract(httpRequest, '$.headers') AS json_headers, "
+            "json_extract_string(labels, '$[*].name') AS labels "
+            f"FROM read_json({files}, format='newline_delimited', columns={spec}, "
+            "maximum_object_size=16777216)"
+        )
     sys.exit(f"unknown service {service}")
 
 

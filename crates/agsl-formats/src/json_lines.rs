@@ -148,12 +148,20 @@ impl<P: JsonRecordParser> JsonLinesDecoder<P> {
             batch_size,
             ..
         } = self;
-        let text = &pending[from..];
-        let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<Members<'_>>();
+        // Validated once here, so the parser reads `&str` and skips per-value UTF-8 checks; a
+        // line with invalid UTF-8 ends the text, and is rejected when its turn comes.
+        let (text, invalid) = valid_lines(&pending[from..]);
+        let invalid_reason = || "line is not valid UTF-8".to_owned();
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Members<'_>>();
         loop {
-            let start = skip_whitespace(text, stream.byte_offset());
+            let start = skip_whitespace(text.as_bytes(), stream.byte_offset());
             match stream.next() {
-                None => return Ok(Drained::All),
+                None => {
+                    return Ok(match invalid {
+                        None => Drained::All,
+                        Some(line) => Drained::Invalid(from + line, invalid_reason()),
+                    });
+                }
                 Some(Ok(members)) => {
                     counts.lines += 1;
                     match parser.append(&members) {
@@ -166,21 +174,22 @@ impl<P: JsonRecordParser> JsonLinesDecoder<P> {
                         Err(reason) => {
                             counts.rejects += 1;
                             output.reject(Reject {
-                                line: *pending_line + newlines(&text[..start]),
+                                line: *pending_line + newlines(&text.as_bytes()[..start]),
                                 reason,
-                                raw: trim_end(&text[start..stream.byte_offset()]),
+                                raw: trim_end(&text.as_bytes()[start..stream.byte_offset()]),
                             })?;
                         }
                     }
                 }
-                Some(Err(e)) if e.is_eof() && !at_end => {
-                    return Ok(Drained::Incomplete(from + start));
-                }
                 Some(Err(e)) if e.is_eof() => {
-                    return Ok(Drained::Invalid(
-                        from + start,
-                        "JSON record not closed at the end of the object".into(),
-                    ));
+                    return Ok(match invalid {
+                        Some(_) => Drained::Invalid(from + start, invalid_reason()),
+                        None if !at_end => Drained::Incomplete(from + start),
+                        None => Drained::Invalid(
+                            from + start,
+                            "JSON record not closed at the end of the object".into(),
+                        ),
+                    });
                 }
                 Some(Err(e)) => {
                     return Ok(Drained::Invalid(
@@ -240,6 +249,21 @@ enum Drained {
     Incomplete(usize),
     /// The record starting at this offset is not valid JSON (or not an object).
     Invalid(usize, String),
+}
+
+/// The longest run of whole lines of `bytes` that is valid UTF-8, and, when it stops short,
+/// where the first invalid line starts.
+fn valid_lines(bytes: &[u8]) -> (&str, Option<usize>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+            // Valid: a prefix of the valid part that ends at a line boundary.
+            let text = std::str::from_utf8(&bytes[..line]).unwrap_or_default();
+            (text, Some(line))
+        }
+    }
 }
 
 fn skip_whitespace(text: &[u8], mut pos: usize) -> usize {

@@ -29,6 +29,7 @@ use std::sync::{Arc, LazyLock};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, Schema, SchemaRef};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::columns::columns;
@@ -385,20 +386,27 @@ impl<'a> WafRecord<'a> {
         self.request[slot].and_then(json::text)
     }
 
-    /// The first header named `name` (any case) that has a value.
-    fn header(&self, name: &str) -> Option<Cow<'a, str>> {
-        let headers: Vec<Members<'a>> = serde_json::from_str(self.request[2]?.get()).ok()?;
-        headers.into_iter().find_map(|header| {
-            let named = header
-                .0
-                .iter()
-                .any(|(k, v)| k == "name" && json::text(v).is_some_and(|n| n.eq_ignore_ascii_case(name)));
-            if !named {
-                return None;
+    /// The first `Host` and `User-Agent` headers (any case) that have a value, in one pass
+    /// over the header list; a list that does not read as headers gives neither.
+    fn host_and_user_agent(&self) -> (Option<Cow<'a, str>>, Option<Cow<'a, str>>) {
+        let Some(raw) = self.request[2] else {
+            return (None, None);
+        };
+        let Ok(headers) = serde_json::from_str::<Vec<Header<'a>>>(raw.get()) else {
+            return (None, None);
+        };
+        let (mut host, mut user_agent) = (None, None);
+        for header in headers {
+            let (Some(name), Some(value)) = (header.name, header.value) else {
+                continue;
+            };
+            if host.is_none() && name.eq_ignore_ascii_case("host") {
+                host = Some(value);
+            } else if user_agent.is_none() && name.eq_ignore_ascii_case("user-agent") {
+                user_agent = Some(value);
             }
-            let (_, value) = header.0.iter().find(|(k, _)| k == "value")?;
-            json::text(value)
-        })
+        }
+        (host, user_agent)
     }
 
     /// Unknown keys as one compact object, `httpRequest`'s nested under its name.
@@ -429,6 +437,15 @@ impl<'a> WafRecord<'a> {
         out.push('}');
         Some(out)
     }
+}
+
+/// One entry of `httpRequest.headers`; other keys (`myValue` in AWS's own example) are ignored.
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    value: Option<Cow<'a, str>>,
 }
 
 /// `(name, scope)` of a web ACL ARN `arn:aws:wafv2:<region>:<account>:<scope>/webacl/<name>/<id>`.
@@ -476,9 +493,9 @@ impl JsonRecordParser for WafRecordParser {
         c.country.append_option(dash_null(r.request_text(1)));
         c.json_headers
             .append_option(r.request[2].and_then(json::raw));
-        c.host
-            .append_option(r.request_text(10).or_else(|| r.header("host")));
-        c.user_agent.append_option(r.header("user-agent"));
+        let (host_header, user_agent) = r.host_and_user_agent();
+        c.host.append_option(r.request_text(10).or(host_header));
+        c.user_agent.append_option(user_agent);
         c.uri.append_option(r.request_text(3));
         c.args.append_option(r.request_text(4));
         c.http_version.append_option(r.request_text(5));

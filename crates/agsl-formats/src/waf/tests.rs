@@ -132,3 +132,14 @@ fn a_line_longer_than_the_record_limit_is_one_reject_and_memory_stays_bounded() 
     assert_eq!(d.rejects[0].raw.len(), crate::MAX_LINE_BYTES);
     assert!(d.rejects[0].reason.contains("record limit"), "{}", d.rejects[0].reason);
 }
+
+#[test]
+fn a_line_with_invalid_utf8_is_one_reject_between_good_records() {
+    let mut text = format!("{ELASTIC}\n").into_bytes();
+    text.extend_from_slice(b"{\"timestamp\":1,\"uri\":\"\xff\"}\n");
+    text.extend_from_slice(ELASTIC.as_bytes());
+    let d = Decoded::from_bytes(&WafFormat, &text, 16).unwrap();
+    assert_eq!((d.counts.rows, d.counts.rejects, d.counts.lines), (2, 1, 3));
+    assert_eq!(d.rejects[0].line, 2);
+    assert!(d.rejects[0].reason.contains("UTF-8"), "{}", d.rejects[0].reason);
+}
