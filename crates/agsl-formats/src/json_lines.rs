@@ -6,11 +6,14 @@
 //! - Every record is a row or a reject, and `rows + rejects == lines` where `lines` counts
 //!   records (a pretty-printed record spanning 100 lines is one); blank lines are skipped.
 //! - A record's line number is the line of its first byte.
-//! - A record that cannot be completed (bad JSON, or more than [`MAX_RECORD_BYTES`] without
-//!   closing) costs only its first line: that line is rejected and reading resumes at the next
-//!   one, so a broken line never swallows the good records after it.
+//! - Time is linear in the input: a line is parsed where it stands; only a record left open at
+//!   the end of its line is carried, and its later lines are scanned once for the brace that
+//!   closes it before it is parsed, once.
+//! - A broken record never swallows the records after it: it ends at the end of its line when
+//!   a string is left open there (JSON strings hold no raw newline), and before the next line
+//!   that starts a record at column 0 (a pretty-printed record indents its inner lines).
 //! - Memory is bounded by [`MAX_RECORD_BYTES`] whatever the input (a line without end, a gzip
-//!   bomb): longer lines are rejected keeping their first [`MAX_LINE_BYTES`].
+//!   bomb, a record never closed); rejects of longer input keep its first [`MAX_LINE_BYTES`].
 
 use std::borrow::Cow;
 use std::io::BufRead;
@@ -37,13 +40,52 @@ pub(crate) trait JsonRecordParser: Send {
     fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError>;
 }
 
+/// Where a scan of an open record stands: nesting depth, and whether inside a string.
+#[derive(Debug, Default, Clone, Copy)]
+struct Scan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Scan {
+    /// Advances over `bytes`; returns the offset just past the bracket that closes the record,
+    /// if `bytes` hold it.
+    fn advance(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+            } else {
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+}
+
 /// Drives a [`JsonRecordParser`] over an object (see the module documentation).
 pub(crate) struct JsonLinesDecoder<P> {
     parser: P,
     batch_size: usize,
-    /// Lines of a record not yet complete, starting at line `pending_line`.
+    /// The lines of a record left open, from line `pending_line`, scanned up to their end.
     pending: Vec<u8>,
     pending_line: u64,
+    scan: Scan,
     splitter: LineSplitter,
     line_number: u64,
 }
@@ -55,13 +97,13 @@ impl<P: JsonRecordParser> JsonLinesDecoder<P> {
             batch_size: batch_size.max(1),
             pending: Vec::new(),
             pending_line: 0,
+            scan: Scan::default(),
             splitter: LineSplitter::new(MAX_RECORD_BYTES),
             line_number: 0,
         }
     }
 
-    /// One physical line read (without its `\n`, `overflow` bytes dropped from it): a blank
-    /// line, the start or the continuation of a record, or an over-long line to reject.
+    /// One physical line (without its `\n`, `overflow` bytes dropped from it).
     fn add_line(
         &mut self,
         line: &[u8],
@@ -70,199 +112,194 @@ impl<P: JsonRecordParser> JsonLinesDecoder<P> {
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
         self.line_number += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if overflow > 0 {
-            // Whatever was pending cannot close across a line this long: each is rejected.
-            self.give_up_pending(output, counts)?;
-            counts.lines += 1;
-            counts.rejects += 1;
+            self.reject_pending(
+                "JSON record not closed before an over-long line",
+                output,
+                counts,
+            )?;
             let reason = format!(
                 "line is {} bytes, longer than the {MAX_RECORD_BYTES}-byte record limit; only its start is kept",
                 line.len() as u64 + overflow
             );
-            return output.reject(Reject {
-                line: self.line_number,
-                reason: reason.into(),
-                raw: &line[..line.len().min(MAX_LINE_BYTES)],
-            });
+            return self.reject(self.line_number, line, reason.into(), output, counts);
         }
         if self.pending.is_empty() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 counts.skipped_lines += 1;
                 return Ok(());
             }
-            self.pending_line = self.line_number;
+            return self.records_in(line, output, counts);
         }
-        self.pending.extend_from_slice(line);
-        self.pending.push(b'\n');
-        self.drain(false, output, counts)
+        if line.first() == Some(&b'{') {
+            self.reject_pending(
+                "JSON record not closed before the next record",
+                output,
+                counts,
+            )?;
+            return self.records_in(line, output, counts);
+        }
+        if self.pending.len() + line.len() > MAX_RECORD_BYTES {
+            self.reject_pending("JSON record longer than the record limit", output, counts)?;
+            return self.records_in(line, output, counts);
+        }
+        match self.scan.advance(line) {
+            Some(end) => {
+                self.pending.extend_from_slice(&line[..end]);
+                let record = std::mem::take(&mut self.pending);
+                let result = self.one_record(self.pending_line, &record, output, counts);
+                self.pending = record;
+                self.pending.clear();
+                result?;
+                match &line[end..] {
+                    rest if rest.iter().all(u8::is_ascii_whitespace) => Ok(()),
+                    rest => self.records_in(rest, output, counts),
+                }
+            }
+            None if self.scan.in_string => {
+                self.pending.extend_from_slice(line);
+                self.reject_pending(
+                    "a JSON string runs past the end of its line",
+                    output,
+                    counts,
+                )
+            }
+            None => {
+                self.pending.extend_from_slice(line);
+                self.pending.push(b'\n');
+                Ok(())
+            }
+        }
     }
 
-    /// Converts every complete record at the start of `pending`; keeps an incomplete one for
-    /// the next line unless `at_end`.
-    fn drain(
+    /// The records of `text`, part of the current line with no record open before it: each
+    /// parsed where it stands; one left open at the end of the line is kept for the next.
+    fn records_in(
         &mut self,
-        at_end: bool,
+        text: &[u8],
         output: &mut dyn DecodeOutput,
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
-        let mut from = 0;
-        loop {
-            let outcome = self.next_records(from, at_end, output, counts)?;
-            match outcome {
-                Drained::All => {
-                    self.pending.clear();
-                    return Ok(());
-                }
-                Drained::Incomplete(start) if self.pending.len() - start <= MAX_RECORD_BYTES => {
-                    self.keep_from(start);
-                    return Ok(());
-                }
-                // Too long to be a record, or not one: its first line goes to the rejects and
-                // reading resumes at the next line.
-                Drained::Incomplete(start) => {
-                    from = self.reject_first_line(start, "record not closed", output, counts)?
-                }
-                Drained::Invalid(start, reason) => {
-                    from = self.reject_first_line(start, &reason, output, counts)?
-                }
-            }
-            if from >= self.pending.len() {
-                self.pending.clear();
-                return Ok(());
-            }
-        }
-    }
-
-    /// Parses records from `pending[from..]` until the end, an incomplete record, or an error.
-    fn next_records(
-        &mut self,
-        from: usize,
-        at_end: bool,
-        output: &mut dyn DecodeOutput,
-        counts: &mut DecodeCounts,
-    ) -> Result<Drained, DecodeError> {
-        let Self {
-            parser,
-            pending,
-            pending_line,
-            batch_size,
-            ..
-        } = self;
-        // Validated once here, so the parser reads `&str` and skips per-value UTF-8 checks; a
-        // line with invalid UTF-8 ends the text, and is rejected when its turn comes.
-        let (text, invalid) = valid_lines(&pending[from..]);
-        let invalid_reason = || "line is not valid UTF-8".to_owned();
+        let number = self.line_number;
+        // Validated once, so the parser reads `&str` and skips per-value UTF-8 checks.
+        let Ok(text) = std::str::from_utf8(text) else {
+            return self.reject(
+                number,
+                text,
+                "line is not valid UTF-8".into(),
+                output,
+                counts,
+            );
+        };
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Members<'_>>();
         loop {
             let start = skip_whitespace(text.as_bytes(), stream.byte_offset());
             match stream.next() {
-                None => {
-                    return Ok(match invalid {
-                        None => Drained::All,
-                        Some(line) => Drained::Invalid(from + line, invalid_reason()),
-                    });
-                }
+                None => return Ok(()),
                 Some(Ok(members)) => {
-                    counts.lines += 1;
-                    match parser.append(&members) {
-                        Ok(()) => {
-                            counts.rows += 1;
-                            if parser.buffered_rows() >= *batch_size {
-                                output.batch(parser.finish_batch()?)?;
-                            }
-                        }
-                        Err(reason) => {
-                            counts.rejects += 1;
-                            output.reject(Reject {
-                                line: *pending_line + newlines(&text.as_bytes()[..start]),
-                                reason,
-                                raw: trim_end(&text.as_bytes()[start..stream.byte_offset()]),
-                            })?;
-                        }
-                    }
+                    let raw = &text.as_bytes()[start..stream.byte_offset()];
+                    let result = self.parser.append(&members);
+                    self.outcome(number, raw, result, output, counts)?;
                 }
                 Some(Err(e)) if e.is_eof() => {
-                    return Ok(match invalid {
-                        Some(_) => Drained::Invalid(from + start, invalid_reason()),
-                        None if !at_end => Drained::Incomplete(from + start),
-                        None => Drained::Invalid(
-                            from + start,
-                            "JSON record not closed at the end of the object".into(),
-                        ),
-                    });
+                    let open = &text.as_bytes()[start..];
+                    let mut scan = Scan::default();
+                    if scan.advance(open).is_some() || scan.in_string {
+                        let reason = format!("not a JSON object: {e}");
+                        return self.reject(number, open, reason.into(), output, counts);
+                    }
+                    self.scan = scan;
+                    self.pending_line = number;
+                    self.pending.extend_from_slice(open);
+                    self.pending.push(b'\n');
+                    return Ok(());
                 }
                 Some(Err(e)) => {
-                    return Ok(Drained::Invalid(
-                        from + start,
-                        format!("not a JSON object: {e}"),
-                    ));
+                    let rest = &text.as_bytes()[start..];
+                    let reason = format!("not a JSON object: {e}");
+                    return self.reject(number, rest, reason.into(), output, counts);
                 }
             }
         }
     }
 
-    /// Rejects the first line of the record at `pending[start..]` and returns where the next
-    /// line starts.
-    fn reject_first_line(
+    /// A record closed on a later line than it started: exactly one JSON object.
+    fn one_record(
         &mut self,
-        start: usize,
-        reason: &str,
-        output: &mut dyn DecodeOutput,
-        counts: &mut DecodeCounts,
-    ) -> Result<usize, DecodeError> {
-        let rest = &self.pending[start..];
-        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-        counts.lines += 1;
-        counts.rejects += 1;
-        output.reject(Reject {
-            line: self.pending_line + newlines(&self.pending[..start]),
-            reason: reason.to_owned().into(),
-            raw: trim_end(&rest[..end]),
-        })?;
-        Ok(start + end)
-    }
-
-    /// Drops `pending[..start]` (all converted or rejected), renumbering the rest.
-    fn keep_from(&mut self, start: usize) {
-        self.pending_line += newlines(&self.pending[..start]);
-        self.pending.drain(..start);
-    }
-
-    /// Rejects what is pending line by line (nothing more can complete it).
-    fn give_up_pending(
-        &mut self,
+        number: u64,
+        record: &[u8],
         output: &mut dyn DecodeOutput,
         counts: &mut DecodeCounts,
     ) -> Result<(), DecodeError> {
-        if !self.pending.is_empty() {
-            self.drain(true, output, counts)?;
-        }
-        Ok(())
+        let parsed = std::str::from_utf8(record)
+            .map_err(|_| Cow::Borrowed("record is not valid UTF-8"))
+            .and_then(|text| {
+                serde_json::from_str::<Members<'_>>(text)
+                    .map_err(|e| Cow::Owned(format!("not a JSON object: {e}")))
+                    .and_then(|members| self.parser.append(&members))
+            });
+        self.outcome(number, record, parsed, output, counts)
     }
-}
 
-/// Where draining `pending` stopped.
-enum Drained {
-    /// Every record converted or rejected; only whitespace is left.
-    All,
-    /// The record starting at this offset needs more lines.
-    Incomplete(usize),
-    /// The record starting at this offset is not valid JSON (or not an object).
-    Invalid(usize, String),
-}
-
-/// The longest run of whole lines of `bytes` that is valid UTF-8, and, when it stops short,
-/// where the first invalid line starts.
-fn valid_lines(bytes: &[u8]) -> (&str, Option<usize>) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (text, None),
-        Err(e) => {
-            let at = e.valid_up_to();
-            let line = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
-            // Valid: a prefix of the valid part that ends at a line boundary.
-            let text = std::str::from_utf8(&bytes[..line]).unwrap_or_default();
-            (text, Some(line))
+    /// Counts one record and delivers it: a row (flushing a full batch) or a reject.
+    fn outcome(
+        &mut self,
+        number: u64,
+        raw: &[u8],
+        result: Result<(), Cow<'static, str>>,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        match result {
+            Ok(()) => {
+                counts.lines += 1;
+                counts.rows += 1;
+                if self.parser.buffered_rows() >= self.batch_size {
+                    output.batch(self.parser.finish_batch()?)?;
+                }
+                Ok(())
+            }
+            Err(reason) => self.reject(number, raw, reason, output, counts),
         }
+    }
+
+    fn reject(
+        &self,
+        number: u64,
+        raw: &[u8],
+        reason: Cow<'static, str>,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        counts.lines += 1;
+        counts.rejects += 1;
+        output.reject(Reject {
+            line: number,
+            reason,
+            raw: trim_end(&raw[..raw.len().min(MAX_LINE_BYTES)]),
+        })
+    }
+
+    /// Rejects the open record, if any, as one reject from its first line.
+    fn reject_pending(
+        &mut self,
+        reason: &'static str,
+        output: &mut dyn DecodeOutput,
+        counts: &mut DecodeCounts,
+    ) -> Result<(), DecodeError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let result = self.reject(
+            self.pending_line,
+            &self.pending,
+            reason.into(),
+            output,
+            counts,
+        );
+        self.pending.clear();
+        result
     }
 }
 
@@ -271,10 +308,6 @@ fn skip_whitespace(text: &[u8], mut pos: usize) -> usize {
         pos += 1;
     }
     pos
-}
-
-fn newlines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 fn trim_end(bytes: &[u8]) -> &[u8] {
@@ -300,7 +333,13 @@ impl<P: JsonRecordParser> ObjectDecoder for JsonLinesDecoder<P> {
             .run(input, counts, |line, overflow, counts| {
                 self.add_line(line, overflow, output, counts)
             })
-            .and_then(|()| self.give_up_pending(output, counts));
+            .and_then(|()| {
+                self.reject_pending(
+                    "JSON record not closed at the end of the object",
+                    output,
+                    counts,
+                )
+            });
         self.splitter = splitter;
         // Rows converted before a read error are still delivered: they are good data.
         if self.parser.buffered_rows() > 0 {

@@ -103,11 +103,20 @@ fn records_pretty_printed_concatenated_or_broken() {
 }
 
 #[test]
-fn an_unclosed_record_at_the_end_is_rejected_line_by_line() {
-    let d = decode(&format!("{ELASTIC}\n{{\"timestamp\":1,\n\"action\":\"BLOCK\""));
-    assert_eq!((d.counts.rows, d.counts.rejects), (1, 2));
+fn an_unclosed_record_is_one_reject_and_never_swallows_the_next_records() {
+    // Open at the end of the object.
+    let d = decode(&format!("{ELASTIC}\n{{\"timestamp\":1,\n  \"action\":\"BLOCK\""));
+    assert_eq!((d.counts.rows, d.counts.rejects), (1, 1));
     assert_eq!(d.rejects[0].line, 2);
     assert!(d.rejects[0].reason.contains("not closed"), "{}", d.rejects[0].reason);
+    // Open before the next record, which starts at column 0.
+    let d = decode(&format!("{{\n{ELASTIC}\n{ELASTIC}\n"));
+    assert_eq!((d.counts.rows, d.counts.rejects), (2, 1));
+    assert_eq!((d.rejects[0].line, d.rejects[0].raw.as_slice()), (1, &b"{"[..]));
+    // Two hundred thousand lines of a record never closed: read once, one reject.
+    let open = format!("{{\n{}", "  \"a\":1,\n".repeat(200_000));
+    let d = decode(&format!("{open}{ELASTIC}"));
+    assert_eq!((d.counts.rows, d.counts.rejects), (1, 1));
 }
 
 #[test]
