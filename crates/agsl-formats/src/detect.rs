@@ -68,7 +68,7 @@ mod tests {
             ),
             (
                 "AWSLogs/1/elasticloadbalancing/us-east-1/2024/03/07/1_elasticloadbalancing_us-east-1_net.lb.1_20240307T0000Z_1.2.3.4_x.log.gz",
-                None,
+                Some(Format::Nlb),
             ),
             (
                 "AWSLogs/1/CloudTrail/us-east-1/2024/03/07/1_CloudTrail_us-east-1_20240307T0000Z_abc.json.gz",

@@ -44,6 +44,7 @@ registry! {
     S3Access => s3_access::S3AccessFormat,
     VpcFlow => vpc_flow::VpcFlowFormat,
     Waf => waf::WafFormat,
+    Nlb => nlb::NlbFormat,
 }
 
 impl Format {

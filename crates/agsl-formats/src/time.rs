@@ -182,6 +182,16 @@ pub fn parse_iso8601_utc(s: &str) -> Option<i64> {
     }
 }
 
+/// Parses ISO-8601 written without a zone (`2018-12-20T02:59:40`, NLB) as UTC; the forms
+/// [`parse_iso8601_utc`] reads (with `Z`, with a fraction) are accepted too.
+pub fn parse_iso8601_assume_utc(s: &str) -> Option<i64> {
+    if s.len() == 19 {
+        date_and_time(s.as_bytes(), b'T')
+    } else {
+        parse_iso8601_utc(s)
+    }
+}
+
 /// Writes `micros` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the form ALB and ELB logs use.
 pub fn format_iso8601_micros(micros: i64, out: &mut String) {
     use std::fmt::Write;

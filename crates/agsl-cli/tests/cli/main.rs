@@ -223,7 +223,7 @@ fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
 
 #[test]
 fn unknown_service_lists_the_known_ones() {
-    let output = convert("nlb", Path::new("."), Path::new("t"), &[]);
+    let output = convert("no_such_service", Path::new("."), Path::new("t"), &[]);
     assert_one_line_error(
         &output,
         2,

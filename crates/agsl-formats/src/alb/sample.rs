@@ -44,6 +44,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
         extension: "log.gz",
         compressed: true,
         status_field: 8,
+        quoted: true,
         line,
     }
     .objects(plan)

@@ -21,6 +21,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
         extension: "log",
         compressed: false,
         status_field: 7,
+        quoted: true,
         line,
     }
     .objects(plan)

@@ -1,4 +1,4 @@
-//! Deliveries of a load balancer's access logs, shared by the ALB and Classic ELB samples:
+//! Deliveries of a load balancer's access logs, shared by the ALB, Classic ELB and NLB samples:
 //! one object per 5-minute interval and LB node, keyed like AWS
 //! (`AWSLogs/<account>/elasticloadbalancing/<region>/<yyyy>/<mm>/<dd>/<file>`). The folder date
 //! is the delivery date, so records just before midnight land in the next day's folder.
@@ -20,6 +20,9 @@ pub(crate) struct LoadBalancerLog {
     pub compressed: bool,
     /// Index of a numeric field (the ELB status code) that damaged lines garble.
     pub status_field: usize,
+    /// Whether lines quote fields; damaged unquoted lines get a garbled time instead of an
+    /// unterminated quote.
+    pub quoted: bool,
     /// Appends one good line at `time` and returns its `sent_bytes`.
     pub line: fn(&mut SampleRng, i64, &mut String) -> i64,
 }
@@ -93,8 +96,9 @@ impl LoadBalancerLog {
                 fields[self.status_field] = "2x0";
                 out.push_str(&fields.join(" "));
             }
-            // An unterminated quote.
-            2 => out.push_str(&good[..good.find("\" ").unwrap_or(good.len())]),
+            // An unterminated quote, or in unquoted lines a time that is not one.
+            2 if self.quoted => out.push_str(&good[..good.find("\" ").unwrap_or(good.len())]),
+            2 => out.push_str(&good.replacen('T', "_", 1)),
             // Not a log line at all.
             _ => out.push_str("<html><body>502 Bad Gateway</body></html>"),
         }

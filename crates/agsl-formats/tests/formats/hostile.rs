@@ -4,7 +4,7 @@
 
 use agsl_formats::{
     AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, LogFormat,
-    S3AccessFormat, VpcFlowFormat, WafFormat,
+    NlbFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -133,6 +133,16 @@ fn cases() -> Vec<Case> {
                 slot("q=shoes&page=2", &["args"]),
             ],
             encode: json,
+            exact: true,
+        },
+        Case {
+            format: Box::new(NlbFormat),
+            template: r#"tls 2.0 2020-04-01T08:51:42 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd 72.21.218.154:51341 172.100.100.185:443 5 2 98 246 - arn:aws:acm:us-east-2:671290407336:certificate/2a108f19 - ECDHE-RSA-AES128-SHA tlsv12 - @0@ h2 h2 @1@ 2020-04-01T08:51:20"#,
+            slots: vec![
+                slot("my-nlb.elb.us-east-2.amazonaws.com", &["domain_name"]),
+                slot(r#""h2","http/1.1""#, &["alpn_client_preference_list"]),
+            ],
+            encode: raw,
             exact: true,
         },
     ]

@@ -6,6 +6,7 @@ mod cloudtrail_corpus;
 mod digest;
 mod elb_corpus;
 mod hostile;
+mod nlb_corpus;
 mod properties;
 mod s3_access_corpus;
 mod vpc_flow_corpus;

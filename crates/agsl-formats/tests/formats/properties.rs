@@ -4,7 +4,7 @@
 use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{
     AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, Framing, LogFormat,
-    S3AccessFormat, VpcFlowFormat, WafFormat,
+    NlbFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -24,6 +24,8 @@ const VALID_CLOUDTRAIL: &str = r#"{"Records":[{"eventVersion":"1.05","userIdenti
 
 const VALID_WAF: &str = r#"{"timestamp":1576280412771,"formatVersion":1,"webaclId":"arn:aws:wafv2:ap-southeast-2:123456789012:regional/webacl/STMTest/1EXAMPLE","terminatingRuleId":"STMTest_SQLi_XSS","terminatingRuleType":"REGULAR","action":"BLOCK","terminatingRuleMatchDetails":[{"conditionType":"SQL_INJECTION","location":"HEADER","matchedData":["10","AND","1"]}],"httpSourceName":"-","httpSourceId":"-","ruleGroupList":[],"rateBasedRuleList":[],"nonTerminatingMatchingRules":[],"httpRequest":{"clientIp":"89.160.20.156","country":"AU","headers":[{"name":"Host","value":"localhost:1989"},{"name":"User-Agent","value":"curl/7.61.1"}],"uri":"/foo","args":"","httpVersion":"HTTP/1.1","httpMethod":"GET","requestId":"rid"},"labels":[{"name":"value"}]}"#;
 
+const VALID_NLB: &str = r#"tls 2.0 2020-04-01T08:51:42 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd 72.21.218.154:51341 172.100.100.185:443 5 2 98 246 - arn:aws:acm:us-east-2:671290407336:certificate/2a108f19 - ECDHE-RSA-AES128-SHA tlsv12 - my-nlb.elb.us-east-2.amazonaws.com h2 h2 "h2","http/1.1" 2020-04-01T08:51:20"#;
+
 /// Each supported format with one valid input to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
@@ -34,6 +36,7 @@ fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
         (Box::new(VpcFlowFormat::default()), VALID_VPC_FLOW),
         (Box::new(CloudtrailFormat), VALID_CLOUDTRAIL),
         (Box::new(WafFormat), VALID_WAF),
+        (Box::new(NlbFormat), VALID_NLB),
     ]
 }
 

@@ -151,7 +151,7 @@ fn regex_raw_tables_capture_what_the_parser_reads() {
         let columns = comparable_columns(format);
         assert!(columns.len() >= 10, "{format}: {columns:?}");
         let corpus = corpus_lines(format.info().corpus_folder);
-        assert!(check(format, &corpus, &columns) >= 20, "{format}");
+        assert!(check(format, &corpus, &columns) >= 8, "{format}");
         assert_eq!(check(format, &sample_lines(format), &columns), 2000);
     }
 }
