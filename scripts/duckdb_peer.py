@@ -59,6 +59,16 @@ S3_ACCESS = [
     ("tls_version", "VARCHAR"), ("access_point_arn", "VARCHAR"), ("acl_required", "VARCHAR"),
     ("source_region", "VARCHAR"),
 ]
+NLB = [
+    ("type", "VARCHAR"), ("version", "VARCHAR"), ("time", "TIMESTAMP"), ("elb", "VARCHAR"),
+    ("listener", "VARCHAR"), ("client", "VARCHAR"), ("destination", "VARCHAR"),
+    ("connection_time", "BIGINT"), ("tls_handshake_time", "BIGINT"),
+    ("received_bytes", "BIGINT"), ("sent_bytes", "BIGINT"), ("incoming_tls_alert", "INTEGER"),
+    ("chosen_cert_arn", "VARCHAR"), ("chosen_cert_serial", "VARCHAR"), ("tls_cipher", "VARCHAR"),
+    ("tls_protocol_version", "VARCHAR"), ("tls_named_group", "VARCHAR"),
+    ("domain_name", "VARCHAR"), ("alpn_fe_protocol", "VARCHAR"), ("alpn_be_protocol", "VARCHAR"),
+    ("alpn_client_preference_list", "VARCHAR"), ("tls_connection_creation_time", "TIMESTAMP"),
+]
 VPC_TYPES = {
     "version": "INTEGER", "srcport": "INTEGER", "dstport": "INTEGER", "protocol": "INTEGER",
     "packets": "BIGINT", "bytes": "BIGINT", "start": "BIGINT", "end": "BIGINT",
@@ -83,6 +93,10 @@ def query(service, files):
         return f"SELECT *, time AS event_time FROM {text_source(files, ALB, ' ')}"
     if service == "elb":
         return f"SELECT *, time AS event_time FROM {text_source(files, ELB, ' ')}"
+    if service == "nlb":
+        # Nothing is quoted on the wire: field 21 holds `"h2","http/1.1"` as one token.
+        source = text_source(files, NLB, ' ', quote="").replace("escape='\\'", "escape=''")
+        return f"SELECT *, time::TIMESTAMPTZ AS event_time FROM {source}"
     if service == "cloudfront":
         source = text_source(files, CLOUDFRONT, '\\t', ", comment='#'", quote="")
         return f"SELECT *, (date + time_of_day)::TIMESTAMPTZ AS event_time FROM {source}"
