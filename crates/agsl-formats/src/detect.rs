@@ -39,7 +39,13 @@ pub fn detect_from_key(key: &str) -> KeyDetection {
 /// logs and Classic ELB share (FORMATS.md 7.1); the file name then tells them apart.
 pub(crate) fn load_balancer_key(key: &str) -> bool {
     let file = key.rsplit('/').next().unwrap_or(key);
-    file.contains("_elasticloadbalancing_") || file.starts_with("conn_log.")
+    file.contains("_elasticloadbalancing_") || connection_log_file(file)
+}
+
+/// An ALB connection log's file name: `conn_log.` as AWS documents it, or `conn_log_` as real
+/// buckets hold them (FORMATS.md 10.1).
+pub(crate) fn connection_log_file(file: &str) -> bool {
+    file.starts_with("conn_log.") || file.starts_with("conn_log_") || file.contains("_conn_log.")
 }
 
 /// The first format (in registry order) whose lines look like `first_line` (decompressed), or
@@ -108,7 +114,7 @@ mod tests {
             detect_from_key(
                 "AWSLogs/1/elasticloadbalancing/r/conn_log.1_elasticloadbalancing_r_app.lb_x.log.gz"
             ),
-            KeyDetection::Skip("ALB connection log")
+            KeyDetection::Format(Format::AlbConn)
         );
     }
 

@@ -128,7 +128,7 @@ impl LogFormat for ElbFormat {
         let file = key.rsplit('/').next().unwrap_or(key);
         if file.is_empty() {
             Route::Skip("folder placeholder")
-        } else if file.starts_with("conn_log.") || file.contains("_conn_log.") {
+        } else if detect::connection_log_file(file) {
             Route::Skip("ALB connection log")
         } else if file.contains("_net.") {
             Route::Skip("NLB access log")
@@ -141,10 +141,13 @@ impl LogFormat for ElbFormat {
         }
     }
 
-    /// `2015-05-13T23:39:43.945958Z my-loadbalancer …`: an ISO 8601 time first.
+    /// `2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 …`: an ISO 8601 time
+    /// first, and `ip:port` third (a connection log has a bare port there).
     fn claims_first_line(&self, line: &str) -> bool {
-        let first = line.split(' ').next().unwrap_or_default();
-        time::parse_iso8601_utc(first).is_some()
+        let mut tokens = line.split(' ');
+        let first = tokens.next().unwrap_or_default();
+        let third = tokens.nth(1).unwrap_or_default();
+        time::parse_iso8601_utc(first).is_some() && third.contains(':')
     }
 
     fn region_from_key(&self, key: &str) -> Option<String> {

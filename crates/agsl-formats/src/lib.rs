@@ -45,6 +45,7 @@ registry! {
     VpcFlow => vpc_flow::VpcFlowFormat,
     Waf => waf::WafFormat,
     Nlb => nlb::NlbFormat,
+    AlbConn => alb_conn::AlbConnFormat,
 }
 
 impl Format {

@@ -144,7 +144,7 @@ impl LogFormat for NlbFormat {
         let file = key.rsplit('/').next().unwrap_or(key);
         if file.is_empty() {
             Route::Skip("folder placeholder")
-        } else if file.starts_with("conn_log.") || file.contains("_conn_log.") {
+        } else if detect::connection_log_file(file) {
             Route::Skip("ALB connection log")
         } else if file.contains("_app.") {
             Route::Skip("ALB access log")

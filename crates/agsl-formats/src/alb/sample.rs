@@ -40,10 +40,12 @@ const CERT: &str =
 /// ALB deliveries: gzip `.log.gz` objects named `..._app.<lb>.<id>_...`.
 pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
     LoadBalancerLog {
+        file_prefix: "",
         load_balancer: "app.my-loadbalancer.50dc6c495c0c9188",
         extension: "log.gz",
         compressed: true,
         status_field: 8,
+        cut_at: 90,
         quoted: true,
         line,
     }

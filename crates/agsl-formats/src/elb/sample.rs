@@ -17,10 +17,12 @@ const USER_AGENTS: [&str; 4] = [
 /// Classic ELB deliveries: plain `.log` objects named `..._<lb-name>_...`.
 pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
     LoadBalancerLog {
+        file_prefix: "",
         load_balancer: "my-classic-lb",
         extension: "log",
         compressed: false,
         status_field: 7,
+        cut_at: 90,
         quoted: true,
         line,
     }

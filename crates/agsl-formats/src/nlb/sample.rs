@@ -18,10 +18,12 @@ const CIPHERS: [(&str, &str); 3] = [
 /// NLB deliveries: gzip `.log.gz` objects named `..._net.<lb>.<id>_...`.
 pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
     LoadBalancerLog {
+        file_prefix: "",
         load_balancer: "net.my-nlb.c6e77e28c25b2234",
         extension: "log.gz",
         compressed: true,
         status_field: 7,
+        cut_at: 90,
         quoted: false,
         line,
     }

@@ -1,5 +1,5 @@
-//! Deliveries of a load balancer's access logs, shared by the ALB, Classic ELB and NLB samples:
-//! one object per 5-minute interval and LB node, keyed like AWS
+//! Deliveries of a load balancer's logs, shared by the ALB, Classic ELB, NLB and ALB connection
+//! log samples: one object per 5-minute interval and LB node, keyed like AWS
 //! (`AWSLogs/<account>/elasticloadbalancing/<region>/<yyyy>/<mm>/<dd>/<file>`). The folder date
 //! is the delivery date, so records just before midnight land in the next day's folder.
 
@@ -14,12 +14,16 @@ const INTERVAL_MICROS: i64 = 5 * 60 * 1_000_000;
 
 /// What differs between load balancer types.
 pub(crate) struct LoadBalancerLog {
+    /// What the file name starts with before the account (`conn_log.` for connection logs).
+    pub file_prefix: &'static str,
     /// The file-name segment naming the LB (`app.<name>.<id>` for ALB, `<name>` for Classic).
     pub load_balancer: &'static str,
     pub extension: &'static str,
     pub compressed: bool,
     /// Index of a numeric field (the ELB status code) that damaged lines garble.
     pub status_field: usize,
+    /// Where a line cut short ends: before the last required field.
+    pub cut_at: usize,
     /// Whether lines quote fields; damaged unquoted lines get a garbled time instead of an
     /// unterminated quote.
     pub quoted: bool,
@@ -73,8 +77,9 @@ impl LoadBalancerLog {
         let minutes = end.rem_euclid(MICROS_PER_DAY) / 60_000_000;
         format!(
             "AWSLogs/{ACCOUNT}/elasticloadbalancing/{region}/{year:04}/{month:02}/{day:02}/\
-             {ACCOUNT}_elasticloadbalancing_{region}_{}_\
+             {}{ACCOUNT}_elasticloadbalancing_{region}_{}_\
              {year:04}{month:02}{day:02}T{:02}{:02}Z_{node}_{:08x}.{}",
+            self.file_prefix,
             self.load_balancer,
             minutes / 60,
             minutes % 60,
@@ -89,7 +94,7 @@ impl LoadBalancerLog {
         (self.line)(rng, time, &mut good);
         match rng.below(4) {
             // Cut short, as a partially written object would be.
-            0 => out.push_str(&good[..good.len().min(90)]),
+            0 => out.push_str(&good[..good.len().min(self.cut_at)]),
             // A non-numeric status code (the fields before the request are bare tokens).
             1 => {
                 let mut fields: Vec<&str> = good.splitn(self.status_field + 2, ' ').collect();

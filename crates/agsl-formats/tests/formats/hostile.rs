@@ -3,8 +3,8 @@
 //! column equals the clean line's, or a reject. Never a row with values in other columns.
 
 use agsl_formats::{
-    AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, LogFormat,
-    NlbFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
+    AlbConnFormat, AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format,
+    LogFormat, NlbFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -144,6 +144,16 @@ fn cases() -> Vec<Case> {
             ],
             encode: raw,
             exact: true,
+        },
+        Case {
+            format: Box::new(AlbConnFormat),
+            template: r#"2024-10-04T17:05:15.514108Z 192.168.131.39 36280 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 "@0@" NotBefore=2023-09-21T22:43:21Z;NotAfter=2026-06-17T22:43:21Z FEF257372D5C14D4 Success TID_1c71a68d70587445"#,
+            slots: vec![slot(
+                "CN=client.example.com,O=Example Corp,C=US",
+                &["leaf_client_cert_subject"],
+            )],
+            encode: raw,
+            exact: false,
         },
     ]
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the parsers: the shared conformance corpus and property tests.
 
+mod alb_conn_corpus;
 mod alb_corpus;
 mod cloudfront_corpus;
 mod cloudtrail_corpus;

@@ -3,8 +3,8 @@
 
 use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{
-    AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format, Framing, LogFormat,
-    NlbFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
+    AlbConnFormat, AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format,
+    Framing, LogFormat, NlbFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -26,6 +26,8 @@ const VALID_WAF: &str = r#"{"timestamp":1576280412771,"formatVersion":1,"webaclI
 
 const VALID_NLB: &str = r#"tls 2.0 2020-04-01T08:51:42 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd 72.21.218.154:51341 172.100.100.185:443 5 2 98 246 - arn:aws:acm:us-east-2:671290407336:certificate/2a108f19 - ECDHE-RSA-AES128-SHA tlsv12 - my-nlb.elb.us-east-2.amazonaws.com h2 h2 "h2","http/1.1" 2020-04-01T08:51:20"#;
 
+const VALID_ALB_CONN: &str = r#"2024-10-04T17:05:15.514108Z 192.168.131.39 36280 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 "CN=amazondomains.com,O=endEntity,L=Seattle,ST=Washington,C=US" NotBefore=2023-09-21T22:43:21Z;NotAfter=2026-06-17T22:43:21Z FEF257372D5C14D4 Success TID_1c71a68d70587445"#;
+
 /// Each supported format with one valid input to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
@@ -37,6 +39,7 @@ fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
         (Box::new(CloudtrailFormat), VALID_CLOUDTRAIL),
         (Box::new(WafFormat), VALID_WAF),
         (Box::new(NlbFormat), VALID_NLB),
+        (Box::new(AlbConnFormat), VALID_ALB_CONN),
     ]
 }
 

@@ -151,7 +151,9 @@ fn regex_raw_tables_capture_what_the_parser_reads() {
         let columns = comparable_columns(format);
         assert!(columns.len() >= 10, "{format}: {columns:?}");
         let corpus = corpus_lines(format.info().corpus_folder);
-        assert!(check(format, &corpus, &columns) >= 8, "{format}");
+        // `check` panics on an accepted line the pattern misses; the smallest corpus (albconn)
+        // holds three such lines.
+        assert!(check(format, &corpus, &columns) >= 3, "{format}");
         assert_eq!(check(format, &sample_lines(format), &columns), 2000);
     }
 }
