@@ -69,6 +69,13 @@ NLB = [
     ("domain_name", "VARCHAR"), ("alpn_fe_protocol", "VARCHAR"), ("alpn_be_protocol", "VARCHAR"),
     ("alpn_client_preference_list", "VARCHAR"), ("tls_connection_creation_time", "TIMESTAMP"),
 ]
+ALB_CONN = [
+    ("time", "TIMESTAMPTZ"), ("client_ip", "VARCHAR"), ("client_port", "INTEGER"),
+    ("listener_port", "INTEGER"), ("tls_protocol", "VARCHAR"), ("tls_cipher", "VARCHAR"),
+    ("tls_handshake_latency", "DOUBLE"), ("leaf_client_cert_subject", "VARCHAR"),
+    ("leaf_client_cert_validity", "VARCHAR"), ("leaf_client_cert_serial_number", "VARCHAR"),
+    ("tls_verify_status", "VARCHAR"), ("conn_trace_id", "VARCHAR"),
+]
 VPC_TYPES = {
     "version": "INTEGER", "srcport": "INTEGER", "dstport": "INTEGER", "protocol": "INTEGER",
     "packets": "BIGINT", "bytes": "BIGINT", "start": "BIGINT", "end": "BIGINT",
@@ -93,6 +100,9 @@ def query(service, files):
         return f"SELECT *, time AS event_time FROM {text_source(files, ALB, ' ')}"
     if service == "elb":
         return f"SELECT *, time AS event_time FROM {text_source(files, ELB, ' ')}"
+    if service == "alb_conn":
+        source = text_source(files, ALB_CONN, ' ', ", null_padding=true, strict_mode=false")
+        return f"SELECT *, time AS event_time FROM {source}"
     if service == "nlb":
         # Nothing is quoted on the wire: field 21 holds `"h2","http/1.1"` as one token.
         source = text_source(files, NLB, ' ', quote="").replace("escape='\\'", "escape=''")
