@@ -124,7 +124,7 @@ columns! {
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| Arc::new(Schema::new(AlbColumns::fields())));
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "alb",
     table_name: "alb",
@@ -132,6 +132,27 @@ const INFO: FormatInfo = FormatInfo {
     corpus_folder: "alb",
     framing: Framing::Lines { field_separator: b' ' },
     bytes_sent_column: Some("sent_bytes"),
+    event_time_column: "time",
+    partitioning: Partitioning::RegionDate,
+    unique_columns: &[
+        "time",
+        "client_port",
+        "trace_id",
+        "request_creation_time",
+        "conn_trace_id",
+    ],
+    free_text_columns: &[
+        "client_ip",
+        "target_ip",
+        "request_url",
+        "user_agent",
+        "trace_id",
+        "redirect_url",
+        "target_port_list",
+        "target_status_code_list",
+        "conn_trace_id",
+        "transformed_uri",
+    ],
     summary_column: "elb_status_code",
 };
 
@@ -150,14 +171,6 @@ impl LogFormat for AlbFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::RegionDate
     }
 
     fn claims_key(&self, key: &str) -> bool {
@@ -194,31 +207,6 @@ impl LogFormat for AlbFormat {
 
     fn region_from_key(&self, key: &str) -> Option<String> {
         fields::region_in_key(key, "elasticloadbalancing")
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &[
-            "time",
-            "client_port",
-            "trace_id",
-            "request_creation_time",
-            "conn_trace_id",
-        ]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &[
-            "client_ip",
-            "target_ip",
-            "request_url",
-            "user_agent",
-            "trace_id",
-            "redirect_url",
-            "target_port_list",
-            "target_status_code_list",
-            "conn_trace_id",
-            "transformed_uri",
-        ]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

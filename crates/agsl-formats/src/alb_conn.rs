@@ -75,7 +75,7 @@ columns! {
 static SCHEMA: LazyLock<SchemaRef> =
     LazyLock::new(|| Arc::new(Schema::new(AlbConnColumns::fields())));
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "alb_conn",
     table_name: "alb_conn",
@@ -85,6 +85,10 @@ const INFO: FormatInfo = FormatInfo {
         field_separator: b' ',
     },
     bytes_sent_column: None,
+    event_time_column: "time",
+    partitioning: Partitioning::RegionDate,
+    unique_columns: &["time", "client_port", "conn_trace_id"],
+    free_text_columns: &["client_ip", "leaf_client_cert_subject", "conn_trace_id"],
     summary_column: "tls_verify_status",
 };
 
@@ -103,14 +107,6 @@ impl LogFormat for AlbConnFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::RegionDate
     }
 
     fn claims_key(&self, key: &str) -> bool {
@@ -144,14 +140,6 @@ impl LogFormat for AlbConnFormat {
 
     fn region_from_key(&self, key: &str) -> Option<String> {
         fields::region_in_key(key, "elasticloadbalancing")
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["time", "client_port", "conn_trace_id"]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &["client_ip", "leaf_client_cert_subject", "conn_trace_id"]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

@@ -152,7 +152,7 @@ columns! {
 static SCHEMA: LazyLock<SchemaRef> =
     LazyLock::new(|| Arc::new(Schema::new(CloudfrontColumns::fields())));
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "cloudfront",
     table_name: "cloudfront",
@@ -160,6 +160,19 @@ const INFO: FormatInfo = FormatInfo {
     corpus_folder: "cloudfront",
     framing: Framing::Lines { field_separator: b'\t' },
     bytes_sent_column: Some("sc_bytes"),
+    event_time_column: "time",
+    partitioning: Partitioning::Date,
+    unique_columns: &["x_edge_request_id", "c_port"],
+    free_text_columns: &[
+        "c_ip",
+        "cs_uri_stem",
+        "cs_referrer",
+        "cs_user_agent",
+        "cs_uri_query",
+        "cs_cookie",
+        "x_edge_request_id",
+        "x_forwarded_for",
+    ],
     summary_column: "sc_status",
 };
 
@@ -178,14 +191,6 @@ impl LogFormat for CloudfrontFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::Date
     }
 
     /// `<distribution-id>.<YYYY-MM-DD-HH>.<unique-id>.gz` in a flat prefix (FORMATS.md 7.1).
@@ -218,23 +223,6 @@ impl LogFormat for CloudfrontFormat {
 
     fn region_from_key(&self, _key: &str) -> Option<String> {
         None
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["x_edge_request_id", "c_port"]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &[
-            "c_ip",
-            "cs_uri_stem",
-            "cs_referrer",
-            "cs_user_agent",
-            "cs_uri_query",
-            "cs_cookie",
-            "x_edge_request_id",
-            "x_forwarded_for",
-        ]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

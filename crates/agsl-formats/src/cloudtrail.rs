@@ -182,7 +182,7 @@ const RAW_COLUMNS: &[TypedColumn] = &[
     ),
 ];
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "cloudtrail",
     table_name: "cloudtrail",
@@ -190,6 +190,27 @@ const INFO: FormatInfo = FormatInfo {
     corpus_folder: "cloudtrail",
     framing: Framing::RecordsArray,
     bytes_sent_column: None,
+    event_time_column: "eventtime",
+    partitioning: Partitioning::RegionDate,
+    unique_columns: &["eventid", "requestid", "sharedeventid"],
+    free_text_columns: &[
+        "json_useridentity",
+        "sourceipaddress",
+        "useragent",
+        "json_requestparameters",
+        "json_responseelements",
+        "json_additionaleventdata",
+        "requestid",
+        "eventid",
+        "errormessage",
+        "sharedeventid",
+        "json_serviceeventdetails",
+        "json_tlsdetails",
+        "json_edgedevicedetails",
+        "json_addendum",
+        "json_insightdetails",
+        "json_other",
+    ],
     summary_column: "eventname",
 };
 
@@ -208,14 +229,6 @@ impl LogFormat for CloudtrailFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "eventtime"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::RegionDate
     }
 
     /// `AWSLogs/<account>/CloudTrail…/`: trails, digests and Insights.
@@ -245,31 +258,6 @@ impl LogFormat for CloudtrailFormat {
 
     fn region_from_key(&self, key: &str) -> Option<String> {
         fields::region_in_key(key, "CloudTrail")
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["eventid", "requestid", "sharedeventid"]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &[
-            "json_useridentity",
-            "sourceipaddress",
-            "useragent",
-            "json_requestparameters",
-            "json_responseelements",
-            "json_additionaleventdata",
-            "requestid",
-            "eventid",
-            "errormessage",
-            "sharedeventid",
-            "json_serviceeventdetails",
-            "json_tlsdetails",
-            "json_edgedevicedetails",
-            "json_addendum",
-            "json_insightdetails",
-            "json_other",
-        ]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

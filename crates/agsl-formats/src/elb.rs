@@ -83,7 +83,7 @@ columns! {
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| Arc::new(Schema::new(ElbColumns::fields())));
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "elb",
     table_name: "elb",
@@ -91,6 +91,10 @@ const INFO: FormatInfo = FormatInfo {
     corpus_folder: "elb",
     framing: Framing::Lines { field_separator: b' ' },
     bytes_sent_column: Some("sent_bytes"),
+    event_time_column: "time",
+    partitioning: Partitioning::RegionDate,
+    unique_columns: &["time", "client_port"],
+    free_text_columns: &["client_ip", "backend_ip", "request_url", "user_agent"],
     summary_column: "elb_status_code",
 };
 
@@ -109,14 +113,6 @@ impl LogFormat for ElbFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::RegionDate
     }
 
     fn claims_key(&self, key: &str) -> bool {
@@ -152,14 +148,6 @@ impl LogFormat for ElbFormat {
 
     fn region_from_key(&self, key: &str) -> Option<String> {
         fields::region_in_key(key, "elasticloadbalancing")
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["time", "client_port"]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &["client_ip", "backend_ip", "request_url", "user_agent"]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

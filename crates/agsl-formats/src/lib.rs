@@ -190,7 +190,8 @@ pub enum Route {
     Skip(&'static str),
 }
 
-/// The static facts of a format, one constant in its module.
+/// The static facts of a format, one constant in its module: names, where its real lines are,
+/// framing, event time and partitioning, and the columns writers treat specially.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormatInfo {
     /// The seed's service keyword (`alb`, `s3_access`, ...), used on the command line and in
@@ -204,6 +205,17 @@ pub struct FormatInfo {
     /// lines of this format.
     pub corpus_folder: &'static str,
     pub framing: Framing,
+    /// The timestamp column whose UTC date gives the `year`/`month`/`day` partition values.
+    pub event_time_column: &'static str,
+    pub partitioning: Partitioning,
+    /// Columns whose values are nearly unique per row (request ids, precise timestamps). Writers
+    /// skip dictionary encoding for them: it would only cost hashing and then fall back.
+    pub unique_columns: &'static [&'static str],
+    /// Text columns of high cardinality (addresses, URLs, user agents, request ids, JSON
+    /// documents) whose values spread over their whole range in every row group, so min/max
+    /// statistics could never prune a read. Writers skip statistics for them, which would cost
+    /// two string comparisons per value.
+    pub free_text_columns: &'static [&'static str],
     /// The column of bytes sent to the client, whose sum the sample generator records; `None`
     /// for formats without byte counts (CloudTrail).
     pub bytes_sent_column: Option<&'static str>,
@@ -231,16 +243,11 @@ pub enum Framing {
 pub trait LogFormat: Send + Sync {
     fn format(&self) -> Format;
 
-    /// What the format is called, where its real lines are, how its records are framed.
+    /// The format's static facts (names, framing, event time, partitioning, special columns).
     fn info(&self) -> &'static FormatInfo;
 
     /// The columns of the converted table, in wire order (partition columns and lineage excluded).
     fn schema(&self) -> SchemaRef;
-
-    /// The timestamp column whose UTC date gives the `year`/`month`/`day` partition values.
-    fn event_time_column(&self) -> &'static str;
-
-    fn partitioning(&self) -> Partitioning;
 
     /// Whether an object key follows the delivery layout of this format's service (its own
     /// objects, or a sibling log type AWS writes beside them), for `--service auto`; [`route`]
@@ -258,20 +265,6 @@ pub trait LogFormat: Send + Sync {
 
     /// The AWS region an object belongs to, when its key says so.
     fn region_from_key(&self, key: &str) -> Option<String>;
-
-    /// Columns whose values are nearly unique per row (request ids, precise timestamps). Writers
-    /// skip dictionary encoding for them: it would only cost hashing and then fall back.
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// Text columns of high cardinality (addresses, URLs, user agents, request ids, JSON
-    /// documents) whose values spread over their whole range in every row group, so min/max
-    /// statistics could never prune a read. Writers skip statistics for them, which would cost
-    /// two string comparisons per value.
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &[]
-    }
 
     /// A fresh decoder producing batches of at most `batch_size` rows.
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder>;

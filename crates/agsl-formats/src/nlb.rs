@@ -96,7 +96,7 @@ columns! {
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| Arc::new(Schema::new(NlbColumns::fields())));
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "nlb",
     table_name: "nlb",
@@ -106,6 +106,10 @@ const INFO: FormatInfo = FormatInfo {
         field_separator: b' ',
     },
     bytes_sent_column: Some("sent_bytes"),
+    event_time_column: "time",
+    partitioning: Partitioning::RegionDate,
+    unique_columns: &["client_port", "time", "tls_connection_creation_time"],
+    free_text_columns: &["client_ip", "destination_ip", "domain_name"],
     summary_column: "tls_protocol_version",
 };
 
@@ -124,14 +128,6 @@ impl LogFormat for NlbFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::RegionDate
     }
 
     fn claims_key(&self, key: &str) -> bool {
@@ -172,14 +168,6 @@ impl LogFormat for NlbFormat {
 
     fn region_from_key(&self, key: &str) -> Option<String> {
         fields::region_in_key(key, "elasticloadbalancing")
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["client_port", "time", "tls_connection_creation_time"]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &["client_ip", "destination_ip", "domain_name"]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

@@ -108,7 +108,7 @@ columns! {
 static SCHEMA: LazyLock<SchemaRef> =
     LazyLock::new(|| Arc::new(Schema::new(S3AccessColumns::fields())));
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "s3_access",
     table_name: "s3_access",
@@ -116,6 +116,20 @@ const INFO: FormatInfo = FormatInfo {
     corpus_folder: "s3access",
     framing: Framing::Lines { field_separator: b' ' },
     bytes_sent_column: Some("bytes_sent"),
+    event_time_column: "time",
+    partitioning: Partitioning::Date,
+    unique_columns: &["request_id", "host_id"],
+    free_text_columns: &[
+        "remote_ip",
+        "request_id",
+        "key",
+        "request_uri",
+        "request_url",
+        "referrer",
+        "user_agent",
+        "version_id",
+        "host_id",
+    ],
     summary_column: "http_status",
 };
 
@@ -134,14 +148,6 @@ impl LogFormat for S3AccessFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::Date
     }
 
     /// `YYYY-MM-DD-hh-mm-ss-<UniqueString>` with no extension, in the simple (flat) or the
@@ -170,24 +176,6 @@ impl LogFormat for S3AccessFormat {
 
     fn region_from_key(&self, _key: &str) -> Option<String> {
         None
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["request_id", "host_id"]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &[
-            "remote_ip",
-            "request_id",
-            "key",
-            "request_uri",
-            "request_url",
-            "referrer",
-            "user_agent",
-            "version_id",
-            "host_id",
-        ]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

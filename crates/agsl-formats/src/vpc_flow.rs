@@ -183,7 +183,7 @@ const RAW_COLUMNS: &[TypedColumn] = &[
     ("log_status", "string"),
 ];
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "vpc_flow",
     table_name: "vpcflow",
@@ -191,6 +191,10 @@ const INFO: FormatInfo = FormatInfo {
     corpus_folder: "vpcflow",
     framing: Framing::Lines { field_separator: b' ' },
     bytes_sent_column: Some("bytes"),
+    event_time_column: "start_time",
+    partitioning: Partitioning::RegionDate,
+    unique_columns: &[],
+    free_text_columns: &["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"],
     summary_column: "protocol",
 };
 
@@ -257,14 +261,6 @@ impl LogFormat for VpcFlowFormat {
         SCHEMA.clone()
     }
 
-    fn event_time_column(&self) -> &'static str {
-        "start_time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::RegionDate
-    }
-
     fn claims_key(&self, key: &str) -> bool {
         key.contains("vpcflowlogs")
     }
@@ -298,10 +294,6 @@ impl LogFormat for VpcFlowFormat {
             .filter(|region| fields::looks_like_region(region))
             .map(str::to_owned)
             .or_else(|| fields::region_in_key(key, "vpcflowlogs"))
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

@@ -118,7 +118,7 @@ const RAW_COLUMNS: &[TypedColumn] = &[
     ("ja4fingerprint", "string"),
 ];
 
-/// What this format is called, where its real lines are, and how its records are framed.
+/// The format's static facts: names, corpus, framing, event time, partitions, special columns.
 const INFO: FormatInfo = FormatInfo {
     keyword: "waf",
     table_name: "waf",
@@ -126,6 +126,23 @@ const INFO: FormatInfo = FormatInfo {
     corpus_folder: "waf",
     framing: Framing::JsonLines,
     bytes_sent_column: None,
+    event_time_column: "time",
+    partitioning: Partitioning::RegionDate,
+    unique_columns: &["time", "request_id"],
+    free_text_columns: &[
+        "client_ip",
+        "json_headers",
+        "host",
+        "user_agent",
+        "uri",
+        "args",
+        "request_id",
+        "json_terminating_rule_match_details",
+        "json_rule_group_list",
+        "json_rate_based_rule_list",
+        "json_non_terminating_matching_rules",
+        "json_other",
+    ],
     summary_column: "action",
 };
 
@@ -144,14 +161,6 @@ impl LogFormat for WafFormat {
 
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
-    }
-
-    fn event_time_column(&self) -> &'static str {
-        "time"
-    }
-
-    fn partitioning(&self) -> Partitioning {
-        Partitioning::RegionDate
     }
 
     /// `AWSLogs/<account>/WAFLogs/…` with `_waflogs_` in the file name (FORMATS.md 8.1).
@@ -183,27 +192,6 @@ impl LogFormat for WafFormat {
             .next()
             .filter(|r| *r == "cloudfront" || looks_like_region(r))
             .map(str::to_owned)
-    }
-
-    fn unique_columns(&self) -> &'static [&'static str] {
-        &["time", "request_id"]
-    }
-
-    fn free_text_columns(&self) -> &'static [&'static str] {
-        &[
-            "client_ip",
-            "json_headers",
-            "host",
-            "user_agent",
-            "uri",
-            "args",
-            "request_id",
-            "json_terminating_rule_match_details",
-            "json_rule_group_list",
-            "json_rate_based_rule_list",
-            "json_non_terminating_matching_rules",
-            "json_other",
-        ]
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

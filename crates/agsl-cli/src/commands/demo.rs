@@ -165,6 +165,6 @@ fn read_back(
 
 /// `*/` once per partition level, so a glob reaches the data files and never `_rejects/`.
 fn partition_glob(service: Format) -> String {
-    let levels = service.parser().partitioning().keys().len();
+    let levels = service.info().partitioning.keys().len();
     "*/".repeat(levels)
 }

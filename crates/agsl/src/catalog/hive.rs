@@ -184,7 +184,7 @@ mod tests {
             assert_eq!(table.columns.last().unwrap().name, "_source_key");
             assert!(table.columns.iter().all(|c| !c.data_type.is_empty()));
             let keys: Vec<_> = table.partition_keys.iter().map(|c| &c.name).collect();
-            assert_eq!(keys, format.parser().partitioning().keys());
+            assert_eq!(keys, format.info().partitioning.keys());
         }
         let cloudtrail = converted_table(
             Format::Cloudtrail.parser(),

@@ -61,7 +61,7 @@ pub(super) fn take_back(
             })?;
             let format = format.parser();
             let properties = writer.table_properties(format);
-            (Some(format.event_time_column()), properties)
+            (Some(format.info().event_time_column), properties)
         };
         let keep = Keep {
             spans: &spans,

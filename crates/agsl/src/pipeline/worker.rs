@@ -49,7 +49,7 @@ pub(super) fn convert_batch(
 ) -> Result<BatchOutput> {
     let time_column = format
         .schema()
-        .index_of(format.event_time_column())
+        .index_of(format.info().event_time_column)
         .map_err(SinkError::from)?;
     let run = Run {
         job,

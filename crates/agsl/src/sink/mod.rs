@@ -67,7 +67,10 @@ impl WriterOptions {
     /// Parquet writer properties for a converted table of `format`: its near-unique columns
     /// without dictionary encoding, its free-text columns without statistics.
     pub(crate) fn table_properties(&self, format: &dyn LogFormat) -> WriterProperties {
-        self.properties(format.unique_columns(), format.free_text_columns())
+        self.properties(
+            format.info().unique_columns,
+            format.info().free_text_columns,
+        )
     }
 
     /// Parquet writer properties for rejects files, whose raw lines are near-unique free text.

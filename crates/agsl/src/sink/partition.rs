@@ -100,7 +100,7 @@ impl PartitionWriter {
         file_prefix: String,
     ) -> Result<Self, SinkError> {
         let format_schema = format.schema();
-        let time_column = format_schema.index_of(format.event_time_column())?;
+        let time_column = format_schema.index_of(format.info().event_time_column)?;
         Ok(Self {
             root: root.into(),
             schema: table_schema(&format_schema),

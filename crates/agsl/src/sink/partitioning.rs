@@ -59,7 +59,7 @@ impl TablePartitioning {
 
     /// The partitioning of `format`'s table in `layout`.
     pub fn of(format: &dyn LogFormat, layout: PartitionLayout) -> Self {
-        Self::new(format.partitioning(), layout)
+        Self::new(format.info().partitioning, layout)
     }
 
     /// The partition key names, in path order.

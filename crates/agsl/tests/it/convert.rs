@@ -507,9 +507,9 @@ fn free_text_columns_are_written_without_statistics() {
         )
         .unwrap();
         let parser = format.parser();
-        let free_text = parser.free_text_columns();
+        let free_text = parser.info().free_text_columns;
         assert!(!free_text.is_empty(), "{format:?}");
-        for column in free_text.iter().chain(parser.unique_columns()) {
+        for column in free_text.iter().chain(parser.info().unique_columns) {
             assert!(
                 parser.schema().index_of(column).is_ok(),
                 "{format:?} {column}"
