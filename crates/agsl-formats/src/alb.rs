@@ -181,20 +181,7 @@ impl LogFormat for AlbFormat {
     /// the file name decides (FORMATS.md 7.1). Objects named otherwise are converted when they
     /// look like log files, so a folder of hand-collected `.log` files works too.
     fn route(&self, key: &str) -> Route {
-        let file = key.rsplit('/').next().unwrap_or(key);
-        if file.is_empty() {
-            Route::Skip("folder placeholder")
-        } else if detect::connection_log_file(file) {
-            Route::Skip("ALB connection log")
-        } else if file.contains("_net.") {
-            Route::Skip("NLB access log")
-        } else if file.contains("_elasticloadbalancing_") && !file.contains("_app.") {
-            Route::Skip("Classic ELB access log")
-        } else if file.ends_with(".log.gz") || file.ends_with(".log") || file.ends_with(".gz") {
-            Route::Convert
-        } else {
-            Route::Skip("not a log object name")
-        }
+        detect::load_balancer_route(key, detect::LoadBalancerFile::Application)
     }
 
     /// `http 2018-07-02T22:23:00.186641Z …`: a request type, then an ISO 8601 time.

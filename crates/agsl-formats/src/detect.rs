@@ -48,6 +48,70 @@ pub(crate) fn connection_log_file(file: &str) -> bool {
     file.starts_with("conn_log.") || file.starts_with("conn_log_") || file.contains("_conn_log.")
 }
 
+/// What a file name says among the log types that share the `elasticloadbalancing/` prefix
+/// (FORMATS.md 7.1, 9.1, 10.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoadBalancerFile {
+    /// An empty name: a folder placeholder.
+    Placeholder,
+    /// `conn_log.…` or `conn_log_…`: an ALB connection log.
+    Connection,
+    /// `…_net.<lb>…`: an NLB access log.
+    Network,
+    /// `…_app.<lb>…`: an ALB access log.
+    Application,
+    /// `…_elasticloadbalancing_…` with no `app.`/`net.` segment: a Classic ELB access log.
+    Classic,
+    /// No load-balancer marker: a hand-collected file.
+    Unmarked,
+}
+
+impl LoadBalancerFile {
+    pub(crate) fn of(key: &str) -> Self {
+        let file = key.rsplit('/').next().unwrap_or(key);
+        if file.is_empty() {
+            Self::Placeholder
+        } else if connection_log_file(file) {
+            Self::Connection
+        } else if file.contains("_net.") {
+            Self::Network
+        } else if file.contains("_app.") {
+            Self::Application
+        } else if file.contains("_elasticloadbalancing_") {
+            Self::Classic
+        } else {
+            Self::Unmarked
+        }
+    }
+
+    /// Why a load-balancer format that does not convert this kind skips it.
+    fn skip_reason(self) -> &'static str {
+        match self {
+            Self::Placeholder => "folder placeholder",
+            Self::Connection => "ALB connection log",
+            Self::Network => "NLB access log",
+            Self::Application => "ALB access log",
+            Self::Classic => "Classic ELB access log",
+            Self::Unmarked => "not a log object name",
+        }
+    }
+}
+
+/// The route of a load-balancer access-log format that converts `own` files, and hand-collected
+/// ones, when they are named like log objects; the other kinds are skipped with their names.
+pub(crate) fn load_balancer_route(key: &str, own: LoadBalancerFile) -> Route {
+    let kind = LoadBalancerFile::of(key);
+    if kind != own && kind != LoadBalancerFile::Unmarked {
+        return Route::Skip(kind.skip_reason());
+    }
+    let file = key.rsplit('/').next().unwrap_or(key);
+    if file.ends_with(".log.gz") || file.ends_with(".log") || file.ends_with(".gz") {
+        Route::Convert
+    } else {
+        Route::Skip(LoadBalancerFile::Unmarked.skip_reason())
+    }
+}
+
 /// The first format (in registry order) whose lines look like `first_line` (decompressed), or
 /// `None`.
 pub fn format_from_first_line(first_line: &[u8]) -> Option<Format> {

@@ -121,20 +121,7 @@ impl LogFormat for ElbFormat {
 
     /// Classic ELB files carry no `app.`/`net.` load-balancer segment (FORMATS.md 7.1).
     fn route(&self, key: &str) -> Route {
-        let file = key.rsplit('/').next().unwrap_or(key);
-        if file.is_empty() {
-            Route::Skip("folder placeholder")
-        } else if detect::connection_log_file(file) {
-            Route::Skip("ALB connection log")
-        } else if file.contains("_net.") {
-            Route::Skip("NLB access log")
-        } else if file.contains("_app.") {
-            Route::Skip("ALB access log")
-        } else if file.ends_with(".log") || file.ends_with(".log.gz") || file.ends_with(".gz") {
-            Route::Convert
-        } else {
-            Route::Skip("not a log object name")
-        }
+        detect::load_balancer_route(key, detect::LoadBalancerFile::Classic)
     }
 
     /// `2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 …`: an ISO 8601 time

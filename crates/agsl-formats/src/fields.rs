@@ -275,10 +275,23 @@ pub(crate) fn float64(value: &str, column: &'static str) -> Result<Option<f64>, 
 
 /// An ISO-8601 UTC timestamp in microseconds; `-` is NULL.
 pub(crate) fn timestamp(value: &str, column: &'static str) -> Result<Option<i64>, Reason> {
+    timestamp_by(value, column, crate::time::parse_iso8601_utc)
+}
+
+/// An ISO-8601 timestamp written without a zone (NLB), read as UTC; `-` is NULL.
+pub(crate) fn zoneless_timestamp(value: &str, column: &'static str) -> Result<Option<i64>, Reason> {
+    timestamp_by(value, column, crate::time::parse_iso8601_assume_utc)
+}
+
+fn timestamp_by(
+    value: &str,
+    column: &'static str,
+    parse: fn(&str) -> Option<i64>,
+) -> Result<Option<i64>, Reason> {
     if value == "-" {
         return Ok(None);
     }
-    crate::time::parse_iso8601_utc(value)
+    parse(value)
         .map(Some)
         .ok_or_else(|| format!("invalid timestamp `{}` in column `{column}`", shown(value)).into())
 }

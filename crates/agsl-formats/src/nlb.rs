@@ -137,20 +137,7 @@ impl LogFormat for NlbFormat {
     /// `…_elasticloadbalancing_<region>_net.<lb>.<id>_…`; the other load balancers' objects
     /// under the same prefix are skipped (FORMATS.md 9.1).
     fn route(&self, key: &str) -> Route {
-        let file = key.rsplit('/').next().unwrap_or(key);
-        if file.is_empty() {
-            Route::Skip("folder placeholder")
-        } else if detect::connection_log_file(file) {
-            Route::Skip("ALB connection log")
-        } else if file.contains("_app.") {
-            Route::Skip("ALB access log")
-        } else if file.contains("_elasticloadbalancing_") && !file.contains("_net.") {
-            Route::Skip("Classic ELB access log")
-        } else if file.ends_with(".log.gz") || file.ends_with(".log") || file.ends_with(".gz") {
-            Route::Convert
-        } else {
-            Route::Skip("not a log object name")
-        }
+        detect::load_balancer_route(key, detect::LoadBalancerFile::Network)
     }
 
     /// `tls 2.0 2018-12-20T02:59:40 net/…`: the listener type, then an `N.N` version.
@@ -195,15 +182,6 @@ struct NlbLineParser {
     columns: NlbColumns,
 }
 
-/// A zone-less ISO time as NLB writes it (`2018-12-20T02:59:40`), read as UTC; `-` is NULL.
-fn time(value: &str, column: &'static str) -> Result<Option<i64>, Reason> {
-    if value == "-" {
-        return Ok(None);
-    }
-    crate::time::parse_iso8601_assume_utc(value).map(Some).ok_or_else(|| {
-        format!("invalid timestamp `{}` in column `{column}`", value.chars().take(64).collect::<String>()).into()
-    })
-}
 
 impl LineParser for NlbLineParser {
     fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
@@ -221,7 +199,8 @@ impl LineParser for NlbLineParser {
             )
             .into());
         }
-        let event_time = time(f[2], "time")?.ok_or("missing timestamp in column `time`")?;
+        let event_time = fields::zoneless_timestamp(f[2], "time")?
+            .ok_or("missing timestamp in column `time`")?;
         let client = fields::ip_port(f[5], "client")?;
         let destination = fields::ip_port(f[6], "destination")?;
         let connection_time = fields::int64(f[7], "connection_time")?;
@@ -229,7 +208,7 @@ impl LineParser for NlbLineParser {
         let received = fields::int64(f[9], "received_bytes")?;
         let sent = fields::int64(f[10], "sent_bytes")?;
         let alert = fields::int32(f[11], "incoming_tls_alert")?;
-        let created = time(f[21], "tls_connection_creation_time")?;
+        let created = fields::zoneless_timestamp(f[21], "tls_connection_creation_time")?;
         if count > KNOWN_FIELDS && created.is_none() {
             return Err(format!(
                 "{count} fields and no `tls_connection_creation_time` in field {KNOWN_FIELDS}: \
