@@ -40,9 +40,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             line_number += 1;
             // Whole seconds, as CloudFront writes them.
             let time = (hour + i as i64 * step) / 1_000_000 * 1_000_000;
-            if plan
-                .bad_line_every
-                .is_some_and(|every| line_number.is_multiple_of(every))
+            if plan.is_bad_line(line_number)
             {
                 bad_line(&mut rng, time, &mut body);
                 facts.bad_lines += 1;

@@ -38,9 +38,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
                 body.push(',');
             }
             let time = (end - INTERVAL_MICROS + i as i64 * step) / 1_000_000 * 1_000_000;
-            let bad = plan
-                .bad_line_every
-                .is_some_and(|every| line_number.is_multiple_of(every));
+            let bad = plan.is_bad_line(line_number);
             record(&mut rng, time, region, bad, &mut body);
             if bad {
                 facts.bad_lines += 1;

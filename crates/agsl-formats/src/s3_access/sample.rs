@@ -36,9 +36,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
         for i in 0..plan.lines_per_object {
             line_number += 1;
             let time = (end - INTERVAL_MICROS + i as i64 * step) / 1_000_000 * 1_000_000;
-            if plan
-                .bad_line_every
-                .is_some_and(|every| line_number.is_multiple_of(every))
+            if plan.is_bad_line(line_number)
             {
                 bad_line(&mut rng, time, &mut body);
                 facts.bad_lines += 1;

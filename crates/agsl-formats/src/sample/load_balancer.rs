@@ -47,10 +47,7 @@ impl LoadBalancerLog {
             for i in 0..plan.lines_per_object {
                 line_number += 1;
                 let time = end - INTERVAL_MICROS + i as i64 * step + rng.below(step as u64) as i64;
-                if plan
-                    .bad_line_every
-                    .is_some_and(|every| line_number.is_multiple_of(every))
-                {
+                if plan.is_bad_line(line_number) {
                     self.bad_line(&mut rng, time, &mut body);
                     facts.bad_lines += 1;
                 } else {

@@ -76,6 +76,14 @@ impl Default for SamplePlan {
     }
 }
 
+impl SamplePlan {
+    /// Whether the `line_number`-th line (1-based, counted over all objects) is a bad one.
+    pub fn is_bad_line(&self, line_number: u64) -> bool {
+        self.bad_line_every
+            .is_some_and(|every| line_number.is_multiple_of(every))
+    }
+}
+
 /// One generated object: its key in the AWS layout, its uncompressed body and what it holds.
 #[derive(Debug, Clone)]
 pub struct SampleObject {

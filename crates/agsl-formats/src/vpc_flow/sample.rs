@@ -41,7 +41,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             // Aggregation windows start up to ten minutes before delivery.
             let start = (end - 2 * INTERVAL_MICROS + i as i64 * step) / 1_000_000 * 1_000_000;
             let record = record(&mut rng, start, format == CUSTOM);
-            if plan.bad_line_every.is_some_and(|every| line_number.is_multiple_of(every)) {
+            if plan.is_bad_line(line_number) {
                 bad_line(&mut rng, format, &record, &mut body);
                 facts.bad_lines += 1;
             } else {

@@ -60,9 +60,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
         for i in 0..plan.lines_per_object {
             line_number += 1;
             let time = (end - INTERVAL_MICROS + i as i64 * step) / 1000 * 1000;
-            let bad = plan
-                .bad_line_every
-                .is_some_and(|every| line_number.is_multiple_of(every));
+            let bad = plan.is_bad_line(line_number);
             record(&mut rng, time, acl, bad, &mut body);
             body.push('\n');
             if bad {
