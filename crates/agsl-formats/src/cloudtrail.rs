@@ -23,13 +23,12 @@ use std::borrow::Cow;
 use std::io::{BufRead, Read};
 use std::sync::{Arc, LazyLock};
 
-use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, Schema, SchemaRef};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::columns::columns;
+use crate::columns::{TextStructList, TextStructMembers, columns};
 use crate::decode::{DecodeCounts, DecodeError, DecodeOutput, MAX_LINE_BYTES, Reject};
 use crate::json::{self, Members};
 use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
@@ -73,11 +72,14 @@ const KEYS: [&str; 31] = [
     "insightDetails",
 ];
 
-/// Position of `resources` among the table's columns (after `readonly`).
-const RESOURCES_COLUMN: usize = 27;
+/// The members of one `resources` item, as the seed named them.
+pub(crate) struct ResourceMembers;
+
+impl TextStructMembers for ResourceMembers {
+    const NAMES: &'static [&'static str] = &["arn", "accountid", "type"];
+}
 
 columns! {
-    /// Every column but `resources`, which is a nested list built apart.
     pub(crate) struct CloudtrailColumns {
         eventversion: Utf8 = "eventversion",
         json_useridentity: Utf8 = "json_useridentity",
@@ -106,6 +108,7 @@ columns! {
         apiversion: Utf8 = "apiversion",
         vpcendpointid: Utf8 = "vpcendpointid",
         readonly: Boolean = "readonly",
+        resources: TextStructList<ResourceMembers> = "resources",
         managementevent: Boolean = "managementevent",
         eventcategory: Utf8 = "eventcategory",
         sharedeventid: Utf8 = "sharedeventid",
@@ -120,28 +123,8 @@ columns! {
     }
 }
 
-fn resource_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("arn", DataType::Utf8, true),
-        Field::new("accountid", DataType::Utf8, true),
-        Field::new("type", DataType::Utf8, true),
-    ])
-}
-
-fn resources_field() -> Field {
-    let item = Field::new("item", DataType::Struct(resource_fields()), true);
-    Field::new("resources", DataType::List(Arc::new(item)), true)
-}
-
-/// The schema of [`CloudtrailColumns`] alone, as its `finish` builds it.
-static FLAT_SCHEMA: LazyLock<SchemaRef> =
+static SCHEMA: LazyLock<SchemaRef> =
     LazyLock::new(|| Arc::new(Schema::new(CloudtrailColumns::fields())));
-
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields = CloudtrailColumns::fields();
-    fields.insert(RESOURCES_COLUMN, resources_field());
-    Arc::new(Schema::new(fields))
-});
 
 /// The raw table's columns, as AWS's Athena DDL for the CloudTrail SerDe types them.
 const RAW_COLUMNS: &[TypedColumn] = &[
@@ -283,12 +266,6 @@ impl LogFormat for CloudtrailFormat {
 
 }
 
-fn resources_builder(capacity: usize) -> ListBuilder<StructBuilder> {
-    ListBuilder::new(StructBuilder::from_fields(resource_fields(), capacity)).with_field(Arc::new(
-        Field::new("item", DataType::Struct(resource_fields()), true),
-    ))
-}
-
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(rename = "Records", borrow)]
@@ -304,7 +281,6 @@ const IN_MEMORY_BYTES: usize = 32 << 20;
 
 pub(crate) struct CloudtrailDecoder {
     columns: CloudtrailColumns,
-    resources: ListBuilder<StructBuilder>,
     batch_size: usize,
     in_memory_bytes: usize,
 }
@@ -330,7 +306,7 @@ impl<'a> Record<'a> {
         for (key, value) in &members.0 {
             match KEYS.iter().position(|k| k == key) {
                 Some(slot) => slots[slot] = Some(*value),
-                None => other.push((key, *value)),
+                None => other.push((key.clone(), *value)),
             }
         }
         let eventtime = match slots[2].and_then(json::text) {
@@ -350,7 +326,7 @@ impl<'a> Record<'a> {
             readonly: boolean(19, "readonly")?,
             managementevent: boolean(21, "managementevent")?,
             resources: resources(slots[20])?,
-            other: (!other.is_empty()).then(|| other_json(&other)),
+            other: json::other_members(&other, "", &[]),
             slots,
         })
     }
@@ -407,26 +383,10 @@ fn resources(raw: Option<&RawValue>) -> Result<Option<Vec<Resource<'_>>>, Cow<'s
     ))
 }
 
-/// Unknown top-level members as one compact JSON object, in the order received.
-fn other_json(members: &[(&Cow<'_, str>, &RawValue)]) -> String {
-    let mut out = String::from("{");
-    for (i, (key, value)) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(key.as_ref()).unwrap_or_else(|_| "\"\"".into()));
-        out.push(':');
-        out.push_str(&json::compact(value.get()));
-    }
-    out.push('}');
-    out
-}
-
 impl CloudtrailDecoder {
     pub(crate) fn new(batch_size: usize, in_memory_bytes: usize) -> Self {
         Self {
             columns: CloudtrailColumns::new(batch_size),
-            resources: resources_builder(batch_size),
             batch_size: batch_size.max(1),
             in_memory_bytes,
         }
@@ -478,32 +438,12 @@ impl CloudtrailDecoder {
         c.json_edgedevicedetails.append_option(raw(28));
         c.json_addendum.append_option(raw(29));
         c.json_insightdetails.append_option(raw(30));
+        TextStructList::<ResourceMembers>::append(&mut c.resources, r.resources.as_deref());
         c.json_other.append_option(r.other.as_deref());
-        match &r.resources {
-            None => self.resources.append_null(),
-            Some(items) => {
-                let entries = self.resources.values();
-                for item in items {
-                    for (field, value) in item.iter().enumerate() {
-                        entries
-                            .field_builder::<StringBuilder>(field)
-                            .expect("resource fields are declared as Utf8")
-                            .append_option(value.as_deref());
-                    }
-                    entries.append(true);
-                }
-                self.resources.append(true);
-            }
-        }
     }
 
     fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
-        let flat = self.columns.finish(&FLAT_SCHEMA)?;
-        let mut columns: Vec<ArrayRef> = flat.columns().to_vec();
-        let mut fresh = resources_builder(self.batch_size);
-        std::mem::swap(&mut self.resources, &mut fresh);
-        columns.insert(RESOURCES_COLUMN, Arc::new(fresh.finish()));
-        RecordBatch::try_new(SCHEMA.clone(), columns)
+        self.columns.finish(&SCHEMA)
     }
 
     fn records(

@@ -1,13 +1,15 @@
 //! Declares a format's columns once: the [`columns!`] macro generates the builder struct, the
 //! Arrow fields and the batch assembly from one list, so schema and builders cannot drift apart.
 
+use std::borrow::Cow;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use arrow_array::builder::{
     ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder,
-    StringBuilder, TimestampMicrosecondBuilder,
+    StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
 };
-use arrow_schema::{DataType, Field, TimeUnit};
+use arrow_schema::{DataType, Field, Fields, TimeUnit};
 
 /// Bytes reserved per string value when a builder is (re)allocated.
 const STRING_BYTES_PER_ROW: usize = 24;
@@ -99,16 +101,92 @@ impl ColumnKind for ListUtf8 {
     }
 }
 
+/// Appends one `List<Utf8>` value: `None` is NULL, `Some(&[])` an empty list.
+pub(crate) fn append_text_list(
+    builder: &mut ListBuilder<StringBuilder>,
+    items: Option<&[Cow<'_, str>]>,
+) {
+    match items {
+        None => builder.append_null(),
+        Some(items) => {
+            for item in items {
+                builder.values().append_value(item);
+            }
+            builder.append(true);
+        }
+    }
+}
+
+/// The member names of a struct whose members are all text, for [`TextStructList`].
+pub(crate) trait TextStructMembers {
+    const NAMES: &'static [&'static str];
+}
+
+/// `List<Struct<…>>` whose struct members are the nullable Utf8 fields `M::NAMES` (CloudTrail
+/// `resources`, Route 53 Resolver `answers`); items named `item` and nullable, as Spark and
+/// Athena read lists.
+pub(crate) struct TextStructList<M>(PhantomData<M>);
+
+impl<M: TextStructMembers> TextStructList<M> {
+    fn members() -> Fields {
+        M::NAMES
+            .iter()
+            .map(|name| Field::new(*name, DataType::Utf8, true))
+            .collect()
+    }
+
+    fn item() -> Field {
+        Field::new("item", DataType::Struct(Self::members()), true)
+    }
+
+    /// Appends one list value: `None` is NULL, `Some(&[])` an empty list; each item holds one
+    /// value per member, in `M::NAMES` order.
+    pub(crate) fn append<const N: usize>(
+        builder: &mut ListBuilder<StructBuilder>,
+        items: Option<&[[Option<Cow<'_, str>>; N]]>,
+    ) {
+        const { assert!(N > 0) };
+        debug_assert_eq!(N, M::NAMES.len());
+        let Some(items) = items else {
+            builder.append_null();
+            return;
+        };
+        let entries = builder.values();
+        for item in items {
+            for (member, value) in item.iter().enumerate() {
+                entries
+                    .field_builder::<StringBuilder>(member)
+                    .expect("every member is declared Utf8")
+                    .append_option(value.as_deref());
+            }
+            entries.append(true);
+        }
+        builder.append(true);
+    }
+}
+
+impl<M: TextStructMembers> ColumnKind for TextStructList<M> {
+    type Builder = ListBuilder<StructBuilder>;
+    fn data_type() -> DataType {
+        DataType::List(Arc::new(Self::item()))
+    }
+    fn builder(rows: usize) -> ListBuilder<StructBuilder> {
+        ListBuilder::with_capacity(StructBuilder::from_fields(Self::members(), rows), rows)
+            .with_field(Arc::new(Self::item()))
+    }
+}
+
 /// `columns! { pub(crate) struct AlbColumns { kind: Utf8 = "type", ... } }` declares one builder
-/// per column plus `fields()`, `new(rows)`, `len()` and `finish(schema)`.
+/// per column plus `fields()`, `new(rows)`, `len()` and `finish(schema)`. A kind is one of this
+/// module's, with its parameter when it takes one (`answers: TextStructList<AnswerMembers> = "answers"`).
 macro_rules! columns {
     ($(#[$meta:meta])* $vis:vis struct $name:ident {
-        $($field:ident : $kind:ident = $column:literal),+ $(,)?
+        $($field:ident : $kind:ident $(<$param:ty>)? = $column:literal),+ $(,)?
     }) => {
         $(#[$meta])*
         $vis struct $name {
             capacity: usize,
-            $(pub(crate) $field: <$crate::columns::$kind as $crate::columns::ColumnKind>::Builder,)+
+            $(pub(crate) $field: <$crate::columns::$kind $(<$param>)? as $crate::columns::ColumnKind>::Builder,)+
         }
 
         impl $name {
@@ -116,7 +194,7 @@ macro_rules! columns {
             pub(crate) fn fields() -> Vec<arrow_schema::Field> {
                 vec![$(arrow_schema::Field::new(
                     $column,
-                    <$crate::columns::$kind as $crate::columns::ColumnKind>::data_type(),
+                    <$crate::columns::$kind $(<$param>)? as $crate::columns::ColumnKind>::data_type(),
                     true,
                 )),+]
             }
@@ -124,7 +202,7 @@ macro_rules! columns {
             pub(crate) fn new(capacity: usize) -> Self {
                 Self {
                     capacity,
-                    $($field: <$crate::columns::$kind as $crate::columns::ColumnKind>::builder(capacity),)+
+                    $($field: <$crate::columns::$kind $(<$param>)? as $crate::columns::ColumnKind>::builder(capacity),)+
                 }
             }
 
@@ -141,7 +219,7 @@ macro_rules! columns {
                 schema: &arrow_schema::SchemaRef,
             ) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
                 let columns: Vec<arrow_array::ArrayRef> = vec![$({
-                    let mut fresh = <$crate::columns::$kind as $crate::columns::ColumnKind>::builder(self.capacity);
+                    let mut fresh = <$crate::columns::$kind $(<$param>)? as $crate::columns::ColumnKind>::builder(self.capacity);
                     std::mem::swap(&mut self.$field, &mut fresh);
                     std::sync::Arc::new(fresh.finish()) as arrow_array::ArrayRef
                 }),+];

@@ -104,9 +104,11 @@ pub(crate) fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
     if json == "null" {
         return None;
     }
-    if json.starts_with('"') {
-        if let Ok(borrowed) = serde_json::from_str::<&str>(json) {
-            return Some(Cow::Borrowed(borrowed));
+    if let Some(inner) = json.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        // `raw` is valid JSON, so a string without escapes is its content verbatim: no second
+        // parse (this is the common case, and the hot path of every JSON format).
+        if !inner.contains('\\') {
+            return Some(Cow::Borrowed(inner));
         }
         if let Ok(owned) = serde_json::from_str::<String>(json) {
             return Some(Cow::Owned(owned));
@@ -147,6 +149,47 @@ pub(crate) fn raw(raw: &RawValue) -> Option<Cow<'_, str>> {
     (raw.get() != "null").then(|| compact(raw.get()))
 }
 
+/// Members a format has no column for, as one compact object in the order received, with the
+/// unknown members of one nested object (`httpRequest`, `srcids`) under `nested_key`; `None`
+/// when there are none. This is the `json_other` column: nothing a record holds is lost.
+pub(crate) fn other_members(
+    top: &[(Cow<'_, str>, &RawValue)],
+    nested_key: &str,
+    nested: &[(Cow<'_, str>, &RawValue)],
+) -> Option<String> {
+    if top.is_empty() && nested.is_empty() {
+        return None;
+    }
+    let mut out = String::from("{");
+    let push_members = |out: &mut String, members: &[(Cow<'_, str>, &RawValue)]| {
+        for (i, (key, value)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_key(out, key);
+            out.push_str(&compact(value.get()));
+        }
+    };
+    push_members(&mut out, top);
+    if !nested.is_empty() {
+        if !top.is_empty() {
+            out.push(',');
+        }
+        push_key(&mut out, nested_key);
+        out.push('{');
+        push_members(&mut out, nested);
+        out.push('}');
+    }
+    out.push('}');
+    Some(out)
+}
+
+/// `"key":`, the key escaped as JSON.
+fn push_key(out: &mut String, key: &str) {
+    out.push_str(&serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into()));
+    out.push(':');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +217,12 @@ mod tests {
         assert_eq!(text(members.0[1].1), None);
         assert_eq!(text(members.0[2].1).as_deref(), Some(r#"{"d":1}"#));
         assert_eq!(text(members.0[4].1).as_deref(), Some("200"));
+        let plain: &RawValue = serde_json::from_str(r#""a b""#).unwrap();
+        assert!(matches!(text(plain), Some(Cow::Borrowed("a b"))));
+        let empty: &RawValue = serde_json::from_str(r#""""#).unwrap();
+        assert_eq!(text(empty).as_deref(), Some(""));
+        let escaped: &RawValue = serde_json::from_str(r#""\u00e9\"\\""#).unwrap();
+        assert_eq!(text(escaped).as_deref(), Some("é\"\\"));
         assert_eq!(boolean(members.0[3].1), Ok(Some(true)));
         assert!(boolean(members.0[4].1).is_err());
         assert_eq!(raw(members.0[1].1), None);

@@ -32,7 +32,7 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::columns::columns;
+use crate::columns::{append_text_list, columns};
 use crate::json::{self, Members};
 use crate::json_lines::{JsonLinesDecoder, JsonRecordParser};
 use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
@@ -399,31 +399,7 @@ impl<'a> WafRecord<'a> {
 
     /// Unknown keys as one compact object, `httpRequest`'s nested under its name.
     fn other_json(&self) -> Option<String> {
-        if self.other.is_empty() && self.other_request.is_empty() {
-            return None;
-        }
-        let mut out = String::from("{");
-        let members = |out: &mut String, members: &[(Cow<'_, str>, &RawValue)]| {
-            for (i, (key, value)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::to_string(key.as_ref()).unwrap_or_else(|_| "\"\"".into()));
-                out.push(':');
-                out.push_str(&json::compact(value.get()));
-            }
-        };
-        members(&mut out, &self.other);
-        if !self.other_request.is_empty() {
-            if !self.other.is_empty() {
-                out.push(',');
-            }
-            out.push_str("\"httpRequest\":{");
-            members(&mut out, &self.other_request);
-            out.push('}');
-        }
-        out.push('}');
-        Some(out)
+        json::other_members(&self.other, "httpRequest", &self.other_request)
     }
 }
 
@@ -491,11 +467,11 @@ impl JsonRecordParser for WafRecordParser {
         c.request_id.append_option(r.request_text(7));
         c.fragment.append_option(r.request_text(8));
         c.scheme.append_option(r.request_text(9));
-        append_list(&mut c.labels, r.labels.as_deref());
+        append_text_list(&mut c.labels, r.labels.as_deref());
         c.json_captcha_response.append_option(r.raw(11));
         c.json_challenge_response
             .append_option(r.raw(12).or_else(|| r.raw(16)));
-        append_list(&mut c.oversize_fields, r.oversize_fields.as_deref());
+        append_text_list(&mut c.oversize_fields, r.oversize_fields.as_deref());
         c.request_body_size.append_option(r.request_body_size);
         c.request_body_size_inspected_by_waf
             .append_option(r.request_body_size_inspected_by_waf);
@@ -513,21 +489,6 @@ impl JsonRecordParser for WafRecordParser {
 
     fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
         self.columns.finish(&SCHEMA)
-    }
-}
-
-fn append_list(
-    builder: &mut arrow_array::builder::ListBuilder<arrow_array::builder::StringBuilder>,
-    items: Option<&[Cow<'_, str>]>,
-) {
-    match items {
-        None => builder.append_null(),
-        Some(items) => {
-            for item in items {
-                builder.values().append_value(item);
-            }
-            builder.append(true);
-        }
     }
 }
 
