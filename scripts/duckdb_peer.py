@@ -180,6 +180,29 @@ def query(service, files):
             f"FROM read_json({files}, format='newline_delimited', columns={spec}, "
             "maximum_object_size=16777216)"
         )
+    if service == "route53_resolver":
+        columns = {
+            "version": "VARCHAR", "account_id": "VARCHAR", "region": "VARCHAR",
+            "vpc_id": "VARCHAR", "query_timestamp": "TIMESTAMPTZ", "query_name": "VARCHAR",
+            "query_type": "VARCHAR", "query_class": "VARCHAR", "rcode": "VARCHAR",
+            "answers": 'STRUCT("Rdata" VARCHAR, "Type" VARCHAR, "Class" VARCHAR)[]',
+            "srcaddr": "VARCHAR", "srcport": "VARCHAR", "transport": "VARCHAR",
+            "srcids": "STRUCT(instance VARCHAR, resolver_endpoint VARCHAR, "
+            "resolver_network_interface VARCHAR)",
+            "firewall_rule_group_id": "VARCHAR", "firewall_rule_action": "VARCHAR",
+            "firewall_domain_list_id": "VARCHAR",
+        }
+        spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+        return (
+            "SELECT query_timestamp AS event_time, version, account_id, region, vpc_id, "
+            "query_timestamp, query_name, query_type, query_class, rcode, "
+            "[{'rdata': a.Rdata, 'type': a.Type, 'class': a.Class} FOR a IN answers] AS answers, "
+            "srcaddr, srcport::INTEGER AS srcport, transport, "
+            "srcids.instance AS srcids_instance, srcids.resolver_endpoint AS srcids_resolver_endpoint, "
+            "srcids.resolver_network_interface AS srcids_resolver_network_interface, "
+            "firewall_rule_group_id, firewall_rule_action, firewall_domain_list_id "
+            f"FROM read_json({files}, format='newline_delimited', columns={spec})"
+        )
     sys.exit(f"unknown service {service}")
 
 

@@ -46,6 +46,7 @@ registry! {
     Waf => waf::WafFormat,
     Nlb => nlb::NlbFormat,
     AlbConn => alb_conn::AlbConnFormat,
+    Route53Resolver => route53_resolver::Route53ResolverFormat,
 }
 
 impl Format {

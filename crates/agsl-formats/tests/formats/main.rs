@@ -9,6 +9,7 @@ mod elb_corpus;
 mod hostile;
 mod nlb_corpus;
 mod properties;
+mod route53_corpus;
 mod s3_access_corpus;
 mod vpc_flow_corpus;
 mod waf_corpus;
@@ -87,6 +88,18 @@ pub fn ints(decoded: &Decoded, column: &str) -> Vec<Option<i64>> {
                 }
             };
             values
+        })
+        .collect()
+}
+
+/// The length of each row's list in `column`; `None` for a NULL list.
+pub fn list_lengths(decoded: &Decoded, column: &str) -> Vec<Option<usize>> {
+    decoded
+        .batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(column).unwrap().as_list::<i32>().clone();
+            (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value_length(i) as usize))
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{
     AlbConnFormat, AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format,
-    Framing, LogFormat, NlbFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
+    Framing, LogFormat, NlbFormat, Route53ResolverFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -28,6 +28,8 @@ const VALID_NLB: &str = r#"tls 2.0 2020-04-01T08:51:42 net/my-network-loadbalanc
 
 const VALID_ALB_CONN: &str = r#"2024-10-04T17:05:15.514108Z 192.168.131.39 36280 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 "CN=amazondomains.com,O=endEntity,L=Seattle,ST=Washington,C=US" NotBefore=2023-09-21T22:43:21Z;NotAfter=2026-06-17T22:43:21Z FEF257372D5C14D4 Success TID_1c71a68d70587445"#;
 
+const VALID_ROUTE53_RESOLVER: &str = r#"{"version":"1.100000","account_id":"626345947581","region":"us-east-1","vpc_id":"vpc-01e31a7c","query_timestamp":"2021-12-11T22:46:26Z","query_name":"repos.s3.dualstack.us-east-1.amazonaws.com.","query_type":"AAAA","query_class":"IN","rcode":"NOERROR","answers":[{"Rdata":"s3-r-w.dualstack.us-east-1.amazonaws.com.","Type":"CNAME","Class":"IN"},{"Rdata":"2a02:cf40:add:4002:91f2:a9b2:e09a:6fc6","Type":"AAAA","Class":"IN"}],"srcaddr":"172.31.86.159","srcport":"43312","transport":"UDP","srcids":{"instance":"i-079c44232510ca8ff"}}"#;
+
 /// Each supported format with one valid input to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
@@ -40,6 +42,7 @@ fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
         (Box::new(WafFormat), VALID_WAF),
         (Box::new(NlbFormat), VALID_NLB),
         (Box::new(AlbConnFormat), VALID_ALB_CONN),
+        (Box::new(Route53ResolverFormat), VALID_ROUTE53_RESOLVER),
     ]
 }
 
