@@ -5,6 +5,7 @@ Usage: python duckdb_peer.py <service> <file with NUL-separated object paths> <o
 Prints one JSON line: {"rows": N}.
 """
 
+import gzip
 import json
 import sys
 
@@ -75,6 +76,33 @@ ALB_CONN = [
     ("tls_handshake_latency", "DOUBLE"), ("leaf_client_cert_subject", "VARCHAR"),
     ("leaf_client_cert_validity", "VARCHAR"), ("leaf_client_cert_serial_number", "VARCHAR"),
     ("tls_verify_status", "VARCHAR"), ("conn_trace_id", "VARCHAR"),
+]
+# CloudFront v2: (wire name in JSON and W3C, column, type); Parquet columns carry the column
+# name (`cs_referer` with one r there).
+CLOUDFRONT_V2 = [
+    ("date", "date", "VARCHAR"), ("time", "time", "VARCHAR"),
+    ("x-edge-location", "x_edge_location", "VARCHAR"), ("sc-bytes", "sc_bytes", "BIGINT"),
+    ("c-ip", "c_ip", "VARCHAR"), ("cs-method", "cs_method", "VARCHAR"),
+    ("cs(Host)", "cs_host", "VARCHAR"), ("cs-uri-stem", "cs_uri_stem", "VARCHAR"),
+    ("sc-status", "sc_status", "INTEGER"), ("cs(Referer)", "cs_referrer", "VARCHAR"),
+    ("cs(User-Agent)", "cs_user_agent", "VARCHAR"), ("cs-uri-query", "cs_uri_query", "VARCHAR"),
+    ("cs(Cookie)", "cs_cookie", "VARCHAR"), ("x-edge-result-type", "x_edge_result_type", "VARCHAR"),
+    ("x-edge-request-id", "x_edge_request_id", "VARCHAR"),
+    ("x-host-header", "x_host_header", "VARCHAR"), ("cs-protocol", "cs_protocol", "VARCHAR"),
+    ("cs-bytes", "cs_bytes", "BIGINT"), ("time-taken", "time_taken", "DOUBLE"),
+    ("x-forwarded-for", "x_forwarded_for", "VARCHAR"), ("ssl-protocol", "ssl_protocol", "VARCHAR"),
+    ("ssl-cipher", "ssl_cipher", "VARCHAR"),
+    ("x-edge-response-result-type", "x_edge_response_result_type", "VARCHAR"),
+    ("cs-protocol-version", "cs_protocol_version", "VARCHAR"), ("fle-status", "fle_status", "VARCHAR"),
+    ("fle-encrypted-fields", "fle_encrypted_fields", "INTEGER"), ("c-port", "c_port", "INTEGER"),
+    ("time-to-first-byte", "time_to_first_byte", "DOUBLE"),
+    ("x-edge-detailed-result-type", "x_edge_detailed_result_type", "VARCHAR"),
+    ("sc-content-type", "sc_content_type", "VARCHAR"), ("sc-content-len", "sc_content_len", "BIGINT"),
+    ("sc-range-start", "sc_range_start", "BIGINT"), ("sc-range-end", "sc_range_end", "BIGINT"),
+    ("timestamp(ms)", "timestamp_ms", "BIGINT"), ("c-country", "c_country", "VARCHAR"),
+    ("asn", "asn", "BIGINT"), ("origin-fbl", "origin_fbl", "DOUBLE"),
+    ("origin-lbl", "origin_lbl", "DOUBLE"),
+    ("cache-behavior-path-pattern", "cache_behavior_path_pattern", "VARCHAR"),
 ]
 VPC_TYPES = {
     "version": "INTEGER", "srcport": "INTEGER", "dstport": "INTEGER", "protocol": "INTEGER",
@@ -203,7 +231,63 @@ def query(service, files):
             "firewall_rule_group_id, firewall_rule_action, firewall_domain_list_id "
             f"FROM read_json({files}, format='newline_delimited', columns={spec})"
         )
+    if service == "cloudfront_v2":
+        return cloudfront_v2(files)
     sys.exit(f"unknown service {service}")
+
+
+def cloudfront_v2(files):
+    """JSON, W3C and Parquet objects, each read by its reader, typed alike, unioned by name."""
+    paths = json.loads(files.replace("'", '"'))
+    by_output = {"json": [], "w3c": [], "parquet": []}
+    w3c_fields = None
+    for path in paths:
+        if path.endswith(".parquet"):
+            by_output["parquet"].append(path)
+            continue
+        with gzip.open(path, "rt") as f:
+            first = f.readline()
+        if first.startswith("{"):
+            by_output["json"].append(path)
+        else:
+            by_output["w3c"].append(path)
+            w3c_fields = first.removeprefix("#Fields:").split()
+
+    def typed(source, present):
+        exprs = []
+        for wire, column, kind in CLOUDFRONT_V2:
+            name = present.get(wire)
+            if name is None:
+                continue
+            value = f"nullif({name}, '-')"
+            exprs.append(f"{value} AS {column}" if kind == "VARCHAR" else f"TRY_CAST({value} AS {kind}) AS {column}")
+        return f"SELECT {', '.join(exprs)} FROM {source}"
+
+    def listed(group):
+        return "[" + ", ".join(f"'{p}'" for p in group) + "]"
+
+    selects = []
+    if by_output["json"]:
+        spec = "{" + ", ".join(f"'{wire}': 'VARCHAR'" for wire, _, _ in CLOUDFRONT_V2) + "}"
+        source = f"read_json({listed(by_output['json'])}, format='newline_delimited', columns={spec})"
+        selects.append(typed(source, {wire: f'"{wire}"' for wire, _, _ in CLOUDFRONT_V2}))
+    if by_output["w3c"]:
+        spec = "{" + ", ".join(f"'{wire}': 'VARCHAR'" for wire in w3c_fields) + "}"
+        source = (
+            f"read_csv({listed(by_output['w3c'])}, delim='\\t', quote='', escape='', "
+            f"header=false, skip=1, columns={spec}, auto_detect=false)"
+        )
+        selects.append(typed(source, {wire: f'"{wire}"' for wire in w3c_fields}))
+    if by_output["parquet"]:
+        source = f"read_parquet({listed(by_output['parquet'])})"
+        present = {wire: ("cs_referer" if column == "cs_referrer" else column) for wire, column, _ in CLOUDFRONT_V2}
+        selects.append(typed(source, present))
+    union = " UNION ALL BY NAME ".join(f"({select})" for select in selects)
+    return (
+        "SELECT coalesce(make_timestamp(timestamp_ms * 1000), "
+        "(TRY_CAST(date AS DATE) + TRY_CAST(time AS TIME))::TIMESTAMPTZ) AS event_time, "
+        f"* EXCLUDE (date, time, timestamp_ms) FROM ({union})"
+    )
 
 
 def main():

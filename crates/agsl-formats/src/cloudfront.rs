@@ -35,10 +35,10 @@ use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
 use crate::sample::{SampleObject, SamplePlan};
 use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
 
-mod sample;
+pub(crate) mod sample;
 
 /// The fields CloudFront documents, by `#Fields:` name, in today's order (a slot each).
-const FIELDS: [&str; 33] = [
+pub(crate) const FIELDS: [&str; 33] = [
     "date",
     "time",
     "x-edge-location",
@@ -76,7 +76,7 @@ const FIELDS: [&str; 33] = [
 
 /// The raw table's columns: [`FIELDS`] in the same order, named as AWS's Athena DDL names them
 /// (W3C names with `-` and `()` as `_`, `Referer` spelled `referrer`), all `string`.
-const RAW_COLUMNS: [TypedColumn; FIELDS.len()] = [
+pub(crate) const RAW_COLUMNS: [TypedColumn; FIELDS.len()] = [
     ("date", "string"),
     ("time", "string"),
     ("x_edge_location", "string"),
@@ -194,31 +194,28 @@ impl LogFormat for CloudfrontFormat {
     }
 
     /// `<distribution-id>.<YYYY-MM-DD-HH>.<unique-id>.gz` in a flat prefix (FORMATS.md 7.1).
+    /// Standard logging v2 writes the same names, so in a flat prefix `cloudfront_v2` claims
+    /// them too and the content decides; under the folders only v2 writes, only v2 claims.
     fn claims_key(&self, key: &str) -> bool {
-        let file = key.rsplit('/').next().unwrap_or(key);
-        let parts: Vec<&str> = file.split('.').collect();
-        parts.len() == 4
-            && !parts[0].is_empty()
-            && parts[0]
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            && is_date_hour(parts[1])
-            && parts[3] == "gz"
+        log_file_name(key) && !v2_delivery_folders(key)
     }
 
     /// Delivered names, and hand-collected `.log` files too.
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
-        if self.claims_key(key) || file.ends_with(".log") || file.ends_with(".log.gz") {
+        if log_file_name(key) || file.ends_with(".log") || file.ends_with(".log.gz") {
             Route::Convert
         } else {
             Route::Skip("not a CloudFront log object name")
         }
     }
 
-    /// The `#Version`/`#Fields` header, or a line of more than 20 TAB-separated fields.
+    /// The `#Version` header, the legacy `#Fields` header, or a line of more than 20
+    /// TAB-separated fields.
     fn claims_first_line(&self, line: &str) -> bool {
-        line.starts_with("#Version") || line.starts_with("#Fields") || line.split('\t').count() > 20
+        line.starts_with("#Version")
+            || line.strip_prefix("#Fields:").is_some_and(legacy_field_names)
+            || line.split('\t').count() > 20
     }
 
     fn region_from_key(&self, _key: &str) -> Option<String> {
@@ -251,6 +248,49 @@ impl LogFormat for CloudfrontFormat {
 
 }
 
+/// Whether `names` (a `#Fields:` header's) are exactly today's legacy fields in legacy order.
+pub(crate) fn legacy_field_names(names: &str) -> bool {
+    names.split_whitespace().eq(FIELDS)
+}
+
+/// Whether the key's file is named `<distribution-id>.<YYYY-MM-DD-HH>.<unique-id>.gz`, as
+/// legacy and v2 text deliveries both name them.
+pub(crate) fn log_file_name(key: &str) -> bool {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let parts: Vec<&str> = file.split('.').collect();
+    parts.len() == 4
+        && !parts[0].is_empty()
+        && parts[0]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && is_date_hour(parts[1])
+        && parts[3] == "gz"
+}
+
+/// Whether the key lies under folders only standard logging v2 writes (FORMATS.md 12.1): the
+/// `AWSLogs/<account>/CloudFront/` prefix AWS inserts, a Hive-style `DistributionId=` folder,
+/// or `<yyyy>/<MM>/<dd>/<HH>/` date folders (legacy logging writes one flat prefix).
+pub(crate) fn v2_delivery_folders(key: &str) -> bool {
+    let folders: Vec<&str> = key
+        .rsplit_once('/')
+        .map_or_else(Vec::new, |(folders, _file)| folders.split('/').collect());
+    let aws_prefix = folders.windows(3).any(|w| {
+        w[0] == "AWSLogs"
+            && (crate::is_account_id(w[1]) || w[1].starts_with("aws-account-id="))
+            && w[2] == "CloudFront"
+    });
+    let hive = folders.iter().any(|f| {
+        f.get(..15)
+            .is_some_and(|p| p.eq_ignore_ascii_case("distributionid="))
+    });
+    let numeric = |f: &&str, len: usize| f.len() == len && f.bytes().all(|b| b.is_ascii_digit());
+    let dated = folders.len() >= 4 && {
+        let last = &folders[folders.len() - 4..];
+        numeric(&last[0], 4) && numeric(&last[1], 2) && numeric(&last[2], 2) && numeric(&last[3], 2)
+    };
+    aws_prefix || hive || dated
+}
+
 /// `YYYY-MM-DD-HH`.
 fn is_date_hour(s: &str) -> bool {
     let b = s.as_bytes();
@@ -280,8 +320,8 @@ fn default_layout() -> Vec<Option<usize>> {
     (0..FIELDS.len()).map(Some).collect()
 }
 
-/// The typed values of one line, checked before anything is appended.
-struct CloudfrontRecord {
+/// The typed values of one record, checked before anything is appended.
+pub(crate) struct CloudfrontRecord {
     time: i64,
     sc_bytes: Option<i64>,
     sc_status: Option<i32>,
@@ -296,15 +336,17 @@ struct CloudfrontRecord {
 }
 
 impl CloudfrontRecord {
+    /// A legacy line's record: its time from `date` and `time`.
     fn parse(v: &[&str; FIELDS.len()]) -> Result<Self, Reason> {
         let time = match (v[0], v[1]) {
             ("-", _) | (_, "-") => return Err("missing date or time".into()),
-            (date, time) => crate::time::parse_date_and_time(date, time).ok_or_else(|| {
-                Cow::Owned(format!(
-                    "invalid date and time `{date} {time}` in column `time`"
-                ))
-            })?,
+            (date, time) => date_and_time(date, time)?,
         };
+        Self::with_time(v, time)
+    }
+
+    /// The typed values of `v` (`-` for fields the record lacks), at the event time `time`.
+    pub(crate) fn with_time(v: &[&str; FIELDS.len()], time: i64) -> Result<Self, Reason> {
         Ok(Self {
             time,
             sc_bytes: fields::int64(v[3], "sc_bytes")?,
@@ -319,6 +361,54 @@ impl CloudfrontRecord {
             sc_range_end: fields::int64(v[32], "sc_range_end")?,
         })
     }
+
+    /// Appends the record as one row; `v` are the values it was parsed from.
+    pub(crate) fn append(&self, c: &mut CloudfrontColumns, v: &[&str; FIELDS.len()]) {
+        let text = |i: usize| fields::text(v[i]);
+        c.time.append_value(self.time);
+        c.x_edge_location.append_option(text(2));
+        c.sc_bytes.append_option(self.sc_bytes);
+        c.c_ip.append_option(text(4));
+        c.cs_method.append_option(text(5));
+        c.cs_host.append_option(text(6));
+        c.cs_uri_stem.append_option(text(7));
+        c.sc_status.append_option(self.sc_status);
+        c.cs_referrer.append_option(text(9));
+        c.cs_user_agent.append_option(text(10));
+        c.cs_uri_query.append_option(text(11));
+        c.cs_cookie.append_option(text(12));
+        c.x_edge_result_type.append_option(text(13));
+        c.x_edge_request_id.append_option(text(14));
+        c.x_host_header.append_option(text(15));
+        c.cs_protocol.append_option(text(16));
+        c.cs_bytes.append_option(self.cs_bytes);
+        c.time_taken.append_option(self.time_taken);
+        c.x_forwarded_for.append_option(text(19));
+        c.ssl_protocol.append_option(text(20));
+        c.ssl_cipher.append_option(text(21));
+        c.x_edge_response_result_type.append_option(text(22));
+        c.cs_protocol_version.append_option(text(23));
+        c.fle_status.append_option(text(24));
+        c.fle_encrypted_fields.append_option(self.fle_encrypted_fields);
+        c.c_port.append_option(self.c_port);
+        c.time_to_first_byte.append_option(self.time_to_first_byte);
+        c.x_edge_detailed_result_type.append_option(text(28));
+        c.sc_content_type.append_option(text(29));
+        c.sc_content_len.append_option(self.sc_content_len);
+        c.sc_range_start.append_option(self.sc_range_start);
+        c.sc_range_end.append_option(self.sc_range_end);
+    }
+}
+
+/// `date` and `time` (UTC, whole seconds) as one timestamp.
+pub(crate) fn date_and_time(date: &str, time: &str) -> Result<i64, Reason> {
+    crate::time::parse_date_and_time(date, time).ok_or_else(|| {
+        Cow::Owned(format!(
+            "invalid date and time `{} {}` in column `time`",
+            fields::shown(date),
+            fields::shown(time)
+        ))
+    })
 }
 
 impl LineParser for CloudfrontLineParser {
@@ -348,44 +438,7 @@ impl LineParser for CloudfrontLineParser {
                 }
             }
         }
-        let record = CloudfrontRecord::parse(&v)?;
-
-        let c = &mut self.columns;
-        let text = |i: usize| fields::text(v[i]);
-        c.time.append_value(record.time);
-        c.x_edge_location.append_option(text(2));
-        c.sc_bytes.append_option(record.sc_bytes);
-        c.c_ip.append_option(text(4));
-        c.cs_method.append_option(text(5));
-        c.cs_host.append_option(text(6));
-        c.cs_uri_stem.append_option(text(7));
-        c.sc_status.append_option(record.sc_status);
-        c.cs_referrer.append_option(text(9));
-        c.cs_user_agent.append_option(text(10));
-        c.cs_uri_query.append_option(text(11));
-        c.cs_cookie.append_option(text(12));
-        c.x_edge_result_type.append_option(text(13));
-        c.x_edge_request_id.append_option(text(14));
-        c.x_host_header.append_option(text(15));
-        c.cs_protocol.append_option(text(16));
-        c.cs_bytes.append_option(record.cs_bytes);
-        c.time_taken.append_option(record.time_taken);
-        c.x_forwarded_for.append_option(text(19));
-        c.ssl_protocol.append_option(text(20));
-        c.ssl_cipher.append_option(text(21));
-        c.x_edge_response_result_type.append_option(text(22));
-        c.cs_protocol_version.append_option(text(23));
-        c.fle_status.append_option(text(24));
-        c.fle_encrypted_fields
-            .append_option(record.fle_encrypted_fields);
-        c.c_port.append_option(record.c_port);
-        c.time_to_first_byte
-            .append_option(record.time_to_first_byte);
-        c.x_edge_detailed_result_type.append_option(text(28));
-        c.sc_content_type.append_option(text(29));
-        c.sc_content_len.append_option(record.sc_content_len);
-        c.sc_range_start.append_option(record.sc_range_start);
-        c.sc_range_end.append_option(record.sc_range_end);
+        CloudfrontRecord::parse(&v)?.append(&mut self.columns, &v);
         Ok(LineKind::Row)
     }
 

@@ -18,21 +18,28 @@ pub enum KeyDetection {
     Unknown,
 }
 
-/// The service of an object from the key layout AWS delivers it under: the first format whose
-/// layout the key follows and that converts it; else a skip, when some format's layout holds
-/// the key but none converts it (a sibling log type); else unknown.
+/// The service of an object from the key layout AWS delivers it under: the one format whose
+/// layout the key follows and that converts it; unknown when two do (CloudFront's legacy and
+/// v2 logging name objects alike), so the content decides; else a skip, when some format's
+/// layout holds the key but none converts it (a sibling log type); else unknown.
 pub fn detect_from_key(key: &str) -> KeyDetection {
     let mut skipped = None;
+    let mut converting = None;
     for format in Format::ALL {
         let parser = format.parser();
         if parser.claims_key(key) {
             match parser.route(key) {
-                Route::Convert => return KeyDetection::Format(format),
+                Route::Convert if converting.is_some() => return KeyDetection::Unknown,
+                Route::Convert => converting = Some(format),
                 Route::Skip(why) => skipped = skipped.or(Some(why)),
             }
         }
     }
-    skipped.map_or(KeyDetection::Unknown, KeyDetection::Skip)
+    match (converting, skipped) {
+        (Some(format), _) => KeyDetection::Format(format),
+        (None, Some(why)) => KeyDetection::Skip(why),
+        (None, None) => KeyDetection::Unknown,
+    }
 }
 
 /// Whether a key follows the `elasticloadbalancing` delivery layout that ALB, NLB, connection
@@ -114,8 +121,10 @@ pub(crate) fn load_balancer_route(key: &str, own: LoadBalancerFile) -> Route {
 
 /// The first format (in registry order) whose lines look like `first_line` (decompressed), or
 /// `None`.
+/// Binary content (Parquet's `PAR1` magic) is read lossily, so its magic still shows.
 pub fn format_from_first_line(first_line: &[u8]) -> Option<Format> {
-    let line = std::str::from_utf8(first_line).ok()?.trim_end();
+    let line = String::from_utf8_lossy(first_line);
+    let line = line.trim_end();
     Format::ALL
         .into_iter()
         .find(|format| format.parser().claims_first_line(line))
@@ -152,9 +161,12 @@ mod tests {
                 "AWSLogs/1/vpcflowlogs/us-east-1/2024/03/07/1_vpcflowlogs_us-east-1_fl-1_20240307T0000Z_ab.log.gz",
                 Some(Format::VpcFlow),
             ),
+            // Legacy and v2 CloudFront logging both write such names in a flat prefix: the
+            // content decides (FORMATS.md 12.1).
+            ("cf/EMLARXS9EXAMPLE.2024-03-07-23.ABCD1234.gz", None),
             (
-                "cf/EMLARXS9EXAMPLE.2024-03-07-23.ABCD1234.gz",
-                Some(Format::Cloudfront),
+                "AWSLogs/1/CloudFront/EMLARXS9EXAMPLE/2024/03/07/23/EMLARXS9EXAMPLE.2024-03-07-23.ABCD1234.gz",
+                Some(Format::CloudfrontV2),
             ),
             (
                 "logs/2024-03-07-23-05-00-1A2B3C4D5E6F7A8B",
@@ -183,7 +195,9 @@ mod tests {
     }
 
     /// Every generated object's first line is claimed by its own format and by no other, so
-    /// the registry order never decides between two formats on real content.
+    /// the registry order never decides between two formats on real content; and detection
+    /// sends every object to its format, from its key or, when the key is ambiguous, its first
+    /// line.
     #[test]
     fn each_format_claims_its_own_first_lines_only() {
         for format in Format::ALL {
@@ -194,18 +208,27 @@ mod tests {
             };
             for object in format.parser().sample(plan) {
                 let first = object.body.split(|&b| b == b'\n').next().unwrap();
-                let line = std::str::from_utf8(first).unwrap().trim_end();
+                let line = String::from_utf8_lossy(first);
+                let line = line.trim_end();
                 let claiming: Vec<Format> = Format::ALL
                     .into_iter()
                     .filter(|f| f.parser().claims_first_line(line))
                     .collect();
                 assert_eq!(claiming, [format], "{line}");
-                assert_eq!(
-                    detect_from_key(&object.key),
-                    KeyDetection::Format(format),
-                    "{}",
-                    object.key
-                );
+                match detect_from_key(&object.key) {
+                    KeyDetection::Format(detected) => {
+                        assert_eq!(detected, format, "{}", object.key)
+                    }
+                    KeyDetection::Unknown => {
+                        assert_eq!(
+                            format_from_first_line(first),
+                            Some(format),
+                            "{}",
+                            object.key
+                        )
+                    }
+                    KeyDetection::Skip(why) => panic!("{} skipped: {why}", object.key),
+                }
             }
         }
     }

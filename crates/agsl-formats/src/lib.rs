@@ -47,6 +47,7 @@ registry! {
     Nlb => nlb::NlbFormat,
     AlbConn => alb_conn::AlbConnFormat,
     Route53Resolver => route53_resolver::Route53ResolverFormat,
+    CloudfrontV2 => cloudfront_v2::CloudfrontV2Format,
 }
 
 impl Format {

@@ -197,8 +197,12 @@ pub enum RawSerde {
         header_names_columns: bool,
     },
     /// One JSON object per line, read by the OpenX JSON SerDe (as in AWS's Athena DDL for
-    /// WAF); nested values typed as in `columns`.
-    JsonLines { columns: &'static [TypedColumn] },
+    /// WAF); nested values typed as in `columns`. `key_mapping` pairs a column with the JSON
+    /// key it reads when the key is no valid column name (`cs_host` reads `cs(Host)`).
+    JsonLines {
+        columns: &'static [TypedColumn],
+        key_mapping: &'static [(&'static str, &'static str)],
+    },
     /// A SerDe and input format of the service's own (CloudTrail's).
     Custom {
         classification: &'static str,

@@ -204,6 +204,7 @@ impl LogFormat for Route53ResolverFormat {
         RawTable {
             serde: RawSerde::JsonLines {
                 columns: RAW_COLUMNS,
+                key_mapping: &[],
             },
             layout: RawLayout::Flat,
         }

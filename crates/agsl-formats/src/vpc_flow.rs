@@ -282,8 +282,12 @@ impl LogFormat for VpcFlowFormat {
     /// starting with a number (the version, or an account id).
     fn claims_first_line(&self, line: &str) -> bool {
         let first = line.split(' ').next().unwrap_or_default();
+        // A header's first field name (`version`, `account-id`, `interface-id`), or a version.
+        let field_name = first
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         first == "version"
-            || first.contains("-id")
+            || (field_name && first.contains("-id"))
             || (!first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()))
     }
 

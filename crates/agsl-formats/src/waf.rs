@@ -209,6 +209,7 @@ impl LogFormat for WafFormat {
         RawTable {
             serde: RawSerde::JsonLines {
                 columns: RAW_COLUMNS,
+                key_mapping: &[],
             },
             layout: RawLayout::Flat,
         }

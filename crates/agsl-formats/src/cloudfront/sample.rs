@@ -74,8 +74,9 @@ fn date_time(time: i64, out: &mut String) {
     );
 }
 
-/// Appends one good 33-field line and returns its `sc_bytes`.
-fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
+/// Appends one good 33-field line and returns its `sc_bytes` (standard logging v2's samples
+/// draw their values from it too).
+pub(crate) fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     date_time(time, out);
     let status = if rng.chance(900) {
         200

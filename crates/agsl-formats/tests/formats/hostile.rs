@@ -3,8 +3,9 @@
 //! column equals the clean line's, or a reject. Never a row with values in other columns.
 
 use agsl_formats::{
-    AlbConnFormat, AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format,
-    LogFormat, NlbFormat, Route53ResolverFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
+    AlbConnFormat, AlbFormat, CloudfrontFormat, CloudfrontV2Format, CloudtrailFormat, Decoded,
+    ElbFormat, Format, LogFormat, NlbFormat, Route53ResolverFormat, S3AccessFormat, VpcFlowFormat,
+    WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -142,6 +143,17 @@ fn cases() -> Vec<Case> {
                 slot("shop.example.com.", &["query_name"]),
                 slot("v=spf1 include:_spf.example.com ~all", &["answers"]),
                 slot("i-079c44232510ca8ff", &["srcids_instance"]),
+            ],
+            encode: json,
+            exact: true,
+        },
+        Case {
+            format: Box::new(CloudfrontV2Format),
+            template: r#"{"timestamp(ms)":"1731699951183","x-edge-location":"SOF50-P2","sc-bytes":"1068","c-ip":"192.0.2.100","cs-method":"GET","cs-uri-stem":"@0@","sc-status":"200","cs(User-Agent)":"@1@","cs-uri-query":"@2@","c-country":"NL","asn":"16509"}"#,
+            slots: vec![
+                slot("/assets/app.js", &["cs_uri_stem"]),
+                slot("Mozilla/5.0%20(X11;%20Linux%20x86_64)", &["cs_user_agent"]),
+                slot("v=3&utm_source=mail", &["cs_uri_query"]),
             ],
             encode: json,
             exact: true,
@@ -296,6 +308,11 @@ fn raw_quotes_in_json_reject_the_record() {
             Format::Route53Resolver,
             "shop.example.com.",
             "shop\" \".example.com.",
+        ),
+        (
+            Format::CloudfrontV2,
+            "/assets/app.js",
+            "/assets\" \"/app.js",
         ),
     ] {
         let case = cases()

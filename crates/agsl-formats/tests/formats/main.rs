@@ -3,6 +3,7 @@
 mod alb_conn_corpus;
 mod alb_corpus;
 mod cloudfront_corpus;
+mod cloudfront_v2_corpus;
 mod cloudtrail_corpus;
 mod digest;
 mod elb_corpus;

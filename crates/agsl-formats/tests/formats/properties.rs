@@ -3,8 +3,9 @@
 
 use agsl_formats::sample::{SamplePlan, objects};
 use agsl_formats::{
-    AlbConnFormat, AlbFormat, CloudfrontFormat, CloudtrailFormat, Decoded, ElbFormat, Format,
-    Framing, LogFormat, NlbFormat, Route53ResolverFormat, S3AccessFormat, VpcFlowFormat, WafFormat,
+    AlbConnFormat, AlbFormat, CloudfrontFormat, CloudfrontV2Format, CloudtrailFormat, Decoded,
+    ElbFormat, Format, Framing, LogFormat, NlbFormat, Route53ResolverFormat, S3AccessFormat,
+    VpcFlowFormat, WafFormat,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -30,6 +31,8 @@ const VALID_ALB_CONN: &str = r#"2024-10-04T17:05:15.514108Z 192.168.131.39 36280
 
 const VALID_ROUTE53_RESOLVER: &str = r#"{"version":"1.100000","account_id":"626345947581","region":"us-east-1","vpc_id":"vpc-01e31a7c","query_timestamp":"2021-12-11T22:46:26Z","query_name":"repos.s3.dualstack.us-east-1.amazonaws.com.","query_type":"AAAA","query_class":"IN","rcode":"NOERROR","answers":[{"Rdata":"s3-r-w.dualstack.us-east-1.amazonaws.com.","Type":"CNAME","Class":"IN"},{"Rdata":"2a02:cf40:add:4002:91f2:a9b2:e09a:6fc6","Type":"AAAA","Class":"IN"}],"srcaddr":"172.31.86.159","srcport":"43312","transport":"UDP","srcids":{"instance":"i-079c44232510ca8ff"}}"#;
 
+const VALID_CLOUDFRONT_V2: &str = r#"{"date":"2024-11-15","time":"19:45:51","x-edge-location":"SOF50-P2","sc-bytes":"1068","c-ip":"192.0.2.100","cs(User-Agent)":"Mozilla/5.0%20(Windows)","sc-status":"200","asn":"16509","timestamp(ms)":"1731699951183","origin-fbl":"0.254","origin-lbl":"0.254","x-host-header":"d111111abcdef8.cloudfront.net","cs(Cookie)":"examplecookie=value"}"#;
+
 /// Each supported format with one valid input to mutate.
 fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
     vec![
@@ -43,6 +46,7 @@ fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
         (Box::new(NlbFormat), VALID_NLB),
         (Box::new(AlbConnFormat), VALID_ALB_CONN),
         (Box::new(Route53ResolverFormat), VALID_ROUTE53_RESOLVER),
+        (Box::new(CloudfrontV2Format), VALID_CLOUDFRONT_V2),
     ]
 }
 
@@ -157,6 +161,45 @@ proptest! {
             input.extend_from_slice(valid.as_bytes());
             check_format(format.as_ref(), &input);
         }
+    }
+}
+
+/// A generated CloudFront v2 Parquet object (the fourth object of every four).
+fn parquet_object() -> &'static [u8] {
+    static OBJECT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    OBJECT.get_or_init(|| {
+        let plan = SamplePlan {
+            objects: 4,
+            lines_per_object: 30,
+            ..SamplePlan::default()
+        };
+        let object = objects(Format::CloudfrontV2, plan)
+            .nth(3)
+            .expect("four objects");
+        assert!(object.body.starts_with(b"PAR1"), "{}", object.key);
+        object.body
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// Damaged Parquet (flipped bytes anywhere: footer, page headers, data) is rows and
+    /// rejects, never a panic.
+    #[test]
+    fn mutated_parquet_objects_never_panic(
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        let mut bytes = parquet_object().to_vec();
+        for (at, byte) in flips {
+            let at = 4 + at % (bytes.len() - 4);
+            bytes[at] = byte;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(4 + cut % (bytes.len() - 3));
+        }
+        check_format(&CloudfrontV2Format, &bytes);
     }
 }
 

@@ -81,9 +81,16 @@ pub fn raw_table(
             };
             (columns, text(LAZY_SERDE, delimited(separator)))
         }
-        RawSerde::JsonLines { columns } => {
+        RawSerde::JsonLines {
+            columns,
+            key_mapping,
+        } => {
             parameters.insert("classification".into(), "json".into());
-            (typed(columns), text(JSON_SERDE, BTreeMap::new()))
+            let mapping = key_mapping
+                .iter()
+                .map(|(column, key)| (format!("mapping.{column}"), (*key).to_owned()))
+                .collect();
+            (typed(columns), text(JSON_SERDE, mapping))
         }
         RawSerde::Custom {
             classification,
@@ -167,6 +174,39 @@ mod tests {
             let pattern = &table.storage.serde_parameters["input.regex"];
             let regex = regex::Regex::new(&greedy_twin(pattern)).unwrap();
             assert_eq!(regex.captures_len() - 1, table.columns.len(), "{format}");
+        }
+    }
+
+    /// JSON keys that are no valid column name (`cs(Host)`) are read through the SerDe's
+    /// `mapping.<column>` properties; every JSON SerDe table names only columns it has.
+    #[test]
+    fn json_serde_tables_map_keys_that_are_no_column_names() {
+        let table = raw_table(
+            Format::CloudfrontV2,
+            PartitionLayout::Seed,
+            "raw",
+            "t",
+            "s3://b/p",
+            None,
+        );
+        let parameters = &table.storage.serde_parameters;
+        assert_eq!(parameters["mapping.cs_host"], "cs(Host)");
+        assert_eq!(parameters["mapping.cs_referrer"], "cs(Referer)");
+        assert_eq!(parameters["mapping.timestamp_ms"], "timestamp(ms)");
+        assert!(
+            !parameters.contains_key("mapping.date"),
+            "same name, no mapping"
+        );
+        for format in Format::ALL {
+            let table = raw_table(format, PartitionLayout::Seed, "raw", "t", "s3://b/p", None);
+            for key in table.storage.serde_parameters.keys() {
+                if let Some(column) = key.strip_prefix("mapping.") {
+                    assert!(
+                        table.columns.iter().any(|c| c.name == column),
+                        "{format}: {key}"
+                    );
+                }
+            }
         }
     }
 
