@@ -242,6 +242,11 @@ pub enum Framing {
 /// format's own module, so the rest of the code iterates [`Format::ALL`] and never matches on
 /// a format: its names, which objects are its own, its table schema and partitioning, its
 /// decoder, its raw table, and the sample generator the demo and the tests use.
+///
+/// One decoder feeds one output schema today ([`schema`](LogFormat::schema)). A second
+/// schema per format (OCSF for Security Lake, FORMATS.md 13) would be one more method here,
+/// mapping this schema's batches to it: the registry lists formats, not tables or schemas, so
+/// adding it changes no registry line and no other format.
 pub trait LogFormat: Send + Sync {
     fn format(&self) -> Format;
 
@@ -267,6 +272,13 @@ pub trait LogFormat: Send + Sync {
 
     /// The AWS region an object belongs to, when its key says so.
     fn region_from_key(&self, key: &str) -> Option<String>;
+
+    /// Each row's region from the records themselves, for objects whose key names none (WAF
+    /// logs delivered through Firehose carry their web ACL's ARN); `None` when the format has
+    /// no such fallback. A NULL entry leaves that row in Hive's default partition.
+    fn row_regions(&self, _batch: &arrow_array::RecordBatch) -> Option<arrow_array::StringArray> {
+        None
+    }
 
     /// A fresh decoder producing batches of at most `batch_size` rows.
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder>;

@@ -21,13 +21,15 @@
 //! - Unknown keys are kept in `json_other` as one compact object in the order received, with
 //!   unknown `httpRequest` keys nested under `"httpRequest"`.
 //! - `region` is the key's folder after `WAFLogs/` verbatim, so CloudFront-scope web ACLs land
-//!   in `region=cloudfront`. Firehose deliveries name no region in their key and go to
-//!   `__HIVE_DEFAULT_PARTITION__` (the web ACL ARN's region is not used yet).
+//!   in `region=cloudfront`. Firehose deliveries (`aws-waf-logs-<stream>-…` objects) name no
+//!   region in their key: each row takes its web ACL ARN's region (`cloudfront` for global
+//!   web ACLs), and an ARN without one leaves the row in `__HIVE_DEFAULT_PARTITION__`.
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{RecordBatch, StringArray};
 use arrow_schema::{ArrowError, Schema, SchemaRef};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -168,9 +170,16 @@ impl LogFormat for WafFormat {
         key.contains("/WAFLogs/") || key.starts_with("WAFLogs/")
     }
 
+    /// Direct deliveries (`…_waflogs_…`), Firehose deliveries (the stream's name, which must
+    /// begin with `aws-waf-logs-`, then its version, time and id: FORMATS.md 8.1) and
+    /// hand-collected `.log` files.
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
-        if file.contains("_waflogs_") || file.ends_with(".log.gz") || file.ends_with(".log") {
+        if file.contains("_waflogs_")
+            || file.starts_with("aws-waf-logs-")
+            || file.ends_with(".log.gz")
+            || file.ends_with(".log")
+        {
             Route::Convert
         } else if file.is_empty() {
             Route::Skip("folder placeholder")
@@ -192,6 +201,23 @@ impl LogFormat for WafFormat {
             .next()
             .filter(|r| *r == "cloudfront" || looks_like_region(r))
             .map(str::to_owned)
+    }
+
+    /// For Firehose deliveries, whose keys name no region: the web ACL's, from its ARN, and
+    /// `cloudfront` for CloudFront-scope (`global`) web ACLs, as direct deliveries name them.
+    fn row_regions(&self, batch: &RecordBatch) -> Option<StringArray> {
+        let ids = batch.column_by_name("webacl_id")?.as_string_opt::<i32>()?;
+        Some(
+            ids.iter()
+                .map(|id| {
+                    let id = id?;
+                    match webacl_parts(id) {
+                        (_, Some("global")) => Some("cloudfront"),
+                        _ => id.split(':').nth(3).filter(|r| looks_like_region(r)),
+                    }
+                })
+                .collect(),
+        )
     }
 
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {

@@ -128,6 +128,15 @@ fn keys_and_regions() {
     let global = key.replace("/us-east-1/", "/cloudfront/");
     assert_eq!(WafFormat.region_from_key(&global).as_deref(), Some("cloudfront"));
     assert!(!WafFormat.claims_key("AWSLogs/1/CloudTrail/us-east-1/2024/03/07/f.json.gz"));
+    // Firehose names the object after its stream, which must begin with `aws-waf-logs-`; the
+    // key names no region, so rows take their web ACL's (`row_regions`).
+    let firehose = "waf/2024/03/07/23/aws-waf-logs-shop-1-2024-03-07-23-05-00-0b1e2c3d";
+    assert_eq!(WafFormat.route(firehose), Route::Convert);
+    assert_eq!(WafFormat.region_from_key(firehose), None);
+    let d = decode(&format!("{ELASTIC}\n{}", ELASTIC.replace(":regional/", ":global/")));
+    let regions = WafFormat.row_regions(&d.batches[0]).expect("WAF names regions");
+    assert_eq!(regions.value(0), "ap-southeast-2");
+    assert_eq!(regions.value(1), "cloudfront");
     assert!(WafFormat.claims_first_line(ELASTIC));
     assert!(!WafFormat.claims_first_line(r#"{"Records":[{"eventVersion":"1.08"}]}"#));
 }

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use agsl_formats::LogFormat;
 use agsl_formats::time::MICROS_PER_DAY;
+use agsl_formats::{LogFormat, Partitioning};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array};
@@ -51,6 +51,8 @@ struct OpenPartition {
 /// Writes one worker's rows into partitioned Parquet files under the table root.
 pub struct PartitionWriter {
     root: PathBuf,
+    /// The format, asked for the rows' own regions when a key names none.
+    format: &'static dyn LogFormat,
     schema: SchemaRef,
     partitioning: TablePartitioning,
     time_column: usize,
@@ -103,6 +105,7 @@ impl PartitionWriter {
         let time_column = format_schema.index_of(format.info().event_time_column)?;
         Ok(Self {
             root: root.into(),
+            format: format.format().parser(),
             schema: table_schema(&format_schema),
             partitioning,
             time_column,
@@ -135,8 +138,14 @@ impl PartitionWriter {
         let times = batch
             .column(self.time_column)
             .as_primitive::<TimestampMicrosecondType>();
+        // A key without a region: the rows may name their own (WAF through Firehose).
+        let row_regions = match (region, self.partitioning.base) {
+            (None, Partitioning::RegionDate) => self.format.row_regions(&batch),
+            _ => None,
+        };
         let first_day = times.value(0).div_euclid(MICROS_PER_DAY);
-        if times.null_count() == 0
+        if row_regions.is_none()
+            && times.null_count() == 0
             && times
                 .values()
                 .iter()
@@ -149,14 +158,21 @@ impl PartitionWriter {
             );
         }
         // Rows without an event time (VPC custom formats without `start`) take the key's date.
-        let mut days: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Option<&str>, Option<i64>), Vec<u32>> = BTreeMap::new();
         for (row, t) in times.iter().enumerate() {
             let day = t
                 .map(|t| t.div_euclid(MICROS_PER_DAY))
                 .or(key_values.key_day);
-            days.entry(day).or_default().push(row as u32);
+            let row_region = match &row_regions {
+                Some(regions) => regions.is_valid(row).then(|| regions.value(row)),
+                None => region,
+            };
+            groups
+                .entry((row_region, day))
+                .or_default()
+                .push(row as u32);
         }
-        for (day, rows) in days {
+        for ((region, day), rows) in groups {
             let part = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(rows))?;
             let path = match day {
                 Some(day) => self.partitioning.path(account, region, day),

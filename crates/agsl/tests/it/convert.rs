@@ -587,3 +587,42 @@ fn every_row_names_its_own_object() {
     }
     assert_eq!(seen, expected);
 }
+
+/// WAF through Firehose: object keys name neither WAF nor a region (FORMATS.md 8.1), so each
+/// row's region comes from its web ACL's ARN (`cloudfront` for global web ACLs) and every row
+/// lands in the partition a direct delivery would have put it in, never in the default one.
+#[test]
+fn waf_through_firehose_takes_each_rows_region_from_its_web_acl() {
+    let dir = tempfile::tempdir().unwrap();
+    let (generated, source) = (dir.path().join("generated"), dir.path().join("firehose"));
+    let target = dir.path().join("table");
+    let written = write_sample(Format::Waf, plan(), &generated).unwrap();
+    let objects = files_named(&generated, &|name| name.ends_with(".log.gz"));
+    assert_eq!(objects.len() as u64, written.objects);
+    for (i, object) in objects.iter().enumerate() {
+        let key = format!("2024/03/07/23/aws-waf-logs-shop-1-2024-03-07-23-{i:02}-00-0b1e2c.gz");
+        std::fs::create_dir_all(source.join(&key).parent().unwrap()).unwrap();
+        std::fs::rename(object, source.join(key)).unwrap();
+    }
+    let summary = convert(
+        &ConvertJob::new(Format::Waf, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.skipped_objects, 0, "Firehose object names convert");
+    assert_eq!(
+        (summary.rows, summary.rejects),
+        (written.facts.good_lines, written.facts.bad_lines)
+    );
+    let expected: Vec<&String> = written.facts.rows_per_partition.keys().collect();
+    assert!(expected.iter().any(|p| p.starts_with("region=cloudfront/")));
+    assert!(expected.iter().any(|p| p.starts_with("region=us-east-1/")));
+    assert_eq!(summary.partitions.iter().collect::<Vec<_>>(), expected);
+    for (partition, rows) in &written.facts.rows_per_partition {
+        let read: usize = read_table(&target.join(partition))
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(read as u64, *rows, "{partition}");
+    }
+}
