@@ -2,7 +2,8 @@
 //! `java.util.regex` on threads with a 1 MB stack. The pattern is taken from `agsl ddl` exactly
 //! as Athena receives it (after Hive's string unescaping) and run by a small Java program
 //! (`java/RawRegexCheck.java`, with the machine's JDK) over every corpus and generated line,
-//! and over lines whose user agent and URL are 8 KB long: no line may overflow the stack, every
+//! and over lines whose user agent and URL (NLB: server name; ALB connection logs: certificate
+//! subject) are 8 KB long: no line may overflow the stack, every
 //! line agsl accepts must match, and Java must capture what the `regex` crate captures (which
 //! `agsl::it::raw_tables` checks against agsl's own parser).
 
@@ -88,8 +89,27 @@ fn long_text(bytes: usize, escapes: bool) -> String {
     word.repeat(bytes / word.len() + 1)
 }
 
-/// Lines with an 8 KB user agent and an 8 KB URL, and the user agent as written on the wire.
+/// Lines with an 8 KB user agent and an 8 KB URL, and the user agent as written on the wire;
+/// for the TLS logs, which carry neither, an 8 KB server name (NLB) or client certificate
+/// subject (ALB connection logs).
 fn long_lines(format: Format) -> Vec<(String, String)> {
+    match format {
+        Format::Nlb => {
+            let name = format!("{}example.com", "a1b2c3d4-segment.".repeat(8 * 1024 / 17));
+            let line = format!(
+                r#"tls 2.0 2020-04-01T08:51:42 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd 72.21.218.154:51341 172.100.100.185:443 5 2 98 246 - arn:aws:acm:us-east-2:671290407336:certificate/2a108f19 - ECDHE-RSA-AES128-SHA tlsv12 - {name} h2 h2 "h2","http/1.1" 2020-04-01T08:51:20"#
+            );
+            return vec![(line, name)];
+        }
+        Format::AlbConn => {
+            let subject = long_text(8 * 1024, false).replace(' ', ",O=");
+            let line = format!(
+                r#"2024-10-04T17:05:15.514108Z 192.168.131.39 36280 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 "CN={subject}" NotBefore=2023-09-21T22:43:21Z;NotAfter=2026-06-17T22:43:21Z FEF257372D5C14D4 Success TID_1c71a68d70587445"#
+            );
+            return vec![(line, format!("CN={subject}"))];
+        }
+        _ => {}
+    }
     let escapes = format != Format::S3Access;
     let ua = long_text(8 * 1024, escapes);
     let url = format!("/search?q={}", long_text(8 * 1024, false).replace(' ', "+"));
@@ -221,4 +241,14 @@ fn elb_raw_regex_holds_in_java_on_8_kb_fields() {
 #[test]
 fn s3_access_raw_regex_holds_in_java_on_8_kb_fields() {
     check(Format::S3Access, "s3access");
+}
+
+#[test]
+fn nlb_raw_regex_holds_in_java_on_8_kb_fields() {
+    check(Format::Nlb, "nlb");
+}
+
+#[test]
+fn alb_conn_raw_regex_holds_in_java_on_8_kb_fields() {
+    check(Format::AlbConn, "albconn");
 }
