@@ -210,12 +210,21 @@ impl LogFormat for CloudfrontFormat {
         }
     }
 
-    /// The `#Version` header, the legacy `#Fields` header, or a line of more than 20
-    /// TAB-separated fields.
+    /// The `#Version` header, the legacy `#Fields` header, or a headerless line shaped like a
+    /// legacy record: a date and a time, then as many TAB-separated fields as legacy files
+    /// have had (24, 26 or 33). Only then: without a header the legacy order is assumed, and
+    /// standard logging v2's `plain` output (no header, any selection and order) must not be
+    /// read in that order.
     fn claims_first_line(&self, line: &str) -> bool {
-        line.starts_with("#Version")
-            || line.strip_prefix("#Fields:").is_some_and(legacy_field_names)
-            || line.split('\t').count() > 20
+        if line.starts_with("#Version") {
+            return true;
+        }
+        if let Some(names) = line.strip_prefix("#Fields:") {
+            return legacy_field_names(names);
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        matches!(fields.len(), 24 | 26 | 33)
+            && crate::time::parse_date_and_time(fields[0], fields[1]).is_some()
     }
 
     fn region_from_key(&self, _key: &str) -> Option<String> {

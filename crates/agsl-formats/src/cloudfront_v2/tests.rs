@@ -198,6 +198,13 @@ fn keys_first_lines_and_the_legacy_format() {
         Some(Format::CloudfrontV2)
     );
     assert_eq!(format_from_first_line(b"#Version: 1.0"), Some(Format::Cloudfront));
+    // A headerless legacy line is legacy; a headerless line of another shape (v2 `plain`
+    // output, whose field order is unknown) is claimed by neither, so nothing reads it in an
+    // order it does not have.
+    let legacy_line = "2019-12-13\t22:36:27\tSEA19-C1\t900\t192.0.2.100\tGET\td111111abcdef8.cloudfront.net\t/favicon.ico\t502\thttp://www.example.com/\tMozilla/5.0\t-\t-\tError\t1pkpNfBQ39sYMnjjUQjmH2w1wdJnbHYTbag21o_3OfcQgPzdL2RSSQ==\twww.example.com\thttp\t675\t0.102\t-\t-\t-\tError\tHTTP/1.1\t-\t-\t25260\t0.102\tOriginDnsError\ttext/html\t507\t-\t-";
+    assert_eq!(format_from_first_line(legacy_line.as_bytes()), Some(Format::Cloudfront));
+    let plain: Vec<&str> = legacy_line.split('\t').skip(2).chain(["x"; 2]).collect();
+    assert_eq!(format_from_first_line(plain.join("\t").as_bytes()), None);
     let legacy_fields = format!("#Fields: {}", crate::cloudfront::FIELDS.join(" "));
     assert_eq!(format_from_first_line(legacy_fields.as_bytes()), Some(Format::Cloudfront));
 }
