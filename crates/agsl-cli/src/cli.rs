@@ -427,7 +427,7 @@ fn table_names() -> String {
     names.join(", ")
 }
 
-pub use agsl::config::parse_size;
+pub use agsl::parse_size;
 
 fn parse_partitioning(value: &str) -> Result<PartitionLayout, String> {
     value.parse()

@@ -15,16 +15,8 @@
 //! ```
 
 use std::path::Path;
-use std::time::Duration;
 
-use agsl_formats::{ServiceChoice, UnknownServiceChoice};
-use serde::{Deserialize, Deserializer};
-
-use crate::catalog::{CatalogKind, CatalogOptions};
-use crate::pipeline::ConvertJob;
-use crate::sink::{PartitionLayout, WriterOptions};
-use crate::storage::Location;
-use crate::window::TimeWindow;
+use crate::pipeline::{ConvertJob, JobSpec};
 
 /// A config file could not be read or is invalid.
 #[derive(Debug, thiserror::Error)]
@@ -43,97 +35,6 @@ pub enum ConfigError {
         name: String,
         known: String,
     },
-}
-
-/// The keys a job (or `[defaults]`) may set; all optional until merged.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JobTable {
-    #[serde(default, deserialize_with = "service")]
-    service: Option<ServiceChoice>,
-    #[serde(default, deserialize_with = "location")]
-    source: Option<Location>,
-    #[serde(default, deserialize_with = "location")]
-    target: Option<Location>,
-    endpoint_url: Option<String>,
-    region: Option<String>,
-    sse: Option<String>,
-    sse_kms_key_id: Option<String>,
-    #[serde(default, deserialize_with = "instant")]
-    since: Option<String>,
-    #[serde(default, deserialize_with = "instant")]
-    until: Option<String>,
-    reprocess: Option<bool>,
-    full_listing: Option<bool>,
-    #[serde(default, deserialize_with = "size")]
-    target_file_size: Option<u64>,
-    #[serde(default, deserialize_with = "zstd_level")]
-    zstd_level: Option<i32>,
-    #[serde(default, deserialize_with = "positive")]
-    workers: Option<usize>,
-    #[serde(default, deserialize_with = "size")]
-    commit_size: Option<u64>,
-    #[serde(default, deserialize_with = "positive")]
-    fetch_concurrency: Option<usize>,
-    #[serde(default, deserialize_with = "size")]
-    fetch_buffer: Option<u64>,
-    #[serde(default, deserialize_with = "positive")]
-    lock_timeout_seconds: Option<usize>,
-    #[serde(default, deserialize_with = "catalog_kind")]
-    catalog: Option<CatalogKind>,
-    #[serde(default, deserialize_with = "name")]
-    database: Option<String>,
-    #[serde(default, deserialize_with = "name")]
-    table: Option<String>,
-    #[serde(default, deserialize_with = "name")]
-    raw_database: Option<String>,
-    #[serde(default, deserialize_with = "name")]
-    raw_table: Option<String>,
-    partition_projection: Option<bool>,
-    #[serde(default, deserialize_with = "partitioning")]
-    partitioning: Option<PartitionLayout>,
-    #[serde(default, deserialize_with = "account_id")]
-    account_id: Option<String>,
-    #[serde(default, deserialize_with = "location")]
-    rejects: Option<Location>,
-}
-
-impl JobTable {
-    /// The job `name`'s keys over `defaults`.
-    fn overlay(self, defaults: &JobTable, name: &str) -> JobTable {
-        let d = defaults.clone();
-        JobTable {
-            service: self.service.or(d.service),
-            source: self.source.or(d.source),
-            target: self.target.or(d.target),
-            endpoint_url: self.endpoint_url.or(d.endpoint_url),
-            region: self.region.or(d.region),
-            sse: self.sse.or(d.sse),
-            sse_kms_key_id: self.sse_kms_key_id.or(d.sse_kms_key_id),
-            since: self.since.or(d.since),
-            until: self.until.or(d.until),
-            reprocess: self.reprocess.or(d.reprocess),
-            full_listing: self.full_listing.or(d.full_listing),
-            target_file_size: self.target_file_size.or(d.target_file_size),
-            zstd_level: self.zstd_level.or(d.zstd_level),
-            workers: self.workers.or(d.workers),
-            commit_size: self.commit_size.or(d.commit_size),
-            fetch_concurrency: self.fetch_concurrency.or(d.fetch_concurrency),
-            fetch_buffer: self.fetch_buffer.or(d.fetch_buffer),
-            lock_timeout_seconds: self.lock_timeout_seconds.or(d.lock_timeout_seconds),
-            catalog: self.catalog.or(d.catalog),
-            database: self.database.or(d.database),
-            // Table names belong to one job: a default would give every job the same table.
-            table: self.table,
-            raw_database: self.raw_database.or(d.raw_database),
-            raw_table: self.raw_table,
-            partition_projection: self.partition_projection.or(d.partition_projection),
-            partitioning: self.partitioning.or(d.partitioning),
-            account_id: self.account_id.or(d.account_id),
-            // A default rejects location gets one folder per job, named after it.
-            rejects: self.rejects.or_else(|| d.rejects.map(|r| r.join(name))),
-        }
-    }
 }
 
 /// A named job of a config file.
@@ -162,7 +63,7 @@ pub fn parse(text: &str, path: &str, names: &[String]) -> Result<Vec<NamedJob>, 
     };
     // Every top-level table is a job but `defaults`; deserializing them straight from the
     // document keeps toml's line numbers in the errors.
-    let mut tables: std::collections::BTreeMap<String, toml::Spanned<JobTable>> =
+    let mut tables: std::collections::BTreeMap<String, toml::Spanned<JobSpec>> =
         toml::from_str(text).map_err(|e| invalid(one_line(&e.to_string())))?;
     let defaults = tables
         .remove("defaults")
@@ -172,7 +73,9 @@ pub fn parse(text: &str, path: &str, names: &[String]) -> Result<Vec<NamedJob>, 
     for (name, table) in tables {
         let line = line_of(text, table.span().start);
         let merged = table.into_inner().overlay(&defaults, &name);
-        let job = build(merged).map_err(|m| invalid(format!("job `{name}` (line {line}): {m}")))?;
+        let job = merged
+            .build()
+            .map_err(|m| invalid(format!("job `{name}` (line {line}): {m}")))?;
         jobs.push(NamedJob { name, job });
     }
     if jobs.is_empty() {
@@ -202,66 +105,6 @@ pub fn parse(text: &str, path: &str, names: &[String]) -> Result<Vec<NamedJob>, 
         .collect()
 }
 
-fn build(table: JobTable) -> Result<ConvertJob, String> {
-    let service = table.service.ok_or("missing key `service`")?;
-    let source = table.source.ok_or("missing key `source`")?;
-    let target = table.target.ok_or("missing key `target`")?;
-    let mut job = ConvertJob::new(service.format(), source, target);
-    job.storage.endpoint_url = table.endpoint_url;
-    if let Some(region) = &table.region {
-        crate::storage::check_region(region)
-            .map_err(|message| format!("key `region`: {message}"))?;
-    }
-    job.storage.region = table.region;
-    job.storage.encryption =
-        crate::storage::Encryption::parse(table.sse.as_deref(), table.sse_kms_key_id)
-            .map_err(|message| format!("key `sse`: {message}"))?;
-    job.window = TimeWindow::new(table.since.as_deref(), table.until.as_deref())?;
-    job.reprocess = table.reprocess.unwrap_or(false);
-    job.full_listing = table.full_listing.unwrap_or(false);
-    let mut writer = WriterOptions::default();
-    if let Some(bytes) = table.target_file_size {
-        writer = writer.with_target_file_bytes(bytes);
-    }
-    if let Some(level) = table.zstd_level {
-        writer = writer.with_zstd_level(level).map_err(|e| e.to_string())?;
-    }
-    job.writer = writer;
-    if let Some(workers) = table.workers {
-        job.workers = workers;
-    }
-    if let Some(bytes) = table.commit_size {
-        job.commit_bytes = bytes;
-    }
-    if let Some(concurrency) = table.fetch_concurrency {
-        job.fetch.concurrency = concurrency;
-    }
-    if let Some(bytes) = table.fetch_buffer {
-        job.fetch.buffer_bytes = bytes;
-    }
-    if let Some(seconds) = table.lock_timeout_seconds {
-        job.lock_stale_after = Duration::from_secs(seconds as u64);
-    }
-    if job.format.is_none() && (table.table.is_some() || table.raw_table.is_some()) {
-        return Err(
-            "`table` and `raw_table` name one service's tables; not with service `auto`".into(),
-        );
-    }
-    job.catalog = CatalogOptions {
-        kind: table.catalog.unwrap_or_default(),
-        database: table.database,
-        table: table.table,
-        raw_database: table.raw_database,
-        raw_table: table.raw_table,
-        partition_projection: table.partition_projection.unwrap_or(false),
-    };
-    job.partitioning = table.partitioning.unwrap_or_default();
-    job.account_id = table.account_id;
-    job.rejects = table.rejects;
-    job.validate()?;
-    Ok(job)
-}
-
 /// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
@@ -282,110 +125,14 @@ fn one_line(message: &str) -> String {
         .join(": ")
 }
 
-fn parse_string<'de, D: Deserializer<'de>, T>(
-    deserializer: D,
-    parse: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<Option<T>, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    parse(&text).map(Some).map_err(serde::de::Error::custom)
-}
-
-fn service<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ServiceChoice>, D::Error> {
-    parse_string(d, |text| {
-        text.parse()
-            .map_err(|e: UnknownServiceChoice| e.to_string())
-    })
-}
-
-fn catalog_kind<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CatalogKind>, D::Error> {
-    parse_string(d, str::parse)
-}
-
-fn partitioning<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PartitionLayout>, D::Error> {
-    parse_string(d, str::parse)
-}
-
-fn account_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    parse_string(d, |text| {
-        agsl_formats::is_account_id(text)
-            .then(|| text.to_owned())
-            .ok_or_else(|| format!("account id `{text}` is not 12 digits"))
-    })
-}
-
-fn name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    parse_string(d, |text| {
-        crate::catalog::check_name(text).map(|()| text.to_owned())
-    })
-}
-
-fn location<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Location>, D::Error> {
-    parse_string(d, |text| Location::parse(text).map_err(|e| e.to_string()))
-}
-
-fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    parse_string(d, |text| {
-        TimeWindow::new(Some(text), None).map(|_| text.to_owned())
-    })
-}
-
-fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    parse_string(d, parse_size)
-}
-
-fn zstd_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    let level = i64::deserialize(d)?;
-    (1..=22)
-        .contains(&level)
-        .then_some(Some(level as i32))
-        .ok_or_else(|| serde::de::Error::custom(format!("zstd_level {level} is not in 1..=22")))
-}
-
-fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let value = i64::deserialize(d)?;
-    usize::try_from(value)
-        .ok()
-        .filter(|v| *v > 0)
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom(format!("{value} must be a positive number")))
-}
-
-/// Parses `300MB`, `256MiB`, `1GB`, `1024` (bytes): decimal and binary units.
-pub fn parse_size(value: &str) -> Result<u64, String> {
-    let value = value.trim();
-    let split = value
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid size `{value}`; use e.g. 256MiB or 1GB"))?;
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}`; use KB, MB, GB, KiB, MiB or GiB"
-            ));
-        }
-    };
-    let bytes = number * multiplier as f64;
-    if bytes < 1.0 {
-        return Err(format!("size `{value}` must be at least 1 byte"));
-    }
-    Ok(bytes as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use agsl_formats::Format;
 
     use super::*;
+    use crate::catalog::CatalogKind;
+    use crate::sink::PartitionLayout;
+    use crate::storage::Location;
 
     const EXAMPLE: &str = r#"
 [defaults]
@@ -404,17 +151,6 @@ source = "/data/logs"
 target = "/data/lake"
 target_file_size = "1GB"
 "#;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_size("300MB"), Ok(300_000_000));
-        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("MB").is_err());
-        assert!(parse_size("0").is_err());
-    }
 
     #[test]
     fn jobs_overlay_their_defaults() {
@@ -486,7 +222,10 @@ catalog = "local"
         );
         let bad = text.replace("catalog = \"local\"", "table = \"x\"");
         let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
-        assert!(error.contains("not with service `auto`"), "{error}");
+        assert!(
+            error.contains("keys `table`/`raw_table`") && error.contains("with service `auto`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub use catalog::{CatalogError, CatalogKind, CatalogOptions};
 pub use error::{Error, Result, SinkError, SourceError};
 pub use pipeline::{
     ALREADY_CONVERTED, ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES,
-    DEFAULT_LOCK_STALE_AFTER, PlannedObject, Progress, RunSummary, convert, table_ddl,
+    DEFAULT_LOCK_STALE_AFTER, InvalidJob, JobSpec, PlannedObject, Progress, RunSummary, convert,
+    parse_size, table_ddl,
 };
 pub use sink::{PartitionLayout, WriterOptions};
 pub use state::StateError;

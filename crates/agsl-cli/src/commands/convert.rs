@@ -1,10 +1,11 @@
 //! `agsl convert`: one service, one source, one target table.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use agsl::{ConvertJob, Progress, RunSummary, TimeWindow, WriterOptions};
+use agsl::{ConvertJob, JobSpec, Location, Progress, RunSummary};
+use agsl_formats::ServiceChoice;
 
-use crate::cli::{ConvertArgs, StorageArgs, TableNameArgs, TuningArgs};
+use crate::cli::{CatalogArgs, ConvertArgs, StorageArgs};
 use crate::metrics::MetricsReporter;
 use crate::output::Output;
 
@@ -26,60 +27,65 @@ fn job_name(job: &ConvertJob) -> String {
 
 /// The library job the arguments describe.
 pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
-    let window = TimeWindow::new(args.since.as_deref(), args.until.as_deref())
-        .map_err(|message| crate::UsageError(format!("--since/--until: {message}")))?;
-    let mut job =
-        ConvertJob::new(args.service.format(), args.source, args.target).with_window(window);
-    job.reprocess = args.reprocess;
+    let mut spec = spec(
+        args.service,
+        args.source,
+        args.target,
+        args.storage,
+        &args.catalog,
+    );
+    spec.since = args.since;
+    spec.until = args.until;
+    spec.reprocess = Some(args.reprocess);
+    spec.full_listing = Some(args.full_listing);
+    spec.rejects = args.rejects;
+    spec.partitioning = Some(args.partitioning);
+    spec.account_id = args.account_id;
+    let tuning = args.tuning;
+    spec.target_file_size = Some(tuning.target_file_size);
+    spec.zstd_level = Some(tuning.zstd_level);
+    spec.workers = tuning.workers.map(usize::from);
+    spec.commit_size = Some(tuning.commit_size);
+    spec.fetch_concurrency = Some(tuning.fetch_concurrency.into());
+    spec.fetch_buffer = Some(tuning.fetch_buffer);
+    spec.lock_timeout_seconds = usize::try_from(tuning.lock_timeout).ok();
+    let mut job = build(spec)?;
     job.dry_run = args.dry_run;
-    job.full_listing = args.full_listing;
-    job.rejects = args.rejects;
-    job.partitioning = args.partitioning;
-    job.account_id = args.account_id;
-    apply_tuning(&mut job, &args.tuning)?;
-    apply_storage(&mut job, args.storage)?;
-    job.catalog.kind = args.catalog.catalog;
-    job.catalog.partition_projection = args.catalog.partition_projection;
-    apply_names(&mut job, args.catalog.names)?;
-    job.validate().map_err(crate::UsageError)?;
     Ok(job)
 }
 
-/// Database and table names; table names need one service.
-pub fn apply_names(job: &mut ConvertJob, names: TableNameArgs) -> anyhow::Result<()> {
-    if job.format.is_none() && (names.table.is_some() || names.raw_table.is_some()) {
-        return Err(crate::UsageError(
-            "--table and --raw-table name one service's tables; with --service auto each service gets the seed's table names".into(),
-        )
-        .into());
+/// The settings every command that names a table gives: what, from where, to where, how S3
+/// is reached, and the catalog with its names.
+pub fn spec(
+    service: ServiceChoice,
+    source: Location,
+    target: Location,
+    storage: StorageArgs,
+    catalog: &CatalogArgs,
+) -> JobSpec {
+    let names = catalog.names.clone();
+    JobSpec {
+        service: Some(service),
+        source: Some(source),
+        target: Some(target),
+        endpoint_url: storage.endpoint_url,
+        region: storage.region,
+        sse: storage.sse,
+        sse_kms_key_id: storage.sse_kms_key_id,
+        catalog: Some(catalog.catalog),
+        partition_projection: Some(catalog.partition_projection),
+        database: names.database,
+        table: names.table,
+        raw_database: names.raw_database,
+        raw_table: names.raw_table,
+        ..JobSpec::default()
     }
-    job.catalog.database = names.database;
-    job.catalog.table = names.table;
-    job.catalog.raw_database = names.raw_database;
-    job.catalog.raw_table = names.raw_table;
-    Ok(())
 }
 
-pub fn apply_tuning(job: &mut ConvertJob, tuning: &TuningArgs) -> Result<(), crate::UsageError> {
-    job.writer = WriterOptions::default()
-        .with_target_file_bytes(tuning.target_file_size)
-        .with_zstd_level(tuning.zstd_level)
-        .map_err(|e| crate::UsageError(e.to_string()))?;
-    if let Some(workers) = tuning.workers {
-        job.workers = workers.into();
-    }
-    job.commit_bytes = tuning.commit_size;
-    job.fetch = agsl::source::FetchOptions {
-        concurrency: tuning.fetch_concurrency.into(),
-        buffer_bytes: tuning.fetch_buffer,
-    };
-    job.lock_stale_after = Duration::from_secs(tuning.lock_timeout);
-    Ok(())
-}
-
-pub fn apply_storage(job: &mut ConvertJob, storage: StorageArgs) -> Result<(), crate::UsageError> {
-    job.storage = storage.options()?;
-    Ok(())
+/// The job of `spec`, through the library's one builder; its complaints name the flags.
+pub fn build(spec: JobSpec) -> Result<ConvertJob, crate::UsageError> {
+    spec.build()
+        .map_err(|invalid| crate::UsageError(invalid.with_flags()))
 }
 
 /// Runs the conversion with progress, without printing the summary.

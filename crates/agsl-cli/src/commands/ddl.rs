@@ -2,15 +2,28 @@
 
 use std::io::Write;
 
-use agsl::ConvertJob;
+use agsl::JobSpec;
+use agsl_formats::ServiceChoice;
 
 use crate::cli::DdlArgs;
-use crate::commands::convert::{apply_names, apply_storage};
+use crate::commands::convert;
 
 pub fn run(args: DdlArgs) -> anyhow::Result<()> {
-    let mut job = ConvertJob::new(args.service, args.source, args.target);
-    apply_names(&mut job, args.names)?;
-    apply_storage(&mut job, args.storage)?;
+    let names = args.names;
+    let job = convert::build(JobSpec {
+        service: Some(ServiceChoice::One(args.service)),
+        source: Some(args.source),
+        target: Some(args.target),
+        endpoint_url: args.storage.endpoint_url,
+        region: args.storage.region,
+        sse: args.storage.sse,
+        sse_kms_key_id: args.storage.sse_kms_key_id,
+        database: names.database,
+        table: names.table,
+        raw_database: names.raw_database,
+        raw_table: names.raw_table,
+        ..JobSpec::default()
+    })?;
     let sql = agsl::table_ddl(&job, args.partition_projection)?;
     std::io::stdout().lock().write_all(sql.as_bytes())?;
     Ok(())

@@ -66,15 +66,11 @@ fn job(args: VerifyArgs) -> anyhow::Result<agsl::ConvertJob> {
     let usage = |flag: &str| crate::UsageError(format!("verify needs {flag} (or --config)"));
     let source = args.target.source.ok_or_else(|| usage("--source"))?;
     let target = args.target.target.ok_or_else(|| usage("--target"))?;
-    let window = agsl::TimeWindow::new(args.since.as_deref(), args.until.as_deref())
-        .map_err(|message| crate::UsageError(format!("--since/--until: {message}")))?;
-    let service = args.target.service.and_then(ServiceChoice::format);
-    let mut job = agsl::ConvertJob::new(service, source, target).with_window(window);
-    convert::apply_storage(&mut job, args.storage)?;
-    job.catalog.kind = args.catalog.catalog;
-    job.catalog.partition_projection = args.catalog.partition_projection;
-    convert::apply_names(&mut job, args.catalog.names)?;
-    Ok(job)
+    let service = args.target.service.unwrap_or(ServiceChoice::Auto);
+    let mut spec = convert::spec(service, source, target, args.storage, &args.catalog);
+    spec.since = args.since;
+    spec.until = args.until;
+    Ok(convert::build(spec)?)
 }
 
 fn summary_line(report: &VerifyReport) -> String {

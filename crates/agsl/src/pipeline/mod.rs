@@ -5,6 +5,7 @@
 //! [`crate::state`]. A run killed at any instant is redone from its last commit by the next run,
 //! so every source line lands in the table exactly once and readers never see staged files.
 
+mod job;
 mod plan;
 mod record;
 mod reprocess;
@@ -16,170 +17,30 @@ use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use agsl_formats::Format;
 
+pub use job::{
+    ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES, DEFAULT_LOCK_STALE_AFTER, InvalidJob,
+    JobSpec, parse_size,
+};
 pub use plan::ALREADY_CONVERTED;
 use plan::ObjectTask;
 pub(crate) use plan::plan_listing;
 pub use tables::table_ddl;
 pub(crate) use tables::{open_catalog, service_tables};
 
-use crate::catalog::{CatalogOptions, CatalogSummary};
+use crate::catalog::CatalogSummary;
 use crate::error::{Result, SinkError};
 use crate::faults::crash_point;
-use crate::sink::{
-    PartitionLayout, TablePartitioning, WriterOptions, WrittenFile, is_rejects_file,
-};
-use crate::source::{FetchOptions, Source};
+use crate::sink::{PartitionLayout, TablePartitioning, WrittenFile, is_rejects_file};
+use crate::source::Source;
 use crate::state::{
     Commit, CommitLog, CommittedFile, Coverage, FileEntry, Ledger, RunOutcome, RunRecord,
     STAGING_DIR, SourceRows, TargetLock,
 };
-use crate::storage::{Location, StorageOptions, Store, join_key, location_url};
-use crate::window::TimeWindow;
-
-/// Rows per Arrow batch handed from a decoder to the writer.
-pub const DEFAULT_BATCH_SIZE: usize = 8192;
-/// Stored (compressed) source bytes converted per commit: a crash costs at most this much
-/// work again, and files stay large.
-pub const DEFAULT_COMMIT_BYTES: u64 = 1 << 30;
-/// How old an S3 lock's heartbeat may get before another run may take the lock over.
-pub const DEFAULT_LOCK_STALE_AFTER: Duration = Duration::from_secs(300);
-
-/// What to convert, from where, to where, and how.
-#[derive(Debug, Clone)]
-pub struct ConvertJob {
-    /// The service to convert; `None` detects it per object (`--service auto`).
-    pub format: Option<Format>,
-    pub source: Location,
-    pub target: Location,
-    pub storage: StorageOptions,
-    /// Objects converted at once; defaults to the number of cores.
-    pub workers: usize,
-    /// On S3: GETs in flight ahead of the workers, and the bytes they may buffer.
-    pub fetch: FetchOptions,
-    pub batch_size: usize,
-    pub writer: WriterOptions,
-    /// Objects (by key date) and records (by event time) to convert; unbounded by default.
-    pub window: TimeWindow,
-    /// Convert the window again, replacing what earlier runs wrote for it.
-    pub reprocess: bool,
-    /// Plan only: report what would be converted, change nothing.
-    pub dry_run: bool,
-    /// List the whole source even when an earlier run listed most of it (finds objects that
-    /// arrived with old dates).
-    pub full_listing: bool,
-    pub commit_bytes: u64,
-    pub lock_stale_after: Duration,
-    /// The catalog that gets the raw and converted tables and their partitions.
-    pub catalog: CatalogOptions,
-    /// The converted tables' partition layout: the seed's, or led by `account_id`.
-    pub partitioning: PartitionLayout,
-    /// With the account layout: the account of objects whose key names none (CloudFront,
-    /// simple-layout S3 access logs).
-    pub account_id: Option<String>,
-    /// Where rejects go; `None` keeps them in the target, under `_rejects/` (with `auto`,
-    /// each table's own). A location of their own gets one folder per table with `auto`.
-    pub rejects: Option<Location>,
-}
-
-impl ConvertJob {
-    pub fn new(
-        format: impl Into<Option<Format>>,
-        source: impl Into<Location>,
-        target: impl Into<Location>,
-    ) -> Self {
-        Self {
-            format: format.into(),
-            source: source.into(),
-            target: target.into(),
-            storage: StorageOptions::default(),
-            workers: std::thread::available_parallelism().map_or(2, usize::from),
-            fetch: FetchOptions::default(),
-            batch_size: DEFAULT_BATCH_SIZE,
-            writer: WriterOptions::default(),
-            window: TimeWindow::default(),
-            reprocess: false,
-            dry_run: false,
-            full_listing: false,
-            commit_bytes: DEFAULT_COMMIT_BYTES,
-            lock_stale_after: DEFAULT_LOCK_STALE_AFTER,
-            catalog: CatalogOptions::default(),
-            partitioning: PartitionLayout::Seed,
-            account_id: None,
-            rejects: None,
-        }
-    }
-
-    pub fn with_workers(mut self, workers: usize) -> Self {
-        self.workers = workers.max(1);
-        self
-    }
-
-    pub fn with_writer_options(mut self, writer: WriterOptions) -> Self {
-        self.writer = writer;
-        self
-    }
-
-    pub fn with_window(mut self, window: TimeWindow) -> Self {
-        self.window = window;
-        self
-    }
-
-    /// Refuses settings that cannot work together, before anything is read or written.
-    pub fn validate(&self) -> Result<(), String> {
-        if let Some(account) = &self.account_id {
-            if !agsl_formats::is_account_id(account) {
-                return Err(format!("account id `{account}` is not 12 digits"));
-            }
-            if self.partitioning != PartitionLayout::Account {
-                return Err("an account id is for the account partitioning; add it".into());
-            }
-        }
-        if let Some(rejects) = &self.rejects
-            && let Some(below) = relative_below(rejects, &self.target)
-            && !below.starts_with('_')
-        {
-            return Err(format!(
-                "rejects location `{rejects}` is inside the table at `{}`, whose readers would \
-                 take the rejects for rows; use a folder outside it or one starting with `_`",
-                self.target
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The path of `inner` below `outer` (empty if they are the same), `None` if it is not below.
-fn relative_below(inner: &Location, outer: &Location) -> Option<String> {
-    match (inner, outer) {
-        (Location::Local(inner), Location::Local(outer)) => {
-            let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
-            let below = absolute(inner);
-            let below = below.strip_prefix(absolute(outer)).ok()?;
-            Some(below.to_string_lossy().into_owned())
-        }
-        (
-            Location::S3 { bucket, prefix },
-            Location::S3 {
-                bucket: outer_bucket,
-                prefix: outer_prefix,
-            },
-        ) if bucket == outer_bucket => {
-            if outer_prefix.is_empty() {
-                return Some(prefix.clone());
-            }
-            match prefix.strip_prefix(outer_prefix.as_str()) {
-                Some("") => Some(String::new()),
-                Some(rest) => rest.strip_prefix('/').map(str::to_owned),
-                None => None,
-            }
-        }
-        _ => None,
-    }
-}
+use crate::storage::{Location, Store, join_key, location_url};
 
 /// Live counters of a run, read by progress displays from another thread.
 #[derive(Debug, Default)]
@@ -740,36 +601,6 @@ fn run_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locations_below_others() {
-        let s3 = |url: &str| Location::parse(url).unwrap();
-        let table = s3("s3://lake/alb");
-        assert_eq!(
-            relative_below(&s3("s3://lake/alb/_bad"), &table),
-            Some("_bad".into())
-        );
-        assert_eq!(
-            relative_below(&s3("s3://lake/alb"), &table),
-            Some(String::new())
-        );
-        assert_eq!(relative_below(&s3("s3://lake/alb_bad"), &table), None);
-        assert_eq!(relative_below(&s3("s3://other/alb/x"), &table), None);
-        assert_eq!(
-            relative_below(&s3("s3://lake/x"), &s3("s3://lake")),
-            Some("x".into())
-        );
-        assert_eq!(
-            relative_below(&s3("/tmp/t/x"), &s3("/tmp/t")),
-            Some("x".into())
-        );
-        assert_eq!(relative_below(&s3("/tmp/t"), &table), None);
-        let mut job = ConvertJob::new(Format::Alb, s3("s3://logs"), table);
-        job.rejects = Some(s3("s3://lake/alb"));
-        assert!(job.validate().unwrap_err().contains("inside the table"));
-        job.rejects = Some(s3("s3://lake/alb-rejects"));
-        assert_eq!(job.validate(), Ok(()));
-    }
 
     #[test]
     fn commits_are_bounded_by_bytes_and_by_objects() {
