@@ -85,6 +85,9 @@ pub(crate) fn plan_listing(
     if unbounded {
         plan.listed_through = listed.iter().filter_map(|o| key_day(&o.key)).max();
     }
+    // Routed in listing order; objects whose key says nothing wait for their content, read
+    // for all of them at once below, so detection is not one round trip per object in turn.
+    let mut routed: Vec<(ObjectTask, Option<Routing>)> = Vec::new();
     for object in listed {
         let url = source.url(&object.key);
         seen(&object, &url);
@@ -106,28 +109,81 @@ pub(crate) fn plan_listing(
             plan.skip(&object.key, ALREADY_CONVERTED);
             continue;
         }
-        let route = match &parser {
-            Some(parser) => match parser.route(&object.key) {
+        let routing = match &parser {
+            Some(parser) => Some(match parser.route(&object.key) {
                 Route::Convert => Ok(parser.format()),
                 Route::Skip(reason) => Err(reason),
-            },
-            None => detect(source, &object.key)?,
-        };
-        match route {
-            Ok(format) => plan.groups.entry(format).or_default().push(ObjectTask {
-                first_pass: covered.is_empty(),
-                key: object.key,
-                size: object.size,
-                todo,
             }),
-            Err(reason) => plan.skip(&object.key, reason),
+            None => match detection::detect_from_key(&object.key) {
+                KeyDetection::Format(format) => Some(Ok(format)),
+                KeyDetection::Skip(reason) => Some(Err(reason)),
+                KeyDetection::Unknown => None,
+            },
+        };
+        let task = ObjectTask {
+            first_pass: covered.is_empty(),
+            key: object.key,
+            size: object.size,
+            todo,
+        };
+        routed.push((task, routing));
+    }
+    detect_contents(source, &mut routed, job.fetch.concurrency)?;
+    for (task, routing) in routed {
+        match routing.expect("every object is routed") {
+            Ok(format) => plan.groups.entry(format).or_default().push(task),
+            Err(reason) => plan.skip(&task.key, reason),
         }
     }
     Ok(plan)
 }
 
+/// Where an object goes: its format, or why it is skipped.
+type Routing = std::result::Result<Format, &'static str>;
+
+/// Most objects' content read at once to recognise it; S3 requests wait on latency, not CPU.
+const DETECTION_THREADS: usize = 32;
+
+/// Routes the objects whose key said nothing from their first line, reading up to
+/// `concurrency` (at most [`DETECTION_THREADS`]) of them at a time. The first read that fails
+/// fails the plan.
+fn detect_contents(
+    source: &Source,
+    routed: &mut [(ObjectTask, Option<Routing>)],
+    concurrency: usize,
+) -> Result<()> {
+    let mut pending: Vec<&mut (ObjectTask, Option<Routing>)> =
+        routed.iter_mut().filter(|(_, r)| r.is_none()).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let threads = concurrency.clamp(1, DETECTION_THREADS).min(pending.len());
+    let chunk = pending.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pending
+            .chunks_mut(chunk)
+            .map(|objects| {
+                scope.spawn(move || -> Result<()> {
+                    for (task, routing) in objects.iter_mut().map(|o| &mut **o) {
+                        *routing = Some(detect(source, &task.key, task.size)?);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|worker| {
+            worker.join().unwrap_or_else(|_| {
+                Err(crate::Error::Internal("content detection panicked".into()))
+            })
+        })
+    })
+}
+
 /// Bytes of the first line read to recognise content whose key says nothing.
 const DETECTION_BYTES: u64 = 64 * 1024;
+/// Stored bytes fetched to find that line: enough for 64 KiB of text even where gzip cannot
+/// compress it at all.
+const DETECTION_HEAD_BYTES: u64 = 2 * DETECTION_BYTES;
 
 /// Skip reason for an object whose first line cannot be decompressed, so its service is unknown.
 pub const CORRUPT_BEFORE_FIRST_LINE: &str = "corrupt compressed data before the first line";
@@ -135,26 +191,27 @@ pub const CORRUPT_BEFORE_FIRST_LINE: &str = "corrupt compressed data before the 
 /// The service of one object for `--service auto`, or why it is skipped. Failing to read the
 /// object is an error that stops the run: the object is never skipped for it, so the next run,
 /// which lists it again (it is not in the ledger), converts it.
-fn detect(source: &Source, key: &str) -> Result<std::result::Result<Format, &'static str>> {
-    match detection::detect_from_key(key) {
-        KeyDetection::Format(format) => return Ok(Ok(format)),
-        KeyDetection::Skip(reason) => return Ok(Err(reason)),
-        KeyDetection::Unknown => {}
-    }
+fn detect(source: &Source, key: &str, size: u64) -> Result<Routing> {
     let read_error = |source: std::io::Error| SourceError::Read {
         key: key.to_owned(),
         source,
     };
     crate::faults::fail_point("detect-read").map_err(read_error)?;
     let mut line = Vec::new();
-    let first_line = open_decompressed(source.read(key)?).and_then(|mut input| {
+    let head = source.read_head(key, size, DETECTION_HEAD_BYTES)?;
+    let first_line = open_decompressed(head).and_then(|mut input| {
         (&mut input)
             .take(DETECTION_BYTES)
             .read_until(b'\n', &mut line)
     });
+    // Only the object's head was fetched: a compressed stream cut there ends early, which is
+    // damage only when the whole object was read.
+    let cut_short = size > DETECTION_HEAD_BYTES;
     match first_line {
         Ok(_) => {}
+        Err(_) if cut_short && !line.is_empty() => {}
         Err(error) if is_corrupt_data(&error) => return Ok(Err(CORRUPT_BEFORE_FIRST_LINE)),
+        Err(error) if cut_short && error.kind() == std::io::ErrorKind::UnexpectedEof => {}
         Err(error) => return Err(read_error(error).into()),
     }
     Ok(detection::format_from_first_line(&line).ok_or("content of no known service"))

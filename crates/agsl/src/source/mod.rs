@@ -94,6 +94,25 @@ impl Source {
         }
     }
 
+    /// The first `bytes` stored bytes of an object of `size` bytes: one ranged GET on S3, so
+    /// recognising a large object's content does not download it.
+    pub fn read_head(
+        &self,
+        key: &str,
+        size: u64,
+        bytes: u64,
+    ) -> Result<Box<dyn Read + Send>, crate::Error> {
+        Ok(match self {
+            Source::Local(source) => Box::new(source.open(key)?.take(bytes)),
+            Source::Remote(_) if size == 0 => Box::new(std::io::empty()),
+            Source::Remote(source) => Box::new(std::io::Cursor::new(
+                source
+                    .read_head(key, bytes.min(size))
+                    .map_err(|e| remote_read_error(key, e))?,
+            )),
+        })
+    }
+
     /// The stored bytes of an object: a file stream locally, the downloaded body on S3.
     pub fn read(&self, key: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
         Ok(match self {

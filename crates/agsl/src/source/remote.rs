@@ -36,6 +36,11 @@ impl RemoteSource {
         self.store.get(key)
     }
 
+    /// The first `bytes` bytes of the object (its start, for recognising its content).
+    pub fn read_head(&self, key: &str, bytes: u64) -> Result<Bytes, StorageError> {
+        self.store.get_range(key, 0..bytes)
+    }
+
     /// Starts fetching `objects` (key and listed size) ahead of the workers.
     pub fn prefetch(&self, objects: Vec<(String, u64)>, options: FetchOptions) -> Prefetch {
         Prefetch::start(&self.store, objects, options)

@@ -491,6 +491,11 @@ impl Store {
         runtime().block_on(self.fetch(key, None))
     }
 
+    /// The bytes `range` of the object (its end within the object's size).
+    pub fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes, StorageError> {
+        runtime().block_on(self.fetch(key, Some(range)))
+    }
+
     /// The whole object, or the bytes `range` of it, from async code (the prefetcher). A body
     /// interrupted mid-transfer is fetched again, as by [`Store::get`].
     pub(crate) async fn fetch(

@@ -626,3 +626,55 @@ fn waf_through_firehose_takes_each_rows_region_from_its_web_acl() {
         assert_eq!(read as u64, *rows, "{partition}");
     }
 }
+
+/// CloudFront's legacy and v2 logging name objects alike; in one flat prefix `auto` tells them
+/// apart by their first bytes (header, JSON, Parquet magic), reading the objects' heads
+/// concurrently, and each kind lands in its own table whole.
+#[test]
+fn auto_tells_legacy_and_v2_cloudfront_apart_in_one_flat_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (generated, source) = (dir.path().join("generated"), dir.path().join("flat"));
+    let target = dir.path().join("tables");
+    let plan = SamplePlan {
+        objects: 8,
+        lines_per_object: 150,
+        bad_line_every: Some(41),
+        ..SamplePlan::default()
+    };
+    let legacy = write_sample(Format::Cloudfront, plan.clone(), &generated.join("legacy")).unwrap();
+    let v2 = write_sample(Format::CloudfrontV2, plan, &generated.join("v2")).unwrap();
+    std::fs::create_dir_all(&source).unwrap();
+    let files = files_named(&generated, &|name| {
+        name.ends_with(".gz") || name.ends_with(".parquet")
+    });
+    assert_eq!(files.len() as u64, legacy.objects + v2.objects);
+    for (i, file) in files.iter().enumerate() {
+        // Every name in the legacy pattern, whatever the content: only the bytes can tell.
+        std::fs::rename(
+            file,
+            source.join(format!("E2FLAT{i:02}EXAMPLE.2024-03-07-23.{i:08}.gz")),
+        )
+        .unwrap();
+    }
+    let summary = convert(
+        &ConvertJob::new(None, &source, &target),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.skipped_objects, 0);
+    let by_service: BTreeMap<&str, (u64, u64)> = summary
+        .services
+        .iter()
+        .map(|s| (s.service.as_str(), (s.rows, s.rejects)))
+        .collect();
+    assert_eq!(
+        by_service,
+        BTreeMap::from([
+            (
+                "cloudfront",
+                (legacy.facts.good_lines, legacy.facts.bad_lines)
+            ),
+            ("cloudfront_v2", (v2.facts.good_lines, v2.facts.bad_lines)),
+        ])
+    );
+}
