@@ -9,6 +9,9 @@ on 127.0.0.1, behind scripts/latency_proxy.py, which delays every request by --l
   alb          300 MB of ALB logs in objects of about 5 MB uncompressed (gzip)
   alb_one      the same 300 MB as one object (47 MB gzip), streamed while parsed
                (only with --s3-sets naming it)
+  cloudfront_auto  1,000 legacy CloudFront objects in their flat prefix, converted with
+               --service auto, which reads each object's head to recognise it (legacy and v2
+               logging name objects alike) (only with --s3-sets naming it)
 Each set is converted from disk and from S3 through the proxy into a fresh local target
 (--runs times, medians): objects/s, MB/s of uncompressed input and peak RSS. A row with
 --fetch-concurrency 2 (one run) shows the old behaviour: one blocking GET per worker.
@@ -34,7 +37,12 @@ SETS = {
     "s3_access": ("s3_access", ["--lines-per-object", "50", "--size", "90MB"], 3000),
     "alb": ("alb", ["--lines-per-object", "8000", "--size", "300MB"], None),
     "alb_one": ("alb", ["--lines-per-object", "500000", "--size", "300MB"], None),
+    # Legacy CloudFront in its flat prefix, converted with `--service auto`: v2 logging names
+    # objects alike, so every object's head is read to recognise it before it is converted.
+    "cloudfront_auto": ("cloudfront", ["--lines-per-object", "100", "--size", "60MB"], 1000),
 }
+# Sets converted with another service than the one generated.
+CONVERT_AS = {"cloudfront_auto": "auto"}
 
 
 def free_port():
@@ -126,6 +134,7 @@ def run(binary, directory, runs, latency_ms, names):
         proxied = f"http://127.0.0.1:{proxy_port}"
         for name in names:
             service, data = prepare(name, directory, binary)
+            service = CONVERT_AS.get(name, service)
             bucket = f"bench-{name.replace('_', '-')}"
             # s3s-fs serves a folder per bucket and a file per key: the objects are copied in
             # (its PUT refuses large bodies), which is what an upload would leave there.

@@ -1,0 +1,148 @@
+//! What a run reports: live progress counters, the closing summary (per service, and totalled
+//! for `--service auto`) and what a dry run would convert.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use agsl_formats::Format;
+
+use super::ConvertJob;
+use super::plan;
+use crate::catalog::CatalogSummary;
+use crate::source::Source;
+
+/// Live counters of a run, read by progress displays from another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub objects_total: AtomicU64,
+    pub objects_done: AtomicU64,
+    /// Stored (compressed) bytes of the objects to convert, and how many were read so far.
+    pub source_bytes_total: AtomicU64,
+    pub source_bytes_read: Arc<AtomicU64>,
+    pub rows: AtomicU64,
+    pub rejects: AtomicU64,
+}
+
+/// An object a dry run would convert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedObject {
+    pub service: Format,
+    pub url: String,
+    pub size: u64,
+}
+
+/// The outcome of a run, printed as the closing summary line and as `--json`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    pub service: String,
+    /// Objects converted (skipped ones excluded).
+    pub objects: u64,
+    pub skipped_objects: u64,
+    /// Why objects were skipped, with counts (`already converted` among them).
+    pub skipped_reasons: BTreeMap<String, u64>,
+    /// Data lines read; `rows + rejects + excluded == lines`.
+    pub lines: u64,
+    pub rows: u64,
+    pub rejects: u64,
+    /// Rejects by kind of reason ([`crate::sink::reason_kind`]).
+    pub reject_reasons: BTreeMap<String, u64>,
+    /// Lines read but not written: records outside the window or converted by an earlier run,
+    /// and rejects an earlier run already wrote.
+    pub excluded: u64,
+    /// Header, comment and blank lines (not data).
+    pub skipped_lines: u64,
+    /// Decompressed bytes read.
+    pub bytes_in: u64,
+    /// Stored bytes read (compressed size of the converted objects).
+    pub source_bytes: u64,
+    /// Parquet bytes written, table and rejects.
+    pub bytes_out: u64,
+    pub files: u64,
+    pub partitions: BTreeSet<String>,
+    /// Commits appended to the target's log.
+    pub commits: u64,
+    /// With `--reprocess`: committed files replaced.
+    pub replaced_files: u64,
+    pub seconds: f64,
+    /// With `--dry-run`: what would be converted (nothing was).
+    pub dry_run: bool,
+    pub planned: Vec<PlannedObject>,
+    /// With `--service auto`: one summary per service found; empty otherwise.
+    pub services: Vec<RunSummary>,
+    /// What the catalog update changed (`None` without a catalog, and in dry runs).
+    pub catalog: Option<CatalogSummary>,
+    /// The newest event time (UTC microseconds) the table holds after the run, for lag.
+    pub newest_event: Option<i64>,
+}
+
+impl RunSummary {
+    /// Decompressed input throughput in MB/s (10^6 bytes).
+    pub fn megabytes_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.bytes_in as f64 / 1e6 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+pub(super) fn dry_run_summary(
+    job: &ConvertJob,
+    source: &Source,
+    plan: &plan::Plan,
+    started: Instant,
+) -> RunSummary {
+    let planned: Vec<PlannedObject> = plan
+        .groups
+        .iter()
+        .flat_map(|(format, tasks)| {
+            tasks.iter().map(|t| PlannedObject {
+                service: *format,
+                url: source.url(&t.key),
+                size: t.size,
+            })
+        })
+        .collect();
+    RunSummary {
+        service: job.format.map_or("auto".to_owned(), |f| f.to_string()),
+        objects: planned.len() as u64,
+        source_bytes: planned.iter().map(|p| p.size).sum(),
+        skipped_objects: plan.skipped,
+        skipped_reasons: plan.skipped_reasons.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+        dry_run: true,
+        planned,
+        ..RunSummary::default()
+    }
+}
+
+/// The run total over per-service summaries, partitions prefixed with each table's folder.
+pub(super) fn total(services: Vec<RunSummary>) -> RunSummary {
+    let mut total = RunSummary {
+        service: "auto".to_owned(),
+        ..RunSummary::default()
+    };
+    for s in &services {
+        total.objects += s.objects;
+        total.lines += s.lines;
+        total.rows += s.rows;
+        total.rejects += s.rejects;
+        crate::counts::add_all(&mut total.reject_reasons, &s.reject_reasons);
+        total.excluded += s.excluded;
+        total.skipped_lines += s.skipped_lines;
+        total.bytes_in += s.bytes_in;
+        total.source_bytes += s.source_bytes;
+        total.bytes_out += s.bytes_out;
+        total.files += s.files;
+        total.commits += s.commits;
+        total.newest_event = total.newest_event.max(s.newest_event);
+        let table = s.service.parse::<Format>().map_or("", Format::table_name);
+        total
+            .partitions
+            .extend(s.partitions.iter().map(|p| format!("{table}/{p}")));
+    }
+    total.services = services;
+    total
+}
