@@ -228,6 +228,21 @@ pub struct RawTable {
     pub layout: RawLayout,
 }
 
+impl RawTable {
+    /// JSON records, one per line, read by the OpenX JSON SerDe over the whole prefix, whose
+    /// keys are the column names (WAF, Route 53 Resolver): their delivery folders are not
+    /// the region/date folders raw partitions are read from.
+    pub const fn json_lines(columns: &'static [TypedColumn]) -> RawTable {
+        RawTable {
+            serde: RawSerde::JsonLines {
+                columns,
+                key_mapping: &[],
+            },
+            layout: RawLayout::Flat,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

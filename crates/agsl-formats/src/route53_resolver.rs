@@ -33,7 +33,7 @@ use serde_json::value::RawValue;
 use crate::columns::{TextStructList, TextStructMembers, columns};
 use crate::json::{self, Members};
 use crate::json_lines::{JsonLinesDecoder, JsonRecordParser};
-use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
+use crate::raw::{RawTable, TypedColumn};
 use crate::sample::{SampleObject, SamplePlan};
 use crate::time::parse_iso8601_utc;
 use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route};
@@ -198,16 +198,8 @@ impl LogFormat for Route53ResolverFormat {
         ))
     }
 
-    /// The OpenX JSON SerDe over the whole prefix: the `<vpc-id>/<yyyy>/<mm>/<dd>/` folders
-    /// are not the region/date folders raw partitions are read from.
     fn raw_table(&self) -> RawTable {
-        RawTable {
-            serde: RawSerde::JsonLines {
-                columns: RAW_COLUMNS,
-                key_mapping: &[],
-            },
-            layout: RawLayout::Flat,
-        }
+        RawTable::json_lines(RAW_COLUMNS)
     }
 
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {

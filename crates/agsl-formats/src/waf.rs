@@ -37,7 +37,7 @@ use serde_json::value::RawValue;
 use crate::columns::{append_text_list, columns};
 use crate::json::{self, Members};
 use crate::json_lines::{JsonLinesDecoder, JsonRecordParser};
-use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
+use crate::raw::{RawTable, TypedColumn};
 use crate::sample::{SampleObject, SamplePlan};
 use crate::{
     Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, looks_like_region,
@@ -229,16 +229,8 @@ impl LogFormat for WafFormat {
         ))
     }
 
-    /// The OpenX JSON SerDe over the whole prefix: WAF's `<region>/<webacl>/<yyyy>/<mm>/<dd>/<HH>/<mm>/`
-    /// folders are not the region/date folders the raw partitions are read from.
     fn raw_table(&self) -> RawTable {
-        RawTable {
-            serde: RawSerde::JsonLines {
-                columns: RAW_COLUMNS,
-                key_mapping: &[],
-            },
-            layout: RawLayout::Flat,
-        }
+        RawTable::json_lines(RAW_COLUMNS)
     }
 
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
