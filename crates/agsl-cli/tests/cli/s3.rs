@@ -520,3 +520,57 @@ fn a_kms_key_without_kms_encryption_is_refused() {
         assert!(message.contains("--sse"), "{message}");
     }
 }
+
+/// One bucket holding every log type agsl knows, in AWS's key layouts: `--service auto` sorts
+/// it into one table per service, each with exactly the rows and rejects its objects hold
+/// (CloudFront's flat-prefix objects are told apart by their heads, read from S3).
+#[test]
+fn auto_sorts_a_bucket_holding_every_log_type() {
+    use agsl_formats::Format;
+    use agsl_formats::sample::{SamplePlan, objects};
+
+    let moto = Moto::start();
+    moto.create_bucket("everything");
+    moto.create_bucket("lake");
+    let source = Place::new("s3://everything/logs");
+    let target = Place::new("s3://lake/tables");
+    let mut expected = std::collections::BTreeMap::new();
+    for format in Format::ALL {
+        let plan = SamplePlan {
+            objects: 2,
+            lines_per_object: 60,
+            bad_line_every: Some(23),
+            ..SamplePlan::default()
+        };
+        let (mut good, mut bad) = (0, 0);
+        for object in objects(format, plan) {
+            let bytes = agsl::sample::stored(&object).unwrap();
+            source.store.put(&object.key, bytes).unwrap();
+            good += object.facts.good_lines;
+            bad += object.facts.bad_lines;
+        }
+        expected.insert(format.keyword().to_owned(), (good, bad));
+    }
+    let summary = run_json(&[
+        "convert",
+        "--service",
+        "auto",
+        "--source",
+        &source.url,
+        "--target",
+        &target.url,
+    ]);
+    assert_eq!(summary["skipped_objects"], 0, "{summary}");
+    let found: std::collections::BTreeMap<String, (u64, u64)> = summary["services"]
+        .as_array()
+        .expect("one summary per service")
+        .iter()
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap().to_owned(),
+                (s["rows"].as_u64().unwrap(), s["rejects"].as_u64().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(found, expected);
+}
