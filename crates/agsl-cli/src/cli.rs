@@ -163,6 +163,15 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// For output that does not name its fields (CloudFront v2 `plain`): the delivery's
+    /// recordFields in order, separated by commas (as `aws logs get-delivery` shows them).
+    #[arg(long, value_name = "FIELD,FIELD,...")]
+    pub record_fields: Option<String>,
+
+    /// The delivery's fieldDelimiter for --record-fields: one character, or \t [default: TAB].
+    #[arg(long, value_name = "CHAR")]
+    pub field_delimiter: Option<String>,
+
     /// List the whole source. By default a run lists from two days before the newest key
     /// date an earlier run listed, so objects delivered later with older dates need this.
     #[arg(long)]

@@ -16,9 +16,10 @@
 //! - JSON and Parquet: names outside the 39 documented go to `json_other`, one object in the
 //!   order received. W3C: they are ignored, as in legacy files.
 //! - What an object holds is decided from its first bytes: `PAR1` is Parquet, `{` JSON, anything
-//!   else text lines whose `#Fields:` header names the fields. `plain` output (no header) does
-//!   not say which value is which field: each of its lines is rejected, naming the cause.
-//!   Text fields are TAB-separated (the default delimiter).
+//!   else text lines whose `#Fields:` header names the fields (TAB-separated). `plain` output
+//!   (no header) does not say which value is which field: it is read with the delivery's
+//!   configured field list and delimiter (the job's `record_fields`, `field_delimiter`), and
+//!   without one each of its lines is rejected, naming the cause, never read in a guessed order.
 //! - Parquet objects are read whole into memory, up to [`parquet::MAX_PARQUET_BYTES`]; a row's
 //!   "line" is its 1-based position in the file, and a rejected row keeps its values as JSON.
 //! - The key's `DistributionId=`/`{DistributionId}` folder is not a column (the legacy table has
@@ -42,7 +43,7 @@ use crate::json::{self, Members};
 use crate::json_lines::{JsonLinesDecoder, JsonRecordParser};
 use crate::raw::{RawLayout, RawSerde, RawTable, TypedColumn};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, FormatInfo, Framing, LogFormat, Partitioning, Route};
+use crate::{FieldList, Format, FormatInfo, Framing, LogFormat, Partitioning, Route};
 
 mod parquet;
 mod sample;
@@ -231,8 +232,19 @@ const INFO: FormatInfo = FormatInfo {
 };
 
 /// CloudFront standard logging v2 (`cloudfront_v2`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CloudfrontV2Format;
+#[derive(Debug, Clone, Default)]
+pub struct CloudfrontV2Format {
+    /// The configured field list of `plain` output: the slot of each position and the value
+    /// delimiter; `None` rejects text without a `#Fields:` header.
+    plain: Option<Arc<PlainLayout>>,
+}
+
+/// How a delivery's `plain` lines are laid out, from its configured field list.
+#[derive(Debug)]
+struct PlainLayout {
+    slots: Vec<Option<usize>>,
+    delimiter: char,
+}
 
 impl LogFormat for CloudfrontV2Format {
     fn info(&self) -> &'static FormatInfo {
@@ -287,6 +299,25 @@ impl LogFormat for CloudfrontV2Format {
         None
     }
 
+    /// `plain` output's configured `recordFields`; every name must be a documented field.
+    fn with_field_list(&self, fields: &FieldList) -> Result<Box<dyn LogFormat>, String> {
+        let slots = fields
+            .names
+            .iter()
+            .map(|name| {
+                slot_of(name)
+                    .map(Some)
+                    .ok_or_else(|| format!("unknown CloudFront field `{name}`"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Box::new(CloudfrontV2Format {
+            plain: Some(Arc::new(PlainLayout {
+                slots,
+                delimiter: char::from(fields.delimiter),
+            })),
+        }))
+    }
+
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder> {
         Box::new(CloudfrontV2Decoder {
             batch_size: batch_size.max(1),
@@ -300,7 +331,9 @@ impl LogFormat for CloudfrontV2Format {
             text: LineDecoder::new(
                 TextParser {
                     columns: V2Columns::new(batch_size),
+                    plain: self.plain.clone(),
                     layout: None,
+                    delimiter: '\t',
                 },
                 batch_size,
             ),
@@ -410,11 +443,15 @@ impl JsonRecordParser for JsonParser {
     }
 }
 
-/// W3C output: `#Fields:` names the TAB-separated values of the lines after it.
+/// W3C output: `#Fields:` names the TAB-separated values of the lines after it; `plain`
+/// output: the configured field list does, with its delimiter.
 struct TextParser {
     columns: V2Columns,
-    /// The slot of each position, from the object's `#Fields:` line (`None` before it).
+    plain: Option<Arc<PlainLayout>>,
+    /// The slot of each position, from the object's `#Fields:` line, else the configured
+    /// field list (`None`: neither, so no line can be placed).
     layout: Option<Vec<Option<usize>>>,
+    delimiter: char,
 }
 
 impl LineParser for TextParser {
@@ -422,17 +459,19 @@ impl LineParser for TextParser {
         if let Some(header) = line.strip_prefix('#') {
             if let Some(names) = header.strip_prefix("Fields:") {
                 self.layout = Some(names.split_whitespace().map(slot_of).collect());
+                self.delimiter = '\t';
             }
             return Ok(LineKind::NotData);
         }
         let Some(layout) = &self.layout else {
-            return Err("no `#Fields:` header before this line: `plain` output does not name its \
-                        fields, so its values cannot be placed"
+            return Err("no `#Fields:` header before this line and no field list configured: \
+                        `plain` output does not name its fields (give the delivery's \
+                        recordFields as the job's record_fields)"
                 .into());
         };
         let mut values = ["-"; SLOTS];
         let mut count = 0;
-        for (position, value) in line.split('\t').enumerate() {
+        for (position, value) in line.split(self.delimiter).enumerate() {
             count += 1;
             if let Some(Some(slot)) = layout.get(position) {
                 values[*slot] = value;
@@ -440,8 +479,10 @@ impl LineParser for TextParser {
         }
         if count > layout.len() {
             return Err(format!(
-                "{count} TAB-separated fields where the header names {}; a TAB inside a value \
+                "{count} {:?}-separated fields where {} names {}; a delimiter inside a value \
                  would shift the columns",
+                self.delimiter,
+                if self.plain.is_some() && self.delimiter != '\t' { "the field list" } else { "the header" },
                 layout.len()
             )
             .into());
@@ -459,7 +500,8 @@ impl LineParser for TextParser {
     }
 
     fn start_object(&mut self) {
-        self.layout = None;
+        self.layout = self.plain.as_ref().map(|plain| plain.slots.clone());
+        self.delimiter = self.plain.as_ref().map_or('\t', |plain| plain.delimiter);
     }
 }
 

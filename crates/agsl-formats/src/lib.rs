@@ -226,6 +226,36 @@ pub struct FormatInfo {
     pub summary_column: &'static str,
 }
 
+/// The fields a delivery was configured to write, in order, for outputs that do not name them
+/// in the object (CloudFront standard logging v2's `plain` output: its `recordFields` and
+/// `fieldDelimiter`, as `aws logs get-delivery` shows them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldList {
+    pub names: Vec<String>,
+    /// The character between values [default: TAB].
+    pub delimiter: u8,
+}
+
+impl FieldList {
+    /// Names separated by commas or spaces; a delimiter of one ASCII character, `\t` for TAB.
+    pub fn parse(names: &str, delimiter: Option<&str>) -> Result<Self, String> {
+        let names: Vec<String> = names
+            .split([',', ' '])
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if names.is_empty() {
+            return Err("no field names".into());
+        }
+        let delimiter = match delimiter {
+            None | Some("\\t") | Some("\t") => b'\t',
+            Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            Some(d) => return Err(format!("delimiter `{d}` is not one ASCII character")),
+        };
+        Ok(Self { names, delimiter })
+    }
+}
+
 /// How the records of an object sit in its bytes, for tools that cut objects into records and
 /// put them back together (the fuzzer, property tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,6 +315,17 @@ pub trait LogFormat: Send + Sync {
 
     /// The raw table Athena reads the delivered objects through.
     fn raw_table(&self) -> raw::RawTable;
+
+    /// This format reading objects that do not name their fields with the field list their
+    /// delivery was configured with; an error names a field it does not know, or says that
+    /// the format takes no field list.
+    fn with_field_list(&self, fields: &FieldList) -> Result<Box<dyn LogFormat>, String> {
+        let _ = fields;
+        Err(format!(
+            "{} objects name their own fields; a field list is for cloudfront_v2's plain output",
+            self.info().keyword
+        ))
+    }
 
     /// Realistic objects of `plan`, in the key layout AWS delivers them, generated lazily.
     fn sample(

@@ -285,6 +285,21 @@ rejects = "s3://lake/cloudfront/_bad"
     }
 
     #[test]
+    fn a_plain_delivery_names_its_fields_in_the_job() {
+        let text = "[cdn]\nservice = \"cloudfront_v2\"\nsource = \"/logs\"\ntarget = \"/lake\"\nrecord_fields = \"date,time,c-ip\"\nfield_delimiter = \"|\"\n";
+        let jobs = parse(text, "agsl.toml", &[]).unwrap();
+        let fields = jobs[0].job.record_fields.clone().unwrap();
+        assert_eq!(fields.names, ["date", "time", "c-ip"]);
+        assert_eq!(fields.delimiter, b'|');
+        let bad = text.replace("c-ip", "c-ipp");
+        let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("key `record_fields`") && error.contains("c-ipp"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn errors_name_the_key_and_line() {
         let typo = EXAMPLE.replace("since =", "snice =");
         let error = parse(&typo, "agsl.toml", &[]).unwrap_err().to_string();

@@ -41,6 +41,8 @@ pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     spec.rejects = args.rejects;
     spec.partitioning = Some(args.partitioning);
     spec.account_id = args.account_id;
+    spec.record_fields = args.record_fields;
+    spec.field_delimiter = args.field_delimiter;
     let tuning = args.tuning;
     spec.target_file_size = Some(tuning.target_file_size);
     spec.zstd_level = Some(tuning.zstd_level);

@@ -485,3 +485,72 @@ fn auto_converts_a_mixed_prefix_into_one_table_per_service() {
         "{lines}"
     );
 }
+
+/// CloudFront v2's `plain` output names no fields: with the delivery's recordFields and
+/// fieldDelimiter (`--record-fields`, `--field-delimiter`) it converts; without them every
+/// line is a reject that says what is missing, never a row read in a guessed order.
+#[test]
+fn plain_cloudfront_v2_output_converts_with_the_deliverys_field_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir
+        .path()
+        .join("logs/AWSLogs/123456789012/CloudFront/E1/2024/11/14/22");
+    std::fs::create_dir_all(&source).unwrap();
+    let lines = "2024-11-14|22:30:25|SOF50-P2|16509|200\n2024-11-14|22:31:07|SOF50-P2|16509|404\n2024-11-14|22:31:09|SOF50-P2|AS1|200\n";
+    std::fs::write(source.join("E1.2024-11-14-22.0a1b2c3d.log"), lines).unwrap();
+    let source = dir.path().join("logs");
+    let fields = [
+        "--record-fields",
+        "date,time,x-edge-location,asn,sc-status",
+        "--field-delimiter",
+        "|",
+    ];
+
+    let target = dir.path().join("with");
+    let output = convert(
+        "cloudfront_v2",
+        &source,
+        &target,
+        &[&fields[..], &["--json"]].concat(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (json["rows"].as_u64(), json["rejects"].as_u64()),
+        (Some(2), Some(1)),
+        "{json}"
+    );
+    let rows: usize = read_table(&target).iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 2);
+
+    let target = dir.path().join("without");
+    let output = convert("cloudfront_v2", &source, &target, &["--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (json["rows"].as_u64(), json["rejects"].as_u64()),
+        (Some(0), Some(3)),
+        "{json}"
+    );
+
+    // A field list for another service, or with auto, is a usage error (exit 2).
+    for (service, extra) in [
+        ("alb", &fields[..2]),
+        ("auto", &fields[..2]),
+        ("cloudfront_v2", &["--record-fields", "date,tme"][..]),
+    ] {
+        let output = convert(service, &source, &dir.path().join("x"), extra);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{service}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("--record-fields"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+    }
+}

@@ -15,7 +15,7 @@ const AWS_JSON: &str = r#"{"date":"2024-11-15","time":"19:45:51","x-edge-locatio
 const AWS_W3C: &str = "#Fields: date time x-edge-location asn timestamp(ms) x-host-header cs(Cookie)\n2024-11-14\t22:30:25\tSOF50-P2\t16509\t1731623425421\td111111abcdef8.cloudfront.net\texamplecookie=value2\n";
 
 fn decode(bytes: &[u8]) -> Decoded {
-    let d = Decoded::from_bytes(&CloudfrontV2Format, bytes, 16).unwrap();
+    let d = Decoded::from_bytes(&CloudfrontV2Format::default(), bytes, 16).unwrap();
     assert_eq!(d.counts.rows + d.counts.rejects, d.counts.lines);
     d
 }
@@ -48,7 +48,7 @@ fn the_json_example_maps_by_name_and_takes_milliseconds() {
         assert_eq!(text(b, column), None, "{column}");
     }
     assert_eq!(int32(b, "sc_status"), None);
-    assert_eq!(b.schema(), CloudfrontV2Format.schema());
+    assert_eq!(b.schema(), CloudfrontV2Format::default().schema());
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn keys_first_lines_and_the_legacy_format() {
     let parquet = "AWSLogs/123456789012/CloudFront/E1V2EXAMPLE7Q/2025/09/23/08/part-0001.parquet";
     for key in [v2, hive, dated, parquet] {
         assert_eq!(detect_from_key(key), KeyDetection::Format(Format::CloudfrontV2), "{key}");
-        assert_eq!(CloudfrontV2Format.route(key), Route::Convert);
+        assert_eq!(CloudfrontV2Format::default().route(key), Route::Convert);
     }
     // A flat prefix: both logging kinds write such names, so the content decides.
     let flat = "cf/EMLARXS9EXAMPLE.2024-03-07-23.ABCD1234.gz";
@@ -207,4 +207,35 @@ fn keys_first_lines_and_the_legacy_format() {
     assert_eq!(format_from_first_line(plain.join("\t").as_bytes()), None);
     let legacy_fields = format!("#Fields: {}", crate::cloudfront::FIELDS.join(" "));
     assert_eq!(format_from_first_line(legacy_fields.as_bytes()), Some(Format::Cloudfront));
+}
+
+#[test]
+fn plain_output_is_read_with_the_configured_field_list() {
+    let fields = crate::FieldList::parse("date,time,x-edge-location,asn,c_ip", None).unwrap();
+    let format = CloudfrontV2Format::default().with_field_list(&fields).unwrap();
+    let plain = "2024-11-14\t22:30:25\tSOF50-P2\t16509\t192.0.2.1\n";
+    let d = Decoded::from_bytes(format.as_ref(), plain.as_bytes(), 16).unwrap();
+    assert_eq!((d.counts.rows, d.counts.rejects), (1, 0), "{:?}", d.rejects);
+    let b = &d.batches[0];
+    assert_eq!(micros(b, "time"), Some(1_731_623_425_000_000));
+    assert_eq!(text(b, "x_edge_location").as_deref(), Some("SOF50-P2"));
+    assert_eq!(int64(b, "asn"), Some(16509));
+    assert_eq!(text(b, "c_ip").as_deref(), Some("192.0.2.1"));
+    // Another delimiter, and more values than the list names: rejected, never shifted.
+    let fields = crate::FieldList::parse("date time asn", Some("|")).unwrap();
+    let format = CloudfrontV2Format::default().with_field_list(&fields).unwrap();
+    let d = Decoded::from_bytes(format.as_ref(), b"2024-11-14|22:30:25|16509\n2024-11-14|22:30:25|1|2\n", 16).unwrap();
+    assert_eq!((d.counts.rows, d.counts.rejects), (1, 1));
+    assert_eq!(int64(&d.batches[0], "asn"), Some(16509));
+    // An object that names its fields is read by its header, whatever the list says.
+    let d = Decoded::from_bytes(format.as_ref(), AWS_W3C.as_bytes(), 16).unwrap();
+    assert_eq!((d.counts.rows, d.counts.rejects), (1, 0));
+    assert_eq!(text(&d.batches[0], "cs_cookie").as_deref(), Some("examplecookie=value2"));
+    // Names must be CloudFront's; other formats name their own fields.
+    let unknown = crate::FieldList::parse("date time x-edge-locaton", None).unwrap();
+    let error = CloudfrontV2Format::default().with_field_list(&unknown).err().unwrap();
+    assert!(error.contains("x-edge-locaton"), "{error}");
+    assert!(crate::AlbFormat.with_field_list(&fields).is_err());
+    assert!(crate::FieldList::parse("date", Some("||")).is_err());
+    assert_eq!(crate::FieldList::parse("a b", Some("\\t")).unwrap().delimiter, b'\t');
 }

@@ -15,14 +15,14 @@ fn first_row(decoded: &agsl_formats::Decoded) -> RecordBatch {
 
 #[test]
 fn both_files_convert_and_agree_on_the_shared_request() {
-    let json = crate::decode_corpus(&CloudfrontV2Format, "cloudfront_v2", JSON);
+    let json = crate::decode_corpus(&CloudfrontV2Format::default(), "cloudfront_v2", JSON);
     assert_eq!(
         (json.counts.rows, json.counts.rejects),
         (1, 0),
         "{:?}",
         json.rejects
     );
-    let w3c = crate::decode_corpus(&CloudfrontV2Format, "cloudfront_v2", W3C);
+    let w3c = crate::decode_corpus(&CloudfrontV2Format::default(), "cloudfront_v2", W3C);
     assert_eq!(
         (w3c.counts.rows, w3c.counts.rejects),
         (2, 0),
@@ -33,7 +33,7 @@ fn both_files_convert_and_agree_on_the_shared_request() {
 
     let (json_row, w3c_row) = (first_row(&json), first_row(&w3c));
     let slips = ["x_forwarded_for", "time_to_first_byte"];
-    for field in CloudfrontV2Format.schema().fields() {
+    for field in CloudfrontV2Format::default().schema().fields() {
         let name = field.name();
         let (a, b) = (
             json_row.column_by_name(name).unwrap(),

@@ -148,7 +148,7 @@ fn cases() -> Vec<Case> {
             exact: true,
         },
         Case {
-            format: Box::new(CloudfrontV2Format),
+            format: Box::new(CloudfrontV2Format::default()),
             template: r#"{"timestamp(ms)":"1731699951183","x-edge-location":"SOF50-P2","sc-bytes":"1068","c-ip":"192.0.2.100","cs-method":"GET","cs-uri-stem":"@0@","sc-status":"200","cs(User-Agent)":"@1@","cs-uri-query":"@2@","c-country":"NL","asn":"16509"}"#,
             slots: vec![
                 slot("/assets/app.js", &["cs_uri_stem"]),

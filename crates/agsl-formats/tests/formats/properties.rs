@@ -46,7 +46,7 @@ fn formats() -> Vec<(Box<dyn LogFormat>, &'static str)> {
         (Box::new(NlbFormat), VALID_NLB),
         (Box::new(AlbConnFormat), VALID_ALB_CONN),
         (Box::new(Route53ResolverFormat), VALID_ROUTE53_RESOLVER),
-        (Box::new(CloudfrontV2Format), VALID_CLOUDFRONT_V2),
+        (Box::new(CloudfrontV2Format::default()), VALID_CLOUDFRONT_V2),
     ]
 }
 
@@ -199,7 +199,7 @@ proptest! {
         if let Some(cut) = cut {
             bytes.truncate(4 + cut % (bytes.len() - 3));
         }
-        check_format(&CloudfrontV2Format, &bytes);
+        check_format(&CloudfrontV2Format::default(), &bytes);
     }
 }
 

@@ -119,7 +119,17 @@ impl Committer<'_> {
         progress: &Progress,
     ) -> Result<RunSummary> {
         let started = Instant::now();
-        let parser = format.parser();
+        // A configured field list (CloudFront v2's `plain` output), checked when the job was built.
+        let configured = match &self.job.record_fields {
+            Some(fields) => Some(
+                format
+                    .parser()
+                    .with_field_list(fields)
+                    .map_err(crate::Error::InvalidJob)?,
+            ),
+            None => None,
+        };
+        let parser = configured.as_deref().unwrap_or(format.parser());
         let table = match self.job.format {
             Some(_) => String::new(),
             None => format.table_name().to_owned(),

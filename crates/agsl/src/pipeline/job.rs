@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use agsl_formats::{Format, ServiceChoice, UnknownServiceChoice};
+use agsl_formats::{FieldList, Format, ServiceChoice, UnknownServiceChoice};
 use serde::{Deserialize, Deserializer};
 
 use crate::catalog::{CatalogKind, CatalogOptions};
@@ -57,6 +57,9 @@ pub struct ConvertJob {
     /// Where rejects go; `None` keeps them in the target, under `_rejects/` (with `auto`,
     /// each table's own). A location of their own gets one folder per table with `auto`.
     pub rejects: Option<Location>,
+    /// The fields of objects that do not name theirs (CloudFront v2's `plain` output), as the
+    /// delivery was configured; one service only.
+    pub record_fields: Option<FieldList>,
 }
 
 impl ConvertJob {
@@ -84,6 +87,7 @@ impl ConvertJob {
             partitioning: PartitionLayout::Seed,
             account_id: None,
             rejects: None,
+            record_fields: None,
         }
     }
 
@@ -209,6 +213,11 @@ pub struct JobSpec {
     pub account_id: Option<String>,
     #[serde(default, deserialize_with = "location")]
     pub rejects: Option<Location>,
+    /// The delivery's `recordFields` for output that does not name its fields, separated by
+    /// commas or spaces (CloudFront v2 `plain`).
+    pub record_fields: Option<String>,
+    /// The delivery's `fieldDelimiter` for that output, one character [default: TAB].
+    pub field_delimiter: Option<String>,
 }
 
 impl JobSpec {
@@ -245,6 +254,9 @@ impl JobSpec {
             account_id: self.account_id.or(d.account_id),
             // A default rejects location gets one folder per job, named after it.
             rejects: self.rejects.or_else(|| d.rejects.map(|r| r.join(name))),
+            // A field list describes one delivery's objects, so one job's.
+            record_fields: self.record_fields,
+            field_delimiter: self.field_delimiter,
         }
     }
 
@@ -315,6 +327,28 @@ impl JobSpec {
         job.partitioning = self.partitioning.unwrap_or_default();
         job.account_id = self.account_id;
         job.rejects = self.rejects;
+        job.record_fields = match (self.record_fields, self.field_delimiter) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(InvalidJob::Setting {
+                    keys: &["field_delimiter"],
+                    message: "it separates the values of record_fields; give those too".into(),
+                });
+            }
+            (Some(names), delimiter) => {
+                let fields = FieldList::parse(&names, delimiter.as_deref())
+                    .map_err(setting(&["record_fields", "field_delimiter"]))?;
+                let format = job.format.ok_or_else(|| InvalidJob::Setting {
+                    keys: &["record_fields"],
+                    message: "they describe one service's objects; not with service `auto`".into(),
+                })?;
+                format
+                    .parser()
+                    .with_field_list(&fields)
+                    .map_err(setting(&["record_fields"]))?;
+                Some(fields)
+            }
+        };
         job.validate().map_err(InvalidJob::Combination)?;
         Ok(job)
     }
@@ -584,6 +618,22 @@ mod tests {
             ),
             (
                 JobSpec {
+                    record_fields: Some("date,time,asn".into()),
+                    ..spec()
+                },
+                "key `record_fields`: ",
+                "--record-fields: ",
+            ),
+            (
+                JobSpec {
+                    field_delimiter: Some("|".into()),
+                    ..spec()
+                },
+                "key `field_delimiter`: ",
+                "--field-delimiter: ",
+            ),
+            (
+                JobSpec {
                     account_id: Some("123456789012".into()),
                     ..spec()
                 },
@@ -603,6 +653,38 @@ mod tests {
                 error.with_flags()
             );
         }
+    }
+
+    #[test]
+    fn a_field_list_is_checked_against_the_service_that_reads_it() {
+        let cloudfront_v2 = |fields: &str, delimiter: Option<&str>| JobSpec {
+            service: Some(ServiceChoice::One(Format::CloudfrontV2)),
+            record_fields: Some(fields.into()),
+            field_delimiter: delimiter.map(str::to_owned),
+            ..spec()
+        };
+        let job = cloudfront_v2("date,time,c-ip", Some("|")).build().unwrap();
+        let fields = job.record_fields.unwrap();
+        assert_eq!((fields.names.len(), fields.delimiter), (3, b'|'));
+        let error = cloudfront_v2("date,time,cip", None).build().unwrap_err();
+        assert!(error.to_string().contains("`cip`"), "{error}");
+        let error = cloudfront_v2("date", Some("||")).build().unwrap_err();
+        assert!(
+            error
+                .with_flags()
+                .starts_with("--record-fields/--field-delimiter"),
+            "{error}"
+        );
+        let error = JobSpec {
+            service: Some(ServiceChoice::Auto),
+            ..cloudfront_v2("date", None)
+        }
+        .build()
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("not with service `auto`"),
+            "{error}"
+        );
     }
 
     #[test]
