@@ -168,7 +168,8 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "FIELD,FIELD,...")]
     pub record_fields: Option<String>,
 
-    /// The delivery's fieldDelimiter for --record-fields: one character, or \t [default: TAB].
+    /// The delivery's fieldDelimiter for text output (plain, and W3C that is not
+    /// TAB-separated): one character, or \t [default: TAB].
     #[arg(long, value_name = "CHAR")]
     pub field_delimiter: Option<String>,
 

@@ -16,7 +16,8 @@
 //! - JSON and Parquet: names outside the 39 documented go to `json_other`, one object in the
 //!   order received. W3C: they are ignored, as in legacy files.
 //! - What an object holds is decided from its first bytes: `PAR1` is Parquet, `{` JSON, anything
-//!   else text lines whose `#Fields:` header names the fields (TAB-separated). `plain` output
+//!   else text lines whose `#Fields:` header names the fields (TAB-separated unless the job
+//!   gives the delivery's `fieldDelimiter`). `plain` output
 //!   (no header) does not say which value is which field: it is read with the delivery's
 //!   configured field list and delimiter (the job's `record_fields`, `field_delimiter`), and
 //!   without one each of its lines is rejected, naming the cause, never read in a guessed order.
@@ -234,12 +235,14 @@ const INFO: FormatInfo = FormatInfo {
 /// CloudFront standard logging v2 (`cloudfront_v2`).
 #[derive(Debug, Clone, Default)]
 pub struct CloudfrontV2Format {
-    /// The configured field list of `plain` output: the slot of each position and the value
-    /// delimiter; `None` rejects text without a `#Fields:` header.
+    /// The delivery's configured fields and delimiter for text output; `None`: TAB, and text
+    /// without a `#Fields:` header is rejected.
     plain: Option<Arc<PlainLayout>>,
 }
 
-/// How a delivery's `plain` lines are laid out, from its configured field list.
+/// How a delivery's text lines are laid out, from its configuration: the slot of each
+/// position of `plain` lines (empty: only the delimiter was given), and the delimiter of
+/// `plain` and W3C lines.
 #[derive(Debug)]
 struct PlainLayout {
     slots: Vec<Option<usize>>,
@@ -299,7 +302,8 @@ impl LogFormat for CloudfrontV2Format {
         None
     }
 
-    /// `plain` output's configured `recordFields`; every name must be a documented field.
+    /// The delivery's `recordFields` (for `plain` output; may be empty when only its
+    /// `fieldDelimiter` is given); every name must be a documented field.
     fn with_field_list(&self, fields: &FieldList) -> Result<Box<dyn LogFormat>, String> {
         let slots = fields
             .names
@@ -459,7 +463,6 @@ impl LineParser for TextParser {
         if let Some(header) = line.strip_prefix('#') {
             if let Some(names) = header.strip_prefix("Fields:") {
                 self.layout = Some(names.split_whitespace().map(slot_of).collect());
-                self.delimiter = '\t';
             }
             return Ok(LineKind::NotData);
         }
@@ -482,7 +485,7 @@ impl LineParser for TextParser {
                 "{count} {:?}-separated fields where {} names {}; a delimiter inside a value \
                  would shift the columns",
                 self.delimiter,
-                if self.plain.is_some() && self.delimiter != '\t' { "the field list" } else { "the header" },
+                "the header or field list",
                 layout.len()
             )
             .into());
@@ -500,7 +503,11 @@ impl LineParser for TextParser {
     }
 
     fn start_object(&mut self) {
-        self.layout = self.plain.as_ref().map(|plain| plain.slots.clone());
+        self.layout = self
+            .plain
+            .as_ref()
+            .filter(|plain| !plain.slots.is_empty())
+            .map(|plain| plain.slots.clone());
         self.delimiter = self.plain.as_ref().map_or('\t', |plain| plain.delimiter);
     }
 }

@@ -231,22 +231,21 @@ pub struct FormatInfo {
 /// `fieldDelimiter`, as `aws logs get-delivery` shows them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldList {
+    /// In order; empty when only the delimiter is configured.
     pub names: Vec<String>,
     /// The character between values [default: TAB].
     pub delimiter: u8,
 }
 
 impl FieldList {
-    /// Names separated by commas or spaces; a delimiter of one ASCII character, `\t` for TAB.
+    /// Names separated by commas or spaces (none: only the delimiter is configured); a
+    /// delimiter of one ASCII character, `\t` for TAB.
     pub fn parse(names: &str, delimiter: Option<&str>) -> Result<Self, String> {
         let names: Vec<String> = names
             .split([',', ' '])
             .filter(|n| !n.is_empty())
             .map(str::to_owned)
             .collect();
-        if names.is_empty() {
-            return Err("no field names".into());
-        }
         let delimiter = match delimiter {
             None | Some("\\t") | Some("\t") => b'\t',
             Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],

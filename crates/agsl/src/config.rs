@@ -294,7 +294,7 @@ rejects = "s3://lake/cloudfront/_bad"
         let bad = text.replace("c-ip", "c-ipp");
         let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
         assert!(
-            error.contains("key `record_fields`") && error.contains("c-ipp"),
+            error.contains("`record_fields`") && error.contains("c-ipp"),
             "{error}"
         );
     }

@@ -227,8 +227,9 @@ fn plain_output_is_read_with_the_configured_field_list() {
     let d = Decoded::from_bytes(format.as_ref(), b"2024-11-14|22:30:25|16509\n2024-11-14|22:30:25|1|2\n", 16).unwrap();
     assert_eq!((d.counts.rows, d.counts.rejects), (1, 1));
     assert_eq!(int64(&d.batches[0], "asn"), Some(16509));
-    // An object that names its fields is read by its header, whatever the list says.
-    let d = Decoded::from_bytes(format.as_ref(), AWS_W3C.as_bytes(), 16).unwrap();
+    // An object that names its fields is read by its header, whatever the list says (the
+    // delivery's delimiter separates its values too).
+    let d = Decoded::from_bytes(format.as_ref(), AWS_W3C.replace('\t', "|").as_bytes(), 16).unwrap();
     assert_eq!((d.counts.rows, d.counts.rejects), (1, 0));
     assert_eq!(text(&d.batches[0], "cs_cookie").as_deref(), Some("examplecookie=value2"));
     // Names must be CloudFront's; other formats name their own fields.
@@ -237,5 +238,15 @@ fn plain_output_is_read_with_the_configured_field_list() {
     assert!(error.contains("x-edge-locaton"), "{error}");
     assert!(crate::AlbFormat.with_field_list(&fields).is_err());
     assert!(crate::FieldList::parse("date", Some("||")).is_err());
+    // W3C output with another delimiter: the delimiter alone is configured.
+    let semicolons = crate::FieldList::parse("", Some(";")).unwrap();
+    let format = CloudfrontV2Format::default().with_field_list(&semicolons).unwrap();
+    let w3c = AWS_W3C.replace('\t', ";");
+    let d = Decoded::from_bytes(format.as_ref(), w3c.as_bytes(), 16).unwrap();
+    assert_eq!((d.counts.rows, d.counts.rejects), (1, 0), "{:?}", d.rejects);
+    assert_eq!(int64(&d.batches[0], "asn"), Some(16509));
+    // ... and plain lines still need their names.
+    let d = Decoded::from_bytes(format.as_ref(), b"2024-11-14;22:30:25\n", 16).unwrap();
+    assert_eq!((d.counts.rows, d.counts.rejects), (0, 1));
     assert_eq!(crate::FieldList::parse("a b", Some("\\t")).unwrap().delimiter, b'\t');
 }

@@ -57,8 +57,8 @@ pub struct ConvertJob {
     /// Where rejects go; `None` keeps them in the target, under `_rejects/` (with `auto`,
     /// each table's own). A location of their own gets one folder per table with `auto`.
     pub rejects: Option<Location>,
-    /// The fields of objects that do not name theirs (CloudFront v2's `plain` output), as the
-    /// delivery was configured; one service only.
+    /// The fields of objects that do not name theirs (CloudFront v2's `plain` output) and the
+    /// delimiter of text output, as the delivery was configured; one service only.
     pub record_fields: Option<FieldList>,
 }
 
@@ -329,23 +329,18 @@ impl JobSpec {
         job.rejects = self.rejects;
         job.record_fields = match (self.record_fields, self.field_delimiter) {
             (None, None) => None,
-            (None, Some(_)) => {
-                return Err(InvalidJob::Setting {
-                    keys: &["field_delimiter"],
-                    message: "it separates the values of record_fields; give those too".into(),
-                });
-            }
-            (Some(names), delimiter) => {
+            (names, delimiter) => {
+                let names = names.unwrap_or_default();
                 let fields = FieldList::parse(&names, delimiter.as_deref())
                     .map_err(setting(&["record_fields", "field_delimiter"]))?;
                 let format = job.format.ok_or_else(|| InvalidJob::Setting {
-                    keys: &["record_fields"],
+                    keys: &["record_fields", "field_delimiter"],
                     message: "they describe one service's objects; not with service `auto`".into(),
                 })?;
                 format
                     .parser()
                     .with_field_list(&fields)
-                    .map_err(setting(&["record_fields"]))?;
+                    .map_err(setting(&["record_fields", "field_delimiter"]))?;
                 Some(fields)
             }
         };
@@ -621,16 +616,16 @@ mod tests {
                     record_fields: Some("date,time,asn".into()),
                     ..spec()
                 },
-                "key `record_fields`: ",
-                "--record-fields: ",
+                "keys `record_fields`/`field_delimiter`: ",
+                "--record-fields/--field-delimiter: ",
             ),
             (
                 JobSpec {
                     field_delimiter: Some("|".into()),
                     ..spec()
                 },
-                "key `field_delimiter`: ",
-                "--field-delimiter: ",
+                "keys `record_fields`/`field_delimiter`: ",
+                "--record-fields/--field-delimiter: ",
             ),
             (
                 JobSpec {
@@ -668,6 +663,14 @@ mod tests {
         assert_eq!((fields.names.len(), fields.delimiter), (3, b'|'));
         let error = cloudfront_v2("date,time,cip", None).build().unwrap_err();
         assert!(error.to_string().contains("`cip`"), "{error}");
+        // The delimiter alone is for W3C output that does not separate by TAB.
+        let job = JobSpec {
+            record_fields: None,
+            ..cloudfront_v2("", Some(";"))
+        }
+        .build()
+        .unwrap();
+        assert_eq!(job.record_fields.unwrap().delimiter, b';');
         let error = cloudfront_v2("date", Some("||")).build().unwrap_err();
         assert!(
             error
