@@ -554,3 +554,55 @@ fn plain_cloudfront_v2_output_converts_with_the_deliverys_field_list() {
         assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
     }
 }
+
+/// Damaged Parquet deliveries (CloudFront v2): the parquet reader panics on some, which agsl
+/// catches and turns into one reject per file; the run succeeds and prints no panic.
+#[test]
+fn damaged_parquet_objects_are_rejects_and_no_panic_is_printed() {
+    let plan = SamplePlan {
+        objects: 4,
+        lines_per_object: 40,
+        ..SamplePlan::default()
+    };
+    let parquet = agsl_formats::sample::objects(Format::CloudfrontV2, plan)
+        .nth(3)
+        .expect("the fourth object is Parquet")
+        .body;
+    assert!(parquet.starts_with(b"PAR1"));
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir
+        .path()
+        .join("logs/AWSLogs/123456789012/CloudFront/E1/2024/03/07/23");
+    std::fs::create_dir_all(&source).unwrap();
+    let mut reader_panics = 0;
+    for i in 0..300usize {
+        let mut damaged = parquet.clone();
+        // Bytes near the end: the footer's metadata, where damage makes the reader panic.
+        let at = damaged.len() - 9 - (i * 7) % (damaged.len() / 4);
+        damaged[at] = damaged[at].wrapping_add(1 + (i % 250) as u8);
+        let decoded =
+            agsl_formats::Decoded::from_bytes(Format::CloudfrontV2.parser(), &damaged, 64).unwrap();
+        reader_panics += decoded
+            .rejects
+            .iter()
+            .filter(|r| r.reason.contains("the Parquet reader failed"))
+            .count();
+        std::fs::write(
+            source.join(format!("E1.2024-03-07-23.{i:08}.parquet")),
+            damaged,
+        )
+        .unwrap();
+    }
+    assert!(
+        reader_panics > 0,
+        "some damage makes the parquet reader panic"
+    );
+    let output = convert(
+        "cloudfront_v2",
+        &dir.path().join("logs"),
+        &dir.path().join("table"),
+        &["--json"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+}

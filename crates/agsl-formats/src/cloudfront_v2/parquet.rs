@@ -81,9 +81,14 @@ pub(super) fn decode(
 
 /// Runs a call into the Parquet reader, turning a panic into an error. The reader panics on
 /// some damaged files (negative column offsets in a footer, for one) and hostile input must
-/// never stop a run: the damage becomes a reject like any other.
+/// never stop a run: the damage becomes a reject like any other, and the panic is not printed
+/// (the reject says what happened).
 fn guarded<T>(read: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+    quiet_panics_when_guarded();
+    GUARDED.set(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    GUARDED.set(false);
+    result.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
@@ -91,6 +96,25 @@ fn guarded<T>(read: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
             .unwrap_or_else(|| "unknown cause".to_owned());
         Err(format!("the Parquet reader failed: {message}"))
     })
+}
+
+thread_local! {
+    /// Whether this thread is inside [`guarded`], whose panics are expected and caught.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Wraps the process's panic hook once: panics inside [`guarded`] print nothing, every other
+/// panic reaches the hook that was installed before, unchanged.
+fn quiet_panics_when_guarded() {
+    static WRAPPED: std::sync::Once = std::sync::Once::new();
+    WRAPPED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.get() {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// The object as one reject: its first bytes, and why.
