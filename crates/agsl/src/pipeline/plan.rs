@@ -40,6 +40,13 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    fn route(&mut self, task: ObjectTask, routing: Routing) {
+        match routing {
+            Ok(format) => self.groups.entry(format).or_default().push(task),
+            Err(reason) => self.skip(&task.key, reason),
+        }
+    }
+
     fn skip(&mut self, key: &str, reason: &str) {
         tracing::debug!(key, reason, "skipping object");
         self.skipped += 1;
@@ -87,7 +94,8 @@ pub(crate) fn plan_listing(
     }
     // Routed in listing order; objects whose key says nothing wait for their content, read
     // for all of them at once below, so detection is not one round trip per object in turn.
-    let mut routed: Vec<(ObjectTask, Option<Routing>)> = Vec::new();
+    // Only those wait: a plan of a million routed objects is never held twice.
+    let mut pending: Vec<(ObjectTask, Option<Routing>)> = Vec::new();
     for object in listed {
         let url = source.url(&object.key);
         seen(&object, &url);
@@ -126,13 +134,19 @@ pub(crate) fn plan_listing(
             size: object.size,
             todo,
         };
-        routed.push((task, routing));
+        match routing {
+            Some(routing) => plan.route(task, routing),
+            None => pending.push((task, None)),
+        }
     }
-    detect_contents(source, &mut routed, job.fetch.concurrency)?;
-    for (task, routing) in routed {
-        match routing.expect("every object is routed") {
-            Ok(format) => plan.groups.entry(format).or_default().push(task),
-            Err(reason) => plan.skip(&task.key, reason),
+    if !pending.is_empty() {
+        detect_contents(source, &mut pending, job.fetch.concurrency)?;
+        for (task, routing) in pending {
+            plan.route(task, routing.expect("every object is recognised"));
+        }
+        // Detected objects joined their groups last: back into listing (key) order.
+        for tasks in plan.groups.values_mut() {
+            tasks.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         }
     }
     Ok(plan)
@@ -149,14 +163,9 @@ const DETECTION_THREADS: usize = 32;
 /// fails the plan.
 fn detect_contents(
     source: &Source,
-    routed: &mut [(ObjectTask, Option<Routing>)],
+    pending: &mut [(ObjectTask, Option<Routing>)],
     concurrency: usize,
 ) -> Result<()> {
-    let mut pending: Vec<&mut (ObjectTask, Option<Routing>)> =
-        routed.iter_mut().filter(|(_, r)| r.is_none()).collect();
-    if pending.is_empty() {
-        return Ok(());
-    }
     let threads = concurrency.clamp(1, DETECTION_THREADS).min(pending.len());
     let chunk = pending.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -164,7 +173,7 @@ fn detect_contents(
             .chunks_mut(chunk)
             .map(|objects| {
                 scope.spawn(move || -> Result<()> {
-                    for (task, routing) in objects.iter_mut().map(|o| &mut **o) {
+                    for (task, routing) in objects.iter_mut() {
                         *routing = Some(detect(source, &task.key, task.size)?);
                     }
                     Ok(())
