@@ -78,9 +78,7 @@ impl Output {
             eprintln!("{prefix}{}", summary_line(summary));
         }
         if self.json {
-            let mut json = SummaryJson::from(summary);
-            json.job = job;
-            self.json_line(&json)?;
+            self.json_line(&SummaryJson { job, summary })?;
         }
         Ok(())
     }
@@ -269,100 +267,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// The `--json` summary. `bytes_in` is decompressed input; `source_bytes` is as stored.
+/// The `--json` summary: the library's JSON form of a summary, with the config job's name.
 #[derive(Debug, Serialize)]
 struct SummaryJson<'a> {
     /// The config job, with `agsl run`.
     #[serde(skip_serializing_if = "Option::is_none")]
     job: Option<&'a str>,
-    service: &'a str,
-    objects: u64,
-    rows: u64,
-    rejects: u64,
-    skipped_objects: u64,
-    lines: u64,
-    skipped_lines: u64,
-    bytes_in: u64,
-    source_bytes: u64,
-    bytes_out: u64,
-    files: u64,
-    partitions: usize,
-    excluded: u64,
-    commits: u64,
-    replaced_files: u64,
-    skipped_reasons: &'a std::collections::BTreeMap<String, u64>,
-    seconds: f64,
-    megabytes_per_second: f64,
-    dry_run: bool,
-    /// With `--dry-run`: the objects that would be converted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    planned: Vec<PlannedJson<'a>>,
-    /// With `--service auto`: the same fields per service found.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    services: Vec<SummaryJson<'a>>,
-    /// What the catalog update changed; absent with `--catalog none` and in dry runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    catalog: Option<CatalogJson<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct CatalogJson<'a> {
-    catalog: &'a str,
-    tables_created: u64,
-    tables_updated: u64,
-    columns_added: u64,
-    partitions_added: u64,
-}
-
-impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
-    fn from(s: &'a RunSummary) -> Self {
-        Self {
-            job: None,
-            service: &s.service,
-            objects: s.objects,
-            rows: s.rows,
-            rejects: s.rejects,
-            skipped_objects: s.skipped_objects,
-            lines: s.lines,
-            skipped_lines: s.skipped_lines,
-            bytes_in: s.bytes_in,
-            source_bytes: s.source_bytes,
-            bytes_out: s.bytes_out,
-            files: s.files,
-            partitions: s.partitions.len(),
-            excluded: s.excluded,
-            commits: s.commits,
-            replaced_files: s.replaced_files,
-            skipped_reasons: &s.skipped_reasons,
-            seconds: s.seconds,
-            megabytes_per_second: s.megabytes_per_second(),
-            dry_run: s.dry_run,
-            planned: s
-                .planned
-                .iter()
-                .map(|p| PlannedJson {
-                    service: p.service.keyword(),
-                    url: &p.url,
-                    size: p.size,
-                })
-                .collect(),
-            services: s.services.iter().map(SummaryJson::from).collect(),
-            catalog: s.catalog.as_ref().map(|c| CatalogJson {
-                catalog: &c.catalog,
-                tables_created: c.tables_created,
-                tables_updated: c.tables_updated,
-                columns_added: c.columns_added,
-                partitions_added: c.partitions_added,
-            }),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct PlannedJson<'a> {
-    service: &'a str,
-    url: &'a str,
-    size: u64,
+    #[serde(flatten)]
+    summary: &'a RunSummary,
 }
 
 #[cfg(test)]

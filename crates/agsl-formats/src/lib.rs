@@ -98,6 +98,29 @@ impl FromStr for Format {
     }
 }
 
+/// A format travels (in a distributed run's work units) as its keyword.
+impl serde::Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.keyword())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Format {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let keyword = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        keyword.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for ServiceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceChoice::One(format) => format.fmt(f),
+            ServiceChoice::Auto => f.write_str("auto"),
+        }
+    }
+}
+
 /// One format, or every format detected per object (`auto`), as a job names its service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceChoice {

@@ -42,6 +42,9 @@ pub enum ConfigError {
 pub struct NamedJob {
     pub name: String,
     pub job: ConvertJob,
+    /// The settings the job was built from (its table over `[defaults]`), which another process
+    /// builds the same job from (a Spark executor).
+    pub spec: JobSpec,
 }
 
 /// Reads `path` and returns its jobs, in file order of their names (sorted), or only those in
@@ -74,9 +77,14 @@ pub fn parse(text: &str, path: &str, names: &[String]) -> Result<Vec<NamedJob>, 
         let line = line_of(text, table.span().start);
         let merged = table.into_inner().overlay(&defaults, &name);
         let job = merged
+            .clone()
             .build()
             .map_err(|m| invalid(format!("job `{name}` (line {line}): {m}")))?;
-        jobs.push(NamedJob { name, job });
+        jobs.push(NamedJob {
+            name,
+            job,
+            spec: merged,
+        });
     }
     if jobs.is_empty() {
         return Err(invalid(

@@ -28,6 +28,10 @@ pub enum Error {
     /// A broken invariant inside agsl: a bug, never bad input.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A distributed run's engine failed (a Spark job), or handed back work its driver did not
+    /// hand out.
+    #[error("distributed run: {0}")]
+    Distributed(String),
 }
 
 /// Listing or reading source objects failed.

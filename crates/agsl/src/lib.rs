@@ -29,6 +29,7 @@ mod error;
 mod faults;
 pub mod metrics;
 mod pipeline;
+pub mod read;
 pub mod sample;
 pub mod sink;
 pub mod source;
@@ -42,8 +43,8 @@ pub use catalog::{CatalogError, CatalogKind, CatalogOptions};
 pub use error::{Error, Result, SinkError, SourceError};
 pub use pipeline::{
     ALREADY_CONVERTED, ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES,
-    DEFAULT_LOCK_STALE_AFTER, InvalidJob, JobSpec, PlannedObject, Progress, RunSummary, convert,
-    parse_size, table_ddl,
+    DEFAULT_LOCK_STALE_AFTER, Driver, InvalidJob, JobSpec, PlannedObject, Progress, RunSummary,
+    UnitOutput, UnitTally, WorkUnit, convert, convert_unit, list_objects, parse_size, table_ddl,
 };
 pub use sink::{PartitionLayout, WriterOptions};
 pub use state::StateError;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use agsl_formats::{FieldList, Format, ServiceChoice, UnknownServiceChoice};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::catalog::{CatalogKind, CatalogOptions};
 use crate::sink::{PartitionLayout, WriterOptions};
@@ -163,60 +163,155 @@ fn relative_below(inner: &Location, outer: &Location) -> Option<String> {
 /// `[defaults]`), the CLI's flags, Python's keyword arguments. Each value is parsed into its
 /// type where it is read (a location, a size, a service); [`JobSpec::build`] then checks them
 /// together, once for every front end, and fills in the defaults. Unset means the default.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
-    #[serde(default, deserialize_with = "service")]
+    #[serde(
+        default,
+        deserialize_with = "service",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "display"
+    )]
     pub service: Option<ServiceChoice>,
-    #[serde(default, deserialize_with = "location")]
+    #[serde(
+        default,
+        deserialize_with = "location",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "location_text"
+    )]
     pub source: Option<Location>,
-    #[serde(default, deserialize_with = "location")]
+    #[serde(
+        default,
+        deserialize_with = "location",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "location_text"
+    )]
     pub target: Option<Location>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sse: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sse_kms_key_id: Option<String>,
-    #[serde(default, deserialize_with = "instant")]
+    #[serde(
+        default,
+        deserialize_with = "instant",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub since: Option<String>,
-    #[serde(default, deserialize_with = "instant")]
+    #[serde(
+        default,
+        deserialize_with = "instant",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reprocess: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_listing: Option<bool>,
-    #[serde(default, deserialize_with = "size")]
+    #[serde(
+        default,
+        deserialize_with = "size",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub target_file_size: Option<u64>,
-    #[serde(default, deserialize_with = "zstd_level")]
+    #[serde(
+        default,
+        deserialize_with = "zstd_level",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub zstd_level: Option<i32>,
-    #[serde(default, deserialize_with = "positive")]
+    #[serde(
+        default,
+        deserialize_with = "positive",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub workers: Option<usize>,
-    #[serde(default, deserialize_with = "size")]
+    #[serde(
+        default,
+        deserialize_with = "size",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub commit_size: Option<u64>,
-    #[serde(default, deserialize_with = "positive")]
+    #[serde(
+        default,
+        deserialize_with = "positive",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fetch_concurrency: Option<usize>,
-    #[serde(default, deserialize_with = "size")]
+    #[serde(
+        default,
+        deserialize_with = "size",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fetch_buffer: Option<u64>,
-    #[serde(default, deserialize_with = "positive")]
+    #[serde(
+        default,
+        deserialize_with = "positive",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lock_timeout_seconds: Option<usize>,
-    #[serde(default, deserialize_with = "catalog_kind")]
+    #[serde(
+        default,
+        deserialize_with = "catalog_kind",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "display"
+    )]
     pub catalog: Option<CatalogKind>,
-    #[serde(default, deserialize_with = "name")]
+    #[serde(
+        default,
+        deserialize_with = "name",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub database: Option<String>,
-    #[serde(default, deserialize_with = "name")]
+    #[serde(
+        default,
+        deserialize_with = "name",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub table: Option<String>,
-    #[serde(default, deserialize_with = "name")]
+    #[serde(
+        default,
+        deserialize_with = "name",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub raw_database: Option<String>,
-    #[serde(default, deserialize_with = "name")]
+    #[serde(
+        default,
+        deserialize_with = "name",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub raw_table: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partition_projection: Option<bool>,
-    #[serde(default, deserialize_with = "partitioning")]
+    #[serde(
+        default,
+        deserialize_with = "partitioning",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "display"
+    )]
     pub partitioning: Option<PartitionLayout>,
-    #[serde(default, deserialize_with = "account_id")]
+    #[serde(
+        default,
+        deserialize_with = "account_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub account_id: Option<String>,
-    #[serde(default, deserialize_with = "location")]
+    #[serde(
+        default,
+        deserialize_with = "location",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "location_text"
+    )]
     pub rejects: Option<Location>,
     /// The delivery's `recordFields` for output that does not name its fields, separated by
     /// commas or spaces (CloudFront v2 `plain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_fields: Option<String>,
     /// The delivery's `fieldDelimiter` for that output, one character [default: TAB].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_delimiter: Option<String>,
 }
 
@@ -394,6 +489,23 @@ fn shown_keys(keys: &[&str]) -> String {
     }
 }
 
+// Serialized as the text each setting is read from, so a spec round-trips through JSON (a
+// distributed run hands its job to the executors this way).
+fn display<T: std::fmt::Display, S: Serializer>(
+    value: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => s.collect_str(value),
+        None => s.serialize_none(),
+    }
+}
+
+/// A location as a URL: a local path made absolute, as another process may start elsewhere.
+fn location_text<S: Serializer>(value: &Option<Location>, s: S) -> Result<S::Ok, S::Error> {
+    display(&value.as_ref().map(crate::storage::location_url), s)
+}
+
 fn parse_string<'de, D: Deserializer<'de>, T>(
     deserializer: D,
     parse: impl FnOnce(&str) -> Result<T, String>,
@@ -441,8 +553,20 @@ fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
     })
 }
 
+/// A size as text (`256MiB`, `1GB`) or as a number of bytes.
 fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    parse_string(d, parse_size)
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Bytes(bytes) => Ok(Some(bytes)),
+        Size::Text(text) => parse_size(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 fn zstd_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
@@ -504,6 +628,52 @@ mod tests {
             target: Some(Location::parse("/lake").unwrap()),
             ..JobSpec::default()
         }
+    }
+
+    #[test]
+    fn a_spec_round_trips_through_json() {
+        let full = JobSpec {
+            service: Some(ServiceChoice::Auto),
+            rejects: Some(Location::parse("s3://bad/rejects").unwrap()),
+            endpoint_url: Some("http://127.0.0.1:9000".into()),
+            region: Some("eu-west-1".into()),
+            sse: Some("aws:kms".into()),
+            sse_kms_key_id: Some("key".into()),
+            since: Some("2026-01-31".into()),
+            until: Some("2026-02-01T12:00:00Z".into()),
+            reprocess: Some(true),
+            full_listing: Some(false),
+            target_file_size: Some(123_456_789),
+            zstd_level: Some(9),
+            workers: Some(3),
+            commit_size: Some(1 << 20),
+            fetch_concurrency: Some(8),
+            fetch_buffer: Some(64 << 20),
+            lock_timeout_seconds: Some(60),
+            catalog: Some(CatalogKind::Glue),
+            database: Some("logs".into()),
+            raw_database: Some("raw".into()),
+            partition_projection: Some(true),
+            partitioning: Some(PartitionLayout::Account),
+            account_id: Some("123456789012".into()),
+            record_fields: Some("date,time".into()),
+            field_delimiter: Some("|".into()),
+            ..spec()
+        };
+        let json = serde_json::to_string(&full).unwrap();
+        let back: JobSpec = serde_json::from_str(&json).unwrap();
+        // Local paths travel as absolute `file://` URLs, which read back as the same path.
+        assert_eq!(back, full, "{json}");
+        assert!(json.contains(r#""source":"file:///logs""#), "{json}");
+        let empty: JobSpec =
+            serde_json::from_str(&serde_json::to_string(&JobSpec::default()).unwrap()).unwrap();
+        assert_eq!(empty, JobSpec::default());
+        let sized: JobSpec =
+            serde_json::from_str(r#"{"commit_size": 1000, "fetch_buffer": "1KiB"}"#).unwrap();
+        assert_eq!(
+            (sized.commit_size, sized.fetch_buffer),
+            (Some(1000), Some(1024))
+        );
     }
 
     #[test]

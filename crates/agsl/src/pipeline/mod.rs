@@ -6,35 +6,37 @@
 //! so every source line lands in the table exactly once and readers never see staged files.
 
 mod commit;
+mod driver;
 mod job;
 mod plan;
 mod record;
 mod reprocess;
 mod summary;
 mod tables;
+mod unit;
 mod worker;
 
-use std::collections::BTreeSet;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use commit::Committer;
+pub use driver::Driver;
 pub use job::{
     ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES, DEFAULT_LOCK_STALE_AFTER, InvalidJob,
     JobSpec, parse_size,
 };
 pub use plan::ALREADY_CONVERTED;
 pub(crate) use plan::plan_listing;
+use summary::dry_run_summary;
 pub use summary::{PlannedObject, Progress, RunSummary};
-use summary::{dry_run_summary, total};
 pub use tables::table_ddl;
 pub(crate) use tables::{open_catalog, service_tables};
+pub use unit::{UnitOutput, UnitTally, WorkUnit, convert_unit};
 
 use crate::error::Result;
 use crate::sink::{PartitionLayout, TablePartitioning, is_rejects_file};
 use crate::source::Source;
-use crate::state::{Commit, CommitLog, Ledger, RunOutcome, RunRecord, TargetLock};
+use crate::state::{CommitLog, Ledger};
 use crate::storage::{Location, Store};
 
 /// Converts what is new in `job.source` (or the window's objects) into `job.target`,
@@ -43,10 +45,9 @@ use crate::storage::{Location, Store};
 /// `job.target/<table name>`; the summary then totals the run and lists one per service.
 pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
     job.validate().map_err(crate::Error::InvalidJob)?;
-    let started = Instant::now();
-    let run = run_id();
-    let source = Source::open(&job.source, &job.storage)?;
     if job.dry_run {
+        let started = Instant::now();
+        let source = Source::open(&job.source, &job.storage)?;
         let ledger = match &job.target {
             // A dry run does not even create the target folder.
             Location::Local(path) if !path.exists() => Default::default(),
@@ -58,101 +59,35 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
         let plan = plan::plan(job, &source, &ledger)?;
         return Ok(dry_run_summary(job, &source, &plan, started));
     }
-    let target = Store::open(&job.target, &job.storage)?;
-    let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
-    let mut record = RunRecord::started(&run, &job_service(job), unix_seconds());
-    record::keep(&target, &record);
-    let result = convert_locked(job, &source, &target, &lock, &run, progress, started);
-    match &result {
-        Ok(summary) => record::finish(&mut record, summary),
+    let mut driver = Driver::start(job, progress)?;
+    let mut convert_all = || -> Result<()> {
+        while let Some(unit) = driver.next_unit() {
+            let output =
+                convert_unit(job, driver.source(), driver.target(), &unit, None, progress)?;
+            driver.commit(output)?;
+        }
+        Ok(())
+    };
+    match convert_all() {
+        Ok(()) => driver.finish(),
         Err(error) => {
-            record.outcome = RunOutcome::Failed;
-            record.error = Some(error.to_string());
+            driver.fail(&error);
+            Err(error)
         }
     }
-    record.finished_at = Some(unix_seconds());
-    record::keep(&target, &record);
-    drop(lock);
-    result
+}
+
+/// Every object of `job.source` (in its window) with its service, as a first run would plan
+/// them: what Spark's `read_logs` reads. No target is read or written.
+pub fn list_objects(job: &ConvertJob) -> Result<Vec<PlannedObject>> {
+    let source = Source::open(&job.source, &job.storage)?;
+    let plan = plan::plan(job, &source, &Ledger::default())?;
+    Ok(dry_run_summary(job, &source, &plan, Instant::now()).planned)
 }
 
 /// The job's service keyword, or `auto`.
 fn job_service(job: &ConvertJob) -> String {
     job.format.map_or("auto".to_owned(), |f| f.to_string())
-}
-
-/// The run once the target's lock is held.
-fn convert_locked(
-    job: &ConvertJob,
-    source: &Source,
-    target: &Store,
-    lock: &TargetLock,
-    run: &str,
-    progress: &Progress,
-    started: Instant,
-) -> Result<RunSummary> {
-    let mut log = CommitLog::recover(target)?;
-    crate::spool::remove_abandoned();
-    check_layout(job, log.ledger())?;
-    let mut plan = plan::plan(job, source, log.ledger())?;
-    let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
-    progress.objects_total.store(count, Ordering::Relaxed);
-    progress.source_bytes_total.store(bytes, Ordering::Relaxed);
-    tracing::info!(
-        service = job.format.map_or("auto".to_owned(), |f| f.to_string()),
-        objects = count,
-        skipped = plan.skipped,
-        megabytes = bytes as f64 / 1e6,
-        "converting"
-    );
-    let committer = Committer {
-        job,
-        target,
-        lock,
-        run,
-    };
-    let mut replaced_files = 0;
-    if !plan.uncover.is_empty() {
-        replaced_files = reprocess::take_back(&committer, &mut log, &plan.uncover)?;
-    }
-    let mut services = Vec::new();
-    let mut converted = BTreeSet::new();
-    // Taken by value: each commit's tasks are freed once committed, as the ledger grows.
-    for (format, tasks) in std::mem::take(&mut plan.groups) {
-        let mut summary = committer.convert_service(format, source, tasks, &mut log, progress)?;
-        summary.newest_event = newest_event(log.ledger(), &summary.service);
-        if summary.objects > 0 {
-            converted.insert(format);
-        }
-        services.push(summary);
-    }
-    if plan.listed_through > log.ledger().listed_through {
-        committer.commit(
-            &mut log,
-            Commit {
-                run: run.to_owned(),
-                committed_at: unix_seconds(),
-                listed_through: plan.listed_through,
-                ..Commit::default()
-            },
-        )?;
-    }
-    let catalog = tables::update_catalog(job, source, target, log.ledger(), run, &converted)?;
-    let mut summary = match job.format {
-        Some(format) => services.pop().unwrap_or_else(|| RunSummary {
-            service: format.to_string(),
-            newest_event: newest_event(log.ledger(), &format.to_string()),
-            ..RunSummary::default()
-        }),
-        None => total(services),
-    };
-    summary.commits += u64::from(replaced_files > 0);
-    summary.replaced_files = replaced_files;
-    summary.skipped_objects = plan.skipped;
-    summary.skipped_reasons = plan.skipped_reasons;
-    summary.catalog = catalog;
-    summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
 }
 
 /// The newest event time among the committed table files of `service`.

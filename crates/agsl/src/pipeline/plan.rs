@@ -16,7 +16,7 @@ use crate::window::{KeyDays, Spans, key_day};
 
 /// One object to convert in this run. Its URL is not kept (`Source::url` gives it again): a
 /// plan can hold a million tasks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ObjectTask {
     pub key: String,
     pub size: u64,

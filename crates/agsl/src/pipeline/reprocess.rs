@@ -37,7 +37,7 @@ pub(super) fn take_back(
         .map(|c| c.url.as_str())
         .collect();
     let name = format!("{}-reprocess", committer.run);
-    let staging = committer.staging(&name);
+    let staging = committer.stager().staging(&name);
     let mut removed = Vec::new();
     let mut added = Vec::new();
     for (path, entry) in &ledger.files {
@@ -80,7 +80,11 @@ pub(super) fn take_back(
         if let Some(file) = rewritten {
             // A file in a rejects location of its own is replaced in that same folder.
             let folder = is_url(path).then(|| path.rsplit_once('/').map_or("", |(f, _)| f));
-            added.extend(committer.stage(&staging, &entry.service, &[file], folder)?);
+            added.extend(
+                committer
+                    .stager()
+                    .stage(&staging, &entry.service, &[file], folder)?,
+            );
         }
     }
     if staging.upload {

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use agsl_formats::Format;
+use serde::Serialize;
 
 use super::ConvertJob;
 use super::plan;
@@ -29,6 +30,8 @@ pub struct Progress {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedObject {
     pub service: Format,
+    /// The object's key below the source.
+    pub key: String,
     pub url: String,
     pub size: u64,
 }
@@ -100,6 +103,7 @@ pub(super) fn dry_run_summary(
         .flat_map(|(format, tasks)| {
             tasks.iter().map(|t| PlannedObject {
                 service: *format,
+                key: t.key.clone(),
                 url: source.url(&t.key),
                 size: t.size,
             })
@@ -145,4 +149,102 @@ pub(super) fn total(services: Vec<RunSummary>) -> RunSummary {
     }
     total.services = services;
     total
+}
+
+impl serde::Serialize for RunSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SummaryJson::from(self).serialize(serializer)
+    }
+}
+
+/// The JSON form of a summary (`--json`, Python's dict). `bytes_in` is decompressed input; `source_bytes` is as stored.
+#[derive(Debug, Serialize)]
+struct SummaryJson<'a> {
+    service: &'a str,
+    objects: u64,
+    rows: u64,
+    rejects: u64,
+    skipped_objects: u64,
+    lines: u64,
+    skipped_lines: u64,
+    bytes_in: u64,
+    source_bytes: u64,
+    bytes_out: u64,
+    files: u64,
+    partitions: usize,
+    excluded: u64,
+    commits: u64,
+    replaced_files: u64,
+    skipped_reasons: &'a BTreeMap<String, u64>,
+    seconds: f64,
+    megabytes_per_second: f64,
+    dry_run: bool,
+    /// With `--dry-run`: the objects that would be converted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    planned: Vec<PlannedJson<'a>>,
+    /// With `--service auto`: the same fields per service found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    services: Vec<SummaryJson<'a>>,
+    /// What the catalog update changed; absent with `--catalog none` and in dry runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog: Option<CatalogJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct CatalogJson<'a> {
+    catalog: &'a str,
+    tables_created: u64,
+    tables_updated: u64,
+    columns_added: u64,
+    partitions_added: u64,
+}
+
+impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
+    fn from(s: &'a RunSummary) -> Self {
+        Self {
+            service: &s.service,
+            objects: s.objects,
+            rows: s.rows,
+            rejects: s.rejects,
+            skipped_objects: s.skipped_objects,
+            lines: s.lines,
+            skipped_lines: s.skipped_lines,
+            bytes_in: s.bytes_in,
+            source_bytes: s.source_bytes,
+            bytes_out: s.bytes_out,
+            files: s.files,
+            partitions: s.partitions.len(),
+            excluded: s.excluded,
+            commits: s.commits,
+            replaced_files: s.replaced_files,
+            skipped_reasons: &s.skipped_reasons,
+            seconds: s.seconds,
+            megabytes_per_second: s.megabytes_per_second(),
+            dry_run: s.dry_run,
+            planned: s
+                .planned
+                .iter()
+                .map(|p| PlannedJson {
+                    service: p.service.keyword(),
+                    url: &p.url,
+                    size: p.size,
+                })
+                .collect(),
+            services: s.services.iter().map(SummaryJson::from).collect(),
+            catalog: s.catalog.as_ref().map(|c| CatalogJson {
+                catalog: &c.catalog,
+                tables_created: c.tables_created,
+                tables_updated: c.tables_updated,
+                columns_added: c.columns_added,
+                partitions_added: c.partitions_added,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedJson<'a> {
+    service: &'a str,
+    url: &'a str,
+    size: u64,
 }

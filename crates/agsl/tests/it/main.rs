@@ -3,6 +3,7 @@
 
 mod catalog;
 mod convert;
+mod driver;
 mod layout;
 mod objects;
 mod raw_tables;

@@ -1,0 +1,348 @@
+//! The driver of a run, in the steps a distributed engine calls on their own: [`Driver::start`]
+//! takes the target's lock, repairs what an interrupted run left and plans against the ledger;
+//! [`Driver::next_unit`] hands out the plan in [`WorkUnit`]s of one commit each; any process
+//! converts a unit ([`super::convert_unit`]); [`Driver::commit`] commits what one attempt of a
+//! unit staged, once; [`Driver::finish`] updates the catalog and removes what other attempts
+//! staged. `agsl convert` runs the same steps in one process, so a target can be written by
+//! the CLI and by Spark in turn.
+//!
+//! Invariants: only the driver holding the lock commits; a unit is committed at most once, and
+//! only files staged for that unit; a unit never committed leaves nothing a reader sees.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use agsl_formats::Format;
+
+use super::commit::{CommitBatches, Committer};
+use super::plan::{ObjectTask, Plan};
+use super::summary::total;
+use super::unit::{UnitOutput, WorkUnit};
+use super::{ConvertJob, Progress, RunSummary, record, reprocess, tables};
+use crate::error::{Error, Result};
+use crate::source::Source;
+use crate::state::{Commit, CommitLog, RunOutcome, RunRecord, STAGING_DIR, TargetLock};
+use crate::storage::{Location, Store, join_key};
+
+/// A run in progress on one target, holding its lock until it is finished or failed.
+pub struct Driver {
+    job: ConvertJob,
+    source: Source,
+    target: Store,
+    lock: TargetLock,
+    run: String,
+    record: RunRecord,
+    log: CommitLog,
+    started: Instant,
+    /// The plan's groups not handed out yet, and the one being handed out.
+    groups: std::collections::btree_map::IntoIter<Format, Vec<ObjectTask>>,
+    current: Option<(Format, CommitBatches, usize)>,
+    handed_out_all: bool,
+    /// Units handed out and not committed yet, by name: their service and object count.
+    issued: BTreeMap<String, (Format, usize)>,
+    /// One summary per service with work, and when its first unit was handed out.
+    services: BTreeMap<Format, (RunSummary, Instant)>,
+    replaced_files: u64,
+    skipped: u64,
+    skipped_reasons: BTreeMap<String, u64>,
+    listed_through: Option<i64>,
+}
+
+impl Driver {
+    /// Locks `job.target`, recovers it and plans the run. With `--reprocess`, the window's
+    /// earlier output is taken back here, before any unit is handed out.
+    pub fn start(job: &ConvertJob, progress: &Progress) -> Result<Driver> {
+        job.validate().map_err(Error::InvalidJob)?;
+        if job.dry_run {
+            return Err(Error::InvalidJob(
+                "a dry run plans only; it has no driver".into(),
+            ));
+        }
+        let started = Instant::now();
+        let run = super::run_id();
+        let source = Source::open(&job.source, &job.storage)?;
+        let target = Store::open(&job.target, &job.storage)?;
+        let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
+        let mut record = RunRecord::started(&run, &super::job_service(job), super::unix_seconds());
+        record::keep(&target, &record);
+        let prepared = prepare(job, &source, &target, &lock, &run, progress);
+        let (log, plan, replaced_files) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                fail_record(&target, &mut record, &error);
+                return Err(error);
+            }
+        };
+        Ok(Driver {
+            job: job.clone(),
+            source,
+            target,
+            lock,
+            run,
+            record,
+            log,
+            started,
+            groups: plan.groups.into_iter(),
+            current: None,
+            handed_out_all: false,
+            issued: BTreeMap::new(),
+            services: BTreeMap::new(),
+            replaced_files,
+            skipped: plan.skipped,
+            skipped_reasons: plan.skipped_reasons,
+            listed_through: plan.listed_through,
+        })
+    }
+
+    /// The run's name (its UTC start time and a random suffix).
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    pub fn job(&self) -> &ConvertJob {
+        &self.job
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    pub fn target(&self) -> &Store {
+        &self.target
+    }
+
+    /// The next unit of work, in plan order (by service, then key); `None` once all are out.
+    /// Units are cut as they are asked for, so a plan of a million objects is not copied.
+    pub fn next_unit(&mut self) -> Option<WorkUnit> {
+        loop {
+            if let Some((format, batches, index)) = &mut self.current
+                && let Some(tasks) = batches.next()
+            {
+                let format = *format;
+                let name = format!("{}-{format}-{index:04}", self.run);
+                *index += 1;
+                self.issued.insert(name.clone(), (format, tasks.len()));
+                self.services.entry(format).or_insert_with(|| {
+                    let summary = RunSummary {
+                        service: format.to_string(),
+                        ..RunSummary::default()
+                    };
+                    (summary, Instant::now())
+                });
+                let table = match self.job.format {
+                    Some(_) => String::new(),
+                    None => format.table_name().to_owned(),
+                };
+                return Some(WorkUnit {
+                    run: self.run.clone(),
+                    name,
+                    format,
+                    table,
+                    tasks,
+                });
+            }
+            let Some((format, tasks)) = self.groups.next() else {
+                self.handed_out_all = true;
+                return None;
+            };
+            self.current = Some((format, CommitBatches::new(tasks, self.job.commit_bytes), 0));
+        }
+    }
+
+    /// Commits what one attempt of a handed-out unit staged. Refuses an output of a unit this
+    /// driver did not hand out, or already committed, and files staged outside its folder.
+    pub fn commit(&mut self, output: UnitOutput) -> Result<()> {
+        let Some(&(format, objects)) = self.issued.get(&output.unit) else {
+            return Err(Error::Distributed(format!(
+                "unit `{}` was not handed out by run {}, or is committed already",
+                output.unit, self.run
+            )));
+        };
+        let folder = join_key(STAGING_DIR, &output.unit);
+        if output.covered.len() != objects
+            || output.added.iter().any(|f| !f.staged.starts_with(&folder))
+        {
+            return Err(Error::Distributed(format!(
+                "the output of unit `{}` does not describe its {objects} objects and its \
+                 staging folder",
+                output.unit
+            )));
+        }
+        let unit = output.unit.clone();
+        let tally = output.tally.clone();
+        let committer = Committer {
+            job: &self.job,
+            target: &self.target,
+            lock: &self.lock,
+            run: &self.run,
+        };
+        committer.commit_unit(&mut self.log, output)?;
+        self.issued.remove(&unit);
+        let (summary, first) = self
+            .services
+            .get_mut(&format)
+            .ok_or_else(|| Error::Internal(format!("no summary for service `{format}`")))?;
+        summary.commits += 1;
+        summary.objects += tally.objects;
+        summary.lines += tally.lines;
+        summary.rows += tally.rows;
+        summary.rejects += tally.rejects;
+        crate::counts::add_all(&mut summary.reject_reasons, &tally.reject_reasons);
+        summary.excluded += tally.excluded;
+        summary.skipped_lines += tally.skipped_lines;
+        summary.bytes_in += tally.bytes_in;
+        summary.source_bytes += tally.source_bytes;
+        summary.bytes_out += tally.bytes_out;
+        summary.files += tally.files;
+        summary.partitions.extend(tally.partitions);
+        summary.seconds = first.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// Ends the run: records how far the listing went, updates the catalog, deletes what
+    /// uncommitted attempts staged, writes the run's record and releases the lock. Units
+    /// handed out and never committed are simply not converted: the next run plans them again.
+    pub fn finish(mut self) -> Result<RunSummary> {
+        match self.conclude() {
+            Ok(summary) => {
+                record::finish(&mut self.record, &summary);
+                self.record.finished_at = Some(super::unix_seconds());
+                record::keep(&self.target, &self.record);
+                Ok(summary)
+            }
+            Err(error) => {
+                fail_record(&self.target, &mut self.record, &error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Ends a run that failed: its record says why, and the lock is released. What it
+    /// committed stays; what it staged is deleted by the next run.
+    pub fn fail(mut self, error: &Error) {
+        fail_record(&self.target, &mut self.record, error);
+    }
+
+    fn conclude(&mut self) -> Result<RunSummary> {
+        let committer = Committer {
+            job: &self.job,
+            target: &self.target,
+            lock: &self.lock,
+            run: &self.run,
+        };
+        // Only a run that handed out every unit and had each committed listed everything.
+        let complete = self.handed_out_all && self.issued.is_empty();
+        if complete && self.listed_through > self.log.ledger().listed_through {
+            committer.commit(
+                &mut self.log,
+                Commit {
+                    run: self.run.clone(),
+                    committed_at: super::unix_seconds(),
+                    listed_through: self.listed_through,
+                    ..Commit::default()
+                },
+            )?;
+        }
+        remove_staged(&self.target, &self.run)?;
+        let ledger = self.log.ledger();
+        let mut converted = BTreeSet::new();
+        let mut services = Vec::new();
+        for (format, (mut summary, _)) in std::mem::take(&mut self.services) {
+            summary.newest_event = super::newest_event(ledger, &summary.service);
+            if summary.objects > 0 {
+                converted.insert(format);
+            }
+            services.push(summary);
+        }
+        let catalog = tables::update_catalog(
+            &self.job,
+            &self.source,
+            &self.target,
+            ledger,
+            &self.run,
+            &converted,
+        )?;
+        let mut summary = match self.job.format {
+            Some(format) => services.pop().unwrap_or_else(|| RunSummary {
+                service: format.to_string(),
+                newest_event: super::newest_event(ledger, &format.to_string()),
+                ..RunSummary::default()
+            }),
+            None => total(services),
+        };
+        summary.commits += u64::from(self.replaced_files > 0);
+        summary.replaced_files = self.replaced_files;
+        summary.skipped_objects = self.skipped;
+        summary.skipped_reasons = std::mem::take(&mut self.skipped_reasons);
+        summary.catalog = catalog;
+        summary.seconds = self.started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}
+
+/// Recovers the locked target, checks its layout, plans the run and takes back what
+/// `--reprocess` replaces: the commit log, the plan, and the number of files replaced.
+fn prepare(
+    job: &ConvertJob,
+    source: &Source,
+    target: &Store,
+    lock: &TargetLock,
+    run: &str,
+    progress: &Progress,
+) -> Result<(CommitLog, Plan, u64)> {
+    let mut log = CommitLog::recover(target)?;
+    crate::spool::remove_abandoned();
+    super::check_layout(job, log.ledger())?;
+    let plan = super::plan::plan(job, source, log.ledger())?;
+    let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
+    progress.objects_total.store(count, Ordering::Relaxed);
+    progress.source_bytes_total.store(bytes, Ordering::Relaxed);
+    tracing::info!(
+        service = super::job_service(job),
+        objects = count,
+        skipped = plan.skipped,
+        megabytes = bytes as f64 / 1e6,
+        "converting"
+    );
+    let mut replaced_files = 0;
+    if !plan.uncover.is_empty() {
+        let committer = Committer {
+            job,
+            target,
+            lock,
+            run,
+        };
+        replaced_files = reprocess::take_back(&committer, &mut log, &plan.uncover)?;
+    }
+    Ok((log, plan, replaced_files))
+}
+
+fn fail_record(target: &Store, record: &mut RunRecord, error: &Error) {
+    record.outcome = RunOutcome::Failed;
+    record.error = Some(error.to_string());
+    record.finished_at = Some(super::unix_seconds());
+    record::keep(target, record);
+}
+
+/// Deletes what this run staged and did not commit: the folders of attempts that lost (a
+/// failed or speculative Spark task) and of units never committed. Committed files were moved
+/// out of staging when their commit was published.
+fn remove_staged(target: &Store, run: &str) -> Result<()> {
+    let prefix = join_key(STAGING_DIR, run);
+    for leftover in target.list(STAGING_DIR)? {
+        if leftover.key.starts_with(&prefix) {
+            target.delete(&leftover.key)?;
+        }
+    }
+    if let Location::Local(root) = target.location()
+        && let Ok(folders) = std::fs::read_dir(root.join(STAGING_DIR))
+    {
+        for folder in folders.flatten() {
+            if folder.file_name().to_string_lossy().starts_with(run) {
+                let _ = std::fs::remove_dir_all(folder.path());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Reading log objects into Arrow batches in memory, writing nothing: for Python's
+//! `agsl.parse` (the bytes of one object) and for the Spark executors of `read_logs` (objects
+//! of a source, streamed). The same decoders as a conversion, so rows are the table's rows;
+//! `rows + rejects == lines` holds for every object read here too.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, LogFormat, Reject};
+use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
+use arrow_array::{BooleanArray, RecordBatch};
+
+use crate::error::{Error, Result, SourceError};
+use crate::sink::rejects_schema;
+use crate::source::{Source, is_corrupt_data, open_decompressed};
+use crate::window::Spans;
+
+/// One object's rows and rejects (in the rejects files' schema: `source_key`, `line_number`,
+/// `reason`, `raw_line`).
+#[derive(Debug)]
+pub struct ParsedObject {
+    pub batches: Vec<RecordBatch>,
+    pub rejects: RecordBatch,
+    pub counts: DecodeCounts,
+}
+
+/// Parses the bytes of one object (gzip or plain) named `key`. A damaged gzip stream keeps the
+/// lines before the damage and adds one reject saying where it broke, as a conversion does.
+pub fn parse_bytes(
+    format: &dyn LogFormat,
+    key: &str,
+    data: Vec<u8>,
+    batch_size: usize,
+) -> Result<ParsedObject> {
+    let mut collected = Collected::default();
+    let counts = decode_object(
+        format,
+        key,
+        std::io::Cursor::new(data),
+        batch_size,
+        &mut collected,
+    )?;
+    let rejects = collected.rejects_batch(key)?;
+    Ok(ParsedObject {
+        batches: collected.batches,
+        rejects,
+        counts,
+    })
+}
+
+/// Decodes one object into `output`; the counts include a reject for a damaged gzip stream.
+fn decode_object(
+    format: &dyn LogFormat,
+    key: &str,
+    raw: impl Read + Send + 'static,
+    batch_size: usize,
+    output: &mut dyn DecodeOutput,
+) -> Result<DecodeCounts> {
+    let read_error = |source| SourceError::Read {
+        key: key.to_owned(),
+        source,
+    };
+    let mut input = open_decompressed(raw).map_err(read_error)?;
+    let mut counts = DecodeCounts::default();
+    match format
+        .decoder(batch_size)
+        .decode(&mut input, output, &mut counts)
+    {
+        Ok(()) => {}
+        Err(DecodeError::Read { line, source }) if is_corrupt_data(&source) => {
+            let reason = format!("corrupt compressed data after line {line}: {source}");
+            output
+                .reject(Reject {
+                    line: line + 1,
+                    reason: reason.into(),
+                    raw: b"",
+                })
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            counts.lines += 1;
+            counts.rejects += 1;
+        }
+        Err(DecodeError::Read { source, .. }) => return Err(read_error(source).into()),
+        Err(error) => return Err(Error::Internal(format!("decoding `{key}`: {error}"))),
+    }
+    Ok(counts)
+}
+
+/// Batches and rejects kept in memory.
+#[derive(Default)]
+struct Collected {
+    batches: Vec<RecordBatch>,
+    lines: Vec<u64>,
+    reasons: Vec<Cow<'static, str>>,
+    raw: Vec<Vec<u8>>,
+}
+
+impl Collected {
+    fn rejects_batch(&self, key: &str) -> Result<RecordBatch> {
+        let rows = self.lines.len();
+        let mut keys = StringBuilder::with_capacity(rows, rows * key.len());
+        let mut lines = Int64Builder::with_capacity(rows);
+        let mut reasons = StringBuilder::new();
+        let mut raw = BinaryBuilder::new();
+        for i in 0..rows {
+            keys.append_value(key);
+            lines.append_value(self.lines[i] as i64);
+            reasons.append_value(&self.reasons[i]);
+            raw.append_value(&self.raw[i]);
+        }
+        RecordBatch::try_new(
+            rejects_schema(),
+            vec![
+                Arc::new(keys.finish()),
+                Arc::new(lines.finish()),
+                Arc::new(reasons.finish()),
+                Arc::new(raw.finish()),
+            ],
+        )
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+impl DecodeOutput for Collected {
+    fn batch(&mut self, batch: RecordBatch) -> std::result::Result<(), DecodeError> {
+        self.batches.push(batch);
+        Ok(())
+    }
+
+    fn reject(&mut self, reject: Reject<'_>) -> std::result::Result<(), DecodeError> {
+        self.lines.push(reject.line);
+        self.reasons.push(reject.reason);
+        self.raw.push(reject.raw.to_vec());
+        Ok(())
+    }
+}
+
+/// Batches of one object of a source, read and decoded on a thread of their own while the
+/// caller takes them: at most two batches wait, so memory stays bounded whatever the object's
+/// size. Rows outside `window` are left out (rows without an event time are kept); rejects are
+/// counted, not kept. The last item is an error if reading failed.
+pub struct ObjectBatches {
+    batches: Receiver<Result<RecordBatch>>,
+}
+
+impl ObjectBatches {
+    pub fn read(
+        source: &Source,
+        format: &'static dyn LogFormat,
+        key: &str,
+        window: Spans,
+        batch_size: usize,
+    ) -> Self {
+        let (sender, batches) = sync_channel(2);
+        let source = source.clone();
+        let key = key.to_owned();
+        std::thread::spawn(move || {
+            let time_column = format
+                .schema()
+                .index_of(format.info().event_time_column)
+                .unwrap_or(usize::MAX);
+            let mut output = Streamed {
+                sender: sender.clone(),
+                window,
+                time_column,
+            };
+            let result = source
+                .read(&key)
+                .and_then(|raw| decode_object(format, &key, raw, batch_size, &mut output));
+            if let Err(error) = result {
+                let _ = sender.send(Err(error));
+            }
+        });
+        Self { batches }
+    }
+}
+
+impl Iterator for ObjectBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.batches.recv().ok()
+    }
+}
+
+struct Streamed {
+    sender: std::sync::mpsc::SyncSender<Result<RecordBatch>>,
+    window: Spans,
+    time_column: usize,
+}
+
+impl DecodeOutput for Streamed {
+    fn batch(&mut self, batch: RecordBatch) -> std::result::Result<(), DecodeError> {
+        let batch = if self.window.is_everything() || self.time_column >= batch.num_columns() {
+            batch
+        } else {
+            let times = batch
+                .column(self.time_column)
+                .as_primitive::<TimestampMicrosecondType>();
+            let keep: BooleanArray = times
+                .iter()
+                .map(|t| Some(t.is_none_or(|t| self.window.contains(t))))
+                .collect();
+            arrow_select::filter::filter_record_batch(&batch, &keep)
+                .map_err(|e| DecodeError::Output(e.to_string().into()))?
+        };
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        // The reader went away: stop decoding.
+        self.sender
+            .send(Ok(batch))
+            .map_err(|_| DecodeError::Output("the reader stopped".into()))
+    }
+
+    fn reject(&mut self, _reject: Reject<'_>) -> std::result::Result<(), DecodeError> {
+        Ok(())
+    }
+}
