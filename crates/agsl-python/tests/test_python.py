@@ -1,0 +1,101 @@
+"""agsl from Python, without Spark: parse, convert and run give what the CLI gives."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+import agsl
+from conftest import cli, generate, parquet_files, table_rows
+
+SERVICES = agsl.services()
+# What differs between two runs of the same conversion: timings, and Parquet bytes (which
+# worker thread took which object decides how rows are split into files).
+TIMING = {"seconds", "megabytes_per_second", "bytes_out"}
+
+
+def test_every_service_is_there():
+    assert len(SERVICES) == 11 and "alb" in SERVICES and "cloudfront_v2" in SERVICES
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_parse_gives_the_rows_and_rejects_of_a_conversion(tmp_path, service):
+    source = tmp_path / "logs"
+    facts = generate(service, source)
+    assert facts["bad_lines"] > 0
+    rows = rejects = 0
+    keys = set()
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        key = str(path.relative_to(source))
+        table, bad = agsl.parse(service, path.read_bytes(), key=key)
+        assert table.schema == agsl.schema(service)
+        assert bad.column_names == ["source_key", "line_number", "reason", "raw_line"]
+        keys.update(bad.column("source_key").to_pylist())
+        rows += table.num_rows
+        rejects += bad.num_rows
+    summary = agsl.convert(service, str(source), str(tmp_path / "lake"), catalog="none")
+    assert (rows, rejects) == (summary["rows"], summary["rejects"])
+    assert rejects == facts["bad_lines"]
+    assert all(k and not k.startswith("/") for k in keys), keys
+
+
+def test_parse_takes_plain_and_gzip_and_keeps_damage_as_a_reject():
+    line = (b"2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1600000000 "
+            b"1600000060 ACCEPT OK\n")
+    plain, _ = agsl.parse("vpc_flow", line * 3)
+    packed, _ = agsl.parse("vpc_flow", gzip.compress(line * 3))
+    assert plain.num_rows == packed.num_rows == 3
+    assert plain.equals(packed)
+    damaged = gzip.compress(line * 2000)[:-40]
+    rows, rejects = agsl.parse("vpc_flow", damaged, key="cut.gz")
+    assert rows.num_rows > 0 and rejects.num_rows == 1
+    assert "corrupt compressed data" in rejects.column("reason")[0].as_py()
+
+
+def test_convert_returns_the_cli_summary_and_table(tmp_path):
+    source = tmp_path / "logs"
+    generate("alb", source, size="1MB", lines=200)
+    ours = agsl.convert("alb", str(source), str(tmp_path / "py"), commit_size="20KB")
+    theirs = cli("convert", "--service", "alb", "--source", str(source),
+                 "--target", str(tmp_path / "cli"), "--commit-size", "20KB")
+    assert {k: v for k, v in ours.items() if k not in TIMING} == \
+        {k: v for k, v in theirs.items() if k not in TIMING}
+    assert ours["commits"] > 1
+    py_rows = sorted(json.dumps(r, sort_keys=True, default=str) for r in table_rows(tmp_path / "py"))
+    cli_rows = sorted(json.dumps(r, sort_keys=True, default=str) for r in table_rows(tmp_path / "cli"))
+    assert py_rows == cli_rows and len(py_rows) == ours["rows"]
+    # Run again: nothing new, exactly as the CLI.
+    again = agsl.convert("alb", str(source), str(tmp_path / "py"))
+    assert again["objects"] == 0 and again["skipped_objects"] == ours["objects"]
+
+
+def test_run_converts_the_jobs_of_a_config(tmp_path):
+    for service in ("alb", "vpc_flow"):
+        generate(service, tmp_path / service, size="200KB")
+    config = tmp_path / "agsl.toml"
+    config.write_text(
+        "[defaults]\ncatalog = \"none\"\n"
+        f"[alb_prod]\nservice = \"alb\"\nsource = \"{tmp_path / 'alb'}\"\ntarget = \"{tmp_path / 'lake/alb'}\"\n"
+        f"[flows]\nservice = \"vpc_flow\"\nsource = \"{tmp_path / 'vpc_flow'}\"\ntarget = \"{tmp_path / 'lake/flows'}\"\n"
+    )
+    summaries = agsl.run(config)
+    assert sorted(summaries) == ["alb_prod", "flows"]
+    assert summaries["flows"]["service"] == "vpc_flow" and summaries["flows"]["rows"] > 0
+    assert parquet_files(tmp_path / "lake/alb")
+    only = agsl.run(str(config), jobs=["flows"])
+    assert list(only) == ["flows"] and only["flows"]["objects"] == 0
+
+
+def test_bad_settings_raise_value_errors_naming_them(tmp_path):
+    with pytest.raises(ValueError, match="unknown service `albb`"):
+        agsl.parse("albb", b"")
+    with pytest.raises(ValueError, match="zstd_level"):
+        agsl.convert("alb", str(tmp_path), str(tmp_path / "t"), zstd_level=99)
+    with pytest.raises(ValueError, match="unknown field `colour`"):
+        agsl.convert("alb", str(tmp_path), str(tmp_path / "t"), colour="blue")
+    with pytest.raises(ValueError, match="since"):
+        agsl.convert("alb", str(tmp_path), str(tmp_path / "t"), since="yesterday")
+    with pytest.raises(agsl.AgslError, match="does not exist"):
+        agsl.convert("alb", str(tmp_path / "missing"), str(tmp_path / "t"))
