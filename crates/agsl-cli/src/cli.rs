@@ -55,6 +55,74 @@ pub enum Command {
     /// Check a target against its source, its files and its catalog; list every discrepancy
     /// and exit 1 if there is any.
     Verify(VerifyArgs),
+    /// Deploy agsl as a scheduled AWS Glue (Spark) job running a config file, or show one.
+    #[command(subcommand)]
+    GlueJob(GlueJobCommand),
+}
+
+/// `agsl glue-job ...`
+#[derive(Debug, Subcommand)]
+pub enum GlueJobCommand {
+    /// Upload the wheel, a driver script and the config to S3; create or update the Glue job
+    /// and, with --schedule, its trigger.
+    Deploy(GlueDeployArgs),
+    /// Print what is deployed under a job name: script, wheel, config, workers, schedule.
+    Show(GlueShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GlueDeployArgs {
+    /// The config file whose jobs the Glue job runs.
+    #[arg(long)]
+    pub config: PathBuf,
+
+    /// Only these jobs of the config [default: all].
+    #[arg(long = "job", value_name = "JOB")]
+    pub jobs: Vec<String>,
+
+    /// The Glue job's name.
+    #[arg(long)]
+    pub name: String,
+
+    /// The IAM role the job runs as (see README, "Running on Spark and AWS Glue").
+    #[arg(long)]
+    pub role_arn: String,
+
+    /// The S3 folder for the wheel, the driver script and the config.
+    #[arg(long, value_parser = parse_location)]
+    pub script_location: Location,
+
+    /// Run on this Glue schedule, e.g. "cron(15 * * * ? *)" [default: no trigger].
+    #[arg(long)]
+    pub schedule: Option<String>,
+
+    /// Glue worker type: G.1X, G.2X, G.4X, G.8X.
+    #[arg(long, default_value = "G.1X")]
+    pub worker_type: String,
+
+    /// Number of workers (one of them is the Spark driver).
+    #[arg(long, default_value_t = 2)]
+    pub workers: u32,
+
+    /// Glue version (5.0: Spark 3.5, Python 3.11).
+    #[arg(long, default_value = "5.0")]
+    pub glue_version: String,
+
+    /// The agsl wheel to install [default: the newest in target/wheels, from scripts/wheel].
+    #[arg(long)]
+    pub wheel: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlueShowArgs {
+    /// The Glue job's name.
+    pub name: String,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// A target (with its source and service), or the jobs of a config file.

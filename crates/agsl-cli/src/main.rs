@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         Command::Tables(args) => commands::tables::run(args, &output),
         Command::Status(args) => commands::status::run(args, &output),
         Command::Verify(args) => commands::verify::run(args, &output),
+        Command::GlueJob(command) => commands::glue_job::run(command, &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,7 @@ pub mod audit;
 pub mod catalog;
 pub mod config;
 mod counts;
+pub mod deploy;
 mod error;
 mod faults;
 pub mod metrics;

@@ -4,6 +4,7 @@ pub mod convert;
 pub mod ddl;
 pub mod demo;
 pub mod generate;
+pub mod glue_job;
 pub mod run;
 pub mod status;
 pub mod tables;

@@ -4,6 +4,7 @@
 mod aws_errors;
 mod ddl;
 mod glue;
+mod glue_job;
 mod kill;
 mod moto;
 mod place;

@@ -57,6 +57,11 @@ impl GlueCatalog {
         })?;
         Ok(Self { client })
     }
+
+    /// The Glue client, for the other Glue APIs agsl uses (jobs and triggers).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 /// A failed request as a [`CatalogError`], with the service's code and message (never

@@ -1,0 +1,330 @@
+//! Deploying agsl as a scheduled AWS Glue (Spark) job, as the seed's `make create_job` did:
+//! the wheel, a small driver script and the config file go to S3 beside each other; the Glue
+//! job runs the script with the wheel installed by `--additional-python-modules`; a scheduled
+//! trigger starts it. Deploying again updates the job and the trigger in place, so the command
+//! is safe to re-run from CI.
+//!
+//! The config is checked before anything is uploaded: a job Glue would only fail at 3 a.m. is
+//! refused now.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_glue::types::{Action, JobCommand, JobUpdate, TriggerType, TriggerUpdate, WorkerType};
+
+use crate::catalog::{CatalogError, GlueCatalog};
+use crate::storage::{Location, StorageError, StorageOptions, Store, runtime};
+
+/// The script Glue runs.
+pub const DRIVER_SCRIPT: &str = include_str!("glue_driver.py");
+/// Its file name in the script location.
+pub const DRIVER_SCRIPT_NAME: &str = "agsl_glue_driver.py";
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct GlueJobSpec {
+    /// The Glue job's name; the trigger is `<name>-schedule`, the config `<name>.toml`.
+    pub name: String,
+    pub role_arn: String,
+    /// The S3 folder that gets the wheel, the script and the config.
+    pub script_location: Location,
+    /// The config file (`agsl.toml`) and the jobs of it to run (empty: all).
+    pub config: PathBuf,
+    pub jobs: Vec<String>,
+    /// A Glue schedule, `cron(...)`; `None` deploys without a trigger (started by hand).
+    pub schedule: Option<String>,
+    /// `G.1X`, `G.2X`, ...
+    pub worker_type: String,
+    pub workers: u32,
+    /// Glue 5.0 (Spark 3.5, Python 3.11) by default.
+    pub glue_version: String,
+    /// The manylinux2014 wheel (`scripts/wheel`).
+    pub wheel: PathBuf,
+}
+
+/// What a deploy put where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeployedJob {
+    pub job: String,
+    pub created: bool,
+    pub script: String,
+    pub wheel: String,
+    pub config: String,
+    pub trigger: Option<String>,
+}
+
+/// A deployed job as Glue describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GlueJobDescription {
+    pub job: String,
+    pub role: String,
+    pub glue_version: Option<String>,
+    pub worker_type: Option<String>,
+    pub workers: Option<i32>,
+    pub script: Option<String>,
+    pub arguments: std::collections::BTreeMap<String, String>,
+    pub trigger: Option<String>,
+    pub schedule: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeployError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Connect(#[from] CatalogError),
+    #[error("cannot {operation} Glue job `{name}`: {message}")]
+    Glue {
+        operation: &'static str,
+        name: String,
+        message: String,
+    },
+}
+
+fn glue_error<E, R>(operation: &'static str, name: &str, error: SdkError<E, R>) -> DeployError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    DeployError::Glue {
+        operation,
+        name: name.to_owned(),
+        message: DisplayErrorContext(&error).to_string(),
+    }
+}
+
+fn is_not_found<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| code == "EntityNotFoundException")
+}
+
+/// The newest agsl wheel for Glue in `folder` (where `scripts/wheel` writes).
+pub fn find_wheel(folder: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(folder).ok()?;
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("agsl-") && name.ends_with(".whl") && name.contains("manylinux")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
+}
+
+/// Uploads the wheel, the script and the config, then creates or updates the job and, with a
+/// schedule, its trigger.
+pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJob, DeployError> {
+    let Location::S3 { .. } = &spec.script_location else {
+        return Err(DeployError::Invalid(format!(
+            "script location `{}` must be an s3:// folder, where Glue can read it",
+            spec.script_location
+        )));
+    };
+    crate::catalog::check_name(&spec.name.replace('-', "_"))
+        .map_err(|e| DeployError::Invalid(format!("job name: {e}")))?;
+    // The jobs must load here as they will there.
+    crate::config::load(&spec.config, &spec.jobs)
+        .map_err(|e| DeployError::Invalid(e.to_string()))?;
+    let config_text = std::fs::read(&spec.config).map_err(|e| {
+        DeployError::Invalid(format!("cannot read `{}`: {e}", spec.config.display()))
+    })?;
+    let wheel_name = spec
+        .wheel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".whl"))
+        .ok_or_else(|| {
+            DeployError::Invalid(format!("`{}` is not a wheel", spec.wheel.display()))
+        })?;
+    let worker_type = WorkerType::from(spec.worker_type.as_str());
+    if !WorkerType::values().contains(&spec.worker_type.as_str()) {
+        return Err(DeployError::Invalid(format!(
+            "unknown worker type `{}`; use G.1X, G.2X, G.4X or G.8X",
+            spec.worker_type
+        )));
+    }
+    if let Some(schedule) = &spec.schedule
+        && !(schedule.starts_with("cron(") && schedule.ends_with(')'))
+    {
+        return Err(DeployError::Invalid(format!(
+            "schedule `{schedule}` is not a Glue cron expression such as `cron(15 * * * ? *)`"
+        )));
+    }
+    if spec.workers < 2 {
+        return Err(DeployError::Invalid(
+            "a Glue Spark job needs at least 2 workers (one is the driver)".into(),
+        ));
+    }
+
+    let store = Store::open(&spec.script_location, storage)?;
+    store.upload(&spec.wheel, &wheel_name)?;
+    store.put(DRIVER_SCRIPT_NAME, DRIVER_SCRIPT.as_bytes().to_vec())?;
+    let config_key = format!("{}.toml", spec.name);
+    store.put(&config_key, config_text)?;
+    let deployed = DeployedJob {
+        job: spec.name.clone(),
+        created: false,
+        script: store.url(DRIVER_SCRIPT_NAME),
+        wheel: store.url(&wheel_name),
+        config: store.url(&config_key),
+        trigger: spec.schedule.as_ref().map(|_| trigger_name(&spec.name)),
+    };
+
+    let glue = GlueCatalog::connect(storage)?;
+    let client = glue.client();
+    let command = JobCommand::builder()
+        .name("glueetl")
+        .script_location(&deployed.script)
+        .python_version("3")
+        .build();
+    let mut arguments = vec![
+        ("--job-language".to_owned(), "python".to_owned()),
+        (
+            "--additional-python-modules".to_owned(),
+            deployed.wheel.clone(),
+        ),
+        ("--agsl-config".to_owned(), deployed.config.clone()),
+    ];
+    if !spec.jobs.is_empty() {
+        arguments.push(("--agsl-jobs".to_owned(), spec.jobs.join(",")));
+    }
+    let created = runtime().block_on(async {
+        let existing = client.get_job().job_name(&spec.name).send().await;
+        match existing {
+            Ok(_) => {
+                let mut update = JobUpdate::builder()
+                    .role(&spec.role_arn)
+                    .command(command.clone())
+                    .glue_version(&spec.glue_version)
+                    .worker_type(worker_type.clone())
+                    .number_of_workers(spec.workers as i32);
+                for (key, value) in &arguments {
+                    update = update.default_arguments(key, value);
+                }
+                client
+                    .update_job()
+                    .job_name(&spec.name)
+                    .job_update(update.build())
+                    .send()
+                    .await
+                    .map_err(|e| glue_error("update", &spec.name, e))?;
+                Ok(false)
+            }
+            Err(error) if is_not_found(&error) => {
+                let mut create = client
+                    .create_job()
+                    .name(&spec.name)
+                    .role(&spec.role_arn)
+                    .command(command.clone())
+                    .glue_version(&spec.glue_version)
+                    .worker_type(worker_type.clone())
+                    .number_of_workers(spec.workers as i32)
+                    .description("agsl: AWS service logs to partitioned Parquet");
+                for (key, value) in &arguments {
+                    create = create.default_arguments(key, value);
+                }
+                create
+                    .send()
+                    .await
+                    .map_err(|e| glue_error("create", &spec.name, e))?;
+                Ok(true)
+            }
+            Err(error) => Err(glue_error("look up", &spec.name, error)),
+        }
+    })?;
+    if let Some(schedule) = &spec.schedule {
+        schedule_job(client, &spec.name, schedule)?;
+    }
+    Ok(DeployedJob {
+        created,
+        ..deployed
+    })
+}
+
+fn trigger_name(job: &str) -> String {
+    format!("{job}-schedule")
+}
+
+/// Creates or updates the job's scheduled trigger.
+fn schedule_job(
+    client: &aws_sdk_glue::Client,
+    job: &str,
+    schedule: &str,
+) -> Result<(), DeployError> {
+    let name = trigger_name(job);
+    let action = Action::builder().job_name(job).build();
+    runtime().block_on(async {
+        match client.get_trigger().name(&name).send().await {
+            Ok(_) => {
+                let update = TriggerUpdate::builder()
+                    .schedule(schedule)
+                    .actions(action)
+                    .build();
+                client
+                    .update_trigger()
+                    .name(&name)
+                    .trigger_update(update)
+                    .send()
+                    .await
+                    .map_err(|e| glue_error("update the trigger of", job, e))?;
+            }
+            Err(error) if is_not_found(&error) => {
+                client
+                    .create_trigger()
+                    .name(&name)
+                    .r#type(TriggerType::Scheduled)
+                    .schedule(schedule)
+                    .actions(action)
+                    .start_on_creation(true)
+                    .send()
+                    .await
+                    .map_err(|e| glue_error("schedule", job, e))?;
+            }
+            Err(error) => return Err(glue_error("look up the trigger of", job, error)),
+        }
+        Ok(())
+    })
+}
+
+/// The deployed job `name` and its schedule, `None` if there is no such job.
+pub fn show(
+    name: &str,
+    storage: &StorageOptions,
+) -> Result<Option<GlueJobDescription>, DeployError> {
+    let glue = GlueCatalog::connect(storage)?;
+    let client = glue.client();
+    runtime().block_on(async {
+        let job = match client.get_job().job_name(name).send().await {
+            Ok(output) => output.job,
+            Err(error) if is_not_found(&error) => return Ok(None),
+            Err(error) => return Err(glue_error("look up", name, error)),
+        };
+        let Some(job) = job else { return Ok(None) };
+        let trigger_name = trigger_name(name);
+        let trigger = match client.get_trigger().name(&trigger_name).send().await {
+            Ok(output) => output.trigger,
+            Err(error) if is_not_found(&error) => None,
+            Err(error) => return Err(glue_error("look up the trigger of", name, error)),
+        };
+        Ok(Some(GlueJobDescription {
+            job: job.name.unwrap_or_default(),
+            role: job.role.unwrap_or_default(),
+            glue_version: job.glue_version,
+            worker_type: job.worker_type.map(|w| w.as_str().to_owned()),
+            workers: job.number_of_workers,
+            script: job.command.and_then(|c| c.script_location),
+            arguments: job
+                .default_arguments
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            schedule: trigger.as_ref().and_then(|t| t.schedule.clone()),
+            trigger: trigger.map(|_| trigger_name),
+        }))
+    })
+}
