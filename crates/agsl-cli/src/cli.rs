@@ -65,7 +65,7 @@ pub enum Command {
 pub enum GlueJobCommand {
     /// Upload the wheel, a driver script and the config to S3; create or update the Glue job
     /// and, with --schedule, its trigger.
-    Deploy(GlueDeployArgs),
+    Deploy(Box<GlueDeployArgs>),
     /// Print what is deployed under a job name: script, wheel, config, workers, schedule.
     Show(GlueShowArgs),
 }

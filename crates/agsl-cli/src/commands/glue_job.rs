@@ -10,7 +10,7 @@ use crate::output::Output;
 
 pub fn run(command: GlueJobCommand, output: &Output) -> anyhow::Result<()> {
     match command {
-        GlueJobCommand::Deploy(args) => deploy(args, output),
+        GlueJobCommand::Deploy(args) => deploy(*args, output),
         GlueJobCommand::Show(args) => show(args, output),
     }
 }
