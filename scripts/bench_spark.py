@@ -1,0 +1,159 @@
+"""`scripts/bench --spark`: agsl on Spark against the CLI and a seed-style Spark conversion.
+
+On the same generated ALB set (--spark-size, 1GB by default; cached in --dir) and the same two
+cores, in one run, --runs times each (medians):
+  cli     `agsl convert` (release build) into a fresh target
+  spark   `agsl.spark.convert` on Spark `local[2]` (the release wheel from scripts/wheel,
+          installed with pyspark 3.5 into target/bench-spark-venv): wall time of the call,
+          the SparkSession already up (its start is reported apart)
+  seed    the seed's way on the same Spark: `spark.read.text` of the objects, one regular
+          expression per line (the raw table's, as the seed's Grok pattern: one match whose
+          groups are joined and split, not one match per column), columns cast to their
+          types, Parquet (zstd) partitioned by region/year/month/day
+Peak RSS is the whole process tree's (GNU time: the Python driver plus its JVM).
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "target" / "bench-spark-venv"
+
+SPARK_RUN = textwrap.dedent(r'''
+    import json, os, sys, time
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    started = time.perf_counter()
+    from pyspark.sql import SparkSession, functions as F
+    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.driver.memory", "4g").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    # A trivial job, so the timed part starts with a warm session.
+    spark.range(4).count()
+    session_s = time.perf_counter() - started
+    mode, source, target = sys.argv[1], sys.argv[2], sys.argv[3]
+    started = time.perf_counter()
+    if mode == "spark":
+        import agsl.spark
+        summary = agsl.spark.convert(spark, "alb", source, target, catalog="none")
+        rows = summary["rows"]
+    else:
+        pattern, columns = json.loads(open(sys.argv[4]).read())
+        ints = {"client_port", "target_port", "elb_status_code", "target_status_code",
+                "matched_rule_priority"}
+        longs = {"received_bytes", "sent_bytes"}
+        doubles = {"request_processing_time", "target_processing_time",
+                   "response_processing_time"}
+        times = {"time", "request_creation_time"}
+        text = spark.read.text(source + "/AWSLogs/*/elasticloadbalancing/*/*/*/*/*.log.gz")
+        joined = "\u0001".join(f"${i + 1}" for i in range(len(columns)))
+        fields = F.split(F.regexp_replace("value", pattern, joined), "\u0001")
+        parsed = text.select(fields.alias("f"), F.input_file_name().alias("path")) \
+                     .where(F.size("f") == len(columns))
+        typed = []
+        for i, name in enumerate(columns):
+            value = F.when(F.col("f")[i] == "", None).otherwise(F.col("f")[i])
+            if name in ints:
+                value = value.cast("int")
+            elif name in longs:
+                value = value.cast("long")
+            elif name in doubles:
+                value = value.cast("double")
+            elif name in times:
+                value = F.to_timestamp(value)
+            typed.append(value.alias(name))
+        region = F.regexp_extract("path", r"elasticloadbalancing/([^/]+)/", 1)
+        table = parsed.select(*typed, region.alias("region")) \
+            .withColumn("year", F.date_format("time", "yyyy")) \
+            .withColumn("month", F.date_format("time", "MM")) \
+            .withColumn("day", F.date_format("time", "dd"))
+        table.write.partitionBy("region", "year", "month", "day") \
+            .option("compression", "zstd").mode("overwrite").parquet(target)
+        rows = spark.read.parquet(target).count()
+    print(json.dumps({"seconds": time.perf_counter() - started, "session_s": session_s,
+                      "rows": rows}))
+''')
+
+
+def spark_python(wheel):
+    """The venv's python with pyspark 3.5 and the release wheel, installed on first use."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "--quiet", "pyspark>=3.5,<3.6",
+                        "pandas>=2,<3", "pyarrow>=15"], check=True)
+    subprocess.run([str(VENV / "bin" / "pip"), "install", "--quiet", "--force-reinstall",
+                    "--no-deps", str(wheel)], check=True)
+    return python
+
+
+def raw_regex(binary, data, directory):
+    """The ALB raw table's regular expression and columns, from `agsl ddl`."""
+    ddl = subprocess.run([str(binary), "ddl", "--service", "alb", "--source", str(data),
+                          "--target", str(directory / "ddl-target")],
+                         capture_output=True, text=True, check=True).stdout
+    raw = ddl[ddl.index("alb_raw_logs"):]
+    columns = [line.strip().split("`")[1] for line in raw[:raw.index(")\nPARTITIONED")].splitlines()[1:]]
+    pattern = raw.split("'input.regex' = '", 1)[1].split("'\n", 1)[0].replace("\\\\", "\\")
+    spec = directory / "alb-regex.json"
+    spec.write_text(json.dumps([pattern, columns]))
+    return spec
+
+
+def run(binary, directory, runs, size, run_timed, generate):
+    wheel = subprocess.run([str(ROOT / "scripts" / "wheel")], capture_output=True, text=True,
+                           check=True).stdout.strip().splitlines()[-1]
+    python = spark_python(wheel)
+    data = generate("alb", size, directory)
+    regex = raw_regex(binary, data, directory)
+    script = directory / "spark_run.py"
+    script.write_text(SPARK_RUN)
+    target = directory / "out"
+    times = {"cli": [], "spark": [], "seed": []}
+    rss = {"cli": [], "spark": [], "seed": []}
+    session, rows, bytes_in = [], {}, None
+    for _ in range(runs):
+        shutil.rmtree(target, ignore_errors=True)
+        seconds, peak, stdout = run_timed([str(binary), "-q", "--json", "convert", "--service",
+                                           "alb", "--source", str(data), "--target", str(target),
+                                           "--catalog", "none"])
+        summary = json.loads(stdout)
+        times["cli"].append(seconds)
+        rss["cli"].append(peak)
+        rows["cli"], bytes_in = summary["rows"], summary["bytes_in"]
+        for mode in ("spark", "seed"):
+            shutil.rmtree(target, ignore_errors=True)
+            _, peak, stdout = run_timed([str(python), str(script), mode, str(data), str(target),
+                                         str(regex)])
+            result = json.loads(stdout.strip().splitlines()[-1])
+            times[mode].append(result["seconds"])
+            rss[mode].append(peak)
+            session.append(result["session_s"])
+            rows[mode] = result["rows"]
+    shutil.rmtree(target, ignore_errors=True)
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "size": size, "mb": bytes_in / 1e6, "rows": rows, "runs": runs,
+        "seconds": medians, "rss": {k: statistics.median(v) for k, v in rss.items()},
+        "session_s": statistics.median(session),
+    }
+
+
+def print_table(result):
+    s, mb = result["seconds"], result["mb"]
+    print(f"ALB {result['size']} ({mb:,.0f} MB uncompressed), Spark local[2], medians of {result['runs']}; "
+          f"SparkSession start {result['session_s']:.1f} s (not in the times)")
+    print()
+    print("| run | wall time | MB/s | rows | peak RSS | against the CLI | agsl on Spark against it |")
+    print("|---|---|---|---|---|---|---|")
+    names = {"cli": "agsl convert (CLI)", "spark": "agsl.spark.convert", "seed": "seed-style Spark (regex per line)"}
+    for mode in ("cli", "spark", "seed"):
+        print(f"| {names[mode]} | {s[mode]:.2f} s | {mb / s[mode]:.1f} | {result['rows'][mode]:,} | "
+              f"{result['rss'][mode]:.0f} MB | {s[mode] / s['cli']:.2f}x | {s[mode] / s['spark']:.2f}x |")
