@@ -10,7 +10,8 @@ cores, in one run, --runs times each (medians):
           expression per line (the raw table's, as the seed's Grok pattern: one match whose
           groups are joined and split, not one match per column), columns cast to their
           types, Parquet (zstd) partitioned by region/year/month/day
-Peak RSS is the whole process tree's (GNU time: the Python driver plus its JVM).
+Peak RSS of the Spark runs is the sum of the peaks of the driver's process tree (Python, its
+JVM, the Python workers alive at the end), read from /proc; the CLI's is GNU time's.
 """
 
 import json
@@ -77,8 +78,30 @@ SPARK_RUN = textwrap.dedent(r'''
         table.write.partitionBy("region", "year", "month", "day") \
             .option("compression", "zstd").mode("overwrite").parquet(target)
         rows = spark.read.parquet(target).count()
-    print(json.dumps({"seconds": time.perf_counter() - started, "session_s": session_s,
-                      "rows": rows}))
+    seconds = time.perf_counter() - started
+
+    def tree_peak_mb():
+        """Sum of the peak RSS of this process and its descendants (the JVM, Python workers)."""
+        children = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(pid))
+        total, todo = 0, [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            try:
+                total += next(int(line.split()[1]) for line in open(f"/proc/{pid}/status")
+                              if line.startswith("VmHWM:"))
+            except (OSError, StopIteration):
+                pass
+            todo += children.get(pid, [])
+        return total / 1024
+
+    print(json.dumps({"seconds": seconds, "session_s": session_s, "rows": rows,
+                      "tree_rss_mb": tree_peak_mb()}))
 ''')
 
 
@@ -134,7 +157,7 @@ def run(binary, directory, runs, size, run_timed, generate):
                                          str(regex)])
             result = json.loads(stdout.strip().splitlines()[-1])
             times[mode].append(result["seconds"])
-            rss[mode].append(peak)
+            rss[mode].append(max(peak, result["tree_rss_mb"]))
             session.append(result["session_s"])
             rows[mode] = result["rows"]
     shutil.rmtree(target, ignore_errors=True)

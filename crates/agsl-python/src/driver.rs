@@ -42,9 +42,12 @@ impl Driver {
         Ok(self.inner()?.run().to_owned())
     }
 
-    /// Every unit of the plan not handed out yet, as JSON.
-    fn units(&mut self) -> PyResult<Vec<String>> {
+    /// Every unit of the plan not handed out yet, as JSON: at least `tasks` of them when the
+    /// plan has that many objects, each at most the job's commit size.
+    #[pyo3(signature = (tasks = 1))]
+    fn units(&mut self, tasks: usize) -> PyResult<Vec<String>> {
         let driver = self.inner()?;
+        driver.spread_over(tasks);
         let mut units = Vec::new();
         while let Some(unit) = driver.next_unit() {
             units.push(to_json(&unit)?);

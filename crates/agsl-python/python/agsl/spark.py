@@ -97,9 +97,9 @@ def _drive(spark, spec: str) -> Dict[str, Any]:
     """One distributed run: plan on the driver, convert units in tasks, commit on the driver."""
     driver = _native.Driver(spec)
     try:
-        units = driver.units()
+        context = spark.sparkContext
+        units = driver.units(context.defaultParallelism)
         if units:
-            context = spark.sparkContext
             workers = int(context.getConf().get("spark.task.cpus", "1"))
             fault = os.environ.get(FAULT_VARIABLE, "")
             convert_units = partial(_convert_units, spec, workers, fault)

@@ -18,7 +18,7 @@ use agsl_formats::Format;
 use super::commit::{CommitBatches, Committer};
 use super::plan::{ObjectTask, Plan};
 use super::summary::total;
-use super::unit::{UnitOutput, WorkUnit};
+use super::unit::{UnitOutput, UnitTally, WorkUnit};
 use super::{ConvertJob, Progress, RunSummary, record, reprocess, tables};
 use crate::error::{Error, Result};
 use crate::source::Source;
@@ -39,10 +39,14 @@ pub struct Driver {
     groups: std::collections::btree_map::IntoIter<Format, Vec<ObjectTask>>,
     current: Option<(Format, CommitBatches, usize)>,
     handed_out_all: bool,
+    /// Stored bytes per unit: the job's commit size, or less to give every task work.
+    unit_bytes: u64,
+    /// Stored bytes of the whole plan.
+    planned_bytes: u64,
     /// Units handed out and not committed yet, by name: their service and object count.
     issued: BTreeMap<String, (Format, usize)>,
-    /// One summary per service with work, and when its first unit was handed out.
-    services: BTreeMap<Format, (RunSummary, Instant)>,
+    /// Each service with work handed out: what its committed units did.
+    services: BTreeMap<Format, ServiceProgress>,
     replaced_files: u64,
     skipped: u64,
     skipped_reasons: BTreeMap<String, u64>,
@@ -74,6 +78,7 @@ impl Driver {
                 return Err(error);
             }
         };
+        let planned_bytes = plan.tasks().map(|t| t.size).sum();
         Ok(Driver {
             job: job.clone(),
             source,
@@ -86,6 +91,8 @@ impl Driver {
             groups: plan.groups.into_iter(),
             current: None,
             handed_out_all: false,
+            unit_bytes: job.commit_bytes,
+            planned_bytes,
             issued: BTreeMap::new(),
             services: BTreeMap::new(),
             replaced_files,
@@ -112,6 +119,14 @@ impl Driver {
         &self.target
     }
 
+    /// Cuts the units not handed out yet small enough that the plan makes at least `tasks` of
+    /// them (when it has that many objects): a distributed run then keeps every task slot
+    /// busy. Units never exceed the job's commit size.
+    pub fn spread_over(&mut self, tasks: usize) {
+        let share = self.planned_bytes.div_ceil(tasks.max(1) as u64).max(1);
+        self.unit_bytes = self.job.commit_bytes.min(share);
+    }
+
     /// The next unit of work, in plan order (by service, then key); `None` once all are out.
     /// Units are cut as they are asked for, so a plan of a million objects is not copied.
     pub fn next_unit(&mut self) -> Option<WorkUnit> {
@@ -123,13 +138,14 @@ impl Driver {
                 let name = format!("{}-{format}-{index:04}", self.run);
                 *index += 1;
                 self.issued.insert(name.clone(), (format, tasks.len()));
-                self.services.entry(format).or_insert_with(|| {
-                    let summary = RunSummary {
-                        service: format.to_string(),
-                        ..RunSummary::default()
-                    };
-                    (summary, Instant::now())
-                });
+                self.services
+                    .entry(format)
+                    .or_insert_with(|| ServiceProgress {
+                        tally: UnitTally::default(),
+                        commits: 0,
+                        first_unit: Instant::now(),
+                        seconds: 0.0,
+                    });
                 let table = match self.job.format {
                     Some(_) => String::new(),
                     None => format.table_name().to_owned(),
@@ -146,7 +162,7 @@ impl Driver {
                 self.handed_out_all = true;
                 return None;
             };
-            self.current = Some((format, CommitBatches::new(tasks, self.job.commit_bytes), 0));
+            self.current = Some((format, CommitBatches::new(tasks, self.unit_bytes), 0));
         }
     }
 
@@ -161,7 +177,13 @@ impl Driver {
         };
         let folder = join_key(STAGING_DIR, &output.unit);
         if output.covered.len() != objects
-            || output.added.iter().any(|f| !f.staged.starts_with(&folder))
+            || output.added.iter().any(|f| {
+                // `<unit>/…` or an attempt's `<unit>-<attempt>/…`; `…-1000` is no prefix of
+                // `…-10000…` then.
+                !f.staged
+                    .strip_prefix(&folder)
+                    .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('-'))
+            })
         {
             return Err(Error::Distributed(format!(
                 "the output of unit `{}` does not describe its {objects} objects and its \
@@ -179,24 +201,13 @@ impl Driver {
         };
         committer.commit_unit(&mut self.log, output)?;
         self.issued.remove(&unit);
-        let (summary, first) = self
+        let service = self
             .services
             .get_mut(&format)
-            .ok_or_else(|| Error::Internal(format!("no summary for service `{format}`")))?;
-        summary.commits += 1;
-        summary.objects += tally.objects;
-        summary.lines += tally.lines;
-        summary.rows += tally.rows;
-        summary.rejects += tally.rejects;
-        crate::counts::add_all(&mut summary.reject_reasons, &tally.reject_reasons);
-        summary.excluded += tally.excluded;
-        summary.skipped_lines += tally.skipped_lines;
-        summary.bytes_in += tally.bytes_in;
-        summary.source_bytes += tally.source_bytes;
-        summary.bytes_out += tally.bytes_out;
-        summary.files += tally.files;
-        summary.partitions.extend(tally.partitions);
-        summary.seconds = first.elapsed().as_secs_f64();
+            .ok_or_else(|| Error::Internal(format!("no progress of service `{format}`")))?;
+        service.tally.add(&tally);
+        service.commits += 1;
+        service.seconds = service.first_unit.elapsed().as_secs_f64();
         Ok(())
     }
 
@@ -248,11 +259,22 @@ impl Driver {
         let ledger = self.log.ledger();
         let mut converted = BTreeSet::new();
         let mut services = Vec::new();
-        for (format, (mut summary, _)) in std::mem::take(&mut self.services) {
-            summary.newest_event = super::newest_event(ledger, &summary.service);
-            if summary.objects > 0 {
+        let mut all = UnitTally::default();
+        for (format, progress) in std::mem::take(&mut self.services) {
+            if progress.tally.objects > 0 {
                 converted.insert(format);
             }
+            let mut in_tables = progress.tally.clone();
+            in_tables.partitions = in_tables
+                .partitions
+                .iter()
+                .map(|p| format!("{}/{p}", format.table_name()))
+                .collect();
+            all.add(&in_tables);
+            let mut summary = RunSummary::from_tally(format.keyword(), progress.tally);
+            summary.commits = progress.commits;
+            summary.seconds = progress.seconds;
+            summary.newest_event = super::newest_event(ledger, format.keyword());
             services.push(summary);
         }
         let catalog = tables::update_catalog(
@@ -266,10 +288,10 @@ impl Driver {
         let mut summary = match self.job.format {
             Some(format) => services.pop().unwrap_or_else(|| RunSummary {
                 service: format.to_string(),
-                newest_event: super::newest_event(ledger, &format.to_string()),
+                newest_event: super::newest_event(ledger, format.keyword()),
                 ..RunSummary::default()
             }),
-            None => total(services),
+            None => total(services, all),
         };
         summary.commits += u64::from(self.replaced_files > 0);
         summary.replaced_files = self.replaced_files;
@@ -279,6 +301,14 @@ impl Driver {
         summary.seconds = self.started.elapsed().as_secs_f64();
         Ok(summary)
     }
+}
+
+/// What one service's committed units did so far in a run.
+struct ServiceProgress {
+    tally: UnitTally,
+    commits: u64,
+    first_unit: Instant,
+    seconds: f64,
 }
 
 /// Recovers the locked target, checks its layout, plans the run and takes back what

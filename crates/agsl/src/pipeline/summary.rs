@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::ConvertJob;
 use super::plan;
+use super::unit::UnitTally;
 use crate::catalog::CatalogSummary;
 use crate::source::Source;
 
@@ -122,30 +123,35 @@ pub(super) fn dry_run_summary(
     }
 }
 
-/// The run total over per-service summaries, partitions prefixed with each table's folder.
-pub(super) fn total(services: Vec<RunSummary>) -> RunSummary {
-    let mut total = RunSummary {
-        service: "auto".to_owned(),
-        ..RunSummary::default()
-    };
+impl RunSummary {
+    /// The summary of `service`'s converted units, their counts added up in `tally`.
+    pub(super) fn from_tally(service: &str, tally: UnitTally) -> Self {
+        RunSummary {
+            service: service.to_owned(),
+            objects: tally.objects,
+            lines: tally.lines,
+            rows: tally.rows,
+            rejects: tally.rejects,
+            reject_reasons: tally.reject_reasons,
+            excluded: tally.excluded,
+            skipped_lines: tally.skipped_lines,
+            bytes_in: tally.bytes_in,
+            source_bytes: tally.source_bytes,
+            bytes_out: tally.bytes_out,
+            files: tally.files,
+            partitions: tally.partitions,
+            ..RunSummary::default()
+        }
+    }
+}
+
+/// The run total of `--service auto`: `tally` adds up every service's units, with partitions
+/// prefixed by each table's folder; `services` are the per-service summaries.
+pub(super) fn total(services: Vec<RunSummary>, tally: UnitTally) -> RunSummary {
+    let mut total = RunSummary::from_tally("auto", tally);
     for s in &services {
-        total.objects += s.objects;
-        total.lines += s.lines;
-        total.rows += s.rows;
-        total.rejects += s.rejects;
-        crate::counts::add_all(&mut total.reject_reasons, &s.reject_reasons);
-        total.excluded += s.excluded;
-        total.skipped_lines += s.skipped_lines;
-        total.bytes_in += s.bytes_in;
-        total.source_bytes += s.source_bytes;
-        total.bytes_out += s.bytes_out;
-        total.files += s.files;
         total.commits += s.commits;
         total.newest_event = total.newest_event.max(s.newest_event);
-        let table = s.service.parse::<Format>().map_or("", Format::table_name);
-        total
-            .partitions
-            .extend(s.partitions.iter().map(|p| format!("{table}/{p}")));
     }
     total.services = services;
     total

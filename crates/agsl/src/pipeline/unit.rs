@@ -74,6 +74,24 @@ pub struct UnitTally {
     pub partitions: BTreeSet<String>,
 }
 
+impl UnitTally {
+    /// Adds another unit's counts (the driver's sum per service, and over services).
+    pub fn add(&mut self, other: &UnitTally) {
+        self.objects += other.objects;
+        self.lines += other.lines;
+        self.rows += other.rows;
+        self.rejects += other.rejects;
+        crate::counts::add_all(&mut self.reject_reasons, &other.reject_reasons);
+        self.excluded += other.excluded;
+        self.skipped_lines += other.skipped_lines;
+        self.bytes_in += other.bytes_in;
+        self.source_bytes += other.source_bytes;
+        self.bytes_out += other.bytes_out;
+        self.files += other.files;
+        self.partitions.extend(other.partitions.iter().cloned());
+    }
+}
+
 /// Converts `unit` into the target's staging area and describes the files it staged. With an
 /// `attempt` (a Spark task attempt), the staging folder is named after it too, so two attempts
 /// of one unit never write over each other.
