@@ -200,3 +200,19 @@ def test_spark_convert_to_s3_and_glue(spark, moto, tmp_path, multi_day):
     cli_parts = {k.rsplit("/", 1)[0] for k in objects("cli/") if k.startswith("region=")}
     assert spark_parts == cli_parts and spark_parts
     assert not [k for k in objects("spark/_agsl/staging/")]
+
+
+def test_read_logs_from_s3(spark, moto, multi_day):
+    import boto3
+
+    source, facts = multi_day
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
+    s3.create_bucket(Bucket="logs")
+    for path in source.rglob("*"):
+        if path.is_file():
+            s3.upload_file(str(path), "logs", str(path.relative_to(source)))
+    frame = agsl.spark.read_logs(spark, "alb", "s3://logs/", endpoint_url=moto, region="us-east-1")
+    rows = frame.select("_source_key", "trace_id").collect()
+    assert len(rows) == facts["lines"] - facts["bad_lines"]
+    assert all(row["_source_key"].startswith("s3://logs/AWSLogs/") for row in rows)
+    assert len({row["trace_id"] for row in rows}) == len(rows)

@@ -119,9 +119,9 @@ impl Driver {
         &self.target
     }
 
-    /// Cuts the units not handed out yet small enough that the plan makes at least `tasks` of
-    /// them (when it has that many objects): a distributed run then keeps every task slot
-    /// busy. Units never exceed the job's commit size.
+    /// Cuts units small enough that the plan makes at least `tasks` of them (when it has that
+    /// many objects), so a distributed run keeps every task slot busy; call it before the first
+    /// [`Driver::next_unit`]. Units never exceed the job's commit size.
     pub fn spread_over(&mut self, tasks: usize) {
         let share = self.planned_bytes.div_ceil(tasks.max(1) as u64).max(1);
         self.unit_bytes = self.job.commit_bytes.min(share);
