@@ -95,8 +95,19 @@ def prepare(name, directory, binary):
     return service, data
 
 
-def convert(binary, service, source, target, extra, env):
-    shutil.rmtree(target, ignore_errors=True)
+def convert(binary, service, source, target, extra, env, server_root=None):
+    """One timed `agsl convert`; `--target-url URL` in `extra` converts into that S3 target
+    (its bucket folder under `server_root` is emptied first) instead of `target`."""
+    extra = list(extra)
+    if "--target-url" in extra:
+        at = extra.index("--target-url")
+        target = extra[at + 1]
+        del extra[at:at + 2]
+        bucket = target.removeprefix("s3://").split("/", 1)[0]
+        shutil.rmtree(server_root / bucket, ignore_errors=True)
+        (server_root / bucket).mkdir()
+    else:
+        shutil.rmtree(target, ignore_errors=True)
     timed = ["/usr/bin/time", "-f", "%e %M", "-o", "/tmp/agsl-bench-s3-time"]
     started = time.perf_counter()
     result = subprocess.run(
@@ -111,7 +122,7 @@ def convert(binary, service, source, target, extra, env):
     return seconds, rss_kb / 1024, json.loads(result.stdout)
 
 
-def run(binary, directory, runs, latency_ms, names):
+def run(binary, directory, runs, latency_ms, names, to_s3=False):
     server_root = directory / "s3s-root"
     server_root.mkdir(parents=True, exist_ok=True)
     server_port, proxy_port = free_port(), free_port()
@@ -147,11 +158,18 @@ def run(binary, directory, runs, latency_ms, names):
                 ("S3 +%d ms, fetch 2" % latency_ms, f"s3://{bucket}/",
                  ["--endpoint-url", proxied, "--fetch-concurrency", "2"]),
             ]
+            if to_s3:
+                # From disk into an S3 target: staging uploads, commits and publishing (a copy
+                # and a delete per file) through the same latency.
+                (server_root / "bench-target").mkdir(exist_ok=True)
+                cases.append(("disk to S3 +%d ms" % latency_ms, str(data),
+                              ["--endpoint-url", proxied, "--target-url", "s3://bench-target/t"]))
             for label, source, extra in cases:
                 timings, peaks, summary = [], [], None
                 # The old behaviour is slow and only a reference: one run.
                 for _ in range(1 if "fetch 2" in label else runs):
-                    seconds, peak, summary = convert(binary, service, source, target, extra, env)
+                    seconds, peak, summary = convert(binary, service, source, target, extra, env,
+                                                     server_root)
                     timings.append(seconds)
                     peaks.append(peak)
                 seconds = statistics.median(timings)
@@ -160,7 +178,7 @@ def run(binary, directory, runs, latency_ms, names):
                     "mb": summary["bytes_in"] / 1e6, "stored_mb": summary["source_bytes"] / 1e6,
                     "seconds": seconds, "objects_per_s": summary["objects"] / seconds,
                     "mb_per_s": summary["bytes_in"] / 1e6 / seconds, "rss": statistics.median(peaks),
-                    "rows": summary["rows"],
+                    "rows": summary["rows"], "files": summary["files"], "commits": summary["commits"],
                 })
                 print(f"{name:10} {label:22} {results[-1]['objects_per_s']:8.0f} objects/s "
                       f"{results[-1]['mb_per_s']:7.1f} MB/s {results[-1]['rss']:6.0f} MB", file=sys.stderr)
@@ -173,11 +191,11 @@ def run(binary, directory, runs, latency_ms, names):
 
 def print_table(results, runs, latency_ms):
     print(f"\n### From S3 through {latency_ms} ms of latency, against disk (medians of {runs})\n")
-    print("| set | from | objects | MB in (stored) | seconds | objects/s | MB/s | peak RSS | vs disk |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| set | from | objects | MB in (stored) | files (commits) | seconds | objects/s | MB/s | peak RSS | vs disk |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     disk = {r["set"]: r["seconds"] for r in results if r["from"] == "disk"}
     for r in results:
         ratio = r["seconds"] / disk[r["set"]]
         print(f"| {r['set']} | {r['from']} | {r['objects']:,} | {r['mb']:.0f} ({r['stored_mb']:.0f}) | "
-              f"{r['seconds']:.2f} | {r['objects_per_s']:,.0f} | {r['mb_per_s']:.1f} | {r['rss']:.0f} MB | "
+              f"{r['files']:,} ({r['commits']}) | {r['seconds']:.2f} | {r['objects_per_s']:,.0f} | {r['mb_per_s']:.1f} | {r['rss']:.0f} MB | "
               f"{ratio:.2f}x |")

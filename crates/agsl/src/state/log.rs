@@ -1,16 +1,17 @@
 //! The commit log under `<target>/_agsl/`: each commit is one JSON record created with a
 //! conditional put (`If-None-Match`), so exactly one run can write commit N, and a commit either
 //! exists whole or not at all. Files are staged under `_agsl/staging/` first and moved into the
-//! partition folders only after their commit record exists; a `.published` marker says the move
-//! finished. A run that finds a commit without its marker finishes the move (roll forward), and
+//! partition folders only after their commit record exists (on S3, a commit's files are moved
+//! concurrently); a `.published` marker says the move finished. A run that finds a commit without its marker finishes the move (roll forward), and
 //! staged files no commit names are leftovers of interrupted runs and are deleted.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use super::StateError;
-use super::ledger::{Commit, Ledger};
+use super::ledger::{Commit, CommittedFile, Ledger};
 use crate::faults::crash_point;
 use crate::storage::{Store, is_url};
 
@@ -21,6 +22,8 @@ const CHECKPOINT_DIR: &str = "_agsl/checkpoint";
 /// A checkpoint (the whole ledger in one object) is written every this many commits, so reading
 /// the state costs one checkpoint plus at most this many records however long the history.
 const CHECKPOINT_EVERY: u64 = 16;
+/// Files of one commit moved at once on S3 (copy and delete requests in flight).
+const PUBLISH_CONCURRENCY: usize = 16;
 
 fn log_key(sequence: u64) -> String {
     format!("{LOG_DIR}/{sequence:020}.json")
@@ -215,25 +218,66 @@ impl CommitLog {
             let (store, key) = self.store.resolve(path)?;
             store.delete(&key)?;
         }
-        for file in &commit.added {
-            let (store, key) = self.store.resolve(&file.path)?;
-            if self.store.exists(&file.staged)? {
-                if is_url(&file.path) {
-                    self.store.copy_to(&file.staged, &store, &key)?;
-                    crash_point("published-file");
-                    self.store.delete(&file.staged)?;
-                } else {
-                    self.store.rename(&file.staged, &file.path)?;
-                    crash_point("published-file");
+        // On S3 a move is a server-side copy and a delete, a round trip each: a commit's files
+        // are moved concurrently there. Each move is idempotent, so an interrupted publish is
+        // redone whole whatever finished first.
+        let concurrency = match self.store.location() {
+            crate::storage::Location::S3 { .. } => PUBLISH_CONCURRENCY,
+            crate::storage::Location::Local(_) => 1,
+        };
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let publish_some = || -> Result<(), StateError> {
+            while !failed.load(Ordering::Relaxed) {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = commit.added.get(index) else {
+                    return Ok(());
+                };
+                if let Err(error) = self.publish_file(commit.sequence, file) {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(error);
                 }
-            } else if !store.exists(&key)? {
-                return Err(StateError::Corrupt {
-                    key: log_key(commit.sequence),
-                    reason: format!("file `{}` is neither staged nor published", file.path),
-                });
             }
+            Ok(())
+        };
+        let threads = concurrency.min(commit.added.len());
+        if threads <= 1 {
+            publish_some()?;
+        } else {
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads).map(|_| scope.spawn(publish_some)).collect();
+                workers.into_iter().try_for_each(|worker| {
+                    worker.join().unwrap_or_else(|_| {
+                        Err(StateError::Corrupt {
+                            key: log_key(commit.sequence),
+                            reason: "a thread publishing its files panicked".into(),
+                        })
+                    })
+                })
+            })?;
         }
         self.store.put(&published_key(commit.sequence), "")?;
+        Ok(())
+    }
+
+    /// Moves one file of commit `sequence` into place, or finds it there already.
+    fn publish_file(&self, sequence: u64, file: &CommittedFile) -> Result<(), StateError> {
+        let (store, key) = self.store.resolve(&file.path)?;
+        if self.store.exists(&file.staged)? {
+            if is_url(&file.path) {
+                self.store.copy_to(&file.staged, &store, &key)?;
+                crash_point("published-file");
+                self.store.delete(&file.staged)?;
+            } else {
+                self.store.rename(&file.staged, &file.path)?;
+                crash_point("published-file");
+            }
+        } else if !store.exists(&key)? {
+            return Err(StateError::Corrupt {
+                key: log_key(sequence),
+                reason: format!("file `{}` is neither staged nor published", file.path),
+            });
+        }
         Ok(())
     }
 
