@@ -18,7 +18,9 @@ use crate::faults::crash_point;
 use crate::sink::{WrittenFile, is_rejects_file};
 use crate::source::Source;
 use crate::state::{CommittedFile, Coverage, FileEntry, STAGING_DIR, SourceRows};
-use crate::storage::{Location, Store, join_key, location_url};
+use crate::storage::{
+    Location, STORE_CONCURRENCY, Store, for_each_concurrently, join_key, location_url,
+};
 
 /// One commit's worth of objects of one service, planned by a [`super::Driver`]. It travels to
 /// executors as JSON and is converted there by [`convert_unit`].
@@ -237,10 +239,6 @@ impl Stager<'_> {
                 }
                 None => relative,
             };
-            if staging.upload {
-                self.target.upload(&file.path, &staged)?;
-                std::fs::remove_file(&file.path).map_err(|e| SinkError::io(&file.path, e))?;
-            }
             committed.push(CommittedFile {
                 path: published,
                 staged,
@@ -252,6 +250,19 @@ impl Stager<'_> {
                     newest_event: file.newest_event,
                 },
             });
+        }
+        if staging.upload {
+            // One round trip each on S3: uploaded several at a time.
+            let uploads: Vec<(&WrittenFile, &str)> = files
+                .iter()
+                .zip(&committed)
+                .map(|(file, committed)| (file, committed.staged.as_str()))
+                .collect();
+            for_each_concurrently(&uploads, STORE_CONCURRENCY, |(file, staged)| {
+                self.target.upload(&file.path, staged)?;
+                std::fs::remove_file(&file.path).map_err(|e| SinkError::io(&file.path, e))?;
+                Ok::<(), crate::Error>(())
+            })?;
         }
         Ok(committed)
     }

@@ -6,14 +6,13 @@
 //! staged files no commit names are leftovers of interrupted runs and are deleted.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use super::StateError;
 use super::ledger::{Commit, CommittedFile, Ledger};
 use crate::faults::crash_point;
-use crate::storage::{Store, is_url};
+use crate::storage::{STORE_CONCURRENCY, Store, for_each_concurrently, is_url};
 
 pub const STATE_DIR: &str = "_agsl";
 pub const STAGING_DIR: &str = "_agsl/staging";
@@ -22,8 +21,6 @@ const CHECKPOINT_DIR: &str = "_agsl/checkpoint";
 /// A checkpoint (the whole ledger in one object) is written every this many commits, so reading
 /// the state costs one checkpoint plus at most this many records however long the history.
 const CHECKPOINT_EVERY: u64 = 16;
-/// Files of one commit moved at once on S3 (copy and delete requests in flight).
-const PUBLISH_CONCURRENCY: usize = 16;
 
 fn log_key(sequence: u64) -> String {
     format!("{LOG_DIR}/{sequence:020}.json")
@@ -222,40 +219,12 @@ impl CommitLog {
         // are moved concurrently there. Each move is idempotent, so an interrupted publish is
         // redone whole whatever finished first.
         let concurrency = match self.store.location() {
-            crate::storage::Location::S3 { .. } => PUBLISH_CONCURRENCY,
+            crate::storage::Location::S3 { .. } => STORE_CONCURRENCY,
             crate::storage::Location::Local(_) => 1,
         };
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let publish_some = || -> Result<(), StateError> {
-            while !failed.load(Ordering::Relaxed) {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(file) = commit.added.get(index) else {
-                    return Ok(());
-                };
-                if let Err(error) = self.publish_file(commit.sequence, file) {
-                    failed.store(true, Ordering::Relaxed);
-                    return Err(error);
-                }
-            }
-            Ok(())
-        };
-        let threads = concurrency.min(commit.added.len());
-        if threads <= 1 {
-            publish_some()?;
-        } else {
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..threads).map(|_| scope.spawn(publish_some)).collect();
-                workers.into_iter().try_for_each(|worker| {
-                    worker.join().unwrap_or_else(|_| {
-                        Err(StateError::Corrupt {
-                            key: log_key(commit.sequence),
-                            reason: "a thread publishing its files panicked".into(),
-                        })
-                    })
-                })
-            })?;
-        }
+        for_each_concurrently(&commit.added, concurrency, |file| {
+            self.publish_file(commit.sequence, file)
+        })?;
         self.store.put(&published_key(commit.sequence), "")?;
         Ok(())
     }

@@ -3,7 +3,13 @@
 //! conversion threads stay plain threads; only storage calls enter the runtime.
 
 mod aws;
+mod concurrent;
 mod failure;
+
+pub use concurrent::for_each_concurrently;
+
+/// Requests in flight at once when a commit's files are uploaded to staging or published on S3.
+pub const STORE_CONCURRENCY: usize = 16;
 
 use std::collections::HashMap;
 use std::fmt;
