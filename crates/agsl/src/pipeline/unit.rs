@@ -18,9 +18,7 @@ use crate::faults::crash_point;
 use crate::sink::{WrittenFile, is_rejects_file};
 use crate::source::Source;
 use crate::state::{CommittedFile, Coverage, FileEntry, STAGING_DIR, SourceRows};
-use crate::storage::{
-    Location, STORE_CONCURRENCY, Store, for_each_concurrently, join_key, location_url,
-};
+use crate::storage::{Location, Store, join_key, location_url};
 
 /// One commit's worth of objects of one service, planned by a [`super::Driver`]. It travels to
 /// executors as JSON and is converted there by [`convert_unit`].
@@ -252,17 +250,15 @@ impl Stager<'_> {
             });
         }
         if staging.upload {
-            // One round trip each on S3: uploaded several at a time.
-            let uploads: Vec<(&WrittenFile, &str)> = files
+            let uploads: Vec<(&Path, &str)> = files
                 .iter()
                 .zip(&committed)
-                .map(|(file, committed)| (file, committed.staged.as_str()))
+                .map(|(file, committed)| (file.path.as_path(), committed.staged.as_str()))
                 .collect();
-            for_each_concurrently(&uploads, STORE_CONCURRENCY, |(file, staged)| {
-                self.target.upload(&file.path, staged)?;
+            self.target.upload_all(&uploads)?;
+            for file in files {
                 std::fs::remove_file(&file.path).map_err(|e| SinkError::io(&file.path, e))?;
-                Ok::<(), crate::Error>(())
-            })?;
+            }
         }
         Ok(committed)
     }

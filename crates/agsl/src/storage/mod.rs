@@ -8,8 +8,10 @@ mod failure;
 
 pub use concurrent::for_each_concurrently;
 
-/// Requests in flight at once when a commit's files are uploaded to staging or published on S3.
+/// Requests in flight at once when a commit's files are published on S3 (server-side copies).
 pub const STORE_CONCURRENCY: usize = 16;
+/// Small files (under one upload part, read whole) uploaded at once.
+pub const SMALL_UPLOADS_AT_ONCE: usize = 8;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -703,6 +705,22 @@ impl Store {
             writer.finish().await.map(|_| ())
         });
         result.map_err(|e| self.error("copy", key, e))
+    }
+
+    /// Uploads `files` (local path, key): files under one part are read whole and sent
+    /// [`SMALL_UPLOADS_AT_ONCE`] at a time, larger ones stream one at a time (each with its own
+    /// parts in flight), so a commit of many small files costs few round trips and memory stays
+    /// bounded by `SMALL_UPLOADS_AT_ONCE` parts whatever the files.
+    pub fn upload_all(&self, files: &[(&Path, &str)]) -> Result<(), StorageError> {
+        let (small, large): (Vec<_>, Vec<_>) = files.iter().partition(|(file, _)| {
+            std::fs::metadata(file).is_ok_and(|m| m.len() < UPLOAD_PART_BYTES as u64)
+        });
+        for_each_concurrently(&small, SMALL_UPLOADS_AT_ONCE, |(file, key)| {
+            self.upload(file, key)
+        })?;
+        large
+            .iter()
+            .try_for_each(|(file, key)| self.upload(file, key))
     }
 
     /// Uploads a local file to `key` (multipart for large files).
