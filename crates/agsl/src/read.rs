@@ -1,18 +1,17 @@
 //! Reading log objects into Arrow batches in memory, writing nothing: for Python's
 //! `agsl.parse` (the bytes of one object) and for the Spark executors of `read_logs` (objects
 //! of a source, streamed). The same decoders as a conversion, so rows are the table's rows;
-//! `rows + rejects == lines` holds for every object read here too.
+//! `rows + rejects == lines` holds for every object read here too. The one decode step every
+//! path shares, damaged streams included, is [`decode_keeping_damage`].
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, LogFormat, Reject};
+use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, LogFormat, ObjectDecoder, Reject};
+use arrow_array::RecordBatch;
 use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
-use arrow_array::cast::AsArray;
-use arrow_array::types::TimestampMicrosecondType;
-use arrow_array::{BooleanArray, RecordBatch};
 
 use crate::error::{Error, Result, SourceError};
 use crate::sink::rejects_schema;
@@ -60,33 +59,61 @@ fn decode_object(
     batch_size: usize,
     output: &mut dyn DecodeOutput,
 ) -> Result<DecodeCounts> {
-    let read_error = |source| SourceError::Read {
+    let mut input = open_decompressed(raw).map_err(|source| SourceError::Read {
         key: key.to_owned(),
         source,
-    };
-    let mut input = open_decompressed(raw).map_err(read_error)?;
+    })?;
     let mut counts = DecodeCounts::default();
-    match format
-        .decoder(batch_size)
-        .decode(&mut input, output, &mut counts)
-    {
-        Ok(()) => {}
+    decode_keeping_damage(
+        format.decoder(batch_size).as_mut(),
+        key,
+        &mut input,
+        output,
+        &mut counts,
+    )
+    .map_err(|error| decode_failure(key, error))?;
+    Ok(counts)
+}
+
+/// Decodes one decompressed object into `output`, for a conversion and for reading alike. A
+/// corrupt or truncated compressed stream is bad data, not a failed read: the lines before the
+/// damage are kept and the object gets one reject saying where it broke (counted in `counts`).
+/// Any other failure is returned; [`decode_failure`] turns it into the run's error.
+pub(crate) fn decode_keeping_damage(
+    decoder: &mut dyn ObjectDecoder,
+    key: &str,
+    input: &mut dyn BufRead,
+    output: &mut dyn DecodeOutput,
+    counts: &mut DecodeCounts,
+) -> std::result::Result<(), DecodeError> {
+    match decoder.decode(input, output, counts) {
         Err(DecodeError::Read { line, source }) if is_corrupt_data(&source) => {
+            tracing::warn!(key, line, error = %source, "corrupt object");
             let reason = format!("corrupt compressed data after line {line}: {source}");
-            output
-                .reject(Reject {
-                    line: line + 1,
-                    reason: reason.into(),
-                    raw: b"",
-                })
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            output.reject(Reject {
+                line: line + 1,
+                reason: reason.into(),
+                raw: b"",
+            })?;
             counts.lines += 1;
             counts.rejects += 1;
+            Ok(())
         }
-        Err(DecodeError::Read { source, .. }) => return Err(read_error(source).into()),
-        Err(error) => return Err(Error::Internal(format!("decoding `{key}`: {error}"))),
+        result => result,
     }
-    Ok(counts)
+}
+
+/// The error a failed decode of the object `key` fails the run with: a read error names the
+/// object (and is retried by the caller's policy, never skipped); anything else is internal.
+pub(crate) fn decode_failure(key: &str, error: DecodeError) -> Error {
+    match error {
+        DecodeError::Read { source, .. } => SourceError::Read {
+            key: key.to_owned(),
+            source,
+        }
+        .into(),
+        error => Error::Internal(format!("decoding `{key}`: {error}")),
+    }
 }
 
 /// Batches and rejects kept in memory.
@@ -194,17 +221,11 @@ struct Streamed {
 
 impl DecodeOutput for Streamed {
     fn batch(&mut self, batch: RecordBatch) -> std::result::Result<(), DecodeError> {
-        let batch = if self.window.is_everything() || self.time_column >= batch.num_columns() {
+        let batch = if self.time_column >= batch.num_columns() {
             batch
         } else {
-            let times = batch
-                .column(self.time_column)
-                .as_primitive::<TimestampMicrosecondType>();
-            let keep: BooleanArray = times
-                .iter()
-                .map(|t| Some(t.is_none_or(|t| self.window.contains(t))))
-                .collect();
-            arrow_select::filter::filter_record_batch(&batch, &keep)
+            self.window
+                .rows_within(&batch, self.time_column, true)
                 .map_err(|e| DecodeError::Output(e.to_string().into()))?
         };
         if batch.num_rows() == 0 {

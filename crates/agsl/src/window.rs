@@ -3,6 +3,10 @@
 //! spans per object is what makes windowed backfills and later runs add up to exactly once.
 
 use agsl_formats::time::{MICROS_PER_DAY, days_from_civil, parse_iso8601_utc};
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
+use arrow_array::{BooleanArray, RecordBatch};
+use arrow_schema::ArrowError;
 use serde::{Deserialize, Serialize};
 use smallvec::{SmallVec, smallvec};
 
@@ -221,6 +225,27 @@ impl Spans {
         self.0
             .iter()
             .any(|&(start, end)| start <= micros && micros < end)
+    }
+
+    /// The rows of `batch` whose event time (a microsecond timestamp column at `time_column`)
+    /// lies in these spans; rows without an event time are kept when `keep_untimed`.
+    pub fn rows_within(
+        &self,
+        batch: &RecordBatch,
+        time_column: usize,
+        keep_untimed: bool,
+    ) -> Result<RecordBatch, ArrowError> {
+        if self.is_everything() {
+            return Ok(batch.clone());
+        }
+        let times = batch
+            .column(time_column)
+            .as_primitive::<TimestampMicrosecondType>();
+        let keep: BooleanArray = times
+            .iter()
+            .map(|t| Some(t.map_or(keep_untimed, |t| self.contains(t))))
+            .collect();
+        arrow_select::filter::filter_record_batch(batch, &keep)
     }
 
     pub fn union(&self, other: &Spans) -> Spans {

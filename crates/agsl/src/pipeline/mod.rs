@@ -44,8 +44,8 @@ use crate::storage::{Location, Store};
 /// layout first, then the first line) and each service gets its own table,
 /// `job.target/<table name>`; the summary then totals the run and lists one per service.
 pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
-    job.validate().map_err(crate::Error::InvalidJob)?;
     if job.dry_run {
+        job.validate().map_err(crate::Error::InvalidJob)?;
         let started = Instant::now();
         let source = Source::open(&job.source, &job.storage)?;
         let ledger = match &job.target {
@@ -59,6 +59,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
         let plan = plan::plan(job, &source, &ledger)?;
         return Ok(dry_run_summary(job, &source, &plan, started));
     }
+    // The driver validates the job.
     let mut driver = Driver::start(job, progress)?;
     let mut convert_all = || -> Result<()> {
         while let Some(unit) = driver.next_unit() {

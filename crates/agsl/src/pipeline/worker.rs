@@ -10,17 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, LogFormat, Reject};
-use arrow_array::cast::AsArray;
-use arrow_array::types::TimestampMicrosecondType;
-use arrow_array::{BooleanArray, RecordBatch};
+use arrow_array::RecordBatch;
 
 use super::plan::ObjectTask;
 use super::{ConvertJob, Progress};
 use crate::error::{Error, Result, SinkError, SourceError};
+use crate::read::{decode_failure, decode_keeping_damage};
 use crate::sink::{
     KeyValues, PartitionLayout, PartitionWriter, RejectsWriter, TablePartitioning, WrittenFile,
 };
-use crate::source::{CountingReader, Prefetch, Source, is_corrupt_data, open_decompressed};
+use crate::source::{CountingReader, Prefetch, Source, open_decompressed};
 use crate::window::Spans;
 
 /// What the workers of one batch produced.
@@ -303,7 +302,8 @@ impl Run<'_> {
         let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
         let mut input = open_decompressed(raw).map_err(read_error)?;
         let mut object_counts = DecodeCounts::default();
-        let result = decoder.decode(&mut input, sinks, &mut object_counts);
+        let result =
+            decode_keeping_damage(decoder, &task.key, &mut input, sinks, &mut object_counts);
         if sinks.writer_stopped {
             // The writer thread failed; the worker reports the writer's error instead.
             return Err(Error::Internal("the writer thread stopped".into()));
@@ -311,30 +311,7 @@ impl Run<'_> {
         if let Some(error) = sinks.error.take() {
             return Err(error.into());
         }
-        match result {
-            Ok(()) => {}
-            // A corrupt or truncated compressed stream is bad data, not a failed run: the lines
-            // before the damage are kept and the object gets one reject saying where it broke.
-            Err(DecodeError::Read { line, source }) if is_corrupt_data(&source) => {
-                tracing::warn!(key = %task.key, line, error = %source, "corrupt object");
-                let reason = format!("corrupt compressed data after line {line}: {source}");
-                // A failing sink records its error in `sinks.error`, checked below.
-                let _ = sinks.reject(Reject {
-                    line: line + 1,
-                    reason: reason.into(),
-                    raw: b"",
-                });
-                object_counts.lines += 1;
-                object_counts.rejects += 1;
-                if let Some(error) = sinks.error.take() {
-                    return Err(error.into());
-                }
-            }
-            Err(DecodeError::Read { source, .. }) => return Err(read_error(source).into()),
-            Err(error) => {
-                return Err(Error::Internal(format!("decoding `{}`: {error}", task.key)));
-            }
-        }
+        result.map_err(|error| decode_failure(&task.key, error))?;
         counts.add(&object_counts);
         Ok(())
     }
@@ -362,17 +339,9 @@ impl ObjectSinks<'_> {
     /// The rows of `batch` in the object's window. Rows without an event time go with the
     /// first pass, like rejects.
     fn in_window(&mut self, batch: RecordBatch) -> std::result::Result<RecordBatch, DecodeError> {
-        if self.todo.is_everything() {
-            return Ok(batch);
-        }
-        let times = batch
-            .column(self.time_column)
-            .as_primitive::<TimestampMicrosecondType>();
-        let keep: BooleanArray = times
-            .iter()
-            .map(|t| Some(t.map_or(self.first_pass, |t| self.todo.contains(t))))
-            .collect();
-        let kept = arrow_select::filter::filter_record_batch(&batch, &keep)
+        let kept = self
+            .todo
+            .rows_within(&batch, self.time_column, self.first_pass)
             .map_err(|e| DecodeError::Output(e.to_string().into()))?;
         self.excluded_rows += (batch.num_rows() - kept.num_rows()) as u64;
         Ok(kept)
