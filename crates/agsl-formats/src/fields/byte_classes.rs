@@ -10,6 +10,8 @@ pub(super) struct BlockClasses {
     pub(super) spaces: u64,
     /// `"` or `\`: where a quoted field may end or escape a byte.
     pub(super) quotes_or_escapes: u64,
+    /// `"` alone, counted to find quotes outside the quoted fields.
+    pub(super) quotes: u64,
 }
 
 /// The classes of the block of `bytes` starting at `start` (at most 64 bytes).
@@ -46,10 +48,11 @@ fn classify_sse2(block: &[u8; 64]) -> BlockClasses {
         // SAFETY: `chunk` is 16 readable bytes; the load has no alignment requirement.
         let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) };
         let spaces = _mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) as u16;
-        let special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, escape));
-        let specials = _mm_movemask_epi8(special) as u16;
+        let quotes = _mm_cmpeq_epi8(v, quote);
+        let specials = _mm_or_si128(quotes, _mm_cmpeq_epi8(v, escape));
         classes.spaces |= u64::from(spaces) << (lane * 16);
-        classes.quotes_or_escapes |= u64::from(specials) << (lane * 16);
+        classes.quotes_or_escapes |= u64::from(_mm_movemask_epi8(specials) as u16) << (lane * 16);
+        classes.quotes |= u64::from(_mm_movemask_epi8(quotes) as u16) << (lane * 16);
     }
     classes
 }
@@ -60,6 +63,7 @@ fn classify_block(block: &[u8; 64]) -> BlockClasses {
     for (i, &b) in block.iter().enumerate() {
         classes.spaces |= u64::from(b == b' ') << i;
         classes.quotes_or_escapes |= u64::from(b == b'"' || b == b'\\') << i;
+        classes.quotes |= u64::from(b == b'"') << i;
     }
     classes
 }
@@ -69,14 +73,16 @@ mod tests {
     use super::*;
 
     /// The byte loop every platform agrees with.
-    fn expected(bytes: &[u8], start: usize) -> (u64, u64) {
+    fn expected(bytes: &[u8], start: usize) -> (u64, u64, u64) {
         let mut spaces = 0;
         let mut specials = 0;
+        let mut quotes = 0;
         for (i, &b) in bytes.iter().skip(start).take(64).enumerate() {
             spaces |= u64::from(b == b' ') << i;
             specials |= u64::from(b == b'"' || b == b'\\') << i;
+            quotes |= u64::from(b == b'"') << i;
         }
-        (spaces, specials)
+        (spaces, specials, quotes)
     }
 
     #[test]
@@ -89,7 +95,7 @@ mod tests {
             for start in (0..len.max(1)).step_by(64) {
                 let classes = classify(bytes, start);
                 assert_eq!(
-                    (classes.spaces, classes.quotes_or_escapes),
+                    (classes.spaces, classes.quotes_or_escapes, classes.quotes),
                     expected(bytes, start),
                     "len {len}, block at {start}"
                 );
