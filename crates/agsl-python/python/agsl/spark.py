@@ -66,13 +66,24 @@ def read_logs(
     return keys.mapInArrow(partial(_read_objects, spec, service, schema), schema)
 
 
-def _read_objects(spec: str, service: str, schema, batches: Iterator) -> Iterator:
-    """Executor side of :func:`read_logs`: the records of each listed object."""
+def _arrow_schema(schema):
+    """The Arrow form of a Spark schema as this Spark version's own Python workers build it
+    (its names for list items, for one). Timestamps are UTC instants, which agsl's are: later
+    Spark 4 releases (4.3 among them) ask for the zone, 3.5 and 4.0 always used UTC."""
+    import inspect
+
     from pyspark.sql.pandas.types import to_arrow_schema
 
+    if "timezone" in inspect.signature(to_arrow_schema).parameters:
+        return to_arrow_schema(schema, timezone="UTC")
+    return to_arrow_schema(schema)
+
+
+def _read_objects(spec: str, service: str, schema, batches: Iterator) -> Iterator:
+    """Executor side of :func:`read_logs`: the records of each listed object."""
     from agsl import _native
 
-    target = to_arrow_schema(schema)
+    target = _arrow_schema(schema)
     for batch in batches:
         for key in batch.column(0).to_pylist():
             yield from _native.read_object(spec, service, key, target)
