@@ -2,7 +2,7 @@
 //! `agsl.parse` (the bytes of one object) and for the Spark executors of `read_logs` (objects
 //! of a source, streamed). The same decoders as a conversion, so rows are the table's rows;
 //! `rows + rejects == lines` holds for every object read here too. The one decode step every
-//! path shares, damaged streams included, is [`decode_keeping_damage`].
+//! path shares, damaged streams included, is `decode_keeping_damage`.
 
 use std::borrow::Cow;
 use std::io::{BufRead, Read};
