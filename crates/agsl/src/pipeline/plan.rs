@@ -10,7 +10,7 @@ use agsl_formats::{Format, Route};
 
 use super::ConvertJob;
 use crate::error::{Result, SourceError};
-use crate::source::{Source, SourceObject, is_corrupt_data, open_decompressed};
+use crate::source::{Source, SourceObject, is_corrupt_data, open_decompressed_head};
 use crate::state::{Coverage, Ledger};
 use crate::window::{KeyDays, Spans, key_day};
 
@@ -208,7 +208,7 @@ fn detect(source: &Source, key: &str, size: u64) -> Result<Routing> {
     crate::faults::fail_point("detect-read").map_err(read_error)?;
     let mut line = Vec::new();
     let head = source.read_head(key, size, DETECTION_HEAD_BYTES)?;
-    let first_line = open_decompressed(head).and_then(|mut input| {
+    let first_line = open_decompressed_head(head).and_then(|mut input| {
         (&mut input)
             .take(DETECTION_BYTES)
             .read_until(b'\n', &mut line)

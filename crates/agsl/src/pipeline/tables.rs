@@ -11,7 +11,7 @@ use crate::catalog::{
     self, Catalog, CatalogError, CatalogKind, CatalogSummary, GlueCatalog, LocalCatalog,
     ServiceTables, TableNames,
 };
-use crate::source::{Source, is_corrupt_data, open_decompressed};
+use crate::source::{Source, is_corrupt_data, open_decompressed_head};
 use crate::state::Ledger;
 use crate::storage::Store;
 
@@ -252,7 +252,7 @@ fn header_fields(source: &Source, url: &str) -> Result<Option<Vec<String>>, Cata
         return Ok(None);
     };
     let mut line = String::new();
-    match open_decompressed(stored).and_then(|mut reader| reader.read_line(&mut line)) {
+    match open_decompressed_head(stored).and_then(|mut reader| reader.read_line(&mut line)) {
         Ok(_) => {}
         Err(error) if is_corrupt_data(&error) => return Ok(None),
         Err(error) => {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::bufread::MultiGzDecoder;
 
 use super::read_ahead::ReadAhead;
+use super::whole_gzip::WholeGzip;
 
 /// Read buffer for both the stored and the decompressed stream.
 const BUFFER_BYTES: usize = 256 * 1024;
@@ -41,16 +42,37 @@ pub fn is_corrupt_data(error: &io::Error) -> bool {
     )
 }
 
-/// A buffered reader of the object's content, decompressed if it is gzip. Gzip objects are
-/// decompressed on a read-ahead thread, overlapping with parsing and encoding.
+/// A buffered reader of a whole object's content, decompressed if it is gzip. Gzip objects are
+/// decompressed on a read-ahead thread, overlapping with parsing and encoding: inflated whole
+/// with libdeflate when they fit in memory (`WholeGzip`), streamed otherwise.
 pub fn open_decompressed<R: Read + Send + 'static>(raw: R) -> io::Result<Box<dyn BufRead + Send>> {
+    open(raw, |stored| {
+        Ok(Box::new(ReadAhead::from_chunks(WholeGzip::new(stored))?))
+    })
+}
+
+/// A buffered reader of an object's first lines: gzip is always streamed, so reading a line
+/// does not inflate the whole object (and a head cut from a longer object decodes as far as
+/// it goes).
+pub fn open_decompressed_head<R: Read + Send + 'static>(
+    raw: R,
+) -> io::Result<Box<dyn BufRead + Send>> {
+    open(raw, |stored| {
+        Ok(Box::new(ReadAhead::new(MultiGzDecoder::new(stored))?))
+    })
+}
+
+fn open<R: Read + Send + 'static>(
+    raw: R,
+    gzip: impl FnOnce(BufReader<R>) -> io::Result<Box<dyn BufRead + Send>>,
+) -> io::Result<Box<dyn BufRead + Send>> {
     let mut stored = BufReader::with_capacity(BUFFER_BYTES, raw);
     let is_gzip = stored.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if is_gzip {
-        Box::new(ReadAhead::new(MultiGzDecoder::new(stored))?)
+    if is_gzip {
+        gzip(stored)
     } else {
-        Box::new(stored)
-    })
+        Ok(Box::new(stored))
+    }
 }
 
 #[cfg(test)]
@@ -69,9 +91,12 @@ mod tests {
     }
 
     fn read_all(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        open_decompressed(io::Cursor::new(bytes))?.read_to_end(&mut out)?;
-        Ok(out)
+        let mut whole = Vec::new();
+        open_decompressed(io::Cursor::new(bytes.clone()))?.read_to_end(&mut whole)?;
+        let mut head = Vec::new();
+        open_decompressed_head(io::Cursor::new(bytes))?.read_to_end(&mut head)?;
+        assert_eq!(whole, head, "whole and streamed reading agree");
+        Ok(whole)
     }
 
     #[test]

@@ -7,10 +7,12 @@ mod local;
 mod prefetch;
 mod read_ahead;
 mod remote;
+mod spare_buffers;
+mod whole_gzip;
 
 use std::io::Read;
 
-pub use decompress::{CountingReader, is_corrupt_data, open_decompressed};
+pub use decompress::{CountingReader, is_corrupt_data, open_decompressed, open_decompressed_head};
 pub use local::LocalSource;
 pub use prefetch::{Body, FetchOptions, Prefetch, STREAM_THRESHOLD};
 pub use remote::RemoteSource;

@@ -6,9 +6,12 @@ use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
+use super::spare_buffers;
+
 /// Bytes per chunk handed from the decompressing thread to the reader.
-const CHUNK_BYTES: usize = 256 * 1024;
-/// Chunks in flight: bounds the memory to `(CHUNKS_IN_FLIGHT + 2) * CHUNK_BYTES` per object.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks in flight: bounds the memory to `(CHUNKS_IN_FLIGHT + 2) * CHUNK_BYTES` per object
+/// read in [`Filled`] chunks.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// A `BufRead` over bytes produced by another thread reading `inner`.
@@ -21,8 +24,31 @@ pub struct ReadAhead {
     thread: Option<JoinHandle<()>>,
 }
 
+/// What a read-ahead thread reads from: chunk by chunk, into buffers handed back for reuse.
+pub trait Chunks: Send + 'static {
+    /// Replaces `buffer`'s content with the next bytes: empty at the end. Bytes read before an
+    /// error stay in `buffer`, and the error is returned after them.
+    fn next_chunk(&mut self, buffer: &mut Vec<u8>) -> Option<io::Error>;
+}
+
+/// Any reader, read in chunks of [`CHUNK_BYTES`].
+pub struct Filled<R>(pub R);
+
+impl<R: Read + Send + 'static> Chunks for Filled<R> {
+    fn next_chunk(&mut self, buffer: &mut Vec<u8>) -> Option<io::Error> {
+        buffer.resize(CHUNK_BYTES, 0);
+        let (filled, error) = fill(&mut self.0, buffer);
+        buffer.truncate(filled);
+        error
+    }
+}
+
 impl ReadAhead {
-    pub fn new<R: Read + Send + 'static>(mut inner: R) -> io::Result<Self> {
+    pub fn new<R: Read + Send + 'static>(inner: R) -> io::Result<Self> {
+        Self::from_chunks(Filled(inner))
+    }
+
+    pub fn from_chunks(mut inner: impl Chunks) -> io::Result<Self> {
         let (send_chunk, chunks) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
         let (recycle, recycled) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 2);
         let thread = std::thread::Builder::new()
@@ -30,9 +56,8 @@ impl ReadAhead {
             .spawn(move || {
                 loop {
                     let mut chunk = recycled.try_recv().unwrap_or_default();
-                    chunk.resize(CHUNK_BYTES, 0);
-                    let (filled, error) = fill(&mut inner, &mut chunk);
-                    chunk.truncate(filled);
+                    let error = inner.next_chunk(&mut chunk);
+                    let filled = chunk.len();
                     // Bytes read before an error are delivered first, then the error. A failed
                     // send means the reader hung up: the object is abandoned, stop reading it.
                     if filled > 0 && send_chunk.send(Ok(chunk)).is_err() {
@@ -61,7 +86,7 @@ impl ReadAhead {
 
 /// Reads until `buf` is full, the input ends or reading fails; returns the bytes read and the
 /// error, if one stopped it.
-fn fill(inner: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+pub fn fill(inner: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut filled = 0;
     while filled < buf.len() {
         match inner.read(&mut buf[filled..]) {
@@ -117,6 +142,8 @@ impl Drop for ReadAhead {
         // Unblock the producer (its sends fail once `chunks` is gone), then wait for it.
         let (_, empty) = sync_channel(0);
         drop(std::mem::replace(&mut self.chunks, empty));
+        // A whole inflated object arrives as one large chunk: its buffer serves the next one.
+        spare_buffers::keep(std::mem::take(&mut self.current));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
