@@ -77,18 +77,8 @@ fn open<R: Read + Send + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-
+    use super::super::gzip;
     use super::*;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(data).unwrap();
-        encoder.finish().unwrap()
-    }
 
     fn read_all(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
         let mut whole = Vec::new();

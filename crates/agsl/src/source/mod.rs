@@ -133,3 +133,12 @@ fn remote_read_error(key: &str, error: StorageError) -> SourceError {
         source: std::io::Error::other(error),
     }
 }
+
+/// `data` gzipped at the default level, for the readers' tests.
+#[cfg(test)]
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}

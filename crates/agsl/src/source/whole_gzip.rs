@@ -190,19 +190,9 @@ fn inflate_members(input: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-
+    use super::super::gzip;
     use super::super::read_ahead::ReadAhead;
     use super::*;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(data).unwrap();
-        encoder.finish().unwrap()
-    }
 
     fn streamed(bytes: &[u8]) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
