@@ -5,8 +5,13 @@
 mod aws;
 mod concurrent;
 mod failure;
+mod location;
+mod options;
 
 pub use concurrent::for_each_concurrently;
+pub(crate) use location::join_key;
+pub use location::{Location, is_url, location_url};
+pub use options::{Encryption, StorageOptions, check_region};
 
 /// Requests in flight at once when a commit's files are published on S3 (server-side copies).
 pub const STORE_CONCURRENCY: usize = 16;
@@ -26,162 +31,6 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
 use tokio::runtime::Runtime;
-
-/// Where a source or target lives: a local directory (or file) or an S3 prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    Local(PathBuf),
-    S3 { bucket: String, prefix: String },
-}
-
-impl Location {
-    /// Parses `s3://bucket/prefix`, `file:///path` or a plain path.
-    pub fn parse(text: &str) -> Result<Self, StorageError> {
-        if let Some(rest) = text.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(StorageError::InvalidUrl {
-                    url: text.to_owned(),
-                    reason: "no bucket name".into(),
-                });
-            }
-            return Ok(Location::S3 {
-                bucket: bucket.to_owned(),
-                prefix: prefix.trim_matches('/').to_owned(),
-            });
-        }
-        if let Some((scheme, _)) = text.split_once("://")
-            && scheme != "file"
-        {
-            return Err(StorageError::InvalidUrl {
-                url: text.to_owned(),
-                reason: format!("`{scheme}://` is not supported; use s3:// or a local path"),
-            });
-        }
-        Ok(Location::Local(PathBuf::from(
-            text.strip_prefix("file://").unwrap_or(text),
-        )))
-    }
-
-    pub fn is_local(&self) -> bool {
-        matches!(self, Location::Local(_))
-    }
-
-    /// The location of `relative` below this one.
-    pub fn join(&self, relative: &str) -> Location {
-        match self {
-            Location::Local(path) => Location::Local(path.join(relative)),
-            Location::S3 { bucket, prefix } => Location::S3 {
-                bucket: bucket.clone(),
-                prefix: join_key(prefix, relative),
-            },
-        }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Local(path) => write!(f, "{}", path.display()),
-            Location::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
-            Location::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
-        }
-    }
-}
-
-impl From<PathBuf> for Location {
-    fn from(path: PathBuf) -> Self {
-        Location::Local(path)
-    }
-}
-
-impl From<&PathBuf> for Location {
-    fn from(path: &PathBuf) -> Self {
-        Location::Local(path.clone())
-    }
-}
-
-impl From<&Path> for Location {
-    fn from(path: &Path) -> Self {
-        Location::Local(path.to_owned())
-    }
-}
-
-/// The URL of a location: `s3://bucket/prefix`, or `file://` and the absolute local path.
-pub fn location_url(location: &Location) -> String {
-    match location {
-        Location::Local(path) => {
-            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            format!("file://{}", absolute.display())
-        }
-        other => other.to_string(),
-    }
-}
-
-/// Whether `path` is an absolute URL (`s3://…`, `file://…`) rather than a key in a store.
-pub fn is_url(path: &str) -> bool {
-    path.contains("://")
-}
-
-/// `a/b` + `c` = `a/b/c`, with no empty segments.
-pub(crate) fn join_key(prefix: &str, relative: &str) -> String {
-    match (prefix.trim_matches('/'), relative.trim_matches('/')) {
-        ("", r) => r.to_owned(),
-        (p, "") => p.to_owned(),
-        (p, r) => format!("{p}/{r}"),
-    }
-}
-
-/// How to reach S3: an endpoint for S3-compatible stores or an emulator, and a region override.
-/// Credentials always come from the standard AWS chain.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StorageOptions {
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
-    /// Server-side encryption of every object agsl writes to S3 (table files, rejects, state,
-    /// the local catalog file); `None` leaves it to the bucket's default.
-    pub encryption: Option<Encryption>,
-}
-
-/// Checks a `--region` / `region` value; a malformed one would otherwise surface as an
-/// unreachable endpoint.
-pub fn check_region(region: &str) -> Result<(), String> {
-    if agsl_formats::looks_like_region(region) {
-        Ok(())
-    } else {
-        Err(format!(
-            "unknown region `{region}`; AWS regions look like us-east-1 or eu-central-2"
-        ))
-    }
-}
-
-/// Server-side encryption asked for on every S3 write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Encryption {
-    /// SSE-S3 (`AES256`): keys managed by S3.
-    S3Managed,
-    /// SSE-KMS (`aws:kms`), with the given key (ID, ARN or alias) or the account's default
-    /// `aws/s3` key.
-    Kms { key_id: Option<String> },
-}
-
-impl Encryption {
-    /// The `--sse` / `sse` value (`AES256` or `aws:kms`) with the optional KMS key; a key
-    /// without `aws:kms` is refused, as S3 would refuse the request.
-    pub fn parse(kind: Option<&str>, kms_key_id: Option<String>) -> Result<Option<Self>, String> {
-        match (kind, kms_key_id) {
-            (None, None) => Ok(None),
-            (Some("AES256"), None) => Ok(Some(Encryption::S3Managed)),
-            (Some("aws:kms"), key_id) => Ok(Some(Encryption::Kms { key_id })),
-            (Some("AES256"), Some(_)) | (None, Some(_)) => {
-                Err("a KMS key id needs `aws:kms` server-side encryption".into())
-            }
-            (Some(other), _) => Err(format!(
-                "unknown server-side encryption `{other}`; expected `AES256` or `aws:kms`"
-            )),
-        }
-    }
-}
 
 /// Storage that failed.
 #[derive(Debug, thiserror::Error)]
@@ -776,31 +625,6 @@ pub struct Version {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_locations() {
-        assert_eq!(
-            Location::parse("s3://bucket/a/b/").unwrap(),
-            Location::S3 {
-                bucket: "bucket".into(),
-                prefix: "a/b".into()
-            }
-        );
-        assert_eq!(
-            Location::parse("s3://bucket").unwrap().to_string(),
-            "s3://bucket"
-        );
-        assert_eq!(
-            Location::parse("file:///tmp/x").unwrap(),
-            Location::Local("/tmp/x".into())
-        );
-        assert_eq!(
-            Location::parse("logs/alb").unwrap(),
-            Location::Local("logs/alb".into())
-        );
-        assert!(Location::parse("s3:///key").is_err());
-        assert!(Location::parse("gs://bucket/x").is_err());
-    }
 
     #[test]
     fn local_store_round_trip_and_conditional_create() {
