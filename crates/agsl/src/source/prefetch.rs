@@ -11,9 +11,14 @@
 //! Workers take objects in task order (the pipeline's shared counter), which is the order they
 //! are fetched in: a body waiting in the buffer always has a lower index than any object not
 //! yet fetched, so the buffer drains and fetching never stalls for good.
+//!
+//! How long the workers waited for bodies is logged (at debug, `-v`) when the batch ends: time
+//! spent waiting says the run was bound by S3, not by its cores.
 
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use futures_util::StreamExt;
@@ -56,6 +61,11 @@ impl Default for FetchOptions {
 pub struct Prefetch {
     bodies: Vec<Mutex<Option<oneshot::Receiver<io::Result<Body>>>>>,
     fetcher: JoinHandle<()>,
+    started: Instant,
+    /// Nanoseconds the workers spent waiting in [`Prefetch::take`], and when a body was first
+    /// taken (nanoseconds after the start).
+    waited: AtomicU64,
+    first_taken: AtomicU64,
 }
 
 impl Prefetch {
@@ -67,6 +77,9 @@ impl Prefetch {
         Self {
             bodies: receivers.into_iter().map(|r| Mutex::new(Some(r))).collect(),
             fetcher,
+            started: Instant::now(),
+            waited: AtomicU64::new(0),
+            first_taken: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -77,7 +90,14 @@ impl Prefetch {
             .bodies
             .get(index)
             .and_then(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take());
-        match receiver.map(oneshot::Receiver::blocking_recv) {
+        let waiting = Instant::now();
+        let received = receiver.map(oneshot::Receiver::blocking_recv);
+        let now = Instant::now();
+        self.waited
+            .fetch_add(nanos(now - waiting), Ordering::Relaxed);
+        self.first_taken
+            .fetch_min(nanos(now - self.started), Ordering::Relaxed);
+        match received {
             Some(Ok(body)) => body,
             _ => Err(io::Error::other(format!(
                 "internal error: object {index} of the batch was taken twice or its fetch stopped"
@@ -90,7 +110,20 @@ impl Drop for Prefetch {
     /// Stops fetching: requests in flight are cancelled, waiting bodies freed.
     fn drop(&mut self) {
         self.fetcher.abort();
+        let seconds = |nanos: u64| Duration::from_nanos(nanos).as_secs_f64();
+        let first = self.first_taken.load(Ordering::Relaxed);
+        tracing::debug!(
+            objects = self.bodies.len(),
+            waited_s = seconds(self.waited.load(Ordering::Relaxed)),
+            first_body_s = (first != u64::MAX).then(|| seconds(first)),
+            batch_s = self.started.elapsed().as_secs_f64(),
+            "fetched ahead: the workers' total wait for bodies"
+        );
     }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Fetches every object in order, each once its share of the buffer and a request slot are
