@@ -16,8 +16,16 @@ Each set is converted from disk and from S3 through the proxy into a fresh local
 (--runs times, medians): objects/s, MB/s of uncompressed input and peak RSS. A row with
 --fetch-concurrency 2 (one run) shows the old behaviour: one blocking GET per worker.
 Keys stay short: s3s-fs names its metadata files after the base64 of the key.
+
+The server and the proxy run on the same cores as agsl, which real S3 does not: each row also
+reports agsl's CPU seconds (user + system) and the CPU seconds the server and the proxy spent
+during the run, so a gap between S3 and disk can be told apart from the harness's own work.
+Objects are copied into the server's folder with their ETag recorded beside them, as a PUT
+would leave them; without it s3s-fs reads and hashes the whole object (MD5) at every GET.
 """
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -71,6 +79,38 @@ def s3s_fs():
     return S3S
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` (all its threads) so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def copy_in(data, server_root, bucket):
+    """Copies a set's objects into `bucket` of the server's folder, each with the internal
+    record a PUT would have written beside it (its ETag, the MD5 of its bytes): s3s-fs serves
+    a GET of an object without one by first reading and hashing the whole object, CPU that S3
+    does not spend on the client's cores."""
+    encode = lambda text: base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    shutil.rmtree(server_root / bucket, ignore_errors=True)
+    shutil.copytree(data, server_root / bucket, ignore=shutil.ignore_patterns(".*"))
+    for info in server_root.glob(f".bucket-{encode(bucket)}.object-*.internal.json"):
+        info.unlink()
+    unrecorded = 0
+    for path in (server_root / bucket).rglob("*"):
+        if path.is_file():
+            key = path.relative_to(server_root / bucket).as_posix()
+            e_tag = hashlib.md5(path.read_bytes()).hexdigest()
+            info = server_root / f".bucket-{encode(bucket)}.object-{encode(key)}.internal.json"
+            try:
+                info.write_text(json.dumps({"e_tag": e_tag}))
+            except OSError:
+                # A name over the file system's limit: s3s-fs hashes this object at each GET.
+                unrecorded += 1
+    if unrecorded:
+        print(f"warning: {bucket}: {unrecorded} objects' keys are too long to record their ETag",
+              file=sys.stderr)
+
+
 def prepare(name, directory, binary):
     service, arguments, keep = SETS[name]
     data = directory / f"s3-{name}"
@@ -95,9 +135,11 @@ def prepare(name, directory, binary):
     return service, data
 
 
-def convert(binary, service, source, target, extra, env, server_root=None):
+def convert(binary, service, source, target, extra, env, server_root=None, harness=()):
     """One timed `agsl convert`; `--target-url URL` in `extra` converts into that S3 target
-    (its bucket folder under `server_root` is emptied first) instead of `target`."""
+    (its bucket folder under `server_root` is emptied first) instead of `target`. Returns the
+    wall seconds, peak RSS (MB), agsl's CPU seconds, the CPU seconds the `harness` processes
+    (pids) spent meanwhile, and the run's summary."""
     extra = list(extra)
     if "--target-url" in extra:
         at = extra.index("--target-url")
@@ -108,7 +150,8 @@ def convert(binary, service, source, target, extra, env, server_root=None):
         (server_root / bucket).mkdir()
     else:
         shutil.rmtree(target, ignore_errors=True)
-    timed = ["/usr/bin/time", "-f", "%e %M", "-o", "/tmp/agsl-bench-s3-time"]
+    timed = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", "/tmp/agsl-bench-s3-time"]
+    harness_before = sum(cpu_seconds(pid) for pid in harness)
     started = time.perf_counter()
     result = subprocess.run(
         timed + [str(binary), "-q", "--json", "convert", "--service", service, "--source", source,
@@ -116,10 +159,12 @@ def convert(binary, service, source, target, extra, env, server_root=None):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     seconds = time.perf_counter() - started
+    harness_cpu = sum(cpu_seconds(pid) for pid in harness) - harness_before
     if result.returncode != 0:
         sys.exit(f"error: convert from {source} failed:\n{result.stderr}")
-    rss_kb = int(Path("/tmp/agsl-bench-s3-time").read_text().split()[-1])
-    return seconds, rss_kb / 1024, json.loads(result.stdout)
+    _, user, system, rss_kb = Path("/tmp/agsl-bench-s3-time").read_text().split()[-4:]
+    cpu = float(user) + float(system)
+    return seconds, int(rss_kb) / 1024, cpu, harness_cpu, json.loads(result.stdout)
 
 
 def run(binary, directory, runs, latency_ms, names, to_s3=False):
@@ -146,11 +191,11 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False):
         for name in names:
             service, data = prepare(name, directory, binary)
             service = CONVERT_AS.get(name, service)
-            bucket = f"bench-{name.replace('_', '-')}"
+            # Short: s3s-fs's file names hold the base64 of the bucket and of the key.
+            bucket = f"b-{name.replace('_', '-')}"
             # s3s-fs serves a folder per bucket and a file per key: the objects are copied in
             # (its PUT refuses large bodies), which is what an upload would leave there.
-            shutil.rmtree(server_root / bucket, ignore_errors=True)
-            shutil.copytree(data, server_root / bucket, ignore=shutil.ignore_patterns(".*"))
+            copy_in(data, server_root, bucket)
             target = directory / "s3-out"
             cases = [
                 ("disk", str(data), []),
@@ -165,13 +210,16 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False):
                 cases.append(("disk to S3 +%d ms" % latency_ms, str(data),
                               ["--endpoint-url", proxied, "--target-url", "s3://bench-target/t"]))
             for label, source, extra in cases:
-                timings, peaks, summary = [], [], None
+                timings, peaks, cpus, harness_cpus, summary = [], [], [], [], None
                 # The old behaviour is slow and only a reference: one run.
                 for _ in range(1 if "fetch 2" in label else runs):
-                    seconds, peak, summary = convert(binary, service, source, target, extra, env,
-                                                     server_root)
+                    seconds, peak, cpu, harness_cpu, summary = convert(
+                        binary, service, source, target, extra, env, server_root,
+                        harness=(server.pid, proxy.pid))
                     timings.append(seconds)
                     peaks.append(peak)
+                    cpus.append(cpu)
+                    harness_cpus.append(harness_cpu)
                 seconds = statistics.median(timings)
                 results.append({
                     "set": name, "from": label, "objects": summary["objects"],
@@ -179,9 +227,12 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False):
                     "seconds": seconds, "objects_per_s": summary["objects"] / seconds,
                     "mb_per_s": summary["bytes_in"] / 1e6 / seconds, "rss": statistics.median(peaks),
                     "rows": summary["rows"], "files": summary["files"], "commits": summary["commits"],
+                    "cpu": statistics.median(cpus), "harness_cpu": statistics.median(harness_cpus),
                 })
                 print(f"{name:10} {label:22} {results[-1]['objects_per_s']:8.0f} objects/s "
-                      f"{results[-1]['mb_per_s']:7.1f} MB/s {results[-1]['rss']:6.0f} MB", file=sys.stderr)
+                      f"{results[-1]['mb_per_s']:7.1f} MB/s {results[-1]['rss']:6.0f} MB "
+                      f"cpu {results[-1]['cpu']:.2f} s, server+proxy {results[-1]['harness_cpu']:.2f} s",
+                      file=sys.stderr)
             shutil.rmtree(target, ignore_errors=True)
     finally:
         proxy.kill()
@@ -191,11 +242,12 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False):
 
 def print_table(results, runs, latency_ms):
     print(f"\n### From S3 through {latency_ms} ms of latency, against disk (medians of {runs})\n")
-    print("| set | from | objects | MB in (stored) | files (commits) | seconds | objects/s | MB/s | peak RSS | vs disk |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| set | from | objects | MB in (stored) | files (commits) | seconds | objects/s | MB/s | peak RSS "
+          "| agsl CPU s | server + proxy CPU s | vs disk |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     disk = {r["set"]: r["seconds"] for r in results if r["from"] == "disk"}
     for r in results:
         ratio = r["seconds"] / disk[r["set"]]
         print(f"| {r['set']} | {r['from']} | {r['objects']:,} | {r['mb']:.0f} ({r['stored_mb']:.0f}) | "
               f"{r['files']:,} ({r['commits']}) | {r['seconds']:.2f} | {r['objects_per_s']:,.0f} | {r['mb_per_s']:.1f} | {r['rss']:.0f} MB | "
-              f"{ratio:.2f}x |")
+              f"{r['cpu']:.2f} | {r['harness_cpu']:.2f} | {ratio:.2f}x |")
