@@ -13,7 +13,8 @@
 //! yet fetched, so the buffer drains and fetching never stalls for good.
 //!
 //! How long the workers waited for bodies is logged (at debug, `-v`) when the batch ends: time
-//! spent waiting says the run was bound by S3, not by its cores.
+//! spent waiting says the run was bound by S3, not by its cores. A streamed object is handed
+//! over before its bytes arrive, so the wait for its later chunks is not in that figure.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
