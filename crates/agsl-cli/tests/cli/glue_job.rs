@@ -105,7 +105,8 @@ fn deploy_creates_the_job_its_schedule_and_its_files() {
     );
 
     // Deploying again updates the job and trigger in place (UpdateJob, UpdateTrigger); moto 5
-    // implements neither, so that path is not exercised here.
+    // implements neither (UpdateJob answers 500), so that path is not exercised here. What the
+    // update keeps and replaces is `deploy::job_definition`'s unit tests.
     let shown = run_json(&["glue-job", "show", "agsl-logs"]);
     assert_eq!(shown["schedule"], "cron(15 * * * ? *)");
     assert_eq!(shown["trigger"], "agsl-logs-schedule");

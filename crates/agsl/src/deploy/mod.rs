@@ -1,16 +1,20 @@
 //! Deploying agsl as a scheduled AWS Glue (Spark) job, as the seed's `make create_job` did:
 //! the wheel, a small driver script and the config file go to S3 beside each other; the Glue
 //! job runs the script with the wheel installed by `--additional-python-modules`; a scheduled
-//! trigger starts it. Deploying again updates the job and the trigger in place, so the command
-//! is safe to re-run from CI.
+//! trigger starts it. Deploying again updates the job and the trigger in place, keeping what was
+//! set on the job since (see `job_definition`), so the command is safe to re-run from CI.
 //!
 //! The config is checked before anything is uploaded: a job Glue would only fail at 3 a.m. is
 //! refused now.
 
+mod job_definition;
+
 use std::path::{Path, PathBuf};
 
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_glue::types::{Action, JobCommand, JobUpdate, TriggerType, TriggerUpdate, WorkerType};
+use aws_sdk_glue::types::{Action, JobCommand, TriggerType, TriggerUpdate, WorkerType};
+
+use job_definition::{AgslJobSettings, DESCRIPTION, job_update};
 
 use crate::catalog::{CatalogError, GlueCatalog};
 use crate::storage::{Location, StorageError, StorageOptions, Store, runtime};
@@ -50,6 +54,8 @@ pub struct DeployedJob {
     pub script: String,
     pub wheel: String,
     pub config: String,
+    /// The trigger this deploy created or updated (`None` without `--schedule`, even where the
+    /// job has one from an earlier deploy: it is left as it is).
     pub trigger: Option<String>,
 }
 
@@ -193,23 +199,27 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
     if !spec.jobs.is_empty() {
         arguments.push(("--agsl-jobs".to_owned(), spec.jobs.join(",")));
     }
+    let settings = AgslJobSettings {
+        role: spec.role_arn.clone(),
+        command,
+        glue_version: spec.glue_version.clone(),
+        worker_type,
+        workers: i32::try_from(spec.workers).map_err(|_| {
+            DeployError::Invalid(format!("{} workers is more than Glue runs", spec.workers))
+        })?,
+        arguments,
+    };
     let created = runtime().block_on(async {
         let existing = client.get_job().job_name(&spec.name).send().await;
         match existing {
-            Ok(_) => {
-                let mut update = JobUpdate::builder()
-                    .role(&spec.role_arn)
-                    .command(command.clone())
-                    .glue_version(&spec.glue_version)
-                    .worker_type(worker_type.clone())
-                    .number_of_workers(spec.workers as i32);
-                for (key, value) in &arguments {
-                    update = update.default_arguments(key, value);
-                }
+            Ok(output) => {
+                let existing = output.job.unwrap_or_else(|| {
+                    aws_sdk_glue::types::Job::builder().name(&spec.name).build()
+                });
                 client
                     .update_job()
                     .job_name(&spec.name)
-                    .job_update(update.build())
+                    .job_update(job_update(existing, &settings))
                     .send()
                     .await
                     .map_err(|e| glue_error("update", &spec.name, e))?;
@@ -219,13 +229,13 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
                 let mut create = client
                     .create_job()
                     .name(&spec.name)
-                    .role(&spec.role_arn)
-                    .command(command.clone())
-                    .glue_version(&spec.glue_version)
-                    .worker_type(worker_type.clone())
-                    .number_of_workers(spec.workers as i32)
-                    .description("agsl: AWS service logs to partitioned Parquet");
-                for (key, value) in &arguments {
+                    .role(&settings.role)
+                    .command(settings.command.clone())
+                    .glue_version(&settings.glue_version)
+                    .worker_type(settings.worker_type.clone())
+                    .number_of_workers(settings.workers)
+                    .description(DESCRIPTION);
+                for (key, value) in &settings.arguments {
                     create = create.default_arguments(key, value);
                 }
                 create
