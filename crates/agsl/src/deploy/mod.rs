@@ -166,6 +166,9 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
             "a Glue Spark job needs at least 2 workers (one is the driver)".into(),
         ));
     }
+    let workers = i32::try_from(spec.workers).map_err(|_| {
+        DeployError::Invalid(format!("{} workers is more than Glue runs", spec.workers))
+    })?;
 
     let store = Store::open(&spec.script_location, storage)?;
     store.upload(&spec.wheel, &wheel_name)?;
@@ -204,9 +207,7 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
         command,
         glue_version: spec.glue_version.clone(),
         worker_type,
-        workers: i32::try_from(spec.workers).map_err(|_| {
-            DeployError::Invalid(format!("{} workers is more than Glue runs", spec.workers))
-        })?,
+        workers,
         arguments,
     };
     let created = runtime().block_on(async {
