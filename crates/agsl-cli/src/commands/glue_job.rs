@@ -56,11 +56,10 @@ fn deploy(args: GlueDeployArgs, output: &Output) -> anyhow::Result<()> {
         deployed.script,
         deployed.wheel,
         deployed.config,
-        deployed
-            .trigger
-            .as_ref()
-            .map(|t| format!(", trigger {t}"))
-            .unwrap_or_default()
+        match (&deployed.trigger, &deployed.schedule) {
+            (Some(trigger), Some(schedule)) => format!(", trigger {trigger} ({schedule})"),
+            _ => String::new(),
+        }
     ));
     Ok(())
 }

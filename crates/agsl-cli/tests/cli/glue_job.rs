@@ -63,6 +63,7 @@ fn deploy_creates_the_job_its_schedule_and_its_files() {
     let first = deploy("cron(15 * * * ? *)", "4");
     assert_eq!(first["created"], true, "{first}");
     assert_eq!(first["trigger"], "agsl-logs-schedule");
+    assert_eq!(first["schedule"], "cron(15 * * * ? *)");
     let wheel_url =
         "s3://deploy/glue/agsl-0.1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
     assert_eq!(first["wheel"], wheel_url);
@@ -118,6 +119,51 @@ fn deploy_creates_the_job_its_schedule_and_its_files() {
     assert_eq!(shown["workers"], 4);
     let missing = agsl(&["glue-job", "show", "no-such-job"]);
     assert_one_line_error(&missing, 1, "there is no Glue job `no-such-job`");
+}
+
+const CREATE_TRIGGER: &str = r#"
+import sys, boto3
+glue = boto3.client("glue", endpoint_url=sys.argv[1], region_name="us-east-1")
+glue.create_trigger(Name=sys.argv[2] + "-schedule", Type="SCHEDULED", Schedule=sys.argv[3],
+                    Actions=[{"JobName": sys.argv[2]}])
+"#;
+
+#[test]
+fn deploy_without_a_schedule_reports_the_trigger_it_leaves_as_it_is() {
+    let moto = Moto::start();
+    moto.create_bucket("deploy");
+    let dir = tempfile::tempdir().unwrap();
+    let (config, wheel) = setup(dir.path());
+    let deploy = |name: &str| {
+        run_json(&[
+            "glue-job",
+            "deploy",
+            "--config",
+            config.to_str().unwrap(),
+            "--name",
+            name,
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/agsl-glue",
+            "--script-location",
+            "s3://deploy/glue/",
+            "--wheel",
+            wheel.to_str().unwrap(),
+        ])
+    };
+    let bare = deploy("agsl-bare");
+    assert_eq!(bare["created"], true, "{bare}");
+    assert!(
+        bare["trigger"].is_null() && bare["schedule"].is_null(),
+        "{bare}"
+    );
+
+    // A trigger set up before (by an earlier deploy, or by hand) is kept and reported.
+    moto.boto3(CREATE_TRIGGER, &["agsl-nightly", "cron(0 3 * * ? *)"]);
+    let kept = deploy("agsl-nightly");
+    assert_eq!(kept["trigger"], "agsl-nightly-schedule", "{kept}");
+    assert_eq!(kept["schedule"], "cron(0 3 * * ? *)");
+    let shown = run_json(&["glue-job", "show", "agsl-nightly"]);
+    assert_eq!(shown["schedule"], "cron(0 3 * * ? *)");
 }
 
 #[test]

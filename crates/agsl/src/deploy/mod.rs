@@ -54,9 +54,10 @@ pub struct DeployedJob {
     pub script: String,
     pub wheel: String,
     pub config: String,
-    /// The trigger this deploy created or updated (`None` without `--schedule`, even where the
-    /// job has one from an earlier deploy: it is left as it is).
+    /// The job's trigger after this deploy, and its schedule: the one `--schedule` set, or,
+    /// without it, one an earlier deploy set (left as it is).
     pub trigger: Option<String>,
+    pub schedule: Option<String>,
 }
 
 /// A deployed job as Glue describes it.
@@ -181,7 +182,8 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
         script: store.url(DRIVER_SCRIPT_NAME),
         wheel: store.url(&wheel_name),
         config: store.url(&config_key),
-        trigger: spec.schedule.as_ref().map(|_| trigger_name(&spec.name)),
+        trigger: None,
+        schedule: None,
     };
 
     let glue = GlueCatalog::connect(storage)?;
@@ -248,12 +250,34 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
             Err(error) => Err(glue_error("look up", &spec.name, error)),
         }
     })?;
-    if let Some(schedule) = &spec.schedule {
-        schedule_job(client, &spec.name, schedule)?;
-    }
+    let schedule = match &spec.schedule {
+        Some(schedule) => {
+            schedule_job(client, &spec.name, schedule)?;
+            Some(schedule.clone())
+        }
+        None => {
+            find_trigger(client, &spec.name)?.map(|trigger| trigger.schedule.unwrap_or_default())
+        }
+    };
     Ok(DeployedJob {
         created,
+        trigger: schedule.as_ref().map(|_| trigger_name(&spec.name)),
+        schedule,
         ..deployed
+    })
+}
+
+/// The job's trigger, `None` if it has none.
+fn find_trigger(
+    client: &aws_sdk_glue::Client,
+    job: &str,
+) -> Result<Option<aws_sdk_glue::types::Trigger>, DeployError> {
+    runtime().block_on(async {
+        match client.get_trigger().name(trigger_name(job)).send().await {
+            Ok(output) => Ok(output.trigger),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(glue_error("look up the trigger of", job, error)),
+        }
     })
 }
 
@@ -269,34 +293,31 @@ fn schedule_job(
 ) -> Result<(), DeployError> {
     let name = trigger_name(job);
     let action = Action::builder().job_name(job).build();
+    let exists = find_trigger(client, job)?.is_some();
     runtime().block_on(async {
-        match client.get_trigger().name(&name).send().await {
-            Ok(_) => {
-                let update = TriggerUpdate::builder()
-                    .schedule(schedule)
-                    .actions(action)
-                    .build();
-                client
-                    .update_trigger()
-                    .name(&name)
-                    .trigger_update(update)
-                    .send()
-                    .await
-                    .map_err(|e| glue_error("update the trigger of", job, e))?;
-            }
-            Err(error) if is_not_found(&error) => {
-                client
-                    .create_trigger()
-                    .name(&name)
-                    .r#type(TriggerType::Scheduled)
-                    .schedule(schedule)
-                    .actions(action)
-                    .start_on_creation(true)
-                    .send()
-                    .await
-                    .map_err(|e| glue_error("schedule", job, e))?;
-            }
-            Err(error) => return Err(glue_error("look up the trigger of", job, error)),
+        if exists {
+            let update = TriggerUpdate::builder()
+                .schedule(schedule)
+                .actions(action)
+                .build();
+            client
+                .update_trigger()
+                .name(&name)
+                .trigger_update(update)
+                .send()
+                .await
+                .map_err(|e| glue_error("update the trigger of", job, e))?;
+        } else {
+            client
+                .create_trigger()
+                .name(&name)
+                .r#type(TriggerType::Scheduled)
+                .schedule(schedule)
+                .actions(action)
+                .start_on_creation(true)
+                .send()
+                .await
+                .map_err(|e| glue_error("schedule", job, e))?;
         }
         Ok(())
     })
@@ -309,33 +330,28 @@ pub fn show(
 ) -> Result<Option<GlueJobDescription>, DeployError> {
     let glue = GlueCatalog::connect(storage)?;
     let client = glue.client();
-    runtime().block_on(async {
-        let job = match client.get_job().job_name(name).send().await {
-            Ok(output) => output.job,
-            Err(error) if is_not_found(&error) => return Ok(None),
-            Err(error) => return Err(glue_error("look up", name, error)),
-        };
-        let Some(job) = job else { return Ok(None) };
-        let trigger_name = trigger_name(name);
-        let trigger = match client.get_trigger().name(&trigger_name).send().await {
-            Ok(output) => output.trigger,
-            Err(error) if is_not_found(&error) => None,
-            Err(error) => return Err(glue_error("look up the trigger of", name, error)),
-        };
-        Ok(Some(GlueJobDescription {
-            job: job.name.unwrap_or_default(),
-            role: job.role.unwrap_or_default(),
-            glue_version: job.glue_version,
-            worker_type: job.worker_type.map(|w| w.as_str().to_owned()),
-            workers: job.number_of_workers,
-            script: job.command.and_then(|c| c.script_location),
-            arguments: job
-                .default_arguments
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
-            schedule: trigger.as_ref().and_then(|t| t.schedule.clone()),
-            trigger: trigger.map(|_| trigger_name),
-        }))
-    })
+    let job = runtime().block_on(async {
+        match client.get_job().job_name(name).send().await {
+            Ok(output) => Ok(output.job),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(glue_error("look up", name, error)),
+        }
+    })?;
+    let Some(job) = job else { return Ok(None) };
+    let trigger = find_trigger(client, name)?;
+    Ok(Some(GlueJobDescription {
+        job: job.name.unwrap_or_default(),
+        role: job.role.unwrap_or_default(),
+        glue_version: job.glue_version,
+        worker_type: job.worker_type.map(|w| w.as_str().to_owned()),
+        workers: job.number_of_workers,
+        script: job.command.and_then(|c| c.script_location),
+        arguments: job
+            .default_arguments
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        schedule: trigger.as_ref().and_then(|t| t.schedule.clone()),
+        trigger: trigger.map(|_| trigger_name(name)),
+    }))
 }
