@@ -58,7 +58,8 @@ fn deploy(args: GlueDeployArgs, output: &Output) -> anyhow::Result<()> {
         deployed.config,
         match (&deployed.trigger, &deployed.schedule) {
             (Some(trigger), Some(schedule)) => format!(", trigger {trigger} ({schedule})"),
-            _ => String::new(),
+            (Some(trigger), None) => format!(", trigger {trigger}"),
+            (None, _) => String::new(),
         }
     ));
     Ok(())

@@ -250,18 +250,19 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
             Err(error) => Err(glue_error("look up", &spec.name, error)),
         }
     })?;
-    let schedule = match &spec.schedule {
+    let (trigger, schedule) = match &spec.schedule {
         Some(schedule) => {
             schedule_job(client, &spec.name, schedule)?;
-            Some(schedule.clone())
+            (Some(trigger_name(&spec.name)), Some(schedule.clone()))
         }
-        None => {
-            find_trigger(client, &spec.name)?.map(|trigger| trigger.schedule.unwrap_or_default())
-        }
+        None => match find_trigger(client, &spec.name)? {
+            Some(kept) => (Some(trigger_name(&spec.name)), kept.schedule),
+            None => (None, None),
+        },
     };
     Ok(DeployedJob {
         created,
-        trigger: schedule.as_ref().map(|_| trigger_name(&spec.name)),
+        trigger,
         schedule,
         ..deployed
     })
