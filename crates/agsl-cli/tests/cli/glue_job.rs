@@ -34,6 +34,30 @@ fn setup(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (config, wheel)
 }
 
+/// `glue-job deploy` of the files `setup` wrote as job `name`, with role `agsl-glue`, then
+/// `extra` (a later `--role-arn` or `--script-location` wins).
+fn deploy_args<'a>(
+    config: &'a std::path::Path,
+    wheel: &'a std::path::Path,
+    name: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "glue-job",
+        "deploy",
+        "--config",
+        config.to_str().unwrap(),
+        "--name",
+        name,
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/agsl-glue",
+        "--wheel",
+        wheel.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[test]
 fn deploy_creates_the_job_its_schedule_and_its_files() {
     let moto = Moto::start();
@@ -41,24 +65,19 @@ fn deploy_creates_the_job_its_schedule_and_its_files() {
     let dir = tempfile::tempdir().unwrap();
     let (config, wheel) = setup(dir.path());
     let deploy = |schedule: &str, workers: &str| {
-        run_json(&[
-            "glue-job",
-            "deploy",
-            "--config",
-            config.to_str().unwrap(),
-            "--name",
+        run_json(&deploy_args(
+            &config,
+            &wheel,
             "agsl-logs",
-            "--role-arn",
-            "arn:aws:iam::123456789012:role/agsl-glue",
-            "--script-location",
-            "s3://deploy/glue/",
-            "--schedule",
-            schedule,
-            "--workers",
-            workers,
-            "--wheel",
-            wheel.to_str().unwrap(),
-        ])
+            &[
+                "--script-location",
+                "s3://deploy/glue/",
+                "--schedule",
+                schedule,
+                "--workers",
+                workers,
+            ],
+        ))
     };
     let first = deploy("cron(15 * * * ? *)", "4");
     assert_eq!(first["created"], true, "{first}");
@@ -135,20 +154,12 @@ fn deploy_without_a_schedule_reports_the_trigger_it_leaves_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let (config, wheel) = setup(dir.path());
     let deploy = |name: &str| {
-        run_json(&[
-            "glue-job",
-            "deploy",
-            "--config",
-            config.to_str().unwrap(),
-            "--name",
+        run_json(&deploy_args(
+            &config,
+            &wheel,
             name,
-            "--role-arn",
-            "arn:aws:iam::123456789012:role/agsl-glue",
-            "--script-location",
-            "s3://deploy/glue/",
-            "--wheel",
-            wheel.to_str().unwrap(),
-        ])
+            &["--script-location", "s3://deploy/glue/"],
+        ))
     };
     let bare = deploy("agsl-bare");
     assert_eq!(bare["created"], true, "{bare}");
@@ -170,22 +181,7 @@ fn deploy_without_a_schedule_reports_the_trigger_it_leaves_as_it_is() {
 fn deploy_refuses_what_glue_would_fail_on_later() {
     let dir = tempfile::tempdir().unwrap();
     let (config, wheel) = setup(dir.path());
-    let base = |extra: &[&str]| {
-        let mut args = vec![
-            "glue-job",
-            "deploy",
-            "--config",
-            config.to_str().unwrap(),
-            "--name",
-            "agsl-logs",
-            "--role-arn",
-            "arn:aws:iam::123456789012:role/r",
-            "--wheel",
-            wheel.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        agsl(&args)
-    };
+    let base = |extra: &[&str]| agsl(&deploy_args(&config, &wheel, "agsl-logs", extra));
     assert_one_line_error(
         &base(&["--script-location", "/tmp/glue"]),
         2,
