@@ -176,30 +176,23 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
     store.put(DRIVER_SCRIPT_NAME, DRIVER_SCRIPT.as_bytes().to_vec())?;
     let config_key = format!("{}.toml", spec.name);
     store.put(&config_key, config_text)?;
-    let deployed = DeployedJob {
-        job: spec.name.clone(),
-        created: false,
-        script: store.url(DRIVER_SCRIPT_NAME),
-        wheel: store.url(&wheel_name),
-        config: store.url(&config_key),
-        trigger: None,
-        schedule: None,
-    };
+    let (script, wheel, config) = (
+        store.url(DRIVER_SCRIPT_NAME),
+        store.url(&wheel_name),
+        store.url(&config_key),
+    );
 
     let glue = GlueCatalog::connect(storage)?;
     let client = glue.client();
     let command = JobCommand::builder()
         .name("glueetl")
-        .script_location(&deployed.script)
+        .script_location(&script)
         .python_version("3")
         .build();
     let mut arguments = vec![
         ("--job-language".to_owned(), "python".to_owned()),
-        (
-            "--additional-python-modules".to_owned(),
-            deployed.wheel.clone(),
-        ),
-        ("--agsl-config".to_owned(), deployed.config.clone()),
+        ("--additional-python-modules".to_owned(), wheel.clone()),
+        ("--agsl-config".to_owned(), config.clone()),
     ];
     if !spec.jobs.is_empty() {
         arguments.push(("--agsl-jobs".to_owned(), spec.jobs.join(",")));
@@ -261,10 +254,13 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
         },
     };
     Ok(DeployedJob {
+        job: spec.name.clone(),
         created,
+        script,
+        wheel,
+        config,
         trigger,
         schedule,
-        ..deployed
     })
 }
 
