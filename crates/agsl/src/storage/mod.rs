@@ -561,25 +561,32 @@ impl Store {
     /// parts in flight), so a commit of many small files costs few round trips and memory stays
     /// bounded by `SMALL_UPLOADS_AT_ONCE` parts whatever the files.
     pub fn upload_all(&self, files: &[(&Path, &str)]) -> Result<(), StorageError> {
-        let (small, large): (Vec<_>, Vec<_>) = files.iter().partition(|(file, _)| {
-            std::fs::metadata(file).is_ok_and(|m| m.len() < UPLOAD_PART_BYTES as u64)
-        });
+        let (small, large): (Vec<_>, Vec<_>) = files.iter().partition(|(file, _)| is_small(file));
         for_each_concurrently(&small, SMALL_UPLOADS_AT_ONCE, |(file, key)| {
-            self.upload(file, key)
+            self.upload_whole(file, key)
         })?;
         large
             .iter()
-            .try_for_each(|(file, key)| self.upload(file, key))
+            .try_for_each(|(file, key)| self.upload_multipart(file, key))
     }
 
     /// Uploads a local file to `key` (multipart for large files).
     pub fn upload(&self, file: &Path, key: &str) -> Result<(), StorageError> {
-        let small = std::fs::metadata(file).is_ok_and(|m| m.len() < UPLOAD_PART_BYTES as u64);
-        if small {
-            let bytes =
-                std::fs::read(file).map_err(|e| self.error("upload", key, generic_io(e)))?;
-            return self.put(key, bytes);
+        if is_small(file) {
+            self.upload_whole(file, key)
+        } else {
+            self.upload_multipart(file, key)
         }
+    }
+
+    /// Uploads a file smaller than one part in one PUT.
+    fn upload_whole(&self, file: &Path, key: &str) -> Result<(), StorageError> {
+        let bytes = std::fs::read(file).map_err(|e| self.error("upload", key, generic_io(e)))?;
+        self.put(key, bytes)
+    }
+
+    /// Uploads a file in parts, streamed from disk, at most four parts in flight.
+    fn upload_multipart(&self, file: &Path, key: &str) -> Result<(), StorageError> {
         let path = self.path(key);
         let result = runtime().block_on(async {
             let mut input = tokio::fs::File::open(file).await.map_err(generic_io)?;
@@ -607,6 +614,12 @@ impl Store {
 pub(crate) const BODY_RETRIES: u32 = 3;
 /// Multipart upload part size (S3 needs at least 5 MiB per part but the last).
 const UPLOAD_PART_BYTES: usize = 16 * 1024 * 1024;
+
+/// Whether `file` fits in one part, so one PUT uploads it; a file that cannot be read is not
+/// small, and its multipart upload then fails naming it.
+fn is_small(file: &Path) -> bool {
+    std::fs::metadata(file).is_ok_and(|m| m.len() < UPLOAD_PART_BYTES as u64)
+}
 
 fn generic_io(error: std::io::Error) -> object_store::Error {
     object_store::Error::Generic {
