@@ -29,7 +29,9 @@ use crate::fields::{self, QuoteLayout, Reason, Tokens};
 use crate::raw::WireField::{Bare, IpPort, IpPortOrDash, MaybeQuoted, Quoted, Request};
 use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
+use crate::{
+    Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time,
+};
 
 mod sample;
 
@@ -130,7 +132,9 @@ const INFO: FormatInfo = FormatInfo {
     table_name: "alb",
     title: "Application Load Balancer access logs",
     corpus_folder: "alb",
-    framing: Framing::Lines { field_separator: b' ' },
+    framing: Framing::Lines {
+        field_separator: b' ',
+    },
     bytes_sent_column: Some("sent_bytes"),
     event_time_column: "time",
     partitioning: Partitioning::RegionDate,
@@ -210,7 +214,6 @@ impl LogFormat for AlbFormat {
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
-
 }
 
 struct AlbLineParser {

@@ -26,7 +26,9 @@ use crate::fields::{self, QuoteLayout, Reason, Tokens};
 use crate::raw::WireField::{Bare, Quoted};
 use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
+use crate::{
+    Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time,
+};
 
 mod sample;
 

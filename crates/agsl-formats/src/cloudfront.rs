@@ -158,7 +158,9 @@ const INFO: FormatInfo = FormatInfo {
     table_name: "cloudfront",
     title: "CloudFront standard logs",
     corpus_folder: "cloudfront",
-    framing: Framing::Lines { field_separator: b'\t' },
+    framing: Framing::Lines {
+        field_separator: b'\t',
+    },
     bytes_sent_column: Some("sc_bytes"),
     event_time_column: "time",
     partitioning: Partitioning::Date,
@@ -254,7 +256,6 @@ impl LogFormat for CloudfrontFormat {
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
-
 }
 
 /// Whether `names` (a `#Fields:` header's) are exactly today's legacy fields in legacy order.
@@ -398,7 +399,8 @@ impl CloudfrontRecord {
         c.x_edge_response_result_type.append_option(text(22));
         c.cs_protocol_version.append_option(text(23));
         c.fle_status.append_option(text(24));
-        c.fle_encrypted_fields.append_option(self.fle_encrypted_fields);
+        c.fle_encrypted_fields
+            .append_option(self.fle_encrypted_fields);
         c.c_port.append_option(self.c_port);
         c.time_to_first_byte.append_option(self.time_to_first_byte);
         c.x_edge_detailed_result_type.append_option(text(28));

@@ -108,10 +108,13 @@ fn normalise(name: &str) -> String {
 /// The slot a field name fills, whatever the output spelled it; `None` for unknown names.
 fn slot_of(name: &str) -> Option<usize> {
     let names = &*NAMES;
-    names.iter().position(|(wire, _)| *wire == name).or_else(|| {
-        let normalised = normalise(name);
-        names.iter().position(|(_, column)| *column == normalised)
-    })
+    names
+        .iter()
+        .position(|(wire, _)| *wire == name)
+        .or_else(|| {
+            let normalised = normalise(name);
+            names.iter().position(|(_, column)| *column == normalised)
+        })
 }
 
 columns! {
@@ -166,8 +169,9 @@ impl V2Columns {
     /// says why it cannot; nothing is appended then.
     fn append(&mut self, v: &[&str; SLOTS], other: Option<String>) -> Result<(), Reason> {
         let time = event_time(v)?;
-        let legacy: &[&str; cloudfront::FIELDS.len()] =
-            v[..cloudfront::FIELDS.len()].try_into().expect("legacy slots come first");
+        let legacy: &[&str; cloudfront::FIELDS.len()] = v[..cloudfront::FIELDS.len()]
+            .try_into()
+            .expect("legacy slots come first");
         let record = CloudfrontRecord::with_time(legacy, time)?;
         let asn = fields::int64(v[35], "asn")?;
         let origin_fbl = fields::float64(v[36], "origin_fbl")?;
@@ -189,12 +193,16 @@ impl V2Columns {
 fn event_time(v: &[&str; SLOTS]) -> Result<i64, Reason> {
     match v[TIMESTAMP_MS] {
         "-" => match (v[0], v[1]) {
-            ("-", _) | (_, "-") => Err("no event time: neither timestamp(ms) nor date and time".into()),
+            ("-", _) | (_, "-") => {
+                Err("no event time: neither timestamp(ms) nor date and time".into())
+            }
             (date, time) => cloudfront::date_and_time(date, time),
         },
         millis => fields::int64(millis, "time")?
             .and_then(|ms| ms.checked_mul(1000))
-            .ok_or_else(|| format!("timestamp(ms) `{}` out of range", fields::shown(millis)).into()),
+            .ok_or_else(|| {
+                format!("timestamp(ms) `{}` out of range", fields::shown(millis)).into()
+            }),
     }
 }
 
@@ -266,13 +274,16 @@ impl LogFormat for CloudfrontV2Format {
     /// other format claims them), or in a flat prefix, which legacy logging claims too; there
     /// the content decides (FORMATS.md 12.1).
     fn claims_key(&self, key: &str) -> bool {
-        cloudfront::log_file_name(key) || (key.ends_with(".parquet") && cloudfront::v2_delivery_folders(key))
+        cloudfront::log_file_name(key)
+            || (key.ends_with(".parquet") && cloudfront::v2_delivery_folders(key))
     }
 
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
         if self.claims_key(key)
-            || [".gz", ".log", ".json", ".parquet"].iter().any(|e| file.ends_with(e))
+            || [".gz", ".log", ".json", ".parquet"]
+                .iter()
+                .any(|e| file.ends_with(e))
         {
             Route::Convert
         } else if file.is_empty() {
@@ -467,10 +478,12 @@ impl LineParser for TextParser {
             return Ok(LineKind::NotData);
         }
         let Some(layout) = &self.layout else {
-            return Err("no `#Fields:` header before this line and no field list configured: \
+            return Err(
+                "no `#Fields:` header before this line and no field list configured: \
                         `plain` output does not name its fields (give the delivery's \
                         recordFields as the job's record_fields)"
-                .into());
+                    .into(),
+            );
         };
         let mut values = ["-"; SLOTS];
         let mut count = 0;

@@ -263,7 +263,6 @@ impl LogFormat for CloudtrailFormat {
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
-
 }
 
 #[derive(Deserialize)]

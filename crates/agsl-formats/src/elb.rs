@@ -26,7 +26,9 @@ use crate::fields::{self, QuoteLayout, Reason, Tokens};
 use crate::raw::WireField::{Bare, IpPort, IpPortOrDash, Quoted, Request};
 use crate::raw::{RawLayout, RawSerde, RawTable, WireLayout};
 use crate::sample::{SampleObject, SamplePlan};
-use crate::{Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time};
+use crate::{
+    Format, FormatInfo, Framing, LogFormat, ObjectDecoder, Partitioning, Route, detect, time,
+};
 
 mod sample;
 
@@ -89,7 +91,9 @@ const INFO: FormatInfo = FormatInfo {
     table_name: "elb",
     title: "Classic Load Balancer access logs",
     corpus_folder: "elb",
-    framing: Framing::Lines { field_separator: b' ' },
+    framing: Framing::Lines {
+        field_separator: b' ',
+    },
     bytes_sent_column: Some("sent_bytes"),
     event_time_column: "time",
     partitioning: Partitioning::RegionDate,
@@ -151,7 +155,6 @@ impl LogFormat for ElbFormat {
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
-
 }
 
 struct ElbLineParser {

@@ -182,7 +182,6 @@ struct NlbLineParser {
     columns: NlbColumns,
 }
 
-
 impl LineParser for NlbLineParser {
     fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         let mut f = ["-"; KNOWN_FIELDS];

@@ -295,8 +295,8 @@ fn timestamp(raw: &RawValue) -> Result<Option<i64>, Cow<'static, str>> {
 
 /// `srcport`: an integer in a JSON string (or a number) within 0..=65535.
 fn port(raw: &RawValue) -> Result<Option<i32>, Cow<'static, str>> {
-    let port = json::integer(raw)
-        .map_err(|v| format!("invalid integer `{v}` in column `srcport`"))?;
+    let port =
+        json::integer(raw).map_err(|v| format!("invalid integer `{v}` in column `srcport`"))?;
     port.map(|p| {
         u16::try_from(p)
             .map(i32::from)
@@ -307,9 +307,7 @@ fn port(raw: &RawValue) -> Result<Option<i32>, Cow<'static, str>> {
 
 /// The answers, and whether they were read whole (`false` when an item had a member outside
 /// `Rdata`/`Type`/`Class`, so the caller keeps the array in `json_other` too).
-fn answers(
-    raw: &RawValue,
-) -> Result<(Option<Vec<AnswerValues<'_>>>, bool), Cow<'static, str>> {
+fn answers(raw: &RawValue) -> Result<(Option<Vec<AnswerValues<'_>>>, bool), Cow<'static, str>> {
     if raw.get() == "null" {
         return Ok((None, true));
     }
@@ -321,7 +319,10 @@ fn answers(
         .map(|item| {
             let mut answer = AnswerValues::default();
             for (key, value) in item.0 {
-                match ANSWER_KEYS.iter().position(|k| k.eq_ignore_ascii_case(&key)) {
+                match ANSWER_KEYS
+                    .iter()
+                    .position(|k| k.eq_ignore_ascii_case(&key))
+                {
                     Some(member) => answer[member] = json::text(value),
                     None => complete = false,
                 }

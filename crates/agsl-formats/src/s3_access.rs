@@ -114,7 +114,9 @@ const INFO: FormatInfo = FormatInfo {
     table_name: "s3_access",
     title: "S3 server access logs",
     corpus_folder: "s3access",
-    framing: Framing::Lines { field_separator: b' ' },
+    framing: Framing::Lines {
+        field_separator: b' ',
+    },
     bytes_sent_column: Some("bytes_sent"),
     event_time_column: "time",
     partitioning: Partitioning::Date,
@@ -197,7 +199,6 @@ impl LogFormat for S3AccessFormat {
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
-
 }
 
 /// `2019-02-06-00-05-17-1A2B3C4D5E6F7A8B`: six numeric groups, then an alphanumeric id.

@@ -189,7 +189,9 @@ const INFO: FormatInfo = FormatInfo {
     table_name: "vpcflow",
     title: "VPC Flow Logs (text)",
     corpus_folder: "vpcflow",
-    framing: Framing::Lines { field_separator: b' ' },
+    framing: Framing::Lines {
+        field_separator: b' ',
+    },
     bytes_sent_column: Some("bytes"),
     event_time_column: "start_time",
     partitioning: Partitioning::RegionDate,
@@ -327,7 +329,6 @@ impl LogFormat for VpcFlowFormat {
     fn sample(&self, plan: SamplePlan) -> Box<dyn Iterator<Item = SampleObject> + Send> {
         Box::new(sample::objects(plan))
     }
-
 }
 
 struct VpcFlowLineParser {

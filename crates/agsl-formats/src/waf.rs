@@ -190,7 +190,8 @@ impl LogFormat for WafFormat {
 
     /// A JSON object whose first key is WAF's `timestamp` or that names a web ACL.
     fn claims_first_line(&self, line: &str) -> bool {
-        line.starts_with("{\"timestamp\":") || (line.starts_with('{') && line.contains("\"webaclId\""))
+        line.starts_with("{\"timestamp\":")
+            || (line.starts_with('{') && line.contains("\"webaclId\""))
     }
 
     /// The folder after `WAFLogs/`: a region, or `cloudfront` for global web ACLs.
@@ -369,8 +370,8 @@ impl<'a> WafRecord<'a> {
     }
 
     fn http_request(&mut self, raw: &'a RawValue) -> Result<(), Cow<'static, str>> {
-        let members: Members<'a> = serde_json::from_str(raw.get())
-            .map_err(|e| format!("invalid `httpRequest`: {e}"))?;
+        let members: Members<'a> =
+            serde_json::from_str(raw.get()).map_err(|e| format!("invalid `httpRequest`: {e}"))?;
         for (key, value) in members.0 {
             match (key.as_ref(), REQUEST_KEYS.iter().position(|k| *k == key)) {
                 ("clientAsn", _) => self.client_asn = integer(value, "client_asn")?,
@@ -464,12 +465,14 @@ impl JsonRecordParser for WafRecordParser {
         c.terminating_rule_id.append_option(r.text(1));
         c.terminating_rule_type.append_option(r.text(2));
         c.action.append_option(r.text(3));
-        c.json_terminating_rule_match_details.append_option(r.raw(4));
+        c.json_terminating_rule_match_details
+            .append_option(r.raw(4));
         c.http_source_name.append_option(dash_null(r.text(5)));
         c.http_source_id.append_option(dash_null(r.text(6)));
         c.json_rule_group_list.append_option(r.raw(7));
         c.json_rate_based_rule_list.append_option(r.raw(8));
-        c.json_non_terminating_matching_rules.append_option(r.raw(9));
+        c.json_non_terminating_matching_rules
+            .append_option(r.raw(9));
         c.json_request_headers_inserted.append_option(r.raw(10));
         c.response_code_sent.append_option(r.response_code_sent);
         c.client_ip.append_option(r.request_text(0));

@@ -50,7 +50,12 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
         } else {
             format!("{}.{:03}", rng.below(5), rng.below(1000))
         };
-        let status = *rng.pick(&["Success", "Success", "Success", "Failed:ClientCertUntrusted"]);
+        let status = *rng.pick(&[
+            "Success",
+            "Success",
+            "Success",
+            "Failed:ClientCertUntrusted",
+        ]);
         let mut serial = String::new();
         rng.push_text(HEX, 16, &mut serial);
         let _ = write!(

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::Partitioning;
+use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::time::{MICROS_PER_DAY, civil_from_days};
 
 const DISTRIBUTION: &str = "EMLARXS9EXAMPLE";
@@ -40,8 +40,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             line_number += 1;
             // Whole seconds, as CloudFront writes them.
             let time = (hour + i as i64 * step) / 1_000_000 * 1_000_000;
-            if plan.is_bad_line(line_number)
-            {
+            if plan.is_bad_line(line_number) {
                 bad_line(&mut rng, time, &mut body);
                 facts.bad_lines += 1;
             } else {

@@ -68,7 +68,14 @@ pub(super) fn decode(
                 break;
             }
         };
-        if let Err(error) = rows(&batch, &mut row_number, &mut columns, batch_size, output, counts) {
+        if let Err(error) = rows(
+            &batch,
+            &mut row_number,
+            &mut columns,
+            batch_size,
+            output,
+            counts,
+        ) {
             result = Err(error);
             break;
         }
@@ -135,17 +142,23 @@ fn reject_file(
 
 /// A column as text, or why it cannot be read as text. `timestamp(ms)` typed as a timestamp is
 /// read as its epoch milliseconds, the form the text outputs carry.
-fn as_text(column: &ArrayRef, slot: Option<usize>) -> Result<StringArray, arrow_schema::ArrowError> {
+fn as_text(
+    column: &ArrayRef,
+    slot: Option<usize>,
+) -> Result<StringArray, arrow_schema::ArrowError> {
     let millis;
     let column = match (slot, column.data_type()) {
         (Some(TIMESTAMP_MS), DataType::Timestamp(_, _)) => {
-            let as_millis = arrow_cast::cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
+            let as_millis =
+                arrow_cast::cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
             millis = arrow_cast::cast(&as_millis, &DataType::Int64)?;
             &millis
         }
         _ => column,
     };
-    Ok(arrow_cast::cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
+    Ok(arrow_cast::cast(column, &DataType::Utf8)?
+        .as_string::<i32>()
+        .clone())
 }
 
 /// One column of a batch, read as text, and the slot it fills (`None`: an unknown name).
@@ -217,7 +230,11 @@ fn rows(
 
 /// The `row` values of the columns `include` picks, as one JSON object of strings in column
 /// order: the unknown columns for `json_other`, every column for a reject's raw bytes.
-fn row_json(columns: &[TextColumn<'_>], row: usize, include: impl Fn(&TextColumn<'_>) -> bool) -> String {
+fn row_json(
+    columns: &[TextColumn<'_>],
+    row: usize,
+    include: impl Fn(&TextColumn<'_>) -> bool,
+) -> String {
     let mut out = String::from("{");
     for column in columns.iter().filter(|c| include(c)) {
         if out.len() > 1 {

@@ -67,7 +67,11 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
              {DISTRIBUTION}.{year:04}-{month:02}-{day:02}-{hh:02}."
         );
         rng.push_text(HEX, 8, &mut key);
-        key.push_str(if output == Output::Parquet { ".parquet" } else { ".gz" });
+        key.push_str(if output == Output::Parquet {
+            ".parquet"
+        } else {
+            ".gz"
+        });
         let mut records: Vec<[String; SLOTS]> = Vec::with_capacity(plan.lines_per_object);
         let mut facts = SampleFacts::default();
         let step = HOUR_MICROS / plan.lines_per_object.max(1) as i64;
@@ -104,7 +108,11 @@ fn record(rng: &mut SampleRng, time: i64) -> ([String; SLOTS], i64) {
     let mut legacy = String::new();
     let sent = line(rng, time / 1_000_000 * 1_000_000, &mut legacy);
     let mut values: [String; SLOTS] = std::array::from_fn(|_| "-".to_owned());
-    for (slot, value) in legacy.split('\t').enumerate().take(cloudfront::FIELDS.len()) {
+    for (slot, value) in legacy
+        .split('\t')
+        .enumerate()
+        .take(cloudfront::FIELDS.len())
+    {
         values[slot] = value.to_owned();
     }
     values[33] = (time / 1000).to_string();
@@ -158,7 +166,11 @@ fn parquet(records: &[[String; SLOTS]]) -> Vec<u8> {
     let fields: Vec<Field> = NAMES
         .iter()
         .map(|(_, column)| {
-            let name = if *column == "cs_referrer" { "cs_referer" } else { column };
+            let name = if *column == "cs_referrer" {
+                "cs_referer"
+            } else {
+                column
+            };
             Field::new(name, DataType::Utf8, true)
         })
         .collect();

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::Partitioning;
+use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::time::{MICROS_PER_DAY, civil_from_days, format_iso8601_micros};
 
 const ACCOUNT: &str = "123456789012";

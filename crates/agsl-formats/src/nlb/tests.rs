@@ -24,26 +24,43 @@ fn every_field_of_the_documented_alpn_example() {
     assert_eq!(text(b, "listener").as_deref(), Some("g3d4b5e8bb8464cd"));
     assert_eq!(text(b, "client_ip").as_deref(), Some("72.21.218.154"));
     assert_eq!(int32(b, "client_port"), Some(51341));
-    assert_eq!(text(b, "destination_ip").as_deref(), Some("172.100.100.185"));
+    assert_eq!(
+        text(b, "destination_ip").as_deref(),
+        Some("172.100.100.185")
+    );
     assert_eq!(int32(b, "destination_port"), Some(443));
     assert_eq!(int64(b, "connection_time"), Some(5));
     assert_eq!(int64(b, "tls_handshake_time"), Some(2));
     assert_eq!(int64(b, "received_bytes"), Some(98));
     assert_eq!(int64(b, "sent_bytes"), Some(246));
     assert_eq!(int32(b, "incoming_tls_alert"), None);
-    assert!(text(b, "chosen_cert_arn").unwrap().starts_with("arn:aws:acm:"));
+    assert!(
+        text(b, "chosen_cert_arn")
+            .unwrap()
+            .starts_with("arn:aws:acm:")
+    );
     assert_eq!(text(b, "chosen_cert_serial"), None);
-    assert_eq!(text(b, "tls_cipher").as_deref(), Some("ECDHE-RSA-AES128-SHA"));
+    assert_eq!(
+        text(b, "tls_cipher").as_deref(),
+        Some("ECDHE-RSA-AES128-SHA")
+    );
     assert_eq!(text(b, "tls_protocol_version").as_deref(), Some("tlsv12"));
     assert_eq!(text(b, "tls_named_group"), None);
-    assert!(text(b, "domain_name").unwrap().ends_with(".elb.us-east-2.amazonaws.com"));
+    assert!(
+        text(b, "domain_name")
+            .unwrap()
+            .ends_with(".elb.us-east-2.amazonaws.com")
+    );
     assert_eq!(text(b, "alpn_fe_protocol").as_deref(), Some("h2"));
     assert_eq!(text(b, "alpn_be_protocol").as_deref(), Some("h2"));
     assert_eq!(
         text(b, "alpn_client_preference_list").as_deref(),
         Some(r#""h2","http/1.1""#)
     );
-    assert_eq!(micros(b, "tls_connection_creation_time"), Some(1_585_731_080_000_000));
+    assert_eq!(
+        micros(b, "tls_connection_creation_time"),
+        Some(1_585_731_080_000_000)
+    );
 }
 
 #[test]
@@ -53,13 +70,23 @@ fn short_shifted_and_failed_lines() {
     let failed = "tls 2.0 2024-10-25T17:33:59 net/XXXXX-XXXX-XXX-us-east-2/c88927aafc9abafe 52878890095341b5 192.168.131.39:2817 10.0.0.1:80 0 - 0 0 - - - - - - - - - - 2024-10-25T17:33:59";
     let d = decode(&format!("{old}\n{failed}\ntls 2.0 2018-12-20T02:59:40\n"));
     assert_eq!((d.counts.rows, d.counts.rejects), (2, 1));
-    assert!(d.rejects[0].reason.contains("only 3 fields"), "{}", d.rejects[0].reason);
+    assert!(
+        d.rejects[0].reason.contains("only 3 fields"),
+        "{}",
+        d.rejects[0].reason
+    );
     // A space inside the SNI of a 22-field line shifts the time out of field 22: rejected.
-    let shifted = ALPN.replace("my-network-loadbalancer-c6e77e28c25b2234.elb", "my network.elb");
+    let shifted = ALPN.replace(
+        "my-network-loadbalancer-c6e77e28c25b2234.elb",
+        "my network.elb",
+    );
     assert_eq!(decode(&shifted).counts.rejects, 1);
     let no_alpn = ALPN.replace(r#"h2 h2 "h2","http/1.1""#, "- - -");
     assert_eq!(decode(&no_alpn).counts.rows, 1);
-    let shifted = no_alpn.replace("my-network-loadbalancer-c6e77e28c25b2234.elb", "my network.elb");
+    let shifted = no_alpn.replace(
+        "my-network-loadbalancer-c6e77e28c25b2234.elb",
+        "my network.elb",
+    );
     assert_eq!(decode(&shifted).counts.rejects, 1);
 }
 

@@ -53,7 +53,10 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
             if bad {
                 facts.bad_lines += 1;
             } else {
-                facts.good_line(0, Partitioning::Date.path(None, time.div_euclid(MICROS_PER_DAY)));
+                facts.good_line(
+                    0,
+                    Partitioning::Date.path(None, time.div_euclid(MICROS_PER_DAY)),
+                );
             }
         }
         SampleObject {

@@ -20,7 +20,10 @@ fn decode(text: &str) -> Decoded {
 type AnswerRow = (Option<String>, Option<String>, Option<String>);
 
 fn answers(d: &Decoded, row: usize) -> Option<Vec<AnswerRow>> {
-    let list = d.batches[0].column_by_name("answers").unwrap().as_list::<i32>();
+    let list = d.batches[0]
+        .column_by_name("answers")
+        .unwrap()
+        .as_list::<i32>();
     list.is_valid(row).then(|| {
         let items = list.value(row);
         let items = items.as_struct();
@@ -59,8 +62,16 @@ fn every_field_of_a_cname_chain() {
     assert_eq!(
         answers(&d, 0),
         Some(vec![
-            (some("s3-r-w.dualstack.us-east-1.amazonaws.com."), some("CNAME"), some("IN")),
-            (some("2a02:cf40:add:4002:91f2:a9b2:e09a:6fc6"), some("AAAA"), some("IN")),
+            (
+                some("s3-r-w.dualstack.us-east-1.amazonaws.com."),
+                some("CNAME"),
+                some("IN")
+            ),
+            (
+                some("2a02:cf40:add:4002:91f2:a9b2:e09a:6fc6"),
+                some("AAAA"),
+                some("IN")
+            ),
         ])
     );
     assert_eq!(text(b, "srcaddr").as_deref(), Some("172.31.86.159"));
@@ -86,7 +97,10 @@ fn the_firewall_example_in_aws_key_order() {
     assert_eq!(micros(b, "query_timestamp"), Some(1_612_461_115_000_000));
     assert_eq!(text(b, "srcaddr").as_deref(), Some("4.5.64.102"));
     assert_eq!(int32(b, "srcport"), Some(56067));
-    assert_eq!(text(b, "srcids_instance").as_deref(), Some("i-0d15cd0d3example"));
+    assert_eq!(
+        text(b, "srcids_instance").as_deref(),
+        Some("i-0d15cd0d3example")
+    );
     assert_eq!(
         text(b, "firewall_rule_group_id").as_deref(),
         Some("rslvr-frg-01234567890abcdef")
@@ -133,7 +147,10 @@ fn unknown_keys_and_members_are_kept_in_json_other() {
     assert_eq!(micros(b, "query_timestamp"), Some(1_612_461_115_177_000));
     assert_eq!(text(b, "version").as_deref(), Some("1.1"));
     assert_eq!(text(b, "srcids_instance").as_deref(), Some("i-1"));
-    assert_eq!(answers(&d, 0), Some(vec![(some("t x"), some("TXT"), some("IN"))]));
+    assert_eq!(
+        answers(&d, 0),
+        Some(vec![(some("t x"), some("TXT"), some("IN"))])
+    );
     assert_eq!(
         text(b, "json_other").as_deref(),
         Some(
@@ -155,16 +172,32 @@ fn values_that_do_not_convert_reject_the_record() {
         (CNAME_CHAIN.replace(r#""43312""#, r#""http""#), "srcport"),
         (CNAME_CHAIN.replace(r#""43312""#, r#""70000""#), "srcport"),
         (CNAME_CHAIN.replace(r#""43312""#, "-1"), "srcport"),
-        (CNAME_CHAIN.replace("2021-12-11T22:46:26Z", "yesterday"), "query_timestamp"),
-        (CNAME_CHAIN.replace(r#""query_timestamp""#, r#""query_time""#), "query_timestamp"),
-        (CNAME_CHAIN.replace(r#""answers":["#, r#""answers":["x","#), "answers"),
-        (CNAME_CHAIN.replace(r#""srcids":{}"#, r#""srcids":{"instance":}"#), "JSON"),
+        (
+            CNAME_CHAIN.replace("2021-12-11T22:46:26Z", "yesterday"),
+            "query_timestamp",
+        ),
+        (
+            CNAME_CHAIN.replace(r#""query_timestamp""#, r#""query_time""#),
+            "query_timestamp",
+        ),
+        (
+            CNAME_CHAIN.replace(r#""answers":["#, r#""answers":["x","#),
+            "answers",
+        ),
+        (
+            CNAME_CHAIN.replace(r#""srcids":{}"#, r#""srcids":{"instance":}"#),
+            "JSON",
+        ),
     ];
     let text: String = cases.iter().map(|(line, _)| format!("{line}\n")).collect();
     let d = decode(&format!("{text}{CNAME_CHAIN}\n"));
     assert_eq!((d.counts.rows, d.counts.rejects), (1, cases.len() as u64));
     for (reject, (_, column)) in d.rejects.iter().zip(cases) {
-        assert!(reject.reason.contains(column), "{column}: {}", reject.reason);
+        assert!(
+            reject.reason.contains(column),
+            "{column}: {}",
+            reject.reason
+        );
     }
     // The row after them is the good record, whole.
     assert_eq!(int32_at(&d.batches[0], "srcport", 0), Some(43312));

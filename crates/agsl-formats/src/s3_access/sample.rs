@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::Partitioning;
+use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::time::{MICROS_PER_DAY, civil_from_days};
 
 const OWNER: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
@@ -36,8 +36,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
         for i in 0..plan.lines_per_object {
             line_number += 1;
             let time = (end - INTERVAL_MICROS + i as i64 * step) / 1_000_000 * 1_000_000;
-            if plan.is_bad_line(line_number)
-            {
+            if plan.is_bad_line(line_number) {
                 bad_line(&mut rng, time, &mut body);
                 facts.bad_lines += 1;
             } else {

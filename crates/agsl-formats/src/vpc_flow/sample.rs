@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::Partitioning;
+use crate::sample::{SampleFacts, SampleObject, SamplePlan, SampleRng};
 use crate::time::{MICROS_PER_DAY, civil_from_days};
 
 const ACCOUNT: &str = "123456789012";

@@ -89,7 +89,11 @@ fn record(
     bad: bool,
     out: &mut String,
 ) {
-    let arn_region = if scope == "global" { "us-east-1" } else { region };
+    let arn_region = if scope == "global" {
+        "us-east-1"
+    } else {
+        region
+    };
     let timestamp = if bad {
         "\"soon\"".to_owned()
     } else {

@@ -14,11 +14,16 @@ fn decode(text: &str) -> Decoded {
 }
 
 fn labels(d: &Decoded, column: &str, row: usize) -> Option<Vec<String>> {
-    let list = d.batches[0].column_by_name(column).unwrap().as_list::<i32>();
+    let list = d.batches[0]
+        .column_by_name(column)
+        .unwrap()
+        .as_list::<i32>();
     list.is_valid(row).then(|| {
         let values = list.value(row);
         let values = values.as_string::<i32>();
-        (0..values.len()).map(|i| values.value(i).to_owned()).collect()
+        (0..values.len())
+            .map(|i| values.value(i).to_owned())
+            .collect()
     })
 }
 
@@ -31,12 +36,17 @@ fn every_field_of_the_documented_example() {
     assert_eq!(int32(b, "format_version"), Some(1));
     assert_eq!(text(b, "webacl_name").as_deref(), Some("STMTest"));
     assert_eq!(text(b, "webacl_scope").as_deref(), Some("regional"));
-    assert_eq!(text(b, "terminating_rule_id").as_deref(), Some("STMTest_SQLi_XSS"));
+    assert_eq!(
+        text(b, "terminating_rule_id").as_deref(),
+        Some("STMTest_SQLi_XSS")
+    );
     assert_eq!(text(b, "terminating_rule_type").as_deref(), Some("REGULAR"));
     assert_eq!(text(b, "action").as_deref(), Some("BLOCK"));
     assert_eq!(
         text(b, "json_terminating_rule_match_details").as_deref(),
-        Some(r#"[{"conditionType":"SQL_INJECTION","location":"HEADER","matchedData":["10","AND","1"]}]"#)
+        Some(
+            r#"[{"conditionType":"SQL_INJECTION","location":"HEADER","matchedData":["10","AND","1"]}]"#
+        )
     );
     assert_eq!(text(b, "http_source_name"), None);
     assert_eq!(text(b, "http_source_id"), None);
@@ -51,7 +61,11 @@ fn every_field_of_the_documented_example() {
     assert_eq!(text(b, "http_version").as_deref(), Some("HTTP/1.1"));
     assert_eq!(text(b, "http_method").as_deref(), Some("GET"));
     assert_eq!(text(b, "request_id").as_deref(), Some("rid"));
-    assert!(text(b, "json_headers").unwrap().contains(r#"{"name":"x-stm-test","value":"10 AND 1=1"}"#));
+    assert!(
+        text(b, "json_headers")
+            .unwrap()
+            .contains(r#"{"name":"x-stm-test","value":"10 AND 1=1"}"#)
+    );
     assert_eq!(labels(&d, "labels", 0), Some(vec!["value".to_owned()]));
     assert_eq!(labels(&d, "oversize_fields", 0), None);
     assert_eq!(text(b, "json_other"), None);
@@ -66,15 +80,25 @@ fn newer_and_unknown_keys() {
     assert_eq!(text(b, "webacl_scope").as_deref(), Some("global"));
     assert_eq!(int32(b, "response_code_sent"), Some(403));
     assert_eq!(text(b, "country"), None);
-    assert_eq!(text(b, "host").as_deref(), Some("b.example"), "httpRequest.host wins");
+    assert_eq!(
+        text(b, "host").as_deref(),
+        Some("b.example"),
+        "httpRequest.host wins"
+    );
     assert_eq!(text(b, "user_agent"), None);
     assert_eq!(text(b, "uri").as_deref(), Some(""));
     assert_eq!(text(b, "scheme").as_deref(), Some("https"));
     assert_eq!(int64(b, "client_asn"), Some(64496));
     assert_eq!(int64(b, "request_body_size"), Some(12));
     assert_eq!(labels(&d, "labels", 0), Some(vec![]));
-    assert_eq!(labels(&d, "oversize_fields", 0), Some(vec!["REQUEST_BODY".to_owned()]));
-    assert_eq!(text(b, "json_challenge_response").as_deref(), Some(r#"{"responseCode":0}"#));
+    assert_eq!(
+        labels(&d, "oversize_fields", 0),
+        Some(vec!["REQUEST_BODY".to_owned()])
+    );
+    assert_eq!(
+        text(b, "json_challenge_response").as_deref(),
+        Some(r#"{"responseCode":0}"#)
+    );
     assert_eq!(
         text(b, "json_other").as_deref(),
         Some(r#"{"futureKey":"null","httpRequest":{"newKey":{"x":1}}}"#)
@@ -97,22 +121,42 @@ fn records_pretty_printed_concatenated_or_broken() {
     // Line 1 holds two records, line 2 is blank, the pretty record follows.
     let cut = 3 + pretty.lines().count() as u64;
     assert_eq!(lines, [cut, cut + 2, cut + 3]);
-    assert!(d.rejects[0].raw.starts_with(b"{\"timestamp\":1,\"uri\":\"cut"));
-    assert!(d.rejects[2].reason.contains("column `time`"), "{}", d.rejects[2].reason);
-    assert_eq!(text_at(&d.batches[0], "request_id", 2).as_deref(), Some("rid"));
+    assert!(
+        d.rejects[0]
+            .raw
+            .starts_with(b"{\"timestamp\":1,\"uri\":\"cut")
+    );
+    assert!(
+        d.rejects[2].reason.contains("column `time`"),
+        "{}",
+        d.rejects[2].reason
+    );
+    assert_eq!(
+        text_at(&d.batches[0], "request_id", 2).as_deref(),
+        Some("rid")
+    );
 }
 
 #[test]
 fn an_unclosed_record_is_one_reject_and_never_swallows_the_next_records() {
     // Open at the end of the object.
-    let d = decode(&format!("{ELASTIC}\n{{\"timestamp\":1,\n  \"action\":\"BLOCK\""));
+    let d = decode(&format!(
+        "{ELASTIC}\n{{\"timestamp\":1,\n  \"action\":\"BLOCK\""
+    ));
     assert_eq!((d.counts.rows, d.counts.rejects), (1, 1));
     assert_eq!(d.rejects[0].line, 2);
-    assert!(d.rejects[0].reason.contains("not closed"), "{}", d.rejects[0].reason);
+    assert!(
+        d.rejects[0].reason.contains("not closed"),
+        "{}",
+        d.rejects[0].reason
+    );
     // Open before the next record, which starts at column 0.
     let d = decode(&format!("{{\n{ELASTIC}\n{ELASTIC}\n"));
     assert_eq!((d.counts.rows, d.counts.rejects), (2, 1));
-    assert_eq!((d.rejects[0].line, d.rejects[0].raw.as_slice()), (1, &b"{"[..]));
+    assert_eq!(
+        (d.rejects[0].line, d.rejects[0].raw.as_slice()),
+        (1, &b"{"[..])
+    );
     // Two hundred thousand lines of a record never closed: read once, one reject.
     let open = format!("{{\n{}", "  \"a\":1,\n".repeat(200_000));
     let d = decode(&format!("{open}{ELASTIC}"));
@@ -126,15 +170,23 @@ fn keys_and_regions() {
     assert_eq!(WafFormat.route(key), Route::Convert);
     assert_eq!(WafFormat.region_from_key(key).as_deref(), Some("us-east-1"));
     let global = key.replace("/us-east-1/", "/cloudfront/");
-    assert_eq!(WafFormat.region_from_key(&global).as_deref(), Some("cloudfront"));
+    assert_eq!(
+        WafFormat.region_from_key(&global).as_deref(),
+        Some("cloudfront")
+    );
     assert!(!WafFormat.claims_key("AWSLogs/1/CloudTrail/us-east-1/2024/03/07/f.json.gz"));
     // Firehose names the object after its stream, which must begin with `aws-waf-logs-`; the
     // key names no region, so rows take their web ACL's (`row_regions`).
     let firehose = "waf/2024/03/07/23/aws-waf-logs-shop-1-2024-03-07-23-05-00-0b1e2c3d";
     assert_eq!(WafFormat.route(firehose), Route::Convert);
     assert_eq!(WafFormat.region_from_key(firehose), None);
-    let d = decode(&format!("{ELASTIC}\n{}", ELASTIC.replace(":regional/", ":global/")));
-    let regions = WafFormat.row_regions(&d.batches[0]).expect("WAF names regions");
+    let d = decode(&format!(
+        "{ELASTIC}\n{}",
+        ELASTIC.replace(":regional/", ":global/")
+    ));
+    let regions = WafFormat
+        .row_regions(&d.batches[0])
+        .expect("WAF names regions");
     assert_eq!(regions.value(0), "ap-southeast-2");
     assert_eq!(regions.value(1), "cloudfront");
     assert!(WafFormat.claims_first_line(ELASTIC));
@@ -148,7 +200,11 @@ fn a_line_longer_than_the_record_limit_is_one_reject_and_memory_stays_bounded() 
     assert_eq!((d.counts.rows, d.counts.rejects), (1, 1));
     assert_eq!(d.rejects[0].line, 1);
     assert_eq!(d.rejects[0].raw.len(), crate::MAX_LINE_BYTES);
-    assert!(d.rejects[0].reason.contains("record limit"), "{}", d.rejects[0].reason);
+    assert!(
+        d.rejects[0].reason.contains("record limit"),
+        "{}",
+        d.rejects[0].reason
+    );
 }
 
 #[test]
@@ -159,5 +215,9 @@ fn a_line_with_invalid_utf8_is_one_reject_between_good_records() {
     let d = Decoded::from_bytes(&WafFormat, &text, 16).unwrap();
     assert_eq!((d.counts.rows, d.counts.rejects, d.counts.lines), (2, 1, 3));
     assert_eq!(d.rejects[0].line, 2);
-    assert!(d.rejects[0].reason.contains("UTF-8"), "{}", d.rejects[0].reason);
+    assert!(
+        d.rejects[0].reason.contains("UTF-8"),
+        "{}",
+        d.rejects[0].reason
+    );
 }
