@@ -70,14 +70,7 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
             rng.below(0xffff)
         );
     } else {
-        let _ = write!(
-            out,
-            "{}.{}.{}.{}",
-            1 + rng.below(222),
-            rng.below(256),
-            rng.below(256),
-            1 + rng.below(254)
-        );
+        let _ = write!(out, "{}", rng.public_ipv4());
     }
     let _ = write!(out, ":{} ", 1024 + rng.below(64_000));
 

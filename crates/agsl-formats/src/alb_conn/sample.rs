@@ -32,15 +32,7 @@ pub(crate) fn objects(plan: SamplePlan) -> impl Iterator<Item = SampleObject> {
 /// Appends one good 12-field line; connection logs count no bytes, so it returns 0.
 fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     format_iso8601_micros(time, out);
-    let _ = write!(
-        out,
-        " {}.{}.{}.{} {} ",
-        1 + rng.below(222),
-        rng.below(256),
-        rng.below(256),
-        1 + rng.below(254),
-        1024 + rng.below(64_000)
-    );
+    let _ = write!(out, " {} {} ", rng.public_ipv4(), 1024 + rng.below(64_000));
     if rng.chance(200) {
         out.push_str("80 - - - \"-\" - - -");
     } else {

@@ -96,14 +96,7 @@ pub(crate) fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
             rng.below(0xffff)
         );
     } else {
-        let _ = write!(
-            out,
-            "{}.{}.{}.{}",
-            1 + rng.below(222),
-            rng.below(256),
-            rng.below(256),
-            1 + rng.below(254)
-        );
+        let _ = write!(out, "{}", rng.public_ipv4());
     }
     let result = match status {
         0 | 502 => "Error",

@@ -34,11 +34,8 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     format_iso8601_micros(time, out);
     let _ = write!(
         out,
-        " my-classic-lb {}.{}.{}.{}:{} ",
-        1 + rng.below(222),
-        rng.below(256),
-        rng.below(256),
-        1 + rng.below(254),
+        " my-classic-lb {}:{} ",
+        rng.public_ipv4(),
         1024 + rng.below(64_000)
     );
     let listener = *rng.pick(&["http", "http", "http", "https", "https", "tcp", "ssl"]);

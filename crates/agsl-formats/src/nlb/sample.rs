@@ -50,11 +50,8 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
     push_time(time, out);
     let _ = write!(
         out,
-        " net/my-nlb/c6e77e28c25b2234 g3d4b5e8bb8464cd {}.{}.{}.{}:{} 10.0.1.23:443 ",
-        1 + rng.below(222),
-        rng.below(256),
-        rng.below(256),
-        1 + rng.below(254),
+        " net/my-nlb/c6e77e28c25b2234 g3d4b5e8bb8464cd {}:{} 10.0.1.23:443 ",
+        rng.public_ipv4(),
         1024 + rng.below(64_000)
     );
     let connection_ms = rng.below(120_000);

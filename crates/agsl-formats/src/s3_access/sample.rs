@@ -135,11 +135,8 @@ fn line(rng: &mut SampleRng, time: i64, out: &mut String) -> i64 {
         ]);
         let _ = write!(
             out,
-            "{}.{}.{}.{} {requester} {request_id} {operation} {object} \"{verb} /amzn-s3-demo-bucket1/{object} HTTP/1.1\" {status} {error} {} {size} {} {} \"-\" \"{agent}\" - {host_id} SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader amzn-s3-demo-bucket1.s3.us-east-1.amazonaws.com TLSv1.3 - {} us-east-1",
-            1 + rng.below(222),
-            rng.below(256),
-            rng.below(256),
-            1 + rng.below(254),
+            "{} {requester} {request_id} {operation} {object} \"{verb} /amzn-s3-demo-bucket1/{object} HTTP/1.1\" {status} {error} {} {size} {} {} \"-\" \"{agent}\" - {host_id} SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader amzn-s3-demo-bucket1.s3.us-east-1.amazonaws.com TLSv1.3 - {} us-east-1",
+            rng.public_ipv4(),
             bytes.map_or("-".to_owned(), |b| b.to_string()),
             5 + rng.below(400),
             rng.below(50),

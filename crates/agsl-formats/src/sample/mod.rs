@@ -5,6 +5,7 @@
 pub(crate) mod load_balancer;
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use crate::Format;
 use crate::time::MICROS_PER_DAY;
@@ -38,6 +39,14 @@ impl SampleRng {
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// A public-looking IPv4 address (first octet 1-222, last 1-254), its octets drawn in order.
+    pub fn public_ipv4(&mut self) -> Ipv4Addr {
+        let first = 1 + self.below(222) as u8;
+        let second = self.below(256) as u8;
+        let third = self.below(256) as u8;
+        Ipv4Addr::new(first, second, third, 1 + self.below(254) as u8)
     }
 
     /// Appends `len` characters drawn from the ASCII `alphabet` (ids, hex, base64).

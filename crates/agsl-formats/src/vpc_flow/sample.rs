@@ -86,13 +86,7 @@ fn record(rng: &mut SampleRng, start: i64, custom: bool) -> BTreeMap<&'static st
     );
     r.insert("type", value(flows, "IPv4".to_owned()));
     let src = format!("10.0.{}.{}", rng.below(4), rng.below(256));
-    let dst = format!(
-        "{}.{}.{}.{}",
-        1 + rng.below(222),
-        rng.below(256),
-        rng.below(256),
-        1 + rng.below(254)
-    );
+    let dst = format!("{}", rng.public_ipv4());
     r.insert("srcaddr", value(flows, src.clone()));
     r.insert("dstaddr", value(flows, dst.clone()));
     r.insert("pkt-srcaddr", value(flows, src));

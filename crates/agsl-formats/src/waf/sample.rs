@@ -99,13 +99,7 @@ fn record(
     } else {
         (time / 1000).to_string()
     };
-    let ip = format!(
-        "{}.{}.{}.{}",
-        1 + rng.below(222),
-        rng.below(256),
-        rng.below(256),
-        1 + rng.below(254)
-    );
+    let ip = format!("{}", rng.public_ipv4());
     let country = *rng.pick(&COUNTRIES);
     let path = *rng.pick(&PATHS);
     let agent = *rng.pick(&USER_AGENTS);
