@@ -55,7 +55,7 @@ pub enum Command {
     /// Check a target against its source, its files and its catalog; list every discrepancy
     /// and exit 1 if there is any.
     Verify(VerifyArgs),
-    /// Deploy agsl as a scheduled AWS Glue (Spark) job running a config file, or show one.
+    /// Deploy agsl as a scheduled AWS Glue (Spark) job running a config file; show or delete one.
     #[command(subcommand)]
     GlueJob(GlueJobCommand),
 }
@@ -67,7 +67,10 @@ pub enum GlueJobCommand {
     /// and, with --schedule, its trigger.
     Deploy(Box<GlueDeployArgs>),
     /// Print what is deployed under a job name: script, wheel, config, workers, schedule.
-    Show(GlueShowArgs),
+    Show(GlueJobNameArgs),
+    /// Delete a job agsl deployed, its trigger and its config; the wheel and the driver
+    /// script (shared by the jobs deployed beside it), the tables and their data stay.
+    Delete(GlueJobNameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -117,7 +120,7 @@ pub struct GlueDeployArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GlueShowArgs {
+pub struct GlueJobNameArgs {
     /// The Glue job's name.
     pub name: String,
 

@@ -1,17 +1,18 @@
-//! `agsl glue-job deploy|show`: agsl as a scheduled AWS Glue job (see [`agsl::deploy`]).
+//! `agsl glue-job deploy|show|delete`: agsl as a scheduled AWS Glue job (see [`agsl::deploy`]).
 
 use std::path::Path;
 
 use agsl::deploy::{self, GlueJobSpec};
 
 use crate::UsageError;
-use crate::cli::{GlueDeployArgs, GlueJobCommand, GlueShowArgs};
+use crate::cli::{GlueDeployArgs, GlueJobCommand, GlueJobNameArgs};
 use crate::output::Output;
 
 pub fn run(command: GlueJobCommand, output: &Output) -> anyhow::Result<()> {
     match command {
         GlueJobCommand::Deploy(args) => deploy(*args, output),
         GlueJobCommand::Show(args) => show(args, output),
+        GlueJobCommand::Delete(args) => delete(args, output),
     }
 }
 
@@ -38,10 +39,7 @@ fn deploy(args: GlueDeployArgs, output: &Output) -> anyhow::Result<()> {
         glue_version: args.glue_version,
         wheel,
     };
-    let deployed = deploy::deploy(&spec, &storage).map_err(|e| match e {
-        deploy::DeployError::Invalid(message) => anyhow::Error::new(UsageError(message)),
-        other => anyhow::Error::new(other),
-    })?;
+    let deployed = deploy::deploy(&spec, &storage).map_err(usage_or_failure)?;
     if output.json {
         output.json_line(&deployed)?;
     }
@@ -65,7 +63,15 @@ fn deploy(args: GlueDeployArgs, output: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show(args: GlueShowArgs, output: &Output) -> anyhow::Result<()> {
+/// A refused request is a usage error (exit 2); anything else failed on the way (exit 1).
+fn usage_or_failure(error: deploy::DeployError) -> anyhow::Error {
+    match error {
+        deploy::DeployError::Invalid(message) => anyhow::Error::new(UsageError(message)),
+        other => anyhow::Error::new(other),
+    }
+}
+
+fn show(args: GlueJobNameArgs, output: &Output) -> anyhow::Result<()> {
     let storage = args.storage.options()?;
     let Some(job) = deploy::show(&args.name, &storage)? else {
         anyhow::bail!("there is no Glue job `{}`", args.name);
@@ -92,5 +98,30 @@ fn show(args: GlueShowArgs, output: &Output) -> anyhow::Result<()> {
         job.schedule.as_deref().unwrap_or("none (started by hand)")
     ));
     println!("{}", lines.join("\n"));
+    Ok(())
+}
+
+fn delete(args: GlueJobNameArgs, output: &Output) -> anyhow::Result<()> {
+    let storage = args.storage.options()?;
+    let Some(deleted) = deploy::delete(&args.name, &storage).map_err(usage_or_failure)? else {
+        anyhow::bail!("there is no Glue job `{}`", args.name);
+    };
+    if output.json {
+        output.json_line(&deleted)?;
+    }
+    output.note(format!(
+        "glue job `{}` deleted{}, config {} deleted; kept for other deploys: {}",
+        deleted.job,
+        deleted
+            .trigger
+            .as_ref()
+            .map_or(String::new(), |t| format!(" with its trigger {t}")),
+        deleted.config,
+        if deleted.kept.is_empty() {
+            "nothing".to_owned()
+        } else {
+            deleted.kept.join(", ")
+        }
+    ));
     Ok(())
 }

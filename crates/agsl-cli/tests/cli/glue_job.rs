@@ -1,6 +1,7 @@
-//! `agsl glue-job deploy|show` against moto's Glue and S3: the job and its trigger are created
-//! with the arguments that run the config through the wheel, the three files are in S3, `show`
-//! reads it back, and what Glue would only fail on later is refused before anything is sent.
+//! `agsl glue-job deploy|show|delete` against moto's Glue and S3: the job and its trigger are
+//! created with the arguments that run the config through the wheel, the three files are in S3,
+//! `show` reads it back, what Glue would only fail on later is refused before anything is sent,
+//! and `delete` removes the job, its trigger and config but not the files other jobs share.
 
 use crate::moto::Moto;
 use crate::state::run_json;
@@ -215,3 +216,116 @@ fn deploy_refuses_what_glue_would_fail_on_later() {
     std::fs::write(&config, "[broken]\nservice = \"albb\"\n").unwrap();
     assert_one_line_error(&base(&["--script-location", "s3://deploy/glue"]), 2, "albb");
 }
+
+const LEFT_BEHIND: &str = r#"
+import json, sys, boto3
+glue = boto3.client("glue", endpoint_url=sys.argv[1], region_name="us-east-1")
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+def exists(call, **args):
+    try:
+        call(**args)
+        return True
+    except glue.exceptions.EntityNotFoundException:
+        return False
+print(json.dumps({
+    "jobs": {name: exists(glue.get_job, JobName=name) for name in sys.argv[2:]},
+    "triggers": {name: exists(glue.get_trigger, Name=name + "-schedule") for name in sys.argv[2:]},
+    "objects": sorted(o["Key"] for o in s3.list_objects_v2(Bucket="deploy").get("Contents", [])),
+}))
+"#;
+
+const CREATE_FOREIGN_JOB: &str = r#"
+import sys, boto3
+glue = boto3.client("glue", endpoint_url=sys.argv[1], region_name="us-east-1")
+glue.create_job(Name=sys.argv[2], Role="someone-else",
+                Command={"Name": "glueetl", "ScriptLocation": "s3://deploy/other.py"})
+"#;
+
+#[test]
+fn delete_removes_the_job_its_trigger_and_config_and_keeps_the_shared_files() {
+    let moto = Moto::start();
+    moto.create_bucket("deploy");
+    let dir = tempfile::tempdir().unwrap();
+    let (config, wheel) = setup(dir.path());
+    let deploy = |name: &str, extra: &[&str]| {
+        let mut args = vec!["--script-location", "s3://deploy/glue/"];
+        args.extend_from_slice(extra);
+        run_json(&deploy_args(&config, &wheel, name, &args))
+    };
+    deploy("agsl-logs", &["--schedule", "cron(15 * * * ? *)"]);
+    deploy("agsl-other", &[]);
+    moto.boto3(CREATE_FOREIGN_JOB, &["not-agsl"]);
+    let state = |moto: &Moto| -> serde_json::Value {
+        serde_json::from_slice(&moto.boto3(LEFT_BEHIND, &["agsl-logs", "agsl-other", "not-agsl"]))
+            .unwrap()
+    };
+    let before = state(&moto);
+    assert_eq!(before["triggers"]["agsl-logs"], true, "{before}");
+
+    let deleted = run_json(&["glue-job", "delete", "agsl-logs"]);
+    assert_eq!(deleted["job"], "agsl-logs", "{deleted}");
+    assert_eq!(deleted["trigger"], "agsl-logs-schedule");
+    assert_eq!(deleted["config"], "s3://deploy/glue/agsl-logs.toml");
+    let wheel_url =
+        "s3://deploy/glue/agsl-0.1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+    assert_eq!(
+        deleted["kept"],
+        serde_json::json!(["s3://deploy/glue/agsl_glue_driver.py", wheel_url])
+    );
+    let after = state(&moto);
+    assert_eq!(
+        (&after["jobs"], &after["triggers"]["agsl-logs"]),
+        (
+            &serde_json::json!({"agsl-logs": false, "agsl-other": true, "not-agsl": true}),
+            &serde_json::json!(false)
+        ),
+        "{after}"
+    );
+    // The other job deployed beside it still has its wheel, script and config.
+    assert_eq!(
+        after["objects"],
+        serde_json::json!([
+            "glue/agsl-0.1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "glue/agsl-other.toml",
+            "glue/agsl_glue_driver.py"
+        ])
+    );
+    assert_one_line_error(
+        &agsl(&["glue-job", "show", "agsl-logs"]),
+        1,
+        "there is no Glue job `agsl-logs`",
+    );
+    assert_one_line_error(
+        &agsl(&["glue-job", "delete", "agsl-logs"]),
+        1,
+        "there is no Glue job `agsl-logs`",
+    );
+
+    // A job agsl did not deploy is refused, and left as it is; so is a job whose trigger also
+    // starts another job.
+    assert_one_line_error(
+        &agsl(&["glue-job", "delete", "not-agsl"]),
+        2,
+        "was not deployed by agsl",
+    );
+    moto.boto3(SHARED_TRIGGER, &["agsl-other", "not-agsl"]);
+    assert_one_line_error(
+        &agsl(&["glue-job", "delete", "agsl-other"]),
+        2,
+        "trigger `agsl-other-schedule` also starts not-agsl",
+    );
+    let last = state(&moto);
+    assert_eq!(
+        (&last["jobs"]["not-agsl"], &last["jobs"]["agsl-other"]),
+        (&serde_json::json!(true), &serde_json::json!(true)),
+        "{last}"
+    );
+    assert_eq!(last["triggers"]["agsl-other"], true);
+}
+
+const SHARED_TRIGGER: &str = r#"
+import sys, boto3
+glue = boto3.client("glue", endpoint_url=sys.argv[1], region_name="us-east-1")
+glue.create_trigger(Name=sys.argv[2] + "-schedule", Type="SCHEDULED", Schedule="cron(0 3 * * ? *)",
+                    Actions=[{"JobName": sys.argv[2]}, {"JobName": sys.argv[3]}])
+"#;

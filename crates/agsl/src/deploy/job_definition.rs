@@ -11,11 +11,14 @@ use std::collections::HashMap;
 
 use aws_sdk_glue::types::{Job, JobCommand, JobUpdate, WorkerType};
 
+/// The default argument naming the config file a deployed job runs; it marks a job as agsl's.
+pub(super) const CONFIG_ARGUMENT: &str = "--agsl-config";
+
 /// The default arguments agsl sets and therefore replaces on every deploy.
 pub(super) const AGSL_ARGUMENTS: [&str; 4] = [
     "--job-language",
     "--additional-python-modules",
-    "--agsl-config",
+    CONFIG_ARGUMENT,
     "--agsl-jobs",
 ];
 

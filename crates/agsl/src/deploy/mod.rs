@@ -5,8 +5,9 @@
 //! set on the job since (see `job_definition`), so the command is safe to re-run from CI.
 //!
 //! The config is checked before anything is uploaded: a job Glue would only fail at 3 a.m. is
-//! refused now.
+//! refused now. `delete` removes what a deploy made (see `delete`).
 
+mod delete;
 mod job_definition;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,8 @@ use std::path::{Path, PathBuf};
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{Action, JobCommand, TriggerType, TriggerUpdate, WorkerType};
 
-use job_definition::{AgslJobSettings, DESCRIPTION, job_update};
+pub use delete::{DeletedJob, delete};
+use job_definition::{AgslJobSettings, CONFIG_ARGUMENT, DESCRIPTION, job_update};
 
 use crate::catalog::{CatalogError, GlueCatalog};
 use crate::storage::{Location, StorageError, StorageOptions, Store, runtime};
@@ -192,7 +194,7 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
     let mut arguments = vec![
         ("--job-language".to_owned(), "python".to_owned()),
         ("--additional-python-modules".to_owned(), wheel.clone()),
-        ("--agsl-config".to_owned(), config.clone()),
+        (CONFIG_ARGUMENT.to_owned(), config.clone()),
     ];
     if !spec.jobs.is_empty() {
         arguments.push(("--agsl-jobs".to_owned(), spec.jobs.join(",")));
@@ -264,6 +266,20 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
     })
 }
 
+/// The job `name` as Glue describes it, `None` if there is no such job.
+fn find_job(
+    client: &aws_sdk_glue::Client,
+    name: &str,
+) -> Result<Option<aws_sdk_glue::types::Job>, DeployError> {
+    runtime().block_on(async {
+        match client.get_job().job_name(name).send().await {
+            Ok(output) => Ok(output.job),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(glue_error("look up", name, error)),
+        }
+    })
+}
+
 /// The job's trigger, `None` if it has none.
 fn find_trigger(
     client: &aws_sdk_glue::Client,
@@ -327,14 +343,9 @@ pub fn show(
 ) -> Result<Option<GlueJobDescription>, DeployError> {
     let glue = GlueCatalog::connect(storage)?;
     let client = glue.client();
-    let job = runtime().block_on(async {
-        match client.get_job().job_name(name).send().await {
-            Ok(output) => Ok(output.job),
-            Err(error) if is_not_found(&error) => Ok(None),
-            Err(error) => Err(glue_error("look up", name, error)),
-        }
-    })?;
-    let Some(job) = job else { return Ok(None) };
+    let Some(job) = find_job(client, name)? else {
+        return Ok(None);
+    };
     let trigger = find_trigger(client, name)?;
     Ok(Some(GlueJobDescription {
         job: job.name.unwrap_or_default(),
