@@ -1,6 +1,7 @@
 """agsl on a real local Spark (`local[2,2]`): read_logs gives the CLI's rows, spark.convert the
 CLI's table, partitions, rejects and catalog, exactly once through failed task attempts, a
-killed driver, and CLI and Spark runs taking turns on one target."""
+killed driver, and CLI and Spark runs taking turns on one target; the Glue job's driver script
+runs the config it is deployed with."""
 
 from __future__ import annotations
 
@@ -216,3 +217,43 @@ def test_read_logs_from_s3(spark, moto, multi_day):
     assert len(rows) == facts["lines"] - facts["bad_lines"]
     assert all(row["_source_key"].startswith("s3://logs/AWSLogs/") for row in rows)
     assert len({row["trace_id"] for row in rows}) == len(rows)
+
+
+def test_the_glue_driver_script_runs_the_deployed_config(spark, moto, tmp_path, multi_day,
+                                                         monkeypatch, capsys):
+    """The script `glue-job deploy` uploads, run as Glue runs it: Glue's own arguments around
+    agsl's, the config read from S3, only the named job run, on the session Glue started."""
+    import importlib.util
+    import json
+
+    import boto3
+
+    source, facts = multi_day
+    lake, other = tmp_path / "lake", tmp_path / "other"
+    config = (f"[alb_prod]\nservice = \"alb\"\nsource = \"{source}\"\ntarget = \"{lake}\"\n"
+              f"[other]\nservice = \"alb\"\nsource = \"{source}\"\ntarget = \"{other}\"\n")
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
+    s3.create_bucket(Bucket="driver-deploy")
+    s3.put_object(Bucket="driver-deploy", Key="glue/agsl-logs.toml", Body=config.encode())
+    script = ROOT / "crates" / "agsl" / "src" / "deploy" / "glue_driver.py"
+    loader = importlib.util.spec_from_file_location("agsl_glue_driver", script)
+    driver = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(driver)
+    monkeypatch.setattr(sys, "argv", [
+        str(script), "--JOB_ID", "j_0123", "--JOB_RUN_ID", "jr_0456",
+        "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://driver-deploy/tmp/",
+        "--agsl-config", "s3://driver-deploy/glue/agsl-logs.toml", "--JOB_NAME", "agsl-logs",
+        "--agsl-jobs", "alb_prod",
+    ])
+    driver.main()
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if line.startswith("{")]
+    assert [p["job"] for p in printed] == ["alb_prod"]
+    assert printed[0]["rejects"] == facts["bad_lines"]
+    assert printed[0]["rows"] == facts["lines"] - facts["bad_lines"]
+    assert not other.exists()
+    reference = tmp_path / "reference"
+    cli("convert", "--service", "alb", "--source", str(source), "--target", str(reference))
+    assert row_set(lake) == row_set(reference)
+    assert row_set(lake, rejects=True) == row_set(reference, rejects=True)
+    assert catalog(lake) == catalog(reference)
