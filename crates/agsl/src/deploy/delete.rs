@@ -34,7 +34,7 @@ pub fn delete(name: &str, storage: &StorageOptions) -> Result<Option<DeletedJob>
     };
     let config = agsl_config(&job).ok_or_else(|| {
         DeployError::Invalid(format!(
-            "Glue job `{name}` was not deployed by agsl (it has no {CONFIG_ARGUMENT} argument); \
+            "Glue job `{name}` was not deployed by agsl (it has no s3:// {CONFIG_ARGUMENT} argument); \
              it is left as it is"
         ))
     })?;
