@@ -34,8 +34,8 @@ pub fn delete(name: &str, storage: &StorageOptions) -> Result<Option<DeletedJob>
     };
     let config = agsl_config(&job).ok_or_else(|| {
         DeployError::Invalid(format!(
-            "Glue job `{name}` was not deployed by agsl (it has no s3:// {CONFIG_ARGUMENT} argument); \
-             it is left as it is"
+            "Glue job `{name}` was not deployed by agsl (it has no s3:// {CONFIG_ARGUMENT} \
+             argument); it is left as it is"
         ))
     })?;
     let trigger = find_trigger(client, name)?;
