@@ -8,7 +8,7 @@
 
 use aws_sdk_glue::types::Job;
 
-use super::job_definition::CONFIG_ARGUMENT;
+use super::job_definition::{CONFIG_ARGUMENT, WHEEL_ARGUMENT};
 use super::{DeployError, find_job, find_trigger, glue_error, is_not_found, trigger_name};
 use crate::catalog::GlueCatalog;
 use crate::storage::{Location, StorageOptions, Store, runtime};
@@ -81,7 +81,7 @@ pub fn delete(name: &str, storage: &StorageOptions) -> Result<Option<DeletedJob>
     let arguments = job.default_arguments.unwrap_or_default();
     let kept = [
         job.command.and_then(|c| c.script_location),
-        arguments.get("--additional-python-modules").cloned(),
+        arguments.get(WHEEL_ARGUMENT).cloned(),
     ]
     .into_iter()
     .flatten()
@@ -103,18 +103,18 @@ fn agsl_config(job: &Job) -> Option<String> {
         .cloned()
 }
 
-/// Deletes the object at `url` (`s3://bucket/folder/key`); a missing object is not an error.
+/// Deletes the object at `url` (`s3://bucket/key`); a missing object is not an error.
 fn delete_object(url: &str, storage: &StorageOptions) -> Result<(), DeployError> {
-    let Location::S3 { bucket, prefix } = Location::parse(url)? else {
+    let Location::S3 {
+        bucket,
+        prefix: key,
+    } = Location::parse(url)?
+    else {
         return Err(DeployError::Invalid(format!("`{url}` is not an s3:// URL")));
     };
-    let (folder, key) = prefix.rsplit_once('/').unwrap_or(("", &prefix));
-    let store = Store::open(
-        &Location::S3 {
-            bucket,
-            prefix: folder.to_owned(),
-        },
-        storage,
-    )?;
-    Ok(store.delete(key)?)
+    let bucket = Location::S3 {
+        bucket,
+        prefix: String::new(),
+    };
+    Ok(Store::open(&bucket, storage)?.delete(&key)?)
 }

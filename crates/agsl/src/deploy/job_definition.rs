@@ -13,11 +13,13 @@ use aws_sdk_glue::types::{Job, JobCommand, JobUpdate, WorkerType};
 
 /// The default argument naming the config file a deployed job runs; it marks a job as agsl's.
 pub(super) const CONFIG_ARGUMENT: &str = "--agsl-config";
+/// The default argument naming the wheel Glue installs for the job.
+pub(super) const WHEEL_ARGUMENT: &str = "--additional-python-modules";
 
 /// The default arguments agsl sets and therefore replaces on every deploy.
 pub(super) const AGSL_ARGUMENTS: [&str; 4] = [
     "--job-language",
-    "--additional-python-modules",
+    WHEEL_ARGUMENT,
     CONFIG_ARGUMENT,
     "--agsl-jobs",
 ];

@@ -16,7 +16,7 @@ use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{Action, JobCommand, TriggerType, TriggerUpdate, WorkerType};
 
 pub use delete::{DeletedJob, delete};
-use job_definition::{AgslJobSettings, CONFIG_ARGUMENT, DESCRIPTION, job_update};
+use job_definition::{AgslJobSettings, CONFIG_ARGUMENT, DESCRIPTION, WHEEL_ARGUMENT, job_update};
 
 use crate::catalog::{CatalogError, GlueCatalog};
 use crate::storage::{Location, StorageError, StorageOptions, Store, runtime};
@@ -193,7 +193,7 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
         .build();
     let mut arguments = vec![
         ("--job-language".to_owned(), "python".to_owned()),
-        ("--additional-python-modules".to_owned(), wheel.clone()),
+        (WHEEL_ARGUMENT.to_owned(), wheel.clone()),
         (CONFIG_ARGUMENT.to_owned(), config.clone()),
     ];
     if !spec.jobs.is_empty() {
