@@ -207,13 +207,11 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
         workers,
         arguments,
     };
-    let created = runtime().block_on(async {
-        let existing = client.get_job().job_name(&spec.name).send().await;
+    let existing = find_job(client, &spec.name)?;
+    let created = existing.is_none();
+    runtime().block_on(async {
         match existing {
-            Ok(output) => {
-                let existing = output.job.unwrap_or_else(|| {
-                    aws_sdk_glue::types::Job::builder().name(&spec.name).build()
-                });
+            Some(existing) => {
                 client
                     .update_job()
                     .job_name(&spec.name)
@@ -221,9 +219,8 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
                     .send()
                     .await
                     .map_err(|e| glue_error("update", &spec.name, e))?;
-                Ok(false)
             }
-            Err(error) if is_not_found(&error) => {
+            None => {
                 let mut create = client
                     .create_job()
                     .name(&spec.name)
@@ -240,10 +237,9 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
                     .send()
                     .await
                     .map_err(|e| glue_error("create", &spec.name, e))?;
-                Ok(true)
             }
-            Err(error) => Err(glue_error("look up", &spec.name, error)),
         }
+        Ok::<(), DeployError>(())
     })?;
     let (trigger, schedule) = match &spec.schedule {
         Some(schedule) => {
