@@ -213,6 +213,20 @@ fn deploy_refuses_what_glue_would_fail_on_later() {
         2,
         "not a Glue cron expression",
     );
+    let arm = dir
+        .path()
+        .join("agsl-0.1.0-cp39-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl");
+    std::fs::write(&arm, b"PK\x03\x04 a wheel").unwrap();
+    assert_one_line_error(
+        &agsl(&deploy_args(
+            &config,
+            &arm,
+            "agsl-logs",
+            &["--script-location", "s3://deploy/glue"],
+        )),
+        2,
+        "is not for x86_64 Linux, which Glue's workers run",
+    );
     std::fs::write(&config, "[broken]\nservice = \"albb\"\n").unwrap();
     assert_one_line_error(&base(&["--script-location", "s3://deploy/glue"]), 2, "albb");
 }

@@ -112,17 +112,31 @@ fn is_not_found<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
         .is_some_and(|code| code == "EntityNotFoundException")
 }
 
-/// The newest agsl wheel for Glue in `folder` (where `scripts/wheel` writes).
+/// The newest agsl wheel for Glue in `folder` (where `scripts/wheel` writes). An aarch64 wheel
+/// built there for EMR on Graviton is passed over, however new.
 pub fn find_wheel(folder: &Path) -> Option<PathBuf> {
     let entries = std::fs::read_dir(folder).ok()?;
     entries
         .flatten()
         .filter(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("agsl-") && name.ends_with(".whl") && name.contains("manylinux")
+            name.starts_with("agsl-") && name.contains("manylinux") && runs_on_glue(&name)
         })
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
         .map(|e| e.path())
+}
+
+/// Whether the wheel file `name` installs on Glue's workers, which are x86_64 Linux: its
+/// platform tag (the last part of the name, compressed tags joined by `.`) names x86_64, or
+/// `any` for a pure-Python wheel.
+fn runs_on_glue(name: &str) -> bool {
+    name.strip_suffix(".whl")
+        .and_then(|stem| stem.rsplit('-').next())
+        .is_some_and(|platforms| {
+            platforms
+                .split('.')
+                .any(|tag| tag == "any" || tag.ends_with("_x86_64"))
+        })
 }
 
 /// Uploads the wheel, the script and the config, then creates or updates the job and, with a
@@ -150,6 +164,12 @@ pub fn deploy(spec: &GlueJobSpec, storage: &StorageOptions) -> Result<DeployedJo
         .ok_or_else(|| {
             DeployError::Invalid(format!("`{}` is not a wheel", spec.wheel.display()))
         })?;
+    if !runs_on_glue(&wheel_name) {
+        return Err(DeployError::Invalid(format!(
+            "wheel `{wheel_name}` is not for x86_64 Linux, which Glue's workers run; \
+             build one with `scripts/wheel`"
+        )));
+    }
     let worker_type = WorkerType::from(spec.worker_type.as_str());
     if !WorkerType::values().contains(&spec.worker_type.as_str()) {
         return Err(DeployError::Invalid(format!(
@@ -358,4 +378,39 @@ pub fn show(
         schedule: trigger.as_ref().and_then(|t| t.schedule.clone()),
         trigger: trigger.map(|_| trigger_name(name)),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{find_wheel, runs_on_glue};
+
+    const X86_64: &str = "agsl-0.1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+    const AARCH64: &str = "agsl-0.1.0-cp39-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl";
+
+    #[test]
+    fn only_x86_64_and_pure_python_wheels_run_on_glue() {
+        assert!(runs_on_glue(X86_64));
+        assert!(runs_on_glue("agsl-0.1.0-py3-none-any.whl"));
+        assert!(!runs_on_glue(AARCH64));
+        assert!(!runs_on_glue("agsl-0.1.0-cp39-abi3-macosx_11_0_arm64.whl"));
+        assert!(!runs_on_glue("agsl-0.1.0.tar.gz"));
+    }
+
+    #[test]
+    fn the_newest_wheel_for_glue_is_found_and_a_newer_aarch64_one_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, age_s: u64| {
+            let file = std::fs::File::create(dir.path().join(name)).unwrap();
+            file.set_modified(SystemTime::now() - Duration::from_secs(age_s))
+                .unwrap();
+        };
+        assert_eq!(find_wheel(dir.path()), None);
+        write("agsl-0.0.9-cp39-abi3-manylinux2014_x86_64.whl", 300);
+        write(X86_64, 200);
+        write(AARCH64, 100);
+        write("other-1.0-py3-none-any.whl", 0);
+        assert_eq!(find_wheel(dir.path()), Some(dir.path().join(X86_64)));
+    }
 }
