@@ -126,17 +126,18 @@ pub fn find_wheel(folder: &Path) -> Option<PathBuf> {
         .map(|e| e.path())
 }
 
-/// Whether the wheel file `name` installs on Glue's workers, which are x86_64 Linux: its
-/// platform tag (the last part of the name, compressed tags joined by `.`) names x86_64, or
-/// `any` for a pure-Python wheel.
+/// Whether the wheel file `name` installs on Glue's workers, which are x86_64 glibc Linux: one
+/// of its platform tags (the last part of the name, compressed tags joined by `.`) is a
+/// manylinux or linux x86_64 tag, or `any` for a pure-Python wheel.
 fn runs_on_glue(name: &str) -> bool {
+    let glue_tag = |tag: &str| {
+        tag == "any"
+            || ((tag.starts_with("manylinux") || tag.starts_with("linux_"))
+                && tag.ends_with("_x86_64"))
+    };
     name.strip_suffix(".whl")
         .and_then(|stem| stem.rsplit('-').next())
-        .is_some_and(|platforms| {
-            platforms
-                .split('.')
-                .any(|tag| tag == "any" || tag.ends_with("_x86_64"))
-        })
+        .is_some_and(|platforms| platforms.split('.').any(glue_tag))
 }
 
 /// Uploads the wheel, the script and the config, then creates or updates the job and, with a
@@ -395,6 +396,12 @@ mod tests {
         assert!(runs_on_glue("agsl-0.1.0-py3-none-any.whl"));
         assert!(!runs_on_glue(AARCH64));
         assert!(!runs_on_glue("agsl-0.1.0-cp39-abi3-macosx_11_0_arm64.whl"));
+        assert!(!runs_on_glue(
+            "agsl-0.1.0-cp39-abi3-macosx_10_12_x86_64.whl"
+        ));
+        assert!(!runs_on_glue(
+            "agsl-0.1.0-cp39-abi3-musllinux_1_2_x86_64.whl"
+        ));
         assert!(!runs_on_glue("agsl-0.1.0.tar.gz"));
     }
 
