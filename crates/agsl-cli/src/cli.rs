@@ -111,7 +111,8 @@ pub struct GlueDeployArgs {
     #[arg(long, default_value = "5.0")]
     pub glue_version: String,
 
-    /// The agsl wheel to install [default: the newest in target/wheels, from scripts/wheel].
+    /// The agsl wheel to install, for x86_64 Linux as Glue runs [default: the newest x86_64 wheel
+    /// in target/wheels, from scripts/wheel].
     #[arg(long)]
     pub wheel: Option<PathBuf>,
 
