@@ -1,0 +1,87 @@
+//! A TCP proxy that delays every request by a fixed time, as S3's first-byte latency would, for
+//! `scripts/bench --s3` (which starts it in front of its S3 server on 127.0.0.1).
+//!
+//! Each chunk a client sends (an HTTP request line and its headers arrive as one) waits the
+//! delay before it is forwarded; responses flow back undelayed. Every connection has its own
+//! threads, so concurrent requests overlap their delays, as against S3.
+//!
+//! Why not `scripts/latency_proxy.py`, which does the same: the proxy runs on the two cores
+//! agsl is measured on, and real S3 spends none of them. Relaying the 47 MB ALB set, the Python
+//! proxy spent 0.06 s of CPU per run and this one 0.03 s (BENCHMARKS.md, 2026-12-05).
+//!
+//! Usage: `cargo run --release -p agsl --example latency_proxy -- LISTEN UPSTREAM [DELAY_MS]`
+//! (ports on 127.0.0.1; the delay defaults to 30 ms).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+/// Bytes relayed per read: HTTP bodies come in reads of up to this size.
+const RELAY_BUFFER: usize = 256 * 1024;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let port = |i: usize| args.get(i).and_then(|a| a.parse::<u16>().ok());
+    let (Some(listen), Some(upstream)) = (port(0), port(1)) else {
+        eprintln!("usage: latency_proxy LISTEN UPSTREAM [DELAY_MS]");
+        return ExitCode::from(2);
+    };
+    let delay_ms = match args.get(2).map(|a| a.parse::<u64>()) {
+        None => 30,
+        Some(Ok(ms)) => ms,
+        Some(Err(_)) => {
+            eprintln!("error: DELAY_MS must be a whole number of milliseconds");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(("127.0.0.1", listen)) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on 127.0.0.1:{listen}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let delay = Duration::from_millis(delay_ms);
+    for client in listener.incoming().flatten() {
+        thread::spawn(move || relay(client, upstream, delay));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Relays one client connection to the upstream server until either side closes it.
+fn relay(client: TcpStream, upstream: u16, delay: Duration) {
+    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+        return;
+    };
+    for stream in [&client, &server] {
+        // Requests and responses are small writes that must not wait for an ACK.
+        let _ = stream.set_nodelay(true);
+    }
+    let (Ok(client_reader), Ok(server_reader)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    let responses = thread::spawn(move || pipe(server_reader, client, Duration::ZERO));
+    pipe(client_reader, server, delay);
+    let _ = responses.join();
+}
+
+/// Copies `from` to `to`, each chunk after `delay`, then closes `to` for writing.
+fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    let mut buffer = vec![0; RELAY_BUFFER];
+    loop {
+        match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if !delay.is_zero() {
+                    thread::sleep(delay);
+                }
+                if to.write_all(&buffer[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
