@@ -4,8 +4,8 @@ moto answers one request at a time, so it cannot show concurrency. This runs s3s
 concurrent S3-compatible server from crates.io, installed into target/tools on first use)
 on 127.0.0.1, behind a proxy that delays every request by --latency-ms (30): the `agsl`
 crate's example `latency_proxy` (Rust, threads; the default) or, with --s3-proxy python,
-scripts/latency_proxy.py, which does the same on asyncio at several times the CPU. Sets
-generated once (cached in --dir) and copied into the server's folder:
+scripts/latency_proxy.py, which does the same on asyncio at twice the CPU. Sets generated
+once (cached in --dir) and copied into the server's folder:
   cloudtrail   3,000 CloudTrail objects of 20 records (a few KB each, gzip)
   s3_access    3,000 S3 server access log objects of 50 lines (plain text)
   alb          300 MB of ALB logs in objects of about 5 MB uncompressed (gzip)
@@ -15,8 +15,9 @@ generated once (cached in --dir) and copied into the server's folder:
                --service auto, which reads each object's head to recognise it (legacy and v2
                logging name objects alike) (only with --s3-sets naming it)
 Each set is converted from disk and from S3 through the proxy into a fresh local target
-(--runs times, the cases of a set interleaved so that both see the same machine; medians): objects/s, MB/s of uncompressed input and peak RSS. A row with
---fetch-concurrency 2 (one run) shows the old behaviour: one blocking GET per worker.
+(--runs times, the cases of a set interleaved so that both see the same machine; medians):
+objects/s, MB/s of uncompressed input and peak RSS. A row with --fetch-concurrency 2 (one
+run) shows the old behaviour: one blocking GET per worker.
 Keys stay short: s3s-fs names its metadata files after the base64 of the key.
 
 The server and the proxy run on the same cores as agsl, which real S3 does not: each row also
