@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """A TCP proxy that adds a fixed delay to every request, as S3's first-byte latency would.
 
-Listens on 127.0.0.1:LISTEN and forwards to 127.0.0.1:UPSTREAM. Each chunk the client sends
-(an HTTP request line and headers arrive as one) waits DELAY milliseconds before it is
-forwarded; responses stream back undelayed. Connections are independent, so concurrent
-requests overlap their delays, as against S3.
+Listens on 127.0.0.1:LISTEN and forwards to 127.0.0.1:UPSTREAM. The first chunk of each
+request (its request line and headers arrive as one) waits DELAY milliseconds before it is
+forwarded; the rest of the request (a PUT's body) and the responses stream undelayed. A chunk
+starts a new request when the server has answered since the client's last chunk (HTTP/1.1
+without pipelining). Connections are independent, so concurrent requests overlap their
+delays, as against S3. `cargo run --release -p agsl --example latency_proxy` is the same proxy
+in Rust, at half the CPU; `scripts/bench --s3` uses that one unless given --s3-proxy python.
 
 Usage: scripts/latency_proxy.py LISTEN UPSTREAM [DELAY_MS=30]
 """
@@ -13,14 +16,13 @@ import asyncio
 import sys
 
 
-async def pipe(reader, writer, delay):
+async def pipe(reader, writer, before_forwarding):
     try:
         while True:
             data = await reader.read(256 * 1024)
             if not data:
                 break
-            if delay:
-                await asyncio.sleep(delay)
+            await before_forwarding()
             writer.write(data)
             await writer.drain()
     except (ConnectionError, asyncio.CancelledError):
@@ -42,9 +44,20 @@ async def main():
         except OSError:
             client_writer.close()
             return
+        # Set by every response chunk, taken by the next request chunk, which then waits.
+        answered = [True]
+
+        async def request_chunk():
+            if answered[0]:
+                answered[0] = False
+                await asyncio.sleep(delay)
+
+        async def response_chunk():
+            answered[0] = True
+
         await asyncio.gather(
-            pipe(client_reader, server_writer, delay),
-            pipe(server_reader, client_writer, 0),
+            pipe(client_reader, server_writer, request_chunk),
+            pipe(server_reader, client_writer, response_chunk),
         )
 
     server = await asyncio.start_server(handle, "127.0.0.1", listen, backlog=1024)

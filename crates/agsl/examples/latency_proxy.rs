@@ -1,9 +1,12 @@
 //! A TCP proxy that delays every request by a fixed time, as S3's first-byte latency would, for
 //! `scripts/bench --s3` (which starts it in front of its S3 server on 127.0.0.1).
 //!
-//! Each chunk a client sends (an HTTP request line and its headers arrive as one) waits the
-//! delay before it is forwarded; responses flow back undelayed. Every connection has its own
-//! threads, so concurrent requests overlap their delays, as against S3.
+//! The first chunk of each request a client sends (its request line and headers arrive as
+//! one) waits the delay before it is forwarded; the rest of the request (a PUT's body) and the
+//! responses flow undelayed. A chunk starts a new request when the server has answered since
+//! the client's last chunk (HTTP/1.1 without pipelining, which is what the S3 clients send).
+//! Every connection has its own threads, so concurrent requests overlap their delays, as
+//! against S3.
 //!
 //! Why not `scripts/latency_proxy.py`, which does the same: the proxy runs on the two cores
 //! agsl is measured on, and real S3 spends none of them. Relaying the 47 MB ALB set, the Python
@@ -15,6 +18,8 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -62,21 +67,31 @@ fn relay(client: TcpStream, upstream: u16, delay: Duration) {
     let (Ok(client_reader), Ok(server_reader)) = (client.try_clone(), server.try_clone()) else {
         return;
     };
-    let responses = thread::spawn(move || pipe(server_reader, client, Duration::ZERO));
-    pipe(client_reader, server, delay);
+    // Set by every response chunk, taken by the next request chunk, which then waits.
+    let answered = Arc::new(AtomicBool::new(true));
+    let answering = answered.clone();
+    let responses = thread::spawn(move || {
+        pipe(server_reader, client, || {
+            answering.store(true, Ordering::Release)
+        })
+    });
+    pipe(client_reader, server, || {
+        if answered.swap(false, Ordering::AcqRel) {
+            thread::sleep(delay);
+        }
+    });
     let _ = responses.join();
 }
 
-/// Copies `from` to `to`, each chunk after `delay`, then closes `to` for writing.
-fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+/// Copies `from` to `to`, calling `before_forwarding` before each chunk, then closes `to` for
+/// writing.
+fn pipe(mut from: TcpStream, mut to: TcpStream, mut before_forwarding: impl FnMut()) {
     let mut buffer = vec![0; RELAY_BUFFER];
     loop {
         match from.read(&mut buffer) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if !delay.is_zero() {
-                    thread::sleep(delay);
-                }
+                before_forwarding();
                 if to.write_all(&buffer[..n]).is_err() {
                     break;
                 }
