@@ -170,9 +170,9 @@ def convert(binary, service, source, target, extra, env, server_root=None, harne
     return seconds, int(rss_kb) / 1024, cpu, harness_cpu, json.loads(result.stdout)
 
 
-def proxy_command(proxy, listen, upstream, latency_ms):
+def proxy_command(proxy_kind, listen, upstream, latency_ms):
     """The latency proxy's command line: the Rust example (built first) or the Python one."""
-    if proxy == "python":
+    if proxy_kind == "python":
         return [sys.executable, str(ROOT / "scripts" / "latency_proxy.py"), str(listen), str(upstream),
                 str(latency_ms)]
     subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "agsl", "--example",
@@ -181,7 +181,7 @@ def proxy_command(proxy, listen, upstream, latency_ms):
             str(latency_ms)]
 
 
-def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy="rust"):
+def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy_kind="rust"):
     server_root = directory / "s3s-root"
     server_root.mkdir(parents=True, exist_ok=True)
     server_port, proxy_port = free_port(), free_port()
@@ -190,7 +190,7 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy="rust"):
          "--secret-key", "benchsecret", str(server_root)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    proxy = subprocess.Popen(proxy_command(proxy, proxy_port, server_port, latency_ms))
+    proxy = subprocess.Popen(proxy_command(proxy_kind, proxy_port, server_port, latency_ms))
     results = []
     try:
         wait_for(server_port)
@@ -251,8 +251,8 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy="rust"):
     return results
 
 
-def print_table(results, runs, latency_ms, proxy="rust"):
-    print(f"\n### From S3 through {latency_ms} ms of latency ({proxy} proxy), against disk "
+def print_table(results, runs, latency_ms, proxy_kind="rust"):
+    print(f"\n### From S3 through {latency_ms} ms of latency ({proxy_kind} proxy), against disk "
           f"(medians of {runs}, interleaved)\n")
     print("| set | from | objects | MB in (stored) | files (commits) | seconds | objects/s | MB/s | peak RSS "
           "| agsl CPU s | server + proxy CPU s | vs disk |")
