@@ -158,6 +158,7 @@ const INFO: FormatInfo = FormatInfo {
         "transformed_uri",
     ],
     summary_column: "elb_status_code",
+    batch_rows: 2048,
 };
 
 /// The ALB access log format (`alb`).

@@ -92,6 +92,7 @@ const INFO: FormatInfo = FormatInfo {
     unique_columns: &["time", "client_port", "conn_trace_id"],
     free_text_columns: &["client_ip", "leaf_client_cert_subject", "conn_trace_id"],
     summary_column: "tls_verify_status",
+    batch_rows: 8192,
 };
 
 /// The ALB connection log format (`alb_conn`).

@@ -176,6 +176,7 @@ const INFO: FormatInfo = FormatInfo {
         "x_forwarded_for",
     ],
     summary_column: "sc_status",
+    batch_rows: 2048,
 };
 
 /// The CloudFront standard access log format (`cloudfront`).

@@ -238,6 +238,7 @@ const INFO: FormatInfo = FormatInfo {
         "json_other",
     ],
     summary_column: "sc_status",
+    batch_rows: 2048,
 };
 
 /// CloudFront standard logging v2 (`cloudfront_v2`).

@@ -195,6 +195,7 @@ const INFO: FormatInfo = FormatInfo {
         "json_other",
     ],
     summary_column: "eventname",
+    batch_rows: 8192,
 };
 
 /// The CloudTrail log format (`cloudtrail`).

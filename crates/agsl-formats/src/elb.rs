@@ -100,6 +100,7 @@ const INFO: FormatInfo = FormatInfo {
     unique_columns: &["time", "client_port"],
     free_text_columns: &["client_ip", "backend_ip", "request_url", "user_agent"],
     summary_column: "elb_status_code",
+    batch_rows: 8192,
 };
 
 /// The Classic ELB access log format (`elb`).

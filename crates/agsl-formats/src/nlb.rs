@@ -111,6 +111,7 @@ const INFO: FormatInfo = FormatInfo {
     unique_columns: &["client_port", "time", "tls_connection_creation_time"],
     free_text_columns: &["client_ip", "destination_ip", "domain_name"],
     summary_column: "tls_protocol_version",
+    batch_rows: 2048,
 };
 
 /// The NLB access log format (`nlb`).

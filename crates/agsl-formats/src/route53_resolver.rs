@@ -143,6 +143,7 @@ const INFO: FormatInfo = FormatInfo {
     unique_columns: &[],
     free_text_columns: &["query_name", "srcaddr", "json_other"],
     summary_column: "rcode",
+    batch_rows: 8192,
 };
 
 /// The Route 53 Resolver query log format (`route53_resolver`).

@@ -133,6 +133,7 @@ const INFO: FormatInfo = FormatInfo {
         "host_id",
     ],
     summary_column: "http_status",
+    batch_rows: 2048,
 };
 
 /// The S3 server access log format (`s3_access`).

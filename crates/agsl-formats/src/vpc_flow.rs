@@ -198,6 +198,7 @@ const INFO: FormatInfo = FormatInfo {
     unique_columns: &[],
     free_text_columns: &["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"],
     summary_column: "protocol",
+    batch_rows: 8192,
 };
 
 /// The VPC Flow Logs format (`vpc_flow`).

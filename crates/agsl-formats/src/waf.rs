@@ -146,6 +146,7 @@ const INFO: FormatInfo = FormatInfo {
         "json_other",
     ],
     summary_column: "action",
+    batch_rows: 2048,
 };
 
 /// The AWS WAF log format (`waf`).

@@ -65,7 +65,9 @@ fn decode_object(
     })?;
     let mut counts = DecodeCounts::default();
     decode_keeping_damage(
-        format.decoder(batch_size).as_mut(),
+        format
+            .decoder(format.info().batch_rows.min(batch_size))
+            .as_mut(),
         key,
         &mut input,
         output,

@@ -14,7 +14,8 @@ use crate::source::FetchOptions;
 use crate::storage::{Encryption, Location, StorageOptions};
 use crate::window::TimeWindow;
 
-/// Rows per Arrow batch handed from a decoder to the writer.
+/// Most rows per Arrow batch handed from a decoder to the writer; formats with long lines
+/// batch fewer ([`agsl_formats::FormatInfo::batch_rows`]).
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
 /// Stored (compressed) source bytes converted per commit: a crash costs at most this much
 /// work again, and files stay large.
@@ -34,6 +35,7 @@ pub struct ConvertJob {
     pub workers: usize,
     /// On S3: GETs in flight ahead of the workers, and the bytes they may buffer.
     pub fetch: FetchOptions,
+    /// Most rows per batch; a format whose lines are long batches fewer.
     pub batch_size: usize,
     pub writer: WriterOptions,
     /// Objects (by key date) and records (by event time) to convert; unbounded by default.

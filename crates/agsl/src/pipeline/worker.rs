@@ -238,7 +238,9 @@ impl Run<'_> {
         );
         let mut counts = DecodeCounts::default();
         let (mut excluded_rows, mut excluded_rejects) = (0, 0);
-        let mut decoder = self.format.decoder(self.job.batch_size);
+        let mut decoder = self
+            .format
+            .decoder(self.format.info().batch_rows.min(self.job.batch_size));
         loop {
             if self.failed.load(Ordering::Relaxed) {
                 rejects.abort();

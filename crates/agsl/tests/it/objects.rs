@@ -344,3 +344,32 @@ fn a_gzip_bomb_line_is_one_reject_keeping_its_first_mib() {
     assert_eq!(raw.len(), agsl_formats::MAX_LINE_BYTES);
     assert!(raw.iter().all(|&b| b == 0));
 }
+
+/// Long ALB lines are batched 2,048 rows at a time (about 1 MiB), short VPC flow records
+/// 8,192; a caller asking for fewer rows gets them.
+#[test]
+fn batches_hold_the_formats_rows_or_the_callers_fewer() {
+    let batch_rows = |format: Format, text: String, most: usize| -> Vec<usize> {
+        let parsed =
+            agsl::read::parse_bytes(format.parser(), "k", gzip(text.as_bytes()), most).unwrap();
+        assert_eq!(parsed.counts.rejects, 0);
+        parsed.batches.iter().map(RecordBatch::num_rows).collect()
+    };
+    let alb = Format::Alb.parser().info().batch_rows;
+    assert_eq!(alb, 2048);
+    assert_eq!(
+        batch_rows(Format::Alb, lines(5000), agsl::DEFAULT_BATCH_SIZE),
+        [2048, 2048, 904]
+    );
+    assert_eq!(
+        batch_rows(Format::Alb, lines(2500), 1000),
+        [1000, 1000, 500]
+    );
+
+    let vpc = "2 123456789012 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n";
+    assert_eq!(Format::VpcFlow.parser().info().batch_rows, 8192);
+    assert_eq!(
+        batch_rows(Format::VpcFlow, vpc.repeat(9000), agsl::DEFAULT_BATCH_SIZE),
+        [8192, 808]
+    );
+}
