@@ -340,8 +340,9 @@ pub trait LogFormat: Send + Sync {
         None
     }
 
-    /// A fresh decoder producing batches of at most `batch_size` rows; the pipeline passes the
-    /// format's [`FormatInfo::batch_rows`] or the job's limit, whichever is smaller.
+    /// A fresh decoder producing batches of at most `batch_size` rows; agsl's pipeline and
+    /// readers pass the format's [`FormatInfo::batch_rows`] or their own limit, whichever is
+    /// smaller.
     fn decoder(&self, batch_size: usize) -> Box<dyn ObjectDecoder>;
 
     /// The raw table Athena reads the delivered objects through.

@@ -65,9 +65,7 @@ fn decode_object(
     })?;
     let mut counts = DecodeCounts::default();
     decode_keeping_damage(
-        format
-            .decoder(format.info().batch_rows.min(batch_size))
-            .as_mut(),
+        batch_decoder(format, batch_size).as_mut(),
         key,
         &mut input,
         output,
@@ -75,6 +73,12 @@ fn decode_object(
     )
     .map_err(|error| decode_failure(key, error))?;
     Ok(counts)
+}
+
+/// A fresh decoder for `format`, for a conversion and for reading alike: batches of the format's
+/// own [`agsl_formats::FormatInfo::batch_rows`], or of `most_rows` when that is fewer.
+pub(crate) fn batch_decoder(format: &dyn LogFormat, most_rows: usize) -> Box<dyn ObjectDecoder> {
+    format.decoder(format.info().batch_rows.min(most_rows))
 }
 
 /// Decodes one decompressed object into `output`, for a conversion and for reading alike. A

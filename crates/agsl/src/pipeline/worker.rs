@@ -15,7 +15,7 @@ use arrow_array::RecordBatch;
 use super::plan::ObjectTask;
 use super::{ConvertJob, Progress};
 use crate::error::{Error, Result, SinkError, SourceError};
-use crate::read::{decode_failure, decode_keeping_damage};
+use crate::read::{batch_decoder, decode_failure, decode_keeping_damage};
 use crate::sink::{
     KeyValues, PartitionLayout, PartitionWriter, RejectsWriter, TablePartitioning, WrittenFile,
 };
@@ -238,9 +238,7 @@ impl Run<'_> {
         );
         let mut counts = DecodeCounts::default();
         let (mut excluded_rows, mut excluded_rejects) = (0, 0);
-        let mut decoder = self
-            .format
-            .decoder(self.format.info().batch_rows.min(self.job.batch_size));
+        let mut decoder = batch_decoder(self.format, self.job.batch_size);
         loop {
             if self.failed.load(Ordering::Relaxed) {
                 rejects.abort();

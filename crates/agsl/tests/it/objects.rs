@@ -355,8 +355,7 @@ fn batches_hold_the_formats_rows_or_the_callers_fewer() {
         assert_eq!(parsed.counts.rejects, 0);
         parsed.batches.iter().map(RecordBatch::num_rows).collect()
     };
-    let alb = Format::Alb.parser().info().batch_rows;
-    assert_eq!(alb, 2048);
+    assert_eq!(Format::Alb.parser().info().batch_rows, 2048);
     assert_eq!(
         batch_rows(Format::Alb, lines(5000), agsl::DEFAULT_BATCH_SIZE),
         [2048, 2048, 904]
