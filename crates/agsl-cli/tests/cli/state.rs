@@ -186,6 +186,52 @@ fn reprocessing_replaces_a_window_without_duplicates() {
 }
 
 #[test]
+fn an_object_rewritten_after_its_conversion_is_reported_until_reprocessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = places(dir.path());
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 3, 200, 61), &mut expected);
+    convert_json(&source, &target, &[]);
+    read_table(&target).assert_exactly(&expected);
+
+    // The same key written again, longer: a log copied while it was still being written.
+    let longer = alb_objects(0, 1, 300, 61).remove(0);
+    assert!(expected.contains_key(&longer.key), "the same key again");
+    source
+        .store
+        .put(&longer.key, agsl::sample::stored(&longer).unwrap())
+        .unwrap();
+    let before = read_table(&target);
+    for run in 0..2 {
+        let plain = convert_json(&source, &target, &[]);
+        assert_eq!(plain["objects"], 0, "{plain}");
+        assert_eq!(
+            plain["skipped_reasons"]["changed since converted"], 1,
+            "run {run}: {plain}"
+        );
+        assert_eq!(plain["skipped_reasons"]["already converted"], 2, "{plain}");
+        let after = read_table(&target);
+        assert_eq!(
+            after.rows, before.rows,
+            "nothing written over the earlier rows"
+        );
+        assert_eq!(after.rejects, before.rejects);
+    }
+
+    let facts = &longer.facts;
+    expected.insert(longer.key.clone(), (facts.good_lines, facts.bad_lines));
+    let reprocessed = convert_json(&source, &target, &["--reprocess"]);
+    assert_eq!(reprocessed["objects"], 3, "{reprocessed}");
+    read_table(&target).assert_exactly(&expected);
+    let idle = convert_json(&source, &target, &[]);
+    assert_eq!(idle["skipped_reasons"]["already converted"], 3, "{idle}");
+    assert!(
+        idle["skipped_reasons"]["changed since converted"].is_null(),
+        "{idle}"
+    );
+}
+
+#[test]
 fn dry_run_lists_what_would_be_converted_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = places(dir.path());

@@ -291,7 +291,10 @@ fn check_source(
     report.skipped = plan
         .skipped_reasons
         .into_iter()
-        .filter(|(reason, _)| reason != crate::ALREADY_CONVERTED)
+        // Converted objects, rewritten or not: a rewritten one is a discrepancy of its own.
+        .filter(|(reason, _)| {
+            reason != crate::ALREADY_CONVERTED && reason != crate::CHANGED_SINCE_CONVERTED
+        })
         .collect();
     report.discrepancies.extend(found);
     Ok(())

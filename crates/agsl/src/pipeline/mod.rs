@@ -25,8 +25,8 @@ pub use job::{
     ConvertJob, DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_BYTES, DEFAULT_LOCK_STALE_AFTER, InvalidJob,
     JobSpec, parse_size,
 };
-pub use plan::ALREADY_CONVERTED;
 pub(crate) use plan::plan_listing;
+pub use plan::{ALREADY_CONVERTED, CHANGED_SINCE_CONVERTED};
 use summary::dry_run_summary;
 pub use summary::{PlannedObject, Progress, RunSummary};
 pub use tables::table_ddl;

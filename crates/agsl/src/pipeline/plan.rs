@@ -61,6 +61,13 @@ impl Plan {
 /// Reason given for objects an earlier run converted completely (for this window).
 pub const ALREADY_CONVERTED: &str = "already converted";
 
+/// Reason given for objects an earlier run converted completely whose stored size has changed
+/// since: rewritten in place (a log file copied again, or still being written when it was
+/// converted). Their new content is not converted by a plain run, since the earlier rows are
+/// in the table; `--reprocess` replaces them. Counted as a skip, so the run and its metrics
+/// say so every time until then.
+pub const CHANGED_SINCE_CONVERTED: &str = "changed since converted";
+
 /// Days listed again before the day an earlier unbounded run listed through: objects AWS
 /// delivers late (minutes, rarely hours) still fall inside.
 pub const LISTING_LOOKBACK_DAYS: i64 = 2;
@@ -99,7 +106,8 @@ pub(crate) fn plan_listing(
     for object in listed {
         let url = source.url(&object.key);
         seen(&object, &url);
-        let mut covered = ledger.covered(&url);
+        let converted = ledger.objects.get(&url);
+        let mut covered = converted.map(|o| o.covered.clone()).unwrap_or_default();
         if job.reprocess {
             let uncover = covered.intersect(&window);
             if !uncover.is_empty() {
@@ -114,7 +122,20 @@ pub(crate) fn plan_listing(
         let todo = window.minus(&covered);
         if todo.is_empty() {
             // Checked before routing, so a no-op run never opens an object to detect it.
-            plan.skip(&object.key, ALREADY_CONVERTED);
+            let reason = match converted {
+                Some(entry) if entry.size != object.size => {
+                    tracing::warn!(
+                        key = object.key,
+                        converted_size = entry.size,
+                        size = object.size,
+                        "source object changed since it was converted; its new content is not \
+                         converted until a run with --reprocess covers it"
+                    );
+                    CHANGED_SINCE_CONVERTED
+                }
+                _ => ALREADY_CONVERTED,
+            };
+            plan.skip(&object.key, reason);
             continue;
         }
         let routing = match &parser {
