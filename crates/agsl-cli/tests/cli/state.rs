@@ -232,6 +232,40 @@ fn an_object_rewritten_after_its_conversion_is_reported_until_reprocessed() {
 }
 
 #[test]
+fn a_rewritten_object_converted_for_part_of_its_time_is_kept_whole_until_reprocessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = places(dir.path());
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(4, 4, 200, 71), &mut expected);
+    convert_json(&source, &target, &["--until", "2024-03-08"]);
+    let longer = alb_objects(4, 1, 300, 71).remove(0);
+    assert!(expected.contains_key(&longer.key), "the same key again");
+    source
+        .store
+        .put(&longer.key, agsl::sample::stored(&longer).unwrap())
+        .unwrap();
+    let earlier = read_table(&target).rows.get(&longer.key).copied();
+
+    // Neither the rest of its time nor a reprocessing of only that rest touches it: either
+    // would leave rows of two contents side by side, or take back rows it does not replace.
+    for extra in [&[][..], &["--reprocess", "--since", "2024-03-08"][..]] {
+        let run = convert_json(&source, &target, extra);
+        assert_eq!(
+            run["skipped_reasons"]["changed since converted"], 1,
+            "{extra:?}: {run}"
+        );
+        let table = read_table(&target);
+        assert_eq!(table.rows.get(&longer.key).copied(), earlier, "{extra:?}");
+        assert_eq!(table.duplicate_rows, 0);
+    }
+
+    let facts = &longer.facts;
+    expected.insert(longer.key.clone(), (facts.good_lines, facts.bad_lines));
+    convert_json(&source, &target, &["--reprocess"]);
+    read_table(&target).assert_exactly(&expected);
+}
+
+#[test]
 fn dry_run_lists_what_would_be_converted_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = places(dir.path());

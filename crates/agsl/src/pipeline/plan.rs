@@ -61,11 +61,11 @@ impl Plan {
 /// Reason given for objects an earlier run converted completely (for this window).
 pub const ALREADY_CONVERTED: &str = "already converted";
 
-/// Reason given for objects an earlier run converted completely whose stored size has changed
-/// since: rewritten in place (a log file copied again, or still being written when it was
-/// converted). Their new content is not converted by a plain run, since the earlier rows are
-/// in the table; `--reprocess` replaces them. Counted as a skip, so the run and its metrics
-/// say so every time until then.
+/// Reason given for objects an earlier run converted (wholly or for part of their event time)
+/// whose stored size has changed since: rewritten in place (a log file copied again, or still
+/// being written when it was converted). Rows of their earlier content are in the table, so
+/// nothing more of them is converted until `--reprocess` takes those rows back. Counted as a
+/// skip, so every run and its metrics say so until then.
 pub const CHANGED_SINCE_CONVERTED: &str = "changed since converted";
 
 /// Days listed again before the day an earlier unbounded run listed through: objects AWS
@@ -108,34 +108,37 @@ pub(crate) fn plan_listing(
         seen(&object, &url);
         let converted = ledger.objects.get(&url);
         let mut covered = converted.map(|o| o.covered.clone()).unwrap_or_default();
-        if job.reprocess {
-            let uncover = covered.intersect(&window);
-            if !uncover.is_empty() {
-                covered = covered.minus(&uncover);
-                plan.uncover.push(Coverage {
-                    url: url.clone(),
-                    size: object.size,
-                    spans: uncover,
-                });
-            }
+        let uncover = if job.reprocess {
+            covered.intersect(&window)
+        } else {
+            Spans::default()
+        };
+        covered = covered.minus(&uncover);
+        // A rewritten object keeps rows of its earlier content for the event time converted
+        // from it; converting the rest of the new content beside them would mix the two. Its
+        // rows are taken back only when all of them are, so none are lost either.
+        if let Some(entry) = converted.filter(|e| e.size != object.size && !covered.is_empty()) {
+            tracing::warn!(
+                key = object.key,
+                converted_size = entry.size,
+                size = object.size,
+                "source object changed since it was converted; it is not converted again \
+                 until a run with --reprocess takes back what was converted of it"
+            );
+            plan.skip(&object.key, CHANGED_SINCE_CONVERTED);
+            continue;
+        }
+        if !uncover.is_empty() {
+            plan.uncover.push(Coverage {
+                url: url.clone(),
+                size: object.size,
+                spans: uncover,
+            });
         }
         let todo = window.minus(&covered);
         if todo.is_empty() {
             // Checked before routing, so a no-op run never opens an object to detect it.
-            let reason = match converted {
-                Some(entry) if entry.size != object.size => {
-                    tracing::warn!(
-                        key = object.key,
-                        converted_size = entry.size,
-                        size = object.size,
-                        "source object changed since it was converted; its new content is not \
-                         converted until a run with --reprocess covers it"
-                    );
-                    CHANGED_SINCE_CONVERTED
-                }
-                _ => ALREADY_CONVERTED,
-            };
-            plan.skip(&object.key, reason);
+            plan.skip(&object.key, ALREADY_CONVERTED);
             continue;
         }
         let routing = match &parser {
