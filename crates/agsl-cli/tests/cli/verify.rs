@@ -20,6 +20,16 @@ fn converted() -> (tempfile::TempDir, PathBuf, PathBuf) {
 
 /// `agsl verify` on the pair: (exit code, stdout lines).
 fn verify(source: &Path, target: &Path, extra: &[&str]) -> (i32, Vec<String>) {
+    let output = agsl_verify(source, target, extra);
+    let lines = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (output.status.code().unwrap(), lines)
+}
+
+/// Runs `agsl verify` on the pair with `extra` arguments.
+fn agsl_verify(source: &Path, target: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "verify",
         "--source",
@@ -28,12 +38,15 @@ fn verify(source: &Path, target: &Path, extra: &[&str]) -> (i32, Vec<String>) {
         target.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let output = agsl(&args);
-    let lines = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    (output.status.code().unwrap(), lines)
+    agsl(&args)
+}
+
+/// `agsl verify --json` on the pair: the report.
+fn verify_json(source: &Path, target: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    let output = agsl_verify(source, target, &args);
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// The committed table files, sorted, relative to the target.
@@ -59,16 +72,7 @@ fn a_converted_target_is_clean_shallow_and_deep() {
     let (_dir, source, target) = converted();
     assert_eq!(verify(&source, &target, &[]), (0, vec![]));
     assert_eq!(verify(&source, &target, &["--deep"]), (0, vec![]));
-    let output = agsl(&[
-        "verify",
-        "--json",
-        "--deep",
-        "--source",
-        source.to_str().unwrap(),
-        "--target",
-        target.to_str().unwrap(),
-    ]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = verify_json(&source, &target, &["--deep"]);
     assert_eq!(report["clean"], true);
     assert_eq!(report["objects_listed"], 12);
     assert_eq!(report["objects_converted"], 12);
@@ -203,15 +207,7 @@ fn a_source_object_rewritten_with_another_size_is_named() {
         )]
     );
     // Reported once, as that discrepancy: not also as an object listed but not converted.
-    let output = agsl(&[
-        "verify",
-        "--json",
-        "--source",
-        source.to_str().unwrap(),
-        "--target",
-        target.to_str().unwrap(),
-    ]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = verify_json(&source, &target, &[]);
     assert_eq!(report["skipped"], serde_json::json!({}), "{report}");
     assert_eq!(report["discrepancies"].as_array().unwrap().len(), 1);
 }
