@@ -113,7 +113,9 @@ pub(crate) fn plan_listing(
         } else {
             Spans::default()
         };
-        covered = covered.minus(&uncover);
+        if !uncover.is_empty() {
+            covered = covered.minus(&uncover);
+        }
         // A rewritten object keeps rows of its earlier content for the event time converted
         // from it; converting the rest of the new content beside them would mix the two. Its
         // rows are taken back only when all of them are, so none are lost either.
