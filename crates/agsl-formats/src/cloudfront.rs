@@ -435,7 +435,7 @@ impl LineParser for CloudfrontLineParser {
             return Ok(LineKind::NotData);
         }
         let mut v = ["-"; FIELDS.len()];
-        for (position, value) in line.split('\t').enumerate() {
+        for (position, value) in fields::split_on(line, b'\t').enumerate() {
             match self.layout.get(position) {
                 Some(Some(slot)) => v[*slot] = value,
                 Some(None) => {}

@@ -255,7 +255,8 @@ pub struct CloudfrontV2Format {
 #[derive(Debug)]
 struct PlainLayout {
     slots: Vec<Option<usize>>,
-    delimiter: char,
+    /// One ASCII byte ([`FieldList::parse`] checks it).
+    delimiter: u8,
 }
 
 impl LogFormat for CloudfrontV2Format {
@@ -329,7 +330,7 @@ impl LogFormat for CloudfrontV2Format {
         Ok(Box::new(CloudfrontV2Format {
             plain: Some(Arc::new(PlainLayout {
                 slots,
-                delimiter: char::from(fields.delimiter),
+                delimiter: fields.delimiter,
             })),
         }))
     }
@@ -349,7 +350,7 @@ impl LogFormat for CloudfrontV2Format {
                     columns: V2Columns::new(batch_size),
                     plain: self.plain.clone(),
                     layout: None,
-                    delimiter: '\t',
+                    delimiter: b'\t',
                 },
                 batch_size,
             ),
@@ -467,7 +468,7 @@ struct TextParser {
     /// The slot of each position, from the object's `#Fields:` line, else the configured
     /// field list (`None`: neither, so no line can be placed).
     layout: Option<Vec<Option<usize>>>,
-    delimiter: char,
+    delimiter: u8,
 }
 
 impl LineParser for TextParser {
@@ -488,7 +489,7 @@ impl LineParser for TextParser {
         };
         let mut values = ["-"; SLOTS];
         let mut count = 0;
-        for (position, value) in line.split(self.delimiter).enumerate() {
+        for (position, value) in fields::split_on(line, self.delimiter).enumerate() {
             count += 1;
             if let Some(Some(slot)) = layout.get(position) {
                 values[*slot] = value;
@@ -498,7 +499,7 @@ impl LineParser for TextParser {
             return Err(format!(
                 "{count} {:?}-separated fields where {} names {}; a delimiter inside a value \
                  would shift the columns",
-                self.delimiter,
+                char::from(self.delimiter),
                 "the header or field list",
                 layout.len()
             )
@@ -522,7 +523,7 @@ impl LineParser for TextParser {
             .as_ref()
             .filter(|plain| !plain.slots.is_empty())
             .map(|plain| plain.slots.clone());
-        self.delimiter = self.plain.as_ref().map_or('\t', |plain| plain.delimiter);
+        self.delimiter = self.plain.as_ref().map_or(b'\t', |plain| plain.delimiter);
     }
 }
 

@@ -187,7 +187,7 @@ impl LineParser for NlbLineParser {
     fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         let mut f = ["-"; KNOWN_FIELDS];
         let mut count = 0;
-        for token in line.split(' ') {
+        for token in fields::split_on(line, b' ') {
             if count < KNOWN_FIELDS {
                 f[count] = token;
             }

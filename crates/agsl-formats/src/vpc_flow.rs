@@ -22,6 +22,7 @@
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::RecordBatch;
+use arrow_array::builder::StringBuilder;
 use arrow_schema::{ArrowError, Schema, SchemaRef};
 
 use crate::columns::columns;
@@ -156,8 +157,27 @@ columns! {
 static SCHEMA: LazyLock<SchemaRef> =
     LazyLock::new(|| Arc::new(Schema::new(VpcFlowColumns::fields())));
 
-/// Position -> slot in [`FIELDS`] (`None`: a field agsl does not know).
-type Layout = Arc<Vec<Option<usize>>>;
+/// The fields of an object's lines, from its header or the configured default.
+#[derive(Debug)]
+struct FieldLayout {
+    /// Position -> slot in [`FIELDS`] (`None`: a field agsl does not know).
+    slots: Vec<Option<usize>>,
+    /// Bit `slot` for every slot some position fills.
+    present: u64,
+}
+
+type Layout = Arc<FieldLayout>;
+
+/// Bit `slot` for every Utf8 column. A text column the layout leaves out is NULL on every line,
+/// and is filled in one step when the batch ends or the layout changes, not a row at a time: a
+/// v2 default line fills 6 of the 44 text columns.
+static TEXT_SLOTS: LazyLock<u64> = LazyLock::new(|| {
+    VpcFlowColumns::fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.data_type() == &arrow_schema::DataType::Utf8)
+        .fold(0, |mask, (slot, _)| mask | 1 << slot)
+});
 
 /// A field name in a format string that agsl does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -233,8 +253,10 @@ fn slot(name: &str) -> Option<usize> {
     FIELDS.iter().position(|f| *f == name)
 }
 
-fn layout(format: &str) -> Vec<Option<usize>> {
-    format.split_whitespace().map(slot).collect()
+fn layout(format: &str) -> FieldLayout {
+    let slots: Vec<Option<usize>> = format.split_whitespace().map(slot).collect();
+    let present = slots.iter().flatten().fold(0, |mask, &slot| mask | 1 << slot);
+    FieldLayout { slots, present }
 }
 
 /// A header names fields; data starts with a number (`version`, an account id, ...) or `-`.
@@ -383,31 +405,36 @@ impl VpcFlowRecord {
 impl LineParser for VpcFlowLineParser {
     fn parse_line(&mut self, line: &str) -> Result<LineKind, Reason> {
         if is_header(line) {
-            self.layout = Arc::new(layout(line));
+            self.set_layout(Arc::new(layout(line)));
             return Ok(LineKind::NotData);
         }
         let mut v = ["-"; FIELDS.len()];
         let mut count = 0;
-        for token in line.split(' ') {
-            if let Some(Some(slot)) = self.layout.get(count) {
+        for token in fields::split_on(line, b' ') {
+            if let Some(Some(slot)) = self.layout.slots.get(count) {
                 v[*slot] = token;
             }
             count += 1;
         }
-        if count != self.layout.len() {
-            return Err(
-                format!("has {count} fields; the format names {}", self.layout.len()).into(),
-            );
+        let named = self.layout.slots.len();
+        if count != named {
+            return Err(format!("has {count} fields; the format names {named}").into());
         }
         let r = VpcFlowRecord::parse(&v)?;
 
         let c = &mut self.columns;
-        let text = |i: usize| fields::text(v[i]);
+        let present = self.layout.present;
+        // Text columns the layout leaves out are filled by `fill_absent_text`.
+        let put = |builder: &mut StringBuilder, i: usize| {
+            if present & 1 << i != 0 {
+                builder.append_option(fields::text(v[i]));
+            }
+        };
         c.version.append_option(r.version);
-        c.account_id.append_option(text(1));
-        c.interface_id.append_option(text(2));
-        c.srcaddr.append_option(text(3));
-        c.dstaddr.append_option(text(4));
+        put(&mut c.account_id, 1);
+        put(&mut c.interface_id, 2);
+        put(&mut c.srcaddr, 3);
+        put(&mut c.dstaddr, 4);
         c.srcport.append_option(r.srcport);
         c.dstport.append_option(r.dstport);
         c.protocol.append_option(r.protocol);
@@ -415,48 +442,48 @@ impl LineParser for VpcFlowLineParser {
         c.bytes.append_option(r.bytes);
         c.start_time.append_option(r.start_time);
         c.end_time.append_option(r.end_time);
-        c.action.append_option(text(12));
-        c.log_status.append_option(text(13));
-        c.vpc_id.append_option(text(14));
-        c.subnet_id.append_option(text(15));
-        c.instance_id.append_option(text(16));
+        put(&mut c.action, 12);
+        put(&mut c.log_status, 13);
+        put(&mut c.vpc_id, 14);
+        put(&mut c.subnet_id, 15);
+        put(&mut c.instance_id, 16);
         c.tcp_flags.append_option(r.tcp_flags);
-        c.kind.append_option(text(18));
-        c.pkt_srcaddr.append_option(text(19));
-        c.pkt_dstaddr.append_option(text(20));
-        c.record_region.append_option(text(21));
-        c.az_id.append_option(text(22));
-        c.sublocation_type.append_option(text(23));
-        c.sublocation_id.append_option(text(24));
-        c.pkt_src_aws_service.append_option(text(25));
-        c.pkt_dst_aws_service.append_option(text(26));
-        c.flow_direction.append_option(text(27));
+        put(&mut c.kind, 18);
+        put(&mut c.pkt_srcaddr, 19);
+        put(&mut c.pkt_dstaddr, 20);
+        put(&mut c.record_region, 21);
+        put(&mut c.az_id, 22);
+        put(&mut c.sublocation_type, 23);
+        put(&mut c.sublocation_id, 24);
+        put(&mut c.pkt_src_aws_service, 25);
+        put(&mut c.pkt_dst_aws_service, 26);
+        put(&mut c.flow_direction, 27);
         c.traffic_path.append_option(r.traffic_path);
-        c.ecs_cluster_arn.append_option(text(29));
-        c.ecs_cluster_name.append_option(text(30));
-        c.ecs_container_instance_arn.append_option(text(31));
-        c.ecs_container_instance_id.append_option(text(32));
-        c.ecs_container_id.append_option(text(33));
-        c.ecs_second_container_id.append_option(text(34));
-        c.ecs_service_name.append_option(text(35));
-        c.ecs_task_definition_arn.append_option(text(36));
-        c.ecs_task_arn.append_option(text(37));
-        c.ecs_task_id.append_option(text(38));
-        c.reject_reason.append_option(text(39));
-        c.resource_id.append_option(text(40));
-        c.encryption_status.append_option(text(41));
-        c.instance_tag.append_option(text(42));
-        c.instance_tag_2.append_option(text(43));
-        c.interface_tag.append_option(text(44));
-        c.interface_tag_2.append_option(text(45));
-        c.asg_tag.append_option(text(46));
-        c.asg_tag_2.append_option(text(47));
-        c.interface_type.append_option(text(48));
-        c.next_hop_interface_id.append_option(text(49));
-        c.next_hop_subnet_id.append_option(text(50));
-        c.next_hop_az_id.append_option(text(51));
-        c.next_hop_vpc_id.append_option(text(52));
-        c.next_hop_interface_type.append_option(text(53));
+        put(&mut c.ecs_cluster_arn, 29);
+        put(&mut c.ecs_cluster_name, 30);
+        put(&mut c.ecs_container_instance_arn, 31);
+        put(&mut c.ecs_container_instance_id, 32);
+        put(&mut c.ecs_container_id, 33);
+        put(&mut c.ecs_second_container_id, 34);
+        put(&mut c.ecs_service_name, 35);
+        put(&mut c.ecs_task_definition_arn, 36);
+        put(&mut c.ecs_task_arn, 37);
+        put(&mut c.ecs_task_id, 38);
+        put(&mut c.reject_reason, 39);
+        put(&mut c.resource_id, 40);
+        put(&mut c.encryption_status, 41);
+        put(&mut c.instance_tag, 42);
+        put(&mut c.instance_tag_2, 43);
+        put(&mut c.interface_tag, 44);
+        put(&mut c.interface_tag_2, 45);
+        put(&mut c.asg_tag, 46);
+        put(&mut c.asg_tag_2, 47);
+        put(&mut c.interface_type, 48);
+        put(&mut c.next_hop_interface_id, 49);
+        put(&mut c.next_hop_subnet_id, 50);
+        put(&mut c.next_hop_az_id, 51);
+        put(&mut c.next_hop_vpc_id, 52);
+        put(&mut c.next_hop_interface_type, 53);
         Ok(LineKind::Row)
     }
 
@@ -465,11 +492,36 @@ impl LineParser for VpcFlowLineParser {
     }
 
     fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
+        self.fill_absent_text();
         self.columns.finish(&SCHEMA)
     }
 
     fn start_object(&mut self) {
-        self.layout = self.default_layout.clone();
+        self.set_layout(self.default_layout.clone());
+    }
+}
+
+impl VpcFlowLineParser {
+    /// Lines from here on have the fields of `layout`.
+    fn set_layout(&mut self, layout: Layout) {
+        self.fill_absent_text();
+        self.layout = layout;
+    }
+
+    /// Brings the text columns the current layout leaves out up to the rows appended, as NULLs.
+    fn fill_absent_text(&mut self) {
+        let absent = *TEXT_SLOTS & !self.layout.present;
+        let rows = self.columns.len();
+        for (slot, builder) in self.columns.builders_mut().into_iter().enumerate() {
+            if absent & 1 << slot != 0 {
+                let missing = rows - builder.len();
+                builder
+                    .as_any_mut()
+                    .downcast_mut::<StringBuilder>()
+                    .expect("TEXT_SLOTS holds Utf8 columns only")
+                    .append_nulls(missing);
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Where a line's spaces and its quotes or backslashes are, 64 bytes at a time, as two bitmasks
-//! (bit `i` for byte `i` of the block). The tokenizer takes each field's end from the masks
+//! Where a line's spaces and its quotes or backslashes are, 64 bytes at a time, as bitmasks
+//! (bit `i` for byte `i` of the block); for lines without quoting, where one delimiter byte is
+//! ([`occurrences`]). The tokenizer takes each field's end from the masks
 //! with one `trailing_zeros` instead of starting a byte search per field, which costs more than
 //! the search itself on fields of a few bytes. On x86_64 the masks come from SSE2 compares
 //! (part of every x86_64 CPU, so no detection at run time); elsewhere from a byte loop.
@@ -26,6 +27,52 @@ pub(super) fn classify(bytes: &[u8], start: usize) -> BlockClasses {
             classify_block(&padded)
         }
     }
+}
+
+/// Where `byte` occurs in the block of `bytes` starting at `start` (at most 64 bytes), for
+/// lines without quoting (VPC Flow and NLB split at spaces, CloudFront at TABs); bits past the
+/// end of the line are clear.
+pub(super) fn occurrences(bytes: &[u8], start: usize, byte: u8) -> u64 {
+    match bytes.get(start..start + 64) {
+        Some(block) => occurrences_in_block(block.try_into().expect("64 bytes"), byte),
+        None => {
+            let mut padded = [0u8; 64];
+            let tail = &bytes[start.min(bytes.len())..];
+            padded[..tail.len()].copy_from_slice(tail);
+            // The padding would match a NUL `byte`.
+            occurrences_in_block(&padded, byte) & !(u64::MAX << tail.len())
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn occurrences_in_block(block: &[u8; 64], byte: u8) -> u64 {
+    // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
+    unsafe { occurrences_sse2(block, byte) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn occurrences_sse2(block: &[u8; 64], byte: u8) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let wanted = _mm_set1_epi8(byte as i8);
+    let mut mask = 0u64;
+    for (lane, chunk) in block.chunks_exact(16).enumerate() {
+        // SAFETY: `chunk` is 16 readable bytes; the load has no alignment requirement.
+        let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) };
+        mask |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, wanted)) as u16) << (lane * 16);
+    }
+    mask
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn occurrences_in_block(block: &[u8; 64], byte: u8) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (i, &b)| mask | u64::from(b == byte) << i)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -94,6 +141,10 @@ mod tests {
             let bytes = &line[..len];
             for start in (0..len.max(1)).step_by(64) {
                 let classes = classify(bytes, start);
+                assert_eq!(occurrences(bytes, start, b' '), expected(bytes, start).0);
+                let nuls = bytes[start..].iter().take(64).enumerate();
+                let nuls = nuls.fold(0u64, |mask, (i, &b)| mask | u64::from(b == 0) << i);
+                assert_eq!(occurrences(bytes, start, 0), nuls, "NULs, len {len}");
                 assert_eq!(
                     (classes.spaces, classes.quotes_or_escapes, classes.quotes),
                     expected(bytes, start),

@@ -164,3 +164,50 @@ fn epoch_seconds_beyond_microseconds_are_rejected_not_overflowed() {
         d.rejects[0].reason
     );
 }
+
+/// Text columns a layout leaves out are filled with NULLs in one step at each layout change and
+/// batch end, not row by row: each row must still get exactly its own layout's values.
+#[test]
+fn text_columns_a_layout_leaves_out_are_null_across_layout_changes_and_batches() {
+    // Three layouts in turn, three rows each, in batches of two rows: layout changes fall both
+    // inside batches and on their ends.
+    let layouts = [
+        "version vpc-id subnet-id action",
+        "version srcaddr dstaddr action log-status",
+        "version vpc-id action",
+    ];
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for (l, header) in layouts.iter().enumerate() {
+        input += &format!("{header}\n");
+        for r in 0..3 {
+            let values: Vec<(String, String)> = header
+                .split(' ')
+                .skip(1)
+                .map(|name| (name.replace('-', "_"), format!("{name}.{l}{r}")))
+                .collect();
+            let line: Vec<&str> = values.iter().map(|(_, value)| value.as_str()).collect();
+            input += &format!("2 {}\n", line.join(" "));
+            expected.push(values.into_iter().collect::<std::collections::BTreeMap<_, _>>());
+        }
+    }
+    let d = Decoded::from_bytes(&VpcFlowFormat::default(), input.as_bytes(), 2).expect("decodes");
+    assert!(d.rejects.is_empty(), "rejected: {:?}", d.rejects);
+    assert_eq!(d.batches.len(), 5);
+    let rows = d.batches.iter().flat_map(|b| (0..b.num_rows()).map(move |i| (b, i)));
+    let mut checked = 0;
+    for (row, (b, i)) in rows.enumerate() {
+        for field in b.schema().fields() {
+            if field.data_type() == &arrow_schema::DataType::Utf8 {
+                let column = field.name().as_str();
+                assert_eq!(
+                    text_at(b, column, i),
+                    expected[row].get(column).cloned(),
+                    "row {row}, column {column}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 9 * 44, "every text column of every row");
+}
