@@ -383,7 +383,8 @@ pub(crate) fn ip_port<'a>(
     if value == "-" {
         return Ok((None, None));
     }
-    let Some(colon) = value.rfind(':') else {
+    // The port is a few bytes from the end: a loop from there beats starting a search.
+    let Some(colon) = value.bytes().rposition(|b| b == b':') else {
         return Err(format!("invalid ip:port `{}` in column `{column}`", shown(value)).into());
     };
     let ip = &value[..colon];
@@ -404,12 +405,13 @@ pub(crate) fn ip_port<'a>(
 /// stays whole. One trailing space (as in `"- - - "`) is dropped first. Each part `-` is NULL.
 pub(crate) fn request_line(value: &str) -> [Option<&str>; 3] {
     let value = value.strip_suffix(' ').unwrap_or(value);
-    let Some(first) = value.find(' ') else {
+    // The verb and the protocol are a few bytes long: loops from either end beat searches.
+    let Some(first) = value.bytes().position(|b| b == b' ') else {
         return [text(value), None, None];
     };
     let verb = &value[..first];
     let rest = &value[first + 1..];
-    match rest.rfind(' ') {
+    match rest.bytes().rposition(|b| b == b' ') {
         Some(last) => [text(verb), text(&rest[..last]), text(&rest[last + 1..])],
         None => [text(verb), text(rest), None],
     }
