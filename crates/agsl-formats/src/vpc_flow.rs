@@ -255,7 +255,10 @@ fn slot(name: &str) -> Option<usize> {
 
 fn layout(format: &str) -> FieldLayout {
     let slots: Vec<Option<usize>> = format.split_whitespace().map(slot).collect();
-    let present = slots.iter().flatten().fold(0, |mask, &slot| mask | 1 << slot);
+    let present = slots
+        .iter()
+        .flatten()
+        .fold(0, |mask, &slot| mask | 1 << slot);
     FieldLayout { slots, present }
 }
 

@@ -188,13 +188,20 @@ fn text_columns_a_layout_leaves_out_are_null_across_layout_changes_and_batches()
                 .collect();
             let line: Vec<&str> = values.iter().map(|(_, value)| value.as_str()).collect();
             input += &format!("2 {}\n", line.join(" "));
-            expected.push(values.into_iter().collect::<std::collections::BTreeMap<_, _>>());
+            expected.push(
+                values
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+            );
         }
     }
     let d = Decoded::from_bytes(&VpcFlowFormat::default(), input.as_bytes(), 2).expect("decodes");
     assert!(d.rejects.is_empty(), "rejected: {:?}", d.rejects);
     assert_eq!(d.batches.len(), 5);
-    let rows = d.batches.iter().flat_map(|b| (0..b.num_rows()).map(move |i| (b, i)));
+    let rows = d
+        .batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(move |i| (b, i)));
     let mut checked = 0;
     for (row, (b, i)) in rows.enumerate() {
         for field in b.schema().fields() {
