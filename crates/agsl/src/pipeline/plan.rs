@@ -37,6 +37,17 @@ pub(crate) struct Plan {
     pub uncover: Vec<Coverage>,
     /// The latest key day listed, when the listing covered everything new (an unbounded run).
     pub listed_through: Option<i64>,
+    /// Objects skipped as [`CHANGED_SINCE_CONVERTED`] (few: AWS never rewrites a log object).
+    /// A run warns about each; `verify`, which plans too, reports them its own way.
+    pub changed: Vec<ChangedObject>,
+}
+
+/// A converted object whose stored size has changed since its conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChangedObject {
+    pub key: String,
+    pub converted_size: u64,
+    pub size: u64,
 }
 
 impl Plan {
@@ -73,7 +84,17 @@ pub const CHANGED_SINCE_CONVERTED: &str = "changed since converted";
 pub const LISTING_LOOKBACK_DAYS: i64 = 2;
 
 pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result<Plan> {
-    plan_listing(job, source, ledger, &mut |_, _| {})
+    let plan = plan_listing(job, source, ledger, &mut |_, _| {})?;
+    for changed in &plan.changed {
+        tracing::warn!(
+            key = changed.key,
+            converted_size = changed.converted_size,
+            size = changed.size,
+            "source object changed since it was converted; it is not converted again until a \
+             run with --reprocess takes back what was converted of it"
+        );
+    }
+    Ok(plan)
 }
 
 /// [`plan`], showing `seen` every listed object with its URL (for `verify`).
@@ -120,14 +141,12 @@ pub(crate) fn plan_listing(
         // from it; converting the rest of the new content beside them would mix the two. Its
         // rows are taken back only when all of them are, so none are lost either.
         if let Some(entry) = converted.filter(|e| e.size != object.size && !covered.is_empty()) {
-            tracing::warn!(
-                key = object.key,
-                converted_size = entry.size,
-                size = object.size,
-                "source object changed since it was converted; it is not converted again \
-                 until a run with --reprocess takes back what was converted of it"
-            );
             plan.skip(&object.key, CHANGED_SINCE_CONVERTED);
+            plan.changed.push(ChangedObject {
+                key: object.key,
+                converted_size: entry.size,
+                size: object.size,
+            });
             continue;
         }
         if !uncover.is_empty() {
