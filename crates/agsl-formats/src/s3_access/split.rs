@@ -146,6 +146,77 @@ pub(super) struct Fields<'a> {
 pub(super) fn split(line: &str) -> Result<Fields<'_>, Reason> {
     let mut values = ["-"; KNOWN_FIELDS];
     let request = prefix(line, &mut values)?;
+    if let Some(count) = only_split(line, request, &mut values) {
+        return Ok(Fields { values, count });
+    }
+    split_counting(line, request, values)
+}
+
+/// [`split`] without [`only_split`], for the tests that hold the two to the same result.
+#[cfg(test)]
+fn split_every_way(line: &str) -> Result<Fields<'_>, Reason> {
+    let mut values = ["-"; KNOWN_FIELDS];
+    let request = prefix(line, &mut values)?;
+    split_counting(line, request, values)
+}
+
+/// The usual line: no quoted field holds a `" ` of its own, so exactly three quotes after the
+/// request line's opening one could close a field, and the one split there can be closes the
+/// request line, referrer and user agent at them in turn. It is taken here when it fits,
+/// checked as [`Line`] checks every split (each field's shape once, where counting every split
+/// checks the tail after each closing candidate and again when taking the split). `None`: not
+/// such a line, or that split does not fit; [`Line`] then counts the splits (none, and why).
+fn only_split<'a>(
+    text: &'a str,
+    request: usize,
+    values: &mut [&'a str; KNOWN_FIELDS],
+) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.get(request) != Some(&b'"') {
+        return None;
+    }
+    let mut closers = [0; 3];
+    let mut found = 0;
+    for q in memchr::memchr_iter(b'"', &bytes[request + 1..]).map(|i| request + 1 + i) {
+        if matches!(bytes.get(q + 1), None | Some(b' ')) {
+            *closers.get_mut(found)? = q;
+            found += 1;
+        }
+    }
+    let [request_close, referrer_close, user_agent_close] = closers;
+    if found != 3 {
+        return None;
+    }
+    let line = Line::unscanned(text);
+    let request_line = &text[request + 1..request_close];
+    if !request_fits(request_line) {
+        return None;
+    }
+    let mut middle = ["-"; 6];
+    let referrer = line.middle(request_close + 1, &mut middle).ok()?;
+    if !line.quote_at(referrer) || referrer_close <= referrer {
+        return None;
+    }
+    // A closing candidate is followed by a space or ends the line (then no quote is here).
+    let user_agent = referrer_close + 2;
+    if !line.quote_at(user_agent) || user_agent_close <= user_agent {
+        return None;
+    }
+    let (tail, count) = line.tail(user_agent_close + 1).ok()?;
+    values[REQUEST] = request_line;
+    values[REQUEST + 1..REFERRER].copy_from_slice(&middle);
+    values[REFERRER] = &text[referrer + 1..referrer_close];
+    values[USER_AGENT] = &text[user_agent + 1..user_agent_close];
+    values[TAIL..].copy_from_slice(&tail);
+    Some(TAIL + count)
+}
+
+/// Counts the splits of the line past its prefix (in `values`); takes the only one.
+fn split_counting<'a>(
+    line: &'a str,
+    request: usize,
+    mut values: [&'a str; KNOWN_FIELDS],
+) -> Result<Fields<'a>, Reason> {
     let line = Line::new(line, request);
     match line.ways_from_request(request) {
         1 => {}
@@ -224,11 +295,10 @@ impl<'a> Line<'a> {
             .filter(|&q| matches!(bytes.get(q + 1), None | Some(b' ')))
             .collect();
         let mut line = Self {
-            text,
             user_agent_ways: vec![0; closers.len() + 1],
             referrer_ways: vec![0; closers.len() + 1],
             closers,
-            bare: false,
+            ..Self::unscanned(text)
         };
         for i in (0..line.closers.len()).rev() {
             let after = line.closers[i] + 1;
@@ -242,6 +312,18 @@ impl<'a> Line<'a> {
         }
         line.bare = line.bare_dash(from).is_some();
         line
+    }
+
+    /// A line whose closing candidates are not looked for: enough to check the fields between
+    /// and after the quoted ones ([`Line::middle`], [`Line::tail`]).
+    fn unscanned(text: &'a str) -> Self {
+        Self {
+            text,
+            closers: Vec::new(),
+            user_agent_ways: Vec::new(),
+            referrer_ways: Vec::new(),
+            bare: false,
+        }
     }
 
     /// Index of the first closing candidate after byte `at`.
@@ -588,6 +670,73 @@ mod tests {
         }
         assert!(!Shape::Tls.fits("TL\u{feff}Sv1.3"));
         assert!(Shape::Tls.fits("TLSV1.2"));
+    }
+
+    /// The fields of a split, or its reason, to compare two ways of splitting.
+    fn outcome(split: Result<Fields<'_>, Reason>) -> Result<Vec<String>, String> {
+        split
+            .map(|f| {
+                f.values[..f.count]
+                    .iter()
+                    .map(|v| (*v).to_owned())
+                    .collect()
+            })
+            .map_err(|reason| reason.into_owned())
+    }
+
+    /// A quoted field (or a bare `-`): mostly plain text, sometimes holding quotes, `" ` and
+    /// spaces of its own, or only quotes and spaces, unbalanced.
+    fn quoted(
+        plain: &'static str,
+        around: fn(String) -> String,
+    ) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            1 => Just("-".to_owned()),
+            6 => plain.prop_map(move |c| format!("\"{}\"", around(c))),
+            3 => r#"( |"|" |-|a){0,5}"#.prop_map(move |c| format!("\"{}\"", around(c))),
+            1 => r#"( |"|" |-|a){0,5}"#.prop_map(|c| format!("\"{c}\"")),
+            1 => r#"("|" |"" |-){1,2}"#,
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+        /// The direct split of the usual line gives what counting every split gives, on lines
+        /// whose quoted fields (and the fields around them) hold quotes, `" `, spaces and dashes
+        /// in any number: the fast path is taken only where the counting finds that one split.
+        #[test]
+        fn the_only_split_is_the_one_counting_finds(
+            request in quoted("[a-z/.-]{0,8}", |c| format!("GET /{c} HTTP/1.1")),
+            referrer in quoted("[a-z/:.-]{0,8}", |c| c),
+            user_agent in quoted("[a-z/. -]{0,8}", |c| c),
+            status in proptest::prop_oneof![8 => proptest::strategy::Just("200"), 1 => proptest::strategy::Just("-"), 1 => proptest::strategy::Just("\"")],
+            tail in "(| -| - SigV4| - SigV4 ECDHE AuthHeader h TLSv1\\.2| \"| x y)",
+        ) {
+            let base = line(&request, &referrer, &user_agent).replace(" 200 ", &format!(" {status} "));
+            let text = format!("{base}{tail}");
+            proptest::prop_assert_eq!(outcome(split(&text)), outcome(split_every_way(&text)), "{}", text);
+        }
+    }
+
+    #[test]
+    fn the_usual_line_is_split_directly() {
+        let text = line(r#""GET /a.txt HTTP/1.1""#, r#""-""#, r#""curl/7.38.0""#);
+        let mut values = ["-"; KNOWN_FIELDS];
+        let request = prefix(&text, &mut values).unwrap();
+        assert!(only_split(&text, request, &mut values).is_some());
+        assert_eq!(values[USER_AGENT], "curl/7.38.0");
+        let quoted = line(
+            r#""GET /a.txt HTTP/1.1""#,
+            r#""foo "bar" baz""#,
+            r#""curl""#,
+        );
+        let request = prefix(&quoted, &mut values).unwrap();
+        assert_eq!(
+            only_split(&quoted, request, &mut values),
+            None,
+            "four candidates"
+        );
     }
 
     #[test]
