@@ -168,6 +168,8 @@ struct FieldLayout {
 
 type Layout = Arc<FieldLayout>;
 
+const _: () = assert!(FIELDS.len() <= 64, "a layout's slots are the bits of a u64");
+
 /// Bit `slot` for every Utf8 column. A text column the layout leaves out is NULL on every line,
 /// and is filled in one step when the batch ends or the layout changes, not a row at a time: a
 /// v2 default line fills 6 of the 44 text columns.
