@@ -15,33 +15,38 @@ pub(super) struct BlockClasses {
     pub(super) quotes: u64,
 }
 
-/// The classes of the block of `bytes` starting at `start` (at most 64 bytes).
-pub(super) fn classify(bytes: &[u8], start: usize) -> BlockClasses {
+/// Applies `f` to the block of `bytes` starting at `start`: 64 bytes of the line, or its last,
+/// partial block padded with zero bytes. Returns `f`'s result and how many bytes of the block
+/// are the line's.
+#[inline]
+fn on_block<T>(bytes: &[u8], start: usize, f: impl FnOnce(&[u8; 64]) -> T) -> (T, usize) {
     match bytes.get(start..start + 64) {
-        Some(block) => classify_block(block.try_into().expect("64 bytes")),
+        Some(block) => (f(block.try_into().expect("64 bytes")), 64),
         None => {
-            // The line's last, partial block: zero bytes belong to no class.
             let mut padded = [0u8; 64];
             let tail = &bytes[start.min(bytes.len())..];
             padded[..tail.len()].copy_from_slice(tail);
-            classify_block(&padded)
+            (f(&padded), tail.len())
         }
     }
+}
+
+/// The classes of the block of `bytes` starting at `start` (at most 64 bytes).
+pub(super) fn classify(bytes: &[u8], start: usize) -> BlockClasses {
+    // Zero bytes, the padding of a partial block, belong to no class.
+    on_block(bytes, start, classify_block).0
 }
 
 /// Where `byte` occurs in the block of `bytes` starting at `start` (at most 64 bytes), for
 /// lines without quoting (VPC Flow and NLB split at spaces, CloudFront at TABs); bits past the
 /// end of the line are clear.
 pub(super) fn occurrences(bytes: &[u8], start: usize, byte: u8) -> u64 {
-    match bytes.get(start..start + 64) {
-        Some(block) => occurrences_in_block(block.try_into().expect("64 bytes"), byte),
-        None => {
-            let mut padded = [0u8; 64];
-            let tail = &bytes[start.min(bytes.len())..];
-            padded[..tail.len()].copy_from_slice(tail);
-            // The padding would match a NUL `byte`.
-            occurrences_in_block(&padded, byte) & !(u64::MAX << tail.len())
-        }
+    let (mask, len) = on_block(bytes, start, |block| occurrences_in_block(block, byte));
+    // The padding would match a NUL `byte`.
+    if len < 64 {
+        mask & !(u64::MAX << len)
+    } else {
+        mask
     }
 }
 

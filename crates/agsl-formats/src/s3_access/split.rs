@@ -177,11 +177,9 @@ fn only_split<'a>(
     }
     let mut closers = [0; 3];
     let mut found = 0;
-    for q in memchr::memchr_iter(b'"', &bytes[request + 1..]).map(|i| request + 1 + i) {
-        if matches!(bytes.get(q + 1), None | Some(b' ')) {
-            *closers.get_mut(found)? = q;
-            found += 1;
-        }
+    for q in closing_candidates(bytes, request + 1) {
+        *closers.get_mut(found)? = q;
+        found += 1;
     }
     let [request_close, referrer_close, user_agent_close] = closers;
     if found != 3 {
@@ -209,6 +207,14 @@ fn only_split<'a>(
     values[USER_AGENT] = &text[user_agent + 1..user_agent_close];
     values[TAIL..].copy_from_slice(&tail);
     Some(TAIL + count)
+}
+
+/// The offsets, from `from` on, of the quotes that could close a quoted field: those followed
+/// by a space or the end of the line.
+fn closing_candidates(bytes: &[u8], from: usize) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr_iter(b'"', &bytes[from..])
+        .map(move |i| from + i)
+        .filter(|&q| matches!(bytes.get(q + 1), None | Some(b' ')))
 }
 
 /// Counts the splits of the line past its prefix (in `values`); takes the only one.
@@ -290,10 +296,7 @@ struct Line<'a> {
 impl<'a> Line<'a> {
     fn new(text: &'a str, from: usize) -> Self {
         let bytes = text.as_bytes();
-        let closers: Vec<usize> = memchr::memchr_iter(b'"', &bytes[from..])
-            .map(|i| from + i)
-            .filter(|&q| matches!(bytes.get(q + 1), None | Some(b' ')))
-            .collect();
+        let closers: Vec<usize> = closing_candidates(bytes, from).collect();
         let mut line = Self {
             user_agent_ways: vec![0; closers.len() + 1],
             referrer_ways: vec![0; closers.len() + 1],
