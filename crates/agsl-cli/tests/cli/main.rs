@@ -575,24 +575,29 @@ fn damaged_parquet_objects_are_rejects_and_no_panic_is_printed() {
         .path()
         .join("logs/AWSLogs/123456789012/CloudFront/E1/2024/03/07/23");
     std::fs::create_dir_all(&source).unwrap();
+    // Every byte of the footer's metadata damaged in turn: which bytes make the reader panic
+    // (offsets and sizes of column chunks) changes between parquet releases, so none is named.
+    let end = parquet.len() - 8;
+    let footer = u32::from_le_bytes(parquet[end..end + 4].try_into().unwrap()) as usize;
     let mut reader_panics = 0;
-    for i in 0..300usize {
+    for (i, at) in (end - footer..end).enumerate() {
         let mut damaged = parquet.clone();
-        // Bytes near the end: the footer's metadata, where damage makes the reader panic.
-        let at = damaged.len() - 9 - (i * 7) % (damaged.len() / 4);
-        damaged[at] = damaged[at].wrapping_add(1 + (i % 250) as u8);
+        damaged[at] = damaged[at].wrapping_add(1);
         let decoded =
             agsl_formats::Decoded::from_bytes(Format::CloudfrontV2.parser(), &damaged, 64).unwrap();
-        reader_panics += decoded
+        let panicked = decoded
             .rejects
             .iter()
-            .filter(|r| r.reason.contains("the Parquet reader failed"))
-            .count();
-        std::fs::write(
-            source.join(format!("E1.2024-03-07-23.{i:08}.parquet")),
-            damaged,
-        )
-        .unwrap();
+            .any(|r| r.reason.contains("the Parquet reader failed"));
+        reader_panics += usize::from(panicked);
+        // The CLI run gets every file the reader panicked on and a spread of the others.
+        if panicked || i % 40 == 0 {
+            std::fs::write(
+                source.join(format!("E1.2024-03-07-23.{i:08}.parquet")),
+                damaged,
+            )
+            .unwrap();
+        }
     }
     assert!(
         reader_panics > 0,
