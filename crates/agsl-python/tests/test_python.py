@@ -54,6 +54,36 @@ def test_parse_takes_plain_and_gzip_and_keeps_damage_as_a_reject():
     assert "corrupt compressed data" in rejects.column("reason")[0].as_py()
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_number_and_time_column_has_statistics_pyarrow_reads(tmp_path, service):
+    """Min/max of typed columns let Athena, Spark and DuckDB skip row groups (slow requests by
+    their processing times, a window by its event times). An independent reader must see them:
+    parquet 60 marks Float64 statistics with an order pyarrow and DuckDB do not read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "logs"
+    generate(service, source, bad_every=None)
+    agsl.convert(service, str(source), str(tmp_path / "lake"), catalog="none")
+    typed = [f.name for f in agsl.schema(service)
+             if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+             or pa.types.is_timestamp(f.type)]
+    assert typed, service
+    checked = set()
+    for path in parquet_files(tmp_path / "lake"):
+        metadata = pq.ParquetFile(path).metadata
+        names = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+        for group in range(metadata.num_row_groups):
+            for name in typed:
+                column = metadata.row_group(group).column(names.index(name))
+                statistics = column.statistics
+                if statistics is None or statistics.null_count == column.num_values:
+                    continue  # no value to bound (a column every row leaves NULL)
+                assert statistics.has_min_max, f"{service}: {name} in {path.name}"
+                checked.add(name)
+    assert checked, service
+
+
 def test_convert_returns_the_cli_summary_and_table(tmp_path):
     source = tmp_path / "logs"
     generate("alb", source, size="1MB", lines=200)
