@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import agsl
@@ -59,9 +61,6 @@ def test_every_number_and_time_column_has_statistics_pyarrow_reads(tmp_path, ser
     """Min/max of typed columns let Athena, Spark and DuckDB skip row groups (slow requests by
     their processing times, a window by its event times). An independent reader must see them:
     parquet 60 marks Float64 statistics with an order pyarrow and DuckDB do not read."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     source = tmp_path / "logs"
     generate(service, source, bad_every=None)
     agsl.convert(service, str(source), str(tmp_path / "lake"), catalog="none")
@@ -77,7 +76,8 @@ def test_every_number_and_time_column_has_statistics_pyarrow_reads(tmp_path, ser
             for name in typed:
                 column = metadata.row_group(group).column(names.index(name))
                 statistics = column.statistics
-                if statistics is None or statistics.null_count == column.num_values:
+                assert statistics is not None, f"{service}: {name} in {path.name}"
+                if statistics.null_count == column.num_values:
                     continue  # no value to bound (a column every row leaves NULL)
                 assert statistics.has_min_max, f"{service}: {name} in {path.name}"
                 checked.add(name)
