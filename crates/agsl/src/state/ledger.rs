@@ -140,6 +140,13 @@ pub struct Commit {
     pub listed_through: Option<i64>,
 }
 
+impl Commit {
+    /// The objects and files it names: what the size of its record grows with.
+    pub fn entries(&self) -> u64 {
+        (self.covered.len() + self.uncovered.len() + self.added.len() + self.removed.len()) as u64
+    }
+}
+
 /// Event-time spans of one source object.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
@@ -193,6 +200,11 @@ impl Ledger {
         for file in self.files.values_mut() {
             file.sources.compact();
         }
+    }
+
+    /// Its objects and files: what the size of a checkpoint grows with.
+    pub fn entries(&self) -> u64 {
+        (self.objects.len() + self.files.len()) as u64
     }
 
     /// The event time of `url` already converted (empty if never converted).

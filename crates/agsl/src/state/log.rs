@@ -3,7 +3,10 @@
 //! exists whole or not at all. Files are staged under `_agsl/staging/` first and moved into the
 //! partition folders only after their commit record exists (on S3, a commit's files are moved
 //! concurrently); a `.published` marker says the move finished. A run that finds a commit without its marker finishes the move (roll forward), and
-//! staged files no commit names are leftovers of interrupted runs and are deleted.
+//! staged files no commit names are leftovers of interrupted runs and are deleted. Now and then
+//! the whole ledger is written as a checkpoint ([`SinceCheckpoint`] says when); reading the
+//! state is the last checkpoint plus the records after it, and records up to the checkpoint
+//! before the last are deleted.
 
 use std::path::Path;
 
@@ -12,15 +15,20 @@ use serde::{Deserialize, Serialize};
 use super::StateError;
 use super::ledger::{Commit, CommittedFile, Ledger};
 use crate::faults::crash_point;
-use crate::storage::{STORE_CONCURRENCY, Store, for_each_concurrently, is_url};
+use crate::storage::{Store, for_each_concurrently, is_url, map_concurrently};
 
 pub const STATE_DIR: &str = "_agsl";
 pub const STAGING_DIR: &str = "_agsl/staging";
 const LOG_DIR: &str = "_agsl/log";
 const CHECKPOINT_DIR: &str = "_agsl/checkpoint";
-/// A checkpoint (the whole ledger in one object) is written every this many commits, so reading
-/// the state costs one checkpoint plus at most this many records however long the history.
-const CHECKPOINT_EVERY: u64 = 16;
+/// A checkpoint (the whole ledger in one object) is due once the commits after the last one
+/// are at least this many, and either name a quarter as many entries as it holds
+/// ([`CHECKPOINT_GROWTH_DIVISOR`]) or are [`CHECKPOINT_MAX_COMMITS`] (see [`SinceCheckpoint`]).
+const CHECKPOINT_MIN_COMMITS: u64 = 16;
+const CHECKPOINT_MAX_COMMITS: u64 = 1024;
+const CHECKPOINT_GROWTH_DIVISOR: u64 = 4;
+/// Commit records read at once while the state is read (each window's concurrently).
+const RECORDS_AT_ONCE: usize = 64;
 
 fn log_key(sequence: u64) -> String {
     format!("{LOG_DIR}/{sequence:020}.json")
@@ -89,12 +97,50 @@ fn with_spool_file<T>(
     result
 }
 
+/// The commits after the last checkpoint, which decide when the next one is due. A checkpoint
+/// costs the whole ledger; reading the state costs the checkpoint and every record after it.
+/// Writing one every 16 commits, whatever their size, made checkpoints the cost that grew
+/// fastest (at a million objects, 150 MB of JSON per 16 commits of a few hundred objects each).
+/// Writing one once the records name a quarter of the ledger's entries again keeps both in
+/// proportion: the checkpoints of a target's life add up to about five times its last one (a
+/// geometric series), and a read costs about 1.25 checkpoints, in at most 1,024 records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SinceCheckpoint {
+    /// Entries of the ledger the checkpoint holds.
+    ledger_entries: u64,
+    /// Commits after it, and the entries they name.
+    commits: u64,
+    entries: u64,
+}
+
+impl SinceCheckpoint {
+    fn at(ledger: &Ledger) -> Self {
+        Self {
+            ledger_entries: ledger.entries(),
+            ..Self::default()
+        }
+    }
+
+    fn add(&mut self, commit: &Commit) {
+        self.commits += 1;
+        self.entries += commit.entries();
+    }
+
+    fn checkpoint_due(&self) -> bool {
+        self.commits >= CHECKPOINT_MIN_COMMITS
+            && (self.commits >= CHECKPOINT_MAX_COMMITS
+                || self.entries * CHECKPOINT_GROWTH_DIVISOR >= self.ledger_entries)
+    }
+}
+
 /// The commit log of one target and the ledger it adds up to.
 #[derive(Debug)]
 pub struct CommitLog {
     store: Store,
     ledger: Ledger,
+    /// The sequence of the last checkpoint (0: none yet).
     checkpoint: u64,
+    since: SinceCheckpoint,
 }
 
 impl CommitLog {
@@ -120,35 +166,43 @@ impl CommitLog {
         let entries = store.list_after(LOG_DIR, Some(&offset))?;
         let mut log = Self {
             store: store.clone(),
+            since: SinceCheckpoint::at(&ledger),
             ledger,
             checkpoint,
         };
-        let mut unpublished = Vec::new();
         let published: std::collections::BTreeSet<u64> = entries
             .iter()
             .filter_map(|o| sequence_of(&o.key))
             .filter(|(_, extension)| *extension == "published")
             .map(|(sequence, _)| sequence)
             .collect();
-        for entry in &entries {
-            let Some((sequence, "json")) = sequence_of(&entry.key) else {
-                continue;
-            };
-            if sequence <= checkpoint {
-                continue;
-            }
-            if sequence != log.ledger.sequence + 1 {
+        let records: Vec<&str> = entries
+            .iter()
+            .filter(|o| matches!(sequence_of(&o.key), Some((s, "json")) if s > checkpoint))
+            .map(|o| o.key.as_str())
+            .collect();
+        for (expected, key) in (checkpoint + 1..).zip(&records) {
+            if sequence_of(key).is_none_or(|(sequence, _)| sequence != expected) {
                 return Err(StateError::Corrupt {
-                    key: entry.key.clone(),
-                    reason: format!("commit {} is missing", log.ledger.sequence + 1),
+                    key: (*key).to_owned(),
+                    reason: format!("commit {expected} is missing"),
                 });
             }
-            let bytes = store.get(&entry.key)?;
-            let commit: Commit =
-                serde_json::from_slice(&bytes).map_err(|e| StateError::corrupt(&entry.key, e))?;
-            log.ledger.apply(&commit);
-            if !published.contains(&sequence) {
-                unpublished.push(commit);
+        }
+        // Up to 1,024 records (a round trip each on S3) are read a window at a time, the
+        // window's records concurrently, and applied in order.
+        let mut unpublished = Vec::new();
+        for window in records.chunks(RECORDS_AT_ONCE) {
+            let commits = map_concurrently(window, store.requests_at_once(), |key| {
+                let bytes = store.get(key)?;
+                serde_json::from_slice::<Commit>(&bytes).map_err(|e| StateError::corrupt(key, e))
+            })?;
+            for (commit, key) in commits.into_iter().zip(window) {
+                log.ledger.apply(&commit);
+                log.since.add(&commit);
+                if !sequence_of(key).is_some_and(|(sequence, _)| published.contains(&sequence)) {
+                    unpublished.push(commit);
+                }
             }
         }
         log.ledger.compact();
@@ -200,8 +254,9 @@ impl CommitLog {
         self.store.sync(&key)?;
         crash_point("after-commit");
         self.ledger.apply(&commit);
+        self.since.add(&commit);
         self.publish(&commit)?;
-        if commit.sequence - self.checkpoint >= CHECKPOINT_EVERY {
+        if self.since.checkpoint_due() {
             self.write_checkpoint()?;
         }
         Ok(commit.sequence)
@@ -218,11 +273,7 @@ impl CommitLog {
         // On S3 a move is a server-side copy and a delete, a round trip each: a commit's files
         // are moved concurrently there. Each move is idempotent, so an interrupted publish is
         // redone whole whatever finished first.
-        let concurrency = match self.store.location() {
-            crate::storage::Location::S3 { .. } => STORE_CONCURRENCY,
-            crate::storage::Location::Local(_) => 1,
-        };
-        for_each_concurrently(&commit.added, concurrency, |file| {
+        for_each_concurrently(&commit.added, self.store.requests_at_once(), |file| {
             self.publish_file(commit.sequence, file)
         })?;
         self.store.put(&published_key(commit.sequence), "")?;
@@ -279,17 +330,113 @@ impl CommitLog {
         })?;
         crash_point("after-checkpoint");
         let previous = self.checkpoint;
-        for entry in self.store.list(LOG_DIR)? {
-            if sequence_of(&entry.key).is_some_and(|(s, _)| s <= previous) {
-                self.store.delete(&entry.key)?;
-            }
-        }
-        for entry in self.store.list(CHECKPOINT_DIR)? {
-            if sequence_of(&entry.key).is_some_and(|(s, _)| s < previous) {
-                self.store.delete(&entry.key)?;
-            }
-        }
+        let mut older = self.store.list(LOG_DIR)?;
+        older.retain(|entry| sequence_of(&entry.key).is_some_and(|(s, _)| s <= previous));
+        let mut checkpoints = self.store.list(CHECKPOINT_DIR)?;
+        checkpoints.retain(|entry| sequence_of(&entry.key).is_some_and(|(s, _)| s < previous));
+        older.append(&mut checkpoints);
+        // Up to 2,048 records and markers: deleted concurrently on S3.
+        for_each_concurrently(&older, self.store.requests_at_once(), |entry| {
+            self.store.delete(&entry.key)
+        })?;
         self.checkpoint = sequence;
+        self.since = SinceCheckpoint::at(&self.ledger);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Coverage;
+    use crate::storage::StorageOptions;
+    use crate::window::Spans;
+
+    fn covering(urls: impl IntoIterator<Item = String>) -> Commit {
+        let covered = urls
+            .into_iter()
+            .map(|url| Coverage {
+                url,
+                size: 1,
+                spans: Spans::everything(),
+            })
+            .collect();
+        Commit {
+            covered,
+            ..Commit::default()
+        }
+    }
+
+    fn url(i: u32) -> String {
+        format!("s3://b/k{i:05}")
+    }
+
+    fn sequences(store: &Store, folder: &str, extension: &str) -> Vec<u64> {
+        let listed = store.list(folder).unwrap();
+        listed
+            .iter()
+            .filter_map(|o| sequence_of(&o.key))
+            .filter(|(_, e)| *e == extension)
+            .map(|(s, _)| s)
+            .collect()
+    }
+
+    #[test]
+    fn a_checkpoint_is_due_after_16_commits_naming_a_quarter_of_the_ledger_or_after_1024() {
+        let due = |ledger_entries, commits, entries| {
+            SinceCheckpoint {
+                ledger_entries,
+                commits,
+                entries,
+            }
+            .checkpoint_due()
+        };
+        assert!(!due(0, 15, 0) && due(0, 16, 0));
+        assert!(!due(1000, 15, 5000), "16 commits at least, however large");
+        assert!(!due(1000, 16, 249) && due(1000, 16, 250));
+        assert!(!due(1_000_000, 1023, 0) && due(1_000_000, 1024, 0));
+        let mut since = SinceCheckpoint::default();
+        since.add(&Commit {
+            removed: vec!["a".into(), "b".into()],
+            ..covering([url(1)])
+        });
+        assert_eq!((since.commits, since.entries), (1, 3));
+    }
+
+    #[test]
+    fn checkpoints_follow_the_ledger_growth_and_a_read_rebuilds_the_same_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let mut log = CommitLog::recover(&store).unwrap();
+        log.commit(covering((0..200).map(url))).unwrap();
+        for i in 200..350 {
+            log.commit(covering([url(i)])).unwrap();
+        }
+        // Commit 16 is the first checkpoint (215 entries); the next is due 54 entries later
+        // (commit 70, 269 entries), then 68 later (commit 138). The one before the last is kept;
+        // the records up to it are gone.
+        assert_eq!(log.ledger.sequence, 151);
+        assert_eq!(sequences(&store, CHECKPOINT_DIR, "json"), [70, 138]);
+        let records = sequences(&store, LOG_DIR, "json");
+        assert_eq!(records, (71..=151).collect::<Vec<_>>());
+        assert_eq!(sequences(&store, LOG_DIR, "published"), records);
+
+        let (read, unpublished) = CommitLog::read(&store).unwrap();
+        assert_eq!(read.ledger, log.ledger);
+        assert_eq!((read.checkpoint, read.since), (138, log.since));
+        assert_eq!((read.since.ledger_entries, read.since.commits), (337, 13));
+        assert!(unpublished.is_empty());
+
+        // A commit whose files were not all moved is found again, to be finished.
+        store.delete(&published_key(150)).unwrap();
+        let (_, unpublished) = CommitLog::read(&store).unwrap();
+        assert_eq!(unpublished.len(), 1);
+        assert_eq!(unpublished[0].sequence, 150);
+        assert_eq!(unpublished[0].covered[0].url, url(348));
+
+        // A record missing in the middle is damage, never skipped.
+        store.delete(&log_key(140)).unwrap();
+        let error = CommitLog::read(&store).unwrap_err().to_string();
+        assert!(error.contains("commit 140 is missing"), "{error}");
     }
 }

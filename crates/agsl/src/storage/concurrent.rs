@@ -1,7 +1,9 @@
 //! Running one store request per item, several at a time: on S3 each request waits a round
 //! trip, so moving or uploading a commit's files one after another costs a round trip each.
-//! The first error stops the items not started yet and is returned.
+//! The first error stops the items not started yet and is returned. Reading a target's commit
+//! records is the same: one small GET each.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Calls `each` on every item of `items`, at most `concurrency` at a time (in this thread when
@@ -45,6 +47,28 @@ pub fn for_each_concurrently<T: Sync, E: Send>(
     })
 }
 
+/// Calls `each` on every item of `items`, at most `concurrency` at a time, and returns what
+/// each gave in the order of `items`, or the first error.
+pub fn map_concurrently<T: Sync, R: Send + Sync, E: Send>(
+    items: &[T],
+    concurrency: usize,
+    each: impl Fn(&T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
+    let slots: Vec<OnceLock<R>> = items.iter().map(|_| OnceLock::new()).collect();
+    let indexed: Vec<(&T, &OnceLock<R>)> = items.iter().zip(&slots).collect();
+    for_each_concurrently(&indexed, concurrency, |(item, slot)| {
+        let _ = slot.set(each(item)?);
+        Ok(())
+    })?;
+    Ok(slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .expect("for_each_concurrently returned Ok, so every item was mapped")
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +96,23 @@ mod tests {
         assert_eq!(failed, Err("item 42".to_owned()));
         let serial = for_each_concurrently(&items, 1, |i| if *i == 3 { Err(*i) } else { Ok(()) });
         assert_eq!(serial, Err(3));
+    }
+
+    #[test]
+    fn results_come_back_in_the_order_of_the_items() {
+        let items: Vec<u64> = (0..200).collect();
+        for concurrency in [1, 3, 16] {
+            let squares = map_concurrently(&items, concurrency, |i| {
+                // Later items finish first, so order by completion would be reversed.
+                std::thread::sleep(std::time::Duration::from_micros(200 - i));
+                Ok::<u64, String>(i * i)
+            })
+            .unwrap();
+            assert_eq!(squares, items.iter().map(|i| i * i).collect::<Vec<_>>());
+        }
+        let failed = map_concurrently(&items, 4, |i| if *i == 7 { Err(*i) } else { Ok(*i) });
+        assert_eq!(failed, Err(7));
+        let none = map_concurrently(&[] as &[u64], 4, |i| Ok::<u64, ()>(*i)).unwrap();
+        assert!(none.is_empty());
     }
 }

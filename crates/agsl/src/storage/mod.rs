@@ -8,7 +8,7 @@ mod failure;
 mod location;
 mod options;
 
-pub use concurrent::for_each_concurrently;
+pub use concurrent::{for_each_concurrently, map_concurrently};
 pub(crate) use location::join_key;
 pub use location::{Location, is_url, location_url};
 pub use options::{Encryption, StorageOptions, check_region};
@@ -521,6 +521,16 @@ impl Store {
         sync(&path)
             .and_then(|()| path.parent().map_or(Ok(()), sync))
             .map_err(|e| self.error("sync", key, generic_io(e)))
+    }
+
+    /// How many requests to run at once for a batch of small ones (moving a commit's files,
+    /// reading or deleting commit records): on S3 each waits a round trip, so
+    /// [`STORE_CONCURRENCY`]; locally one at a time, as a folder gains nothing from more.
+    pub fn requests_at_once(&self) -> usize {
+        match self.location() {
+            Location::S3 { .. } => STORE_CONCURRENCY,
+            Location::Local(_) => 1,
+        }
     }
 
     /// Deletes the object; a missing object is not an error.
