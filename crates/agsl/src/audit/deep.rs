@@ -76,12 +76,15 @@ fn difference(entry: &FileEntry, total: u64, counts: &BTreeMap<String, u64>) -> 
     let objects = |n: usize| format!("{n} object{}", if n == 1 { "" } else { "s" });
     if let Some(recorded) = entry.sources.rows() {
         for (url, rows) in recorded {
-            let actual = counts.get(url).copied().unwrap_or(0);
+            let actual = counts.get(&**url).copied().unwrap_or(0);
             if actual != *rows {
                 return Some(format!("{url}: {actual} rows, the ledger {rows}"));
             }
         }
-        if let Some((url, rows)) = counts.iter().find(|(url, _)| !recorded.contains_key(*url)) {
+        if let Some((url, rows)) = counts
+            .iter()
+            .find(|(url, _)| !recorded.contains_key(url.as_str()))
+        {
             return Some(format!("{url}: {rows} rows the ledger does not name"));
         }
     } else if let Some(url) = counts.keys().find(|url| !entry.sources.contains(url)) {

@@ -89,7 +89,7 @@ impl TargetState {
         let mut services = BTreeMap::new();
         for entry in self.ledger.files.values() {
             for url in entry.sources.urls() {
-                services.insert(url.as_str(), entry.service.as_str());
+                services.insert(url, entry.service.as_str());
             }
         }
         services

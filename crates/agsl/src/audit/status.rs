@@ -280,7 +280,7 @@ fn add_lag(
         .unwrap_or(today)
         - LAG_LOOKBACK_DAYS;
     let listed = source.list(&KeyDays::from(Some(from), None))?;
-    let converted: BTreeSet<&str> = state.ledger.objects.keys().map(String::as_str).collect();
+    let converted: BTreeSet<&str> = state.ledger.objects.keys().map(|url| &**url).collect();
     for table in tables.iter_mut() {
         table.lag = Some(Lag::default());
     }

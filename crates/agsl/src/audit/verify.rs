@@ -242,10 +242,10 @@ fn check_source(
         let Some((url, entry)) = ledger.objects.get_key_value(url) else {
             return;
         };
-        listed_converted.insert(url.as_str());
+        listed_converted.insert(&**url);
         if entry.size != object.size {
             found.push(Discrepancy::SourceChanged {
-                url: url.clone(),
+                url: url.to_string(),
                 converted_size: entry.size,
                 size: object.size,
             });
@@ -282,8 +282,10 @@ fn check_source(
     let prefix = source.url("");
     for url in ledger.objects.keys() {
         let in_window = key_day(url).is_none_or(|day| days.admits(day));
-        if url.starts_with(&prefix) && in_window && !listed_converted.contains(url.as_str()) {
-            found.push(Discrepancy::SourceGone { url: url.clone() });
+        if url.starts_with(&prefix) && in_window && !listed_converted.contains(&**url) {
+            found.push(Discrepancy::SourceGone {
+                url: url.to_string(),
+            });
         }
     }
     report.objects_listed = listed;
@@ -370,7 +372,7 @@ fn check_entry(state: &TargetState, path: &str, entry: &FileEntry, found: &mut V
         if !state.ledger.objects.contains_key(url) {
             found.push(Discrepancy::UnconvertedRows {
                 path: path.to_owned(),
-                url: url.clone(),
+                url: url.to_owned(),
             });
         }
     }

@@ -320,7 +320,7 @@ fn ledger_contents<'a>(
             entry
                 .sources
                 .urls()
-                .map(|url| url.rfind('/').map_or(url.as_str(), |end| &url[..=end])),
+                .map(|url| url.rfind('/').map_or(url, |end| &url[..=end])),
         );
         let Some(in_table) = path
             .strip_prefix(service.folder.as_str())

@@ -127,7 +127,7 @@ pub(crate) fn plan_listing(
     for object in listed {
         let url = source.url(&object.key);
         seen(&object, &url);
-        let converted = ledger.objects.get(&url);
+        let converted = ledger.objects.get(url.as_str());
         let mut covered = converted.map(|o| o.covered.clone()).unwrap_or_default();
         let uncover = if job.reprocess {
             covered.intersect(&window)

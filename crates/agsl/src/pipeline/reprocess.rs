@@ -44,9 +44,9 @@ pub(super) fn take_back(
         let is_rejects = is_rejects_file(path);
         let affected = entry.sources.urls().any(|s| {
             if is_rejects {
-                reset.contains(s.as_str())
+                reset.contains(s)
             } else {
-                spans.contains_key(s.as_str())
+                spans.contains_key(s)
             }
         });
         if !affected {

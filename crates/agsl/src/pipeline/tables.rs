@@ -186,7 +186,7 @@ fn service_tables_at(
         options.raw_table.as_deref().filter(|_| single),
     );
     let folder = if single { "" } else { format.table_name() };
-    let sources: Vec<&String> = ledger
+    let sources: Vec<&str> = ledger
         .files
         .values()
         .filter(|f| f.service == format.to_string())
@@ -195,7 +195,7 @@ fn service_tables_at(
     let source_url = if single {
         source.url("")
     } else {
-        common_folder(sources.iter().map(|s| s.as_str())).unwrap_or_else(|| source.url(""))
+        common_folder(sources.iter().copied()).unwrap_or_else(|| source.url(""))
     };
     let header_fields = match (sources.iter().max(), format.parser().raw_table().serde) {
         (

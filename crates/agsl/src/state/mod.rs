@@ -8,7 +8,9 @@ mod lock;
 mod log;
 mod runs;
 
-pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry, SourceRows};
+pub use ledger::{
+    Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry, ObjectUrl, SourceRows,
+};
 pub use lock::TargetLock;
 pub(crate) use lock::process_alive;
 pub use log::{CommitLog, STAGING_DIR, STATE_DIR};
