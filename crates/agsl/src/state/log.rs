@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::StateError;
 use super::ledger::{Commit, CommittedFile, Ledger};
 use crate::faults::crash_point;
-use crate::storage::{Store, for_each_concurrently, is_url, map_concurrently};
+use crate::storage::{Store, StoredObject, for_each_concurrently, is_url, map_concurrently};
 
 pub const STATE_DIR: &str = "_agsl";
 pub const STAGING_DIR: &str = "_agsl/staging";
@@ -27,8 +27,10 @@ const CHECKPOINT_DIR: &str = "_agsl/checkpoint";
 const CHECKPOINT_MIN_COMMITS: u64 = 16;
 const CHECKPOINT_MAX_COMMITS: u64 = 1024;
 const CHECKPOINT_GROWTH_DIVISOR: u64 = 4;
-/// Commit records read at once while the state is read (each window's concurrently).
-const RECORDS_AT_ONCE: usize = 64;
+/// Commit records read at once while the state is read, at most this many bytes of them (a
+/// commit of 50,000 objects is about 7 MB), so reading concurrently does not hold many large
+/// records at a time. A larger record is read alone.
+const RECORD_BYTES_AT_ONCE: u64 = 32 << 20;
 
 fn log_key(sequence: u64) -> String {
     format!("{LOG_DIR}/{sequence:020}.json")
@@ -97,10 +99,22 @@ fn with_spool_file<T>(
     result
 }
 
+/// How many of `records` (at least one) to read at once: at most `at_once`, and no more than
+/// [`RECORD_BYTES_AT_ONCE`] together.
+fn window_length(records: &[&StoredObject], at_once: usize) -> usize {
+    let mut bytes = 0;
+    let fits = records.iter().take(at_once).take_while(|record| {
+        bytes += record.size;
+        bytes <= RECORD_BYTES_AT_ONCE
+    });
+    fits.count().max(1)
+}
+
 /// The commits after the last checkpoint, which decide when the next one is due. A checkpoint
 /// costs the whole ledger; reading the state costs the checkpoint and every record after it.
 /// Writing one every 16 commits, whatever their size, made checkpoints the cost that grew
-/// fastest (at a million objects, 150 MB of JSON per 16 commits of a few hundred objects each).
+/// fastest (at a million objects with rows, some 400 MB of JSON per 16 commits of a few hundred
+/// objects each).
 /// Writing one once the records name a quarter of the ledger's entries again keeps both in
 /// proportion: the checkpoints of a target's life add up to about five times its last one (a
 /// geometric series), and a read costs about 1.25 checkpoints, in at most 1,024 records.
@@ -176,31 +190,36 @@ impl CommitLog {
             .filter(|(_, extension)| *extension == "published")
             .map(|(sequence, _)| sequence)
             .collect();
-        let records: Vec<&str> = entries
+        let records: Vec<&StoredObject> = entries
             .iter()
             .filter(|o| matches!(sequence_of(&o.key), Some((s, "json")) if s > checkpoint))
-            .map(|o| o.key.as_str())
             .collect();
-        for (expected, key) in (checkpoint + 1..).zip(&records) {
-            if sequence_of(key).is_none_or(|(sequence, _)| sequence != expected) {
+        for (expected, record) in (checkpoint + 1..).zip(&records) {
+            if sequence_of(&record.key).is_none_or(|(sequence, _)| sequence != expected) {
                 return Err(StateError::Corrupt {
-                    key: (*key).to_owned(),
+                    key: record.key.clone(),
                     reason: format!("commit {expected} is missing"),
                 });
             }
         }
         // Up to 1,024 records (a round trip each on S3) are read a window at a time, the
         // window's records concurrently, and applied in order.
+        let at_once = store.requests_at_once();
         let mut unpublished = Vec::new();
-        for window in records.chunks(RECORDS_AT_ONCE) {
-            let commits = map_concurrently(window, store.requests_at_once(), |key| {
-                let bytes = store.get(key)?;
-                serde_json::from_slice::<Commit>(&bytes).map_err(|e| StateError::corrupt(key, e))
+        let mut rest = records.as_slice();
+        while !rest.is_empty() {
+            let (window, after) = rest.split_at(window_length(rest, at_once));
+            rest = after;
+            let commits = map_concurrently(window, at_once, |record| {
+                let bytes = store.get(&record.key)?;
+                serde_json::from_slice::<Commit>(&bytes)
+                    .map_err(|e| StateError::corrupt(&record.key, e))
             })?;
-            for (commit, key) in commits.into_iter().zip(window) {
+            for (commit, record) in commits.into_iter().zip(window) {
                 log.ledger.apply(&commit);
                 log.since.add(&commit);
-                if !sequence_of(key).is_some_and(|(sequence, _)| published.contains(&sequence)) {
+                let sequence = sequence_of(&record.key).map(|(sequence, _)| sequence);
+                if !sequence.is_some_and(|sequence| published.contains(&sequence)) {
                     unpublished.push(commit);
                 }
             }
@@ -401,6 +420,23 @@ mod tests {
             ..covering([url(1)])
         });
         assert_eq!((since.commits, since.entries), (1, 3));
+    }
+
+    #[test]
+    fn records_are_read_a_window_at_a_time_bounded_by_count_and_bytes() {
+        let record = |size| StoredObject {
+            key: String::new(),
+            size,
+            e_tag: None,
+        };
+        let (small, large) = (record(10_000), record(RECORD_BYTES_AT_ONCE / 3));
+        let huge = record(RECORD_BYTES_AT_ONCE * 2);
+        assert_eq!(window_length(&[&small; 40], 16), 16);
+        assert_eq!(window_length(&[&small; 5], 16), 5);
+        assert_eq!(window_length(&[&large; 40], 16), 3);
+        assert_eq!(window_length(&[&huge, &small], 16), 1, "alone, but read");
+        assert_eq!(window_length(&[&small, &huge], 16), 1);
+        assert_eq!(window_length(&[&small; 40], 1), 1);
     }
 
     #[test]
