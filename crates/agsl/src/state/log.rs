@@ -114,10 +114,11 @@ fn window_length(records: &[&StoredObject], at_once: usize) -> usize {
 /// costs the whole ledger; reading the state costs the checkpoint and every record after it.
 /// Writing one every 16 commits, whatever their size, made checkpoints the cost that grew
 /// fastest (at a million objects with rows, some 400 MB of JSON per 16 commits of a few hundred
-/// objects each).
-/// Writing one once the records name a quarter of the ledger's entries again keeps both in
-/// proportion: the checkpoints of a target's life add up to about five times its last one (a
-/// geometric series), and a read costs about 1.25 checkpoints, in at most 1,024 records.
+/// objects each). Writing one once the records name a quarter of the ledger's entries again
+/// keeps both in proportion: the checkpoints of a target's life add up to about five times its
+/// last one (a geometric series), and a read costs about 1.25 checkpoints. Reads also stay
+/// within 1,024 records, so many small commits make one every 1,024 commits: 64 times less
+/// often than before, but again growing with the square of the history.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct SinceCheckpoint {
     /// Entries of the ledger the checkpoint holds.
