@@ -195,6 +195,7 @@ impl CommitLog {
             .iter()
             .filter(|o| matches!(sequence_of(&o.key), Some((s, "json")) if s > checkpoint))
             .collect();
+        // Checked here, so the records' sequences are `checkpoint + 1` on, in order.
         for (expected, record) in (checkpoint + 1..).zip(&records) {
             if sequence_of(&record.key).is_none_or(|(sequence, _)| sequence != expected) {
                 return Err(StateError::Corrupt {
@@ -207,6 +208,7 @@ impl CommitLog {
         // window's records concurrently, and applied in order.
         let at_once = store.requests_at_once();
         let mut unpublished = Vec::new();
+        let mut sequence = checkpoint;
         let mut rest = records.as_slice();
         while !rest.is_empty() {
             let (window, after) = rest.split_at(window_length(rest, at_once));
@@ -216,11 +218,11 @@ impl CommitLog {
                 serde_json::from_slice::<Commit>(&bytes)
                     .map_err(|e| StateError::corrupt(&record.key, e))
             })?;
-            for (commit, record) in commits.into_iter().zip(window) {
+            for commit in commits {
+                sequence += 1;
                 log.ledger.apply(&commit);
                 log.since.add(&commit);
-                let sequence = sequence_of(&record.key).map(|(sequence, _)| sequence);
-                if !sequence.is_some_and(|sequence| published.contains(&sequence)) {
+                if !published.contains(&sequence) {
                     unpublished.push(commit);
                 }
             }
