@@ -14,6 +14,10 @@ once (cached in --dir) and copied into the server's folder:
   cloudfront_auto  1,000 legacy CloudFront objects in their flat prefix, converted with
                --service auto, which reads each object's head to recognise it (legacy and v2
                logging name objects alike) (only with --s3-sets naming it)
+  state        a target's state, not a conversion: 4,500 CloudTrail objects converted once on
+               disk, one per commit, which leaves 885 commit records after the last checkpoint
+               (the 3,615th commit); copied into the server, and read by `agsl status` from
+               disk and from S3 (only with --s3-sets naming it)
 Each set is converted from disk and from S3 through the proxy into a fresh local target
 (--runs times, the cases of a set interleaved so that both see the same machine; medians):
 objects/s, MB/s of uncompressed input and peak RSS. A row with --fetch-concurrency 2 (one
@@ -51,9 +55,13 @@ SETS = {
     # Legacy CloudFront in its flat prefix, converted with `--service auto`: v2 logging names
     # objects alike, so every object's head is read to recognise it before it is converted.
     "cloudfront_auto": ("cloudfront", ["--lines-per-object", "100", "--size", "60MB"], 1000),
+    # The objects of the `state` set's target, one commit each.
+    "state": ("cloudtrail", ["--lines-per-object", "20", "--size", "200MB"], 4500),
 }
 # Sets converted with another service than the one generated.
 CONVERT_AS = {"cloudfront_auto": "auto"}
+# Sets whose target's state is read back (`agsl status`) instead of converting them.
+STATE_SETS = {"state"}
 
 
 def free_port():
@@ -170,6 +178,71 @@ def convert(binary, service, source, target, extra, env, server_root=None, harne
     return seconds, int(rss_kb) / 1024, cpu, harness_cpu, json.loads(result.stdout)
 
 
+def state_target(binary, directory, name):
+    """The target of a `STATE_SETS` set: its objects converted on disk one per commit, once
+    (cached in `directory`), so that many commit records follow the last checkpoint."""
+    service, data = prepare(name, directory, binary)
+    target = directory / f"s3-{name}-target"
+    marker = directory / f".s3-{name}-target-complete"
+    if not marker.exists():
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run([str(binary), "-q", "convert", "--service", service, "--source", str(data),
+                        "--target", str(target), "--catalog", "none", "--commit-size", "1"], check=True)
+        marker.write_text("")
+    return target
+
+
+def records_after_checkpoint(target):
+    """How many commit records a read of `target`'s state takes after its last checkpoint."""
+    sequence = lambda path: int(path.name.split(".")[0])
+    checkpoints = [sequence(p) for p in (target / "_agsl" / "checkpoint").glob("*.json")]
+    last = max(checkpoints, default=-1)
+    return sum(1 for p in (target / "_agsl" / "log").glob("*.json") if sequence(p) > last)
+
+
+def status(binary, target, extra, env, harness=()):
+    """One timed `agsl status` of `target`: wall seconds, peak RSS (MB), agsl's CPU seconds and
+    the CPU seconds the `harness` processes spent meanwhile."""
+    timed = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", "/tmp/agsl-bench-s3-time"]
+    harness_before = sum(cpu_seconds(pid) for pid in harness)
+    started = time.perf_counter()
+    result = subprocess.run(timed + [str(binary), "-q", "status", "--target", str(target)] + extra,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    seconds = time.perf_counter() - started
+    harness_cpu = sum(cpu_seconds(pid) for pid in harness) - harness_before
+    if result.returncode != 0:
+        sys.exit(f"error: status of {target} failed:\n{result.stderr}")
+    _, user, system, rss_kb = Path("/tmp/agsl-bench-s3-time").read_text().split()[-4:]
+    return seconds, int(rss_kb) / 1024, float(user) + float(system), harness_cpu
+
+
+def read_state(binary, directory, runs, latency_ms, name, server_root, proxied, env, harness):
+    """The `state` set: `agsl status` of one target from disk and from S3, interleaved."""
+    target = state_target(binary, directory, name)
+    bucket = f"b-{name}"
+    copy_in(target, server_root, bucket)
+    records = records_after_checkpoint(target)
+    cases = [
+        ("disk", target, []),
+        ("S3 +%d ms" % latency_ms, f"s3://{bucket}/", ["--endpoint-url", proxied]),
+    ]
+    measured = {label: [] for label, _, _ in cases}
+    for _ in range(runs):
+        for label, where, extra in cases:
+            measured[label].append(status(binary, where, extra, env, harness))
+    results = []
+    for label, _, _ in cases:
+        timings, peaks, cpus, harness_cpus = zip(*measured[label])
+        results.append({
+            "set": name, "from": label, "records": records, "seconds": statistics.median(timings),
+            "rss": statistics.median(peaks), "cpu": statistics.median(cpus),
+            "harness_cpu": statistics.median(harness_cpus),
+        })
+        print(f"{name:10} {label:22} {records} records after the checkpoint: "
+              f"{results[-1]['seconds']:.2f} s {results[-1]['rss']:6.0f} MB", file=sys.stderr)
+    return results
+
+
 def proxy_command(proxy_kind, listen, upstream, latency_ms):
     """The latency proxy's command line: the Rust example (built first) or the Python one."""
     if proxy_kind == "python":
@@ -200,6 +273,10 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy_kind="rus
         env.pop("AWS_PROFILE", None)
         proxied = f"http://127.0.0.1:{proxy_port}"
         for name in names:
+            if name in STATE_SETS:
+                results += read_state(binary, directory, runs, latency_ms, name, server_root, proxied,
+                                      env, (server.pid, proxy.pid))
+                continue
             service, data = prepare(name, directory, binary)
             service = CONVERT_AS.get(name, service)
             # Short: s3s-fs's file names hold the base64 of the bucket and of the key.
@@ -252,6 +329,12 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy_kind="rus
 
 
 def print_table(results, runs, latency_ms, proxy_kind="rust"):
+    states = [r for r in results if r["set"] in STATE_SETS]
+    results = [r for r in results if r["set"] not in STATE_SETS]
+    if states:
+        print_state_table(states, runs, latency_ms)
+    if not results:
+        return
     print(f"\n### From S3 through {latency_ms} ms of latency ({proxy_kind} proxy), against disk "
           f"(medians of {runs}, interleaved)\n")
     print("| set | from | objects | MB in (stored) | files (commits) | seconds | objects/s | MB/s | peak RSS "
@@ -263,3 +346,16 @@ def print_table(results, runs, latency_ms, proxy_kind="rust"):
         print(f"| {r['set']} | {r['from']} | {r['objects']:,} | {r['mb']:.0f} ({r['stored_mb']:.0f}) | "
               f"{r['files']:,} ({r['commits']}) | {r['seconds']:.2f} | {r['objects_per_s']:,.0f} | {r['mb_per_s']:.1f} | {r['rss']:.0f} MB | "
               f"{r['cpu']:.2f} | {r['harness_cpu']:.2f} | {ratio:.2f}x |")
+
+
+def print_state_table(results, runs, latency_ms):
+    print(f"\n### A target's state read by `agsl status`, from S3 through {latency_ms} ms of latency "
+          f"against disk (medians of {runs}, interleaved)\n")
+    print("| from | records after the checkpoint | seconds | one at a time would wait | peak RSS "
+          "| agsl CPU s | server + proxy CPU s | vs disk |")
+    print("|---|---|---|---|---|---|---|---|")
+    disk = {r["set"]: r["seconds"] for r in results if r["from"] == "disk"}
+    for r in results:
+        waits = "" if r["from"] == "disk" else f"{r['records'] * latency_ms / 1000:.1f} s"
+        print(f"| {r['from']} | {r['records']:,} | {r['seconds']:.2f} | {waits} | {r['rss']:.0f} MB | "
+              f"{r['cpu']:.2f} | {r['harness_cpu']:.2f} | {r['seconds'] / disk[r['set']]:.2f}x |")

@@ -12,6 +12,13 @@
 //! agsl is measured on, and real S3 spends none of them. Relaying the 47 MB ALB set, the Python
 //! proxy spent 0.06 s of CPU per run and this one 0.03 s (BENCHMARKS.md, 2026-12-05).
 //!
+//! What the upstream server sends is acknowledged at once (`TCP_QUICKACK`, armed again after
+//! every read): s3s-fs writes a response's headers and its body in pieces (4 KiB reads of the
+//! file) on sockets without `TCP_NODELAY`, so its kernel holds each small piece back until the
+//! one before is acknowledged, which Linux delays by up to 40 ms. That added 25 ms or more to
+//! every small GET, on top of the delay this proxy is asked for (BENCHMARKS.md, 2026-12-06).
+//! Acknowledging only a response's first piece was not enough for bodies of several pieces.
+//!
 //! Usage: `cargo run --release -p agsl --example latency_proxy -- LISTEN UPSTREAM [DELAY_MS]`
 //! (ports on 127.0.0.1; the delay defaults to 30 ms).
 
@@ -71,24 +78,36 @@ fn relay(client: TcpStream, upstream: u16, delay: Duration) {
     let answered = Arc::new(AtomicBool::new(true));
     let answering = answered.clone();
     let responses = thread::spawn(move || {
-        pipe(server_reader, client, || {
+        pipe(server_reader, client, acknowledge_at_once, || {
             answering.store(true, Ordering::Release)
         })
     });
-    pipe(client_reader, server, || {
-        if answered.swap(false, Ordering::AcqRel) {
-            thread::sleep(delay);
-        }
-    });
+    pipe(
+        client_reader,
+        server,
+        |_| {},
+        || {
+            if answered.swap(false, Ordering::AcqRel) {
+                thread::sleep(delay);
+            }
+        },
+    );
     let _ = responses.join();
 }
 
-/// Copies `from` to `to`, calling `before_forwarding` before each chunk, then closes `to` for
-/// writing.
-fn pipe(mut from: TcpStream, mut to: TcpStream, mut before_forwarding: impl FnMut()) {
+/// Copies `from` to `to`, calling `after_reading` after each read and `before_forwarding`
+/// before each chunk, then closes `to` for writing.
+fn pipe(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    after_reading: impl Fn(&TcpStream),
+    mut before_forwarding: impl FnMut(),
+) {
     let mut buffer = vec![0; RELAY_BUFFER];
     loop {
-        match from.read(&mut buffer) {
+        let read = from.read(&mut buffer);
+        after_reading(&from);
+        match read {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 before_forwarding();
@@ -99,4 +118,21 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, mut before_forwarding: impl FnMu
         }
     }
     let _ = to.shutdown(Shutdown::Write);
+}
+
+/// Acknowledges what `stream` received at once, and the next few segments too, instead of
+/// delaying the ACK; Linux returns to delayed ACKs by itself, hence after every read.
+fn acknowledge_at_once(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a c_int option of the size given.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&raw const on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
 }
