@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::StateError;
 use super::ledger::{Commit, CommittedFile, Ledger};
 use crate::faults::crash_point;
-use crate::storage::{Store, StoredObject, for_each_concurrently, is_url, map_concurrently};
+use crate::storage::{
+    Lookahead, Store, StoredObject, for_each_concurrently, for_each_in_order, is_url,
+};
 
 pub const STATE_DIR: &str = "_agsl";
 pub const STAGING_DIR: &str = "_agsl/staging";
@@ -97,17 +99,6 @@ fn with_spool_file<T>(
     let result = use_file(&folder.join("checkpoint.json"));
     let _ = std::fs::remove_dir_all(&folder);
     result
-}
-
-/// How many of `records` (at least one) to read at once: at most `at_once`, and no more than
-/// [`RECORD_BYTES_AT_ONCE`] together.
-fn window_length(records: &[&StoredObject], at_once: usize) -> usize {
-    let mut bytes = 0;
-    let fits = records.iter().take(at_once).take_while(|record| {
-        bytes += record.size;
-        bytes <= RECORD_BYTES_AT_ONCE
-    });
-    fits.count().max(1)
 }
 
 /// The commits after the last checkpoint, which decide when the next one is due. A checkpoint
@@ -204,29 +195,33 @@ impl CommitLog {
                 });
             }
         }
-        // Up to 1,024 records (a round trip each on S3) are read a window at a time, the
-        // window's records concurrently, and applied in order.
-        let at_once = store.requests_at_once();
+        // Up to 1,024 records (a round trip each on S3) are read several at a time, each
+        // request starting as soon as one finishes, and applied in order.
+        let lookahead = Lookahead {
+            items: store.requests_at_once(),
+            weight: RECORD_BYTES_AT_ONCE,
+        };
         let mut unpublished = Vec::new();
         let mut sequence = checkpoint;
-        let mut rest = records.as_slice();
-        while !rest.is_empty() {
-            let (window, after) = rest.split_at(window_length(rest, at_once));
-            rest = after;
-            let commits = map_concurrently(window, at_once, |record| {
+        for_each_in_order(
+            &records,
+            lookahead,
+            |record| record.size,
+            |record| {
                 let bytes = store.get(&record.key)?;
                 serde_json::from_slice::<Commit>(&bytes)
                     .map_err(|e| StateError::corrupt(&record.key, e))
-            })?;
-            for commit in commits {
+            },
+            |commit| {
                 sequence += 1;
                 log.ledger.apply(&commit);
                 log.since.add(&commit);
                 if !published.contains(&sequence) {
                     unpublished.push(commit);
                 }
-            }
-        }
+                Ok(())
+            },
+        )?;
         log.ledger.compact();
         Ok((log, unpublished))
     }
@@ -423,23 +418,6 @@ mod tests {
             ..covering([url(1)])
         });
         assert_eq!((since.commits, since.entries), (1, 3));
-    }
-
-    #[test]
-    fn records_are_read_a_window_at_a_time_bounded_by_count_and_bytes() {
-        let record = |size| StoredObject {
-            key: String::new(),
-            size,
-            e_tag: None,
-        };
-        let (small, large) = (record(10_000), record(RECORD_BYTES_AT_ONCE / 3));
-        let huge = record(RECORD_BYTES_AT_ONCE * 2);
-        assert_eq!(window_length(&[&small; 40], 16), 16);
-        assert_eq!(window_length(&[&small; 5], 16), 5);
-        assert_eq!(window_length(&[&large; 40], 16), 3);
-        assert_eq!(window_length(&[&huge, &small], 16), 1, "alone, but read");
-        assert_eq!(window_length(&[&small, &huge], 16), 1);
-        assert_eq!(window_length(&[&small; 40], 1), 1);
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod failure;
 mod location;
 mod options;
 
-pub use concurrent::{for_each_concurrently, map_concurrently};
+pub use concurrent::{Lookahead, for_each_concurrently, for_each_in_order};
 pub(crate) use location::join_key;
 pub use location::{Location, is_url, location_url};
 pub use options::{Encryption, StorageOptions, check_region};
