@@ -8,20 +8,35 @@ starts a new request when the server has answered since the client's last chunk 
 without pipelining). Connections are independent, so concurrent requests overlap their
 delays, as against S3. `cargo run --release -p agsl --example latency_proxy` is the same proxy
 in Rust, at half the CPU; `scripts/bench --s3` uses that one unless given --s3-proxy python.
+Like it, this one acknowledges what the server sends at once (TCP_QUICKACK after every read):
+s3s-fs writes responses in small pieces without TCP_NODELAY, and delayed ACKs otherwise held
+each piece back by up to 40 ms.
 
 Usage: scripts/latency_proxy.py LISTEN UPSTREAM [DELAY_MS=30]
 """
 
 import asyncio
+import socket
 import sys
 
 
-async def pipe(reader, writer, before_forwarding):
+def acknowledge_at_once(writer):
+    """Acknowledges what the socket of `writer` received at once (Linux clears the flag)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None and hasattr(socket, "TCP_QUICKACK"):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        except OSError:
+            pass  # closed meanwhile by the other direction's end
+
+
+async def pipe(reader, writer, before_forwarding, after_reading=lambda: None):
     try:
         while True:
             data = await reader.read(256 * 1024)
             if not data:
                 break
+            after_reading()
             await before_forwarding()
             writer.write(data)
             await writer.drain()
@@ -57,7 +72,8 @@ async def main():
 
         await asyncio.gather(
             pipe(client_reader, server_writer, request_chunk),
-            pipe(server_reader, client_writer, response_chunk),
+            pipe(server_reader, client_writer, response_chunk,
+                 lambda: acknowledge_at_once(server_writer)),
         )
 
     server = await asyncio.start_server(handle, "127.0.0.1", listen, backlog=1024)
