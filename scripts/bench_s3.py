@@ -161,21 +161,26 @@ def convert(binary, service, source, target, extra, env, server_root=None, harne
         (server_root / bucket).mkdir()
     else:
         shutil.rmtree(target, ignore_errors=True)
+    *measured, summary = timed_run(
+        [str(binary), "-q", "--json", "convert", "--service", service, "--source", source,
+         "--target", str(target), "--catalog", "none"] + extra, env, harness, f"convert from {source}")
+    return (*measured, json.loads(summary))
+
+
+def timed_run(command, env, harness, what):
+    """Runs `command` under GNU time: its wall seconds, peak RSS (MB), CPU seconds, the CPU
+    seconds the `harness` processes (pids) spent meanwhile, and its standard output."""
     timed = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", "/tmp/agsl-bench-s3-time"]
     harness_before = sum(cpu_seconds(pid) for pid in harness)
     started = time.perf_counter()
-    result = subprocess.run(
-        timed + [str(binary), "-q", "--json", "convert", "--service", service, "--source", source,
-                 "--target", str(target), "--catalog", "none"] + extra,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
+    result = subprocess.run(timed + command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     seconds = time.perf_counter() - started
     harness_cpu = sum(cpu_seconds(pid) for pid in harness) - harness_before
     if result.returncode != 0:
-        sys.exit(f"error: convert from {source} failed:\n{result.stderr}")
+        sys.exit(f"error: {what} failed:\n{result.stderr}")
     _, user, system, rss_kb = Path("/tmp/agsl-bench-s3-time").read_text().split()[-4:]
-    cpu = float(user) + float(system)
-    return seconds, int(rss_kb) / 1024, cpu, harness_cpu, json.loads(result.stdout)
+    return seconds, int(rss_kb) / 1024, float(user) + float(system), harness_cpu, result.stdout
 
 
 def state_target(binary, directory, name):
@@ -203,17 +208,9 @@ def records_after_checkpoint(target):
 def status(binary, target, extra, env, harness=()):
     """One timed `agsl status` of `target`: wall seconds, peak RSS (MB), agsl's CPU seconds and
     the CPU seconds the `harness` processes spent meanwhile."""
-    timed = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", "/tmp/agsl-bench-s3-time"]
-    harness_before = sum(cpu_seconds(pid) for pid in harness)
-    started = time.perf_counter()
-    result = subprocess.run(timed + [str(binary), "-q", "status", "--target", str(target)] + extra,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    seconds = time.perf_counter() - started
-    harness_cpu = sum(cpu_seconds(pid) for pid in harness) - harness_before
-    if result.returncode != 0:
-        sys.exit(f"error: status of {target} failed:\n{result.stderr}")
-    _, user, system, rss_kb = Path("/tmp/agsl-bench-s3-time").read_text().split()[-4:]
-    return seconds, int(rss_kb) / 1024, float(user) + float(system), harness_cpu
+    *measured, _ = timed_run([str(binary), "-q", "status", "--target", str(target)] + extra, env, harness,
+                             f"status of {target}")
+    return tuple(measured)
 
 
 def read_state(binary, directory, runs, latency_ms, name, server_root, proxied, env, harness):

@@ -12,12 +12,14 @@
 //! agsl is measured on, and real S3 spends none of them. Relaying the 47 MB ALB set, the Python
 //! proxy spent 0.06 s of CPU per run and this one 0.03 s (BENCHMARKS.md, 2026-12-05).
 //!
-//! What the upstream server sends is acknowledged at once (`TCP_QUICKACK`, armed again after
-//! every read): s3s-fs writes a response's headers and its body in pieces (4 KiB reads of the
-//! file) on sockets without `TCP_NODELAY`, so its kernel holds each small piece back until the
-//! one before is acknowledged, which Linux delays by up to 40 ms. That added 25 ms or more to
-//! every small GET, on top of the delay this proxy is asked for (BENCHMARKS.md, 2026-12-06).
-//! Acknowledging only a response's first piece was not enough for bodies of several pieces.
+//! The first 64 KiB of each response are acknowledged at once (`TCP_QUICKACK`, armed again
+//! after every read): s3s-fs writes a response's headers and its body in pieces (4 KiB reads
+//! of the file) on sockets without `TCP_NODELAY`, so its kernel holds each small piece back
+//! until the one before is acknowledged, which Linux delays by up to 40 ms. That added 25 ms or
+//! more to every small GET, on top of the delay this proxy is asked for (BENCHMARKS.md,
+//! 2026-12-06). Past the first 64 KiB the ACKs stay delayed: a large body then travels in
+//! full segments, while acknowledging all of it at once made s3s-fs send 4 KiB segments, which
+//! cost the server, the proxy and agsl CPU on the cores agsl is measured on.
 //!
 //! Usage: `cargo run --release -p agsl --example latency_proxy -- LISTEN UPSTREAM [DELAY_MS]`
 //! (ports on 127.0.0.1; the delay defaults to 30 ms).
@@ -32,6 +34,8 @@ use std::time::Duration;
 
 /// Bytes relayed per read: HTTP bodies come in reads of up to this size.
 const RELAY_BUFFER: usize = 256 * 1024;
+/// The first bytes of each response are acknowledged at once: headers and small bodies.
+const PROMPT_ACK_BYTES: usize = 64 * 1024;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,17 +81,33 @@ fn relay(client: TcpStream, upstream: u16, delay: Duration) {
     // Set by every response chunk, taken by the next request chunk, which then waits.
     let answered = Arc::new(AtomicBool::new(true));
     let answering = answered.clone();
+    // Set by every new request, taken by its response's first chunk.
+    let requested = Arc::new(AtomicBool::new(false));
+    let responding = requested.clone();
     let responses = thread::spawn(move || {
-        pipe(server_reader, client, acknowledge_at_once, || {
-            answering.store(true, Ordering::Release)
-        })
+        let mut response_bytes = 0;
+        pipe(
+            server_reader,
+            client,
+            |server, read| {
+                if responding.swap(false, Ordering::AcqRel) {
+                    response_bytes = 0;
+                }
+                response_bytes += read;
+                if response_bytes < PROMPT_ACK_BYTES {
+                    acknowledge_at_once(server);
+                }
+            },
+            || answering.store(true, Ordering::Release),
+        )
     });
     pipe(
         client_reader,
         server,
-        |_| {},
+        |_, _| {},
         || {
             if answered.swap(false, Ordering::AcqRel) {
+                requested.store(true, Ordering::Release);
                 thread::sleep(delay);
             }
         },
@@ -95,21 +115,20 @@ fn relay(client: TcpStream, upstream: u16, delay: Duration) {
     let _ = responses.join();
 }
 
-/// Copies `from` to `to`, calling `after_reading` after each read and `before_forwarding`
-/// before each chunk, then closes `to` for writing.
+/// Copies `from` to `to`, calling `after_reading` with the length of each read and
+/// `before_forwarding` before each chunk, then closes `to` for writing.
 fn pipe(
     mut from: TcpStream,
     mut to: TcpStream,
-    after_reading: impl Fn(&TcpStream),
+    mut after_reading: impl FnMut(&TcpStream, usize),
     mut before_forwarding: impl FnMut(),
 ) {
     let mut buffer = vec![0; RELAY_BUFFER];
     loop {
-        let read = from.read(&mut buffer);
-        after_reading(&from);
-        match read {
+        match from.read(&mut buffer) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                after_reading(&from, n);
                 before_forwarding();
                 if to.write_all(&buffer[..n]).is_err() {
                     break;
@@ -121,7 +140,8 @@ fn pipe(
 }
 
 /// Acknowledges what `stream` received at once, and the next few segments too, instead of
-/// delaying the ACK; Linux returns to delayed ACKs by itself, hence after every read.
+/// delaying the ACK; Linux returns to delayed ACKs by itself, hence after every read that
+/// wants it.
 fn acknowledge_at_once(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
     let on: libc::c_int = 1;
