@@ -51,9 +51,9 @@ pub fn for_each_concurrently<T: Sync, E: Send>(
 /// How far [`for_each_in_order`] may fetch ahead of the item it hands over next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lookahead {
-    /// Items fetched or being fetched and not handed over yet, at most.
+    /// Items held at most: being fetched, fetched, or being consumed.
     pub items: usize,
-    /// Their weight together, at most; the next item to hand over is fetched whatever its
+    /// Their weight together, at most; the next item to consume is fetched whatever its
     /// weight, alone if need be.
     pub weight: u64,
 }
@@ -109,11 +109,11 @@ struct OrderedWindow<R> {
 }
 
 struct WindowState<R> {
-    /// The next item to start fetching, and the next to hand over.
+    /// The next item to start fetching, and the first still held (not consumed yet).
     next_start: usize,
-    next_taken: usize,
-    /// Weight of the items started and not handed over.
-    weight_ahead: u64,
+    first_held: usize,
+    /// Weight of the items held: from `first_held` up to `next_start`.
+    weight_held: u64,
     /// Results not handed over yet, by item.
     results: Vec<Option<R>>,
     stopped: bool,
@@ -126,8 +126,8 @@ impl<R> OrderedWindow<R> {
         Self {
             state: Mutex::new(WindowState {
                 next_start: 0,
-                next_taken: 0,
-                weight_ahead: 0,
+                first_held: 0,
+                weight_held: 0,
                 results: std::iter::repeat_with(|| None).take(items).collect(),
                 stopped: false,
                 abandoned: false,
@@ -153,13 +153,13 @@ impl<R> OrderedWindow<R> {
             }
             let at = state.next_start;
             let item_weight = weight(at);
-            let first = at == state.next_taken;
-            if first
-                || (at < state.next_taken + lookahead.items
-                    && state.weight_ahead + item_weight <= lookahead.weight)
+            let alone = at == state.first_held;
+            if alone
+                || (at < state.first_held + lookahead.items
+                    && state.weight_held + item_weight <= lookahead.weight)
             {
                 state.next_start += 1;
-                state.weight_ahead += item_weight;
+                state.weight_held += item_weight;
                 return Some(at);
             }
             state = self
@@ -195,8 +195,8 @@ impl<R> OrderedWindow<R> {
     /// Makes room once item `at` is consumed.
     fn release(&self, at: usize, weight: u64) {
         let mut state = self.lock();
-        state.next_taken = at + 1;
-        state.weight_ahead -= weight;
+        state.first_held = at + 1;
+        state.weight_held -= weight;
         drop(state);
         self.changed.notify_all();
     }
