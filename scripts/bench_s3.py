@@ -15,7 +15,7 @@ once (cached in --dir) and copied into the server's folder:
                --service auto, which reads each object's head to recognise it (legacy and v2
                logging name objects alike) (only with --s3-sets naming it)
   state        a target's state, not a conversion: 4,500 CloudTrail objects converted once on
-               disk, one per commit, which leaves 885 commit records after the last checkpoint
+               disk, one per commit, which leaves 886 commit records after the last checkpoint
                (the 3,615th commit); copied into the server, and read by `agsl status` from
                disk and from S3 (only with --s3-sets naming it)
 Each set is converted from disk and from S3 through the proxy into a fresh local target
