@@ -5,7 +5,7 @@
 //! is handed over in item order while later requests are already in flight.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Calls `each` on every item of `items`, at most `concurrency` at a time (in this thread when
 /// 1), and returns the first error.
@@ -136,10 +136,17 @@ impl<R> OrderedWindow<R> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, WindowState<R>> {
+    fn lock(&self) -> MutexGuard<'_, WindowState<R>> {
         // A panic while the lock is held leaves only counters behind; carry on with them.
         self.state
             .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until the state changes: a result, room made, a stop.
+    fn wait<'a>(&self, state: MutexGuard<'a, WindowState<R>>) -> MutexGuard<'a, WindowState<R>> {
+        self.changed
+            .wait(state)
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -162,10 +169,7 @@ impl<R> OrderedWindow<R> {
                 state.weight_held += item_weight;
                 return Some(at);
             }
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = self.wait(state);
         }
     }
 
@@ -185,10 +189,7 @@ impl<R> OrderedWindow<R> {
             if state.abandoned {
                 return None;
             }
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = self.wait(state);
         }
     }
 
