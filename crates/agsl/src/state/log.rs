@@ -47,11 +47,11 @@ fn checkpoint_key(sequence: u64, encoding: CheckpointEncoding) -> String {
 }
 
 /// How a checkpoint is stored, told by its extension. A checkpoint is the whole ledger, and
-/// every run reads the last one: at a million objects with rows, 194 MB of JSON, 8 MB once
-/// compressed (its URLs repeat their folders). Checkpoints written before agsl compressed them
-/// are plain JSON and are still read. An older agsl does not know the compressed ones: on a
-/// target whose older records are gone it stops with "commit 1 is missing" instead of reading
-/// a wrong state.
+/// every run reads the last one: at a million objects with rows, 194 MB of JSON, 7 MB once
+/// compressed (its URLs repeat their folders; 12 to 15 times smaller with keys as AWS names
+/// them). Checkpoints written before agsl compressed them are plain JSON and are still read.
+/// An older agsl does not know the compressed ones: on a target whose older records are gone
+/// it stops with "commit 1 is missing" instead of reading a wrong state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum CheckpointEncoding {
     Json,
@@ -61,7 +61,8 @@ enum CheckpointEncoding {
 impl CheckpointEncoding {
     /// What checkpoints are written as.
     const WRITTEN: Self = Self::JsonZstd;
-    /// zstd's fastest level: on a checkpoint's repetitive JSON, level 3 compresses no smaller.
+    /// zstd's fastest level: level 3 made the ALB-like and S3 access checkpoints measured larger,
+    /// and a CloudTrail one a fifth smaller.
     const ZSTD_LEVEL: i32 = 1;
 
     fn of(extension: &str) -> Option<Self> {
@@ -535,7 +536,11 @@ mod tests {
             .get(&checkpoint_key(16, CheckpointEncoding::JsonZstd))
             .unwrap();
         assert_eq!(stored[..4], [0x28, 0xB5, 0x2F, 0xFD], "zstd's magic number");
-        assert_ne!(stored[4] & 0x04, 0, "the frame header's content checksum flag");
+        assert_ne!(
+            stored[4] & 0x04,
+            0,
+            "the frame header's content checksum flag"
+        );
         let json = zstd::stream::decode_all(&stored[..]).unwrap();
         let checkpoint: Checkpoint = serde_json::from_slice(&json).unwrap();
         assert_eq!(checkpoint.ledger.sequence, 16);
