@@ -200,7 +200,8 @@ def state_target(binary, directory, name):
 def records_after_checkpoint(target):
     """How many commit records a read of `target`'s state takes after its last checkpoint."""
     sequence = lambda path: int(path.name.split(".")[0])
-    checkpoints = [sequence(p) for p in (target / "_agsl" / "checkpoint").glob("*.json")]
+    # Compressed (`.json.zst`) since 2026-12-06; plain JSON before.
+    checkpoints = [sequence(p) for p in (target / "_agsl" / "checkpoint").glob("*.json*")]
     last = max(checkpoints, default=-1)
     return sum(1 for p in (target / "_agsl" / "log").glob("*.json") if sequence(p) > last)
 
