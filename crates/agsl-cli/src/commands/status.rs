@@ -61,6 +61,7 @@ fn print(name: Option<&str>, status: &TargetStatus) -> std::io::Result<()> {
         n => format!(" ({n} not yet published: the next run finishes them)"),
     };
     writeln!(out, "  commits       {}{unpublished}", status.commits)?;
+    writeln!(out, "  state         {}", state_line(status))?;
     if let Some(run) = &status.last_run {
         writeln!(out, "  last run      {}", run_line(run))?;
     }
@@ -158,6 +159,29 @@ fn time_or_dash(micros: Option<i64>) -> String {
 }
 
 /// `512 KB`, `61.2 GB`, `3.4 TB` (10^3 multiples).
+/// What a run reads of the state and holds in memory: what grows with the target's history.
+fn state_line(status: &TargetStatus) -> String {
+    let stored = &status.state;
+    let records = format!(
+        "{} record{} ({})",
+        thousands(stored.records),
+        if stored.records == 1 { "" } else { "s" },
+        size(stored.record_bytes)
+    );
+    let read = match stored.checkpoint {
+        0 => format!("no checkpoint yet, {records}"),
+        commit => format!(
+            "checkpoint at commit {commit} ({}) and {records} after it",
+            size(stored.checkpoint_bytes)
+        ),
+    };
+    format!(
+        "{read}; ledger of {} objects and {} files",
+        thousands(status.ledger_objects),
+        thousands(status.ledger_files)
+    )
+}
+
 fn size(bytes: u64) -> String {
     let units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
     let mut value = bytes as f64;

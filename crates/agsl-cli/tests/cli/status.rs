@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+use agsl::sample::write_sample;
+use agsl_formats::Format;
+use agsl_formats::sample::SamplePlan;
 use serde_json::Value;
 
 use super::{agsl, convert, files_below, sample, stderr};
@@ -77,8 +80,84 @@ fn status_shows_the_last_run_the_table_and_the_lag() {
     let output = agsl(&["status", "--target", target.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("  table alb\n"), "{text}");
+    let state = format!(
+        "  state         no checkpoint yet, {} records (",
+        status["commits"]
+    );
+    assert!(text.contains(&state), "{state}\n{text}");
     assert!(
         text.contains(&format!("{} rejects", written.facts.bad_lines)),
+        "{text}"
+    );
+}
+
+#[test]
+fn status_shows_what_a_run_reads_of_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
+    let plan = SamplePlan {
+        objects: 20,
+        lines_per_object: 20,
+        bad_line_every: Some(7),
+        ..SamplePlan::default()
+    };
+    write_sample(Format::Alb, plan, &source).unwrap();
+    // One commit per object (and one saying how far the source was listed): the checkpoint is
+    // written at commit 16, the records after it are kept.
+    let output = convert("alb", &source, &target, &["-q", "--commit-size", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let status = status_json(&target, None);
+    let on_disk = |folder: &str, after: u64| -> (u64, u64) {
+        let mut found = (0, 0);
+        for file in files_below(&target.join("_agsl").join(folder)) {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let sequence: u64 = name.split('.').next().unwrap().parse().unwrap();
+            if name.ends_with(".published") || sequence <= after {
+                continue;
+            }
+            found = (
+                found.0 + 1,
+                found.1 + std::fs::metadata(&file).unwrap().len(),
+            );
+        }
+        found
+    };
+    let (checkpoints, checkpoint_bytes) = on_disk("checkpoint", 0);
+    let (records, record_bytes) = on_disk("log", 16);
+    let commits = status["commits"].as_u64().unwrap();
+    assert!(commits > 20, "{status}");
+    assert_eq!((checkpoints, records), (1, commits - 16));
+    let state = &status["state"];
+    assert_eq!(state["checkpoint"], 16, "{status}");
+    assert_eq!(state["checkpoint_bytes"], checkpoint_bytes);
+    assert_eq!(state["records"], records);
+    assert_eq!(state["record_bytes"], record_bytes);
+    assert_eq!(status["ledger_objects"], 20);
+    let committed = files_below(&target)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .filter(|f| !f.starts_with(target.join("_agsl")))
+        .count();
+    assert!(
+        committed > 20,
+        "a table file and a rejects file per object: {committed}"
+    );
+    assert_eq!(status["ledger_files"], committed as u64);
+
+    let output = agsl(&["status", "--target", target.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = format!(
+        "  state         checkpoint at commit 16 ({}) and {records} records (",
+        if checkpoint_bytes < 1000 {
+            format!("{checkpoint_bytes} bytes")
+        } else {
+            format!("{:.1} KB", checkpoint_bytes as f64 / 1000.0)
+        }
+    );
+    assert!(text.contains(&line), "{line}\n{text}");
+    assert!(
+        text.contains(") after it; ledger of 20 objects and "),
         "{text}"
     );
 }

@@ -17,7 +17,7 @@ pub use verify::{Discrepancy, VerifyReport, verify};
 
 use crate::catalog::CatalogError;
 use crate::sink::is_rejects_file;
-use crate::state::{Commit, CommitLog, Ledger, StateError};
+use crate::state::{Commit, CommitLog, Ledger, StateError, StoredState};
 use crate::storage::{Location, StorageError, StorageOptions, Store};
 
 /// Reading a target, its source or its catalog failed (a discrepancy is not an error).
@@ -42,6 +42,8 @@ struct TargetState {
     ledger: Ledger,
     /// Commits whose files are not all moved into place yet.
     unpublished: Vec<Commit>,
+    /// What reading the state took from the store.
+    stored: StoredState,
 }
 
 impl TargetState {
@@ -54,6 +56,7 @@ impl TargetState {
         }
         Ok(Self {
             store,
+            stored: log.stored_as_read(),
             ledger: log.into_ledger(),
             unpublished,
         })

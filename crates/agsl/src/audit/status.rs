@@ -13,7 +13,7 @@ use super::{AuditError, TargetState, now};
 use crate::counts;
 use crate::sink::is_rejects_file;
 use crate::source::Source;
-use crate::state::{RunOutcome, RunRecord, read_runs};
+use crate::state::{RunOutcome, RunRecord, StoredState, read_runs};
 use crate::storage::{Location, StorageOptions};
 use crate::window::{KeyDays, key_time};
 
@@ -52,6 +52,11 @@ pub struct TargetStatus {
     pub commits: u64,
     /// Commits whose files the next run still has to move into place (a run was killed).
     pub unpublished_commits: u64,
+    /// What every run reads of the state, and the ledger it holds in memory: source objects
+    /// and files named.
+    pub state: StoredState,
+    pub ledger_objects: u64,
+    pub ledger_files: u64,
     pub last_run: Option<RunStatus>,
     /// Runs in the last seven days, and how many of them failed or were killed.
     pub runs_recent: u64,
@@ -157,6 +162,9 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
         target: job.target.to_string(),
         commits: state.ledger.sequence,
         unpublished_commits: state.unpublished.len() as u64,
+        state: state.stored,
+        ledger_objects: state.ledger.objects.len() as u64,
+        ledger_files: state.ledger.files.len() as u64,
         last_run: runs.last().map(RunStatus::from),
         runs_recent: recent.len() as u64,
         failed_runs_recent: recent.iter().filter(|r| ended_badly(r, &runs)).count() as u64,

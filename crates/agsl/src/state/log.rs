@@ -188,6 +188,19 @@ impl SinceCheckpoint {
     }
 }
 
+/// What a read of a target's state takes from its store: the last checkpoint and the commit
+/// records after it. With the ledger's size, this is what grows with a target's history and
+/// breaks first at scale (SCALING.md), so `status` shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoredState {
+    /// The last checkpoint's commit (0: none yet) and its stored bytes.
+    pub checkpoint: u64,
+    pub checkpoint_bytes: u64,
+    /// Commit records after it, and their bytes.
+    pub records: u64,
+    pub record_bytes: u64,
+}
+
 /// The commit log of one target and the ledger it adds up to.
 #[derive(Debug)]
 pub struct CommitLog {
@@ -196,6 +209,8 @@ pub struct CommitLog {
     /// The sequence of the last checkpoint (0: none yet).
     checkpoint: u64,
     since: SinceCheckpoint,
+    /// What reading the state took.
+    read: StoredState,
 }
 
 impl CommitLog {
@@ -205,17 +220,17 @@ impl CommitLog {
         let checkpoints = store.list(CHECKPOINT_DIR)?;
         let latest = checkpoints
             .iter()
-            .filter_map(|o| sequence_of(&o.key))
-            .filter_map(|(sequence, extension)| {
-                Some((sequence, CheckpointEncoding::of(extension)?))
+            .filter_map(|o| {
+                let (sequence, extension) = sequence_of(&o.key)?;
+                Some((sequence, CheckpointEncoding::of(extension)?, o.size))
             })
             .max();
-        let (ledger, checkpoint) = match latest {
-            Some((sequence, encoding)) => {
+        let (ledger, checkpoint, checkpoint_bytes) = match latest {
+            Some((sequence, encoding, bytes)) => {
                 let checkpoint = read_checkpoint(store, sequence, encoding)?;
-                (checkpoint.ledger, sequence)
+                (checkpoint.ledger, sequence, bytes)
             }
-            None => (Ledger::default(), 0),
+            None => (Ledger::default(), 0, 0),
         };
         // `~` sorts after the extensions, so the listing starts after the checkpoint's commit.
         let offset = format!("{LOG_DIR}/{checkpoint:020}~");
@@ -225,6 +240,11 @@ impl CommitLog {
             since: SinceCheckpoint::at(&ledger),
             ledger,
             checkpoint,
+            read: StoredState {
+                checkpoint,
+                checkpoint_bytes,
+                ..StoredState::default()
+            },
         };
         let published: std::collections::BTreeSet<u64> = entries
             .iter()
@@ -236,6 +256,8 @@ impl CommitLog {
             .iter()
             .filter(|o| matches!(sequence_of(&o.key), Some((s, "json")) if s > checkpoint))
             .collect();
+        log.read.records = records.len() as u64;
+        log.read.record_bytes = records.iter().map(|record| record.size).sum();
         // Checked here, so the records' sequences are `checkpoint + 1` on, in order.
         for (expected, record) in (checkpoint + 1..).zip(&records) {
             if sequence_of(&record.key).is_none_or(|(sequence, _)| sequence != expected) {
@@ -299,6 +321,11 @@ impl CommitLog {
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// What reading the state took from the store, as it was read.
+    pub fn stored_as_read(&self) -> StoredState {
+        self.read
     }
 
     /// The ledger, without copying it (a ledger of a million objects is some 200 MB).
@@ -553,6 +580,17 @@ mod tests {
         );
         let (read, _) = CommitLog::read(&store).unwrap();
         assert_eq!((read.checkpoint, &read.ledger), (16, &log.ledger));
+        let record_bytes = [17, 18]
+            .map(|sequence| store.get(&log_key(sequence)).unwrap().len() as u64)
+            .iter()
+            .sum();
+        let expected = StoredState {
+            checkpoint: 16,
+            checkpoint_bytes: stored.len() as u64,
+            records: 2,
+            record_bytes,
+        };
+        assert_eq!(read.stored_as_read(), expected);
 
         // One changed byte in the middle of the frame: an error naming the checkpoint, never a
         // ledger read from damaged bytes.
