@@ -81,6 +81,65 @@ fn incremental_runs_convert_only_new_objects() {
 }
 
 #[test]
+fn a_damaged_checkpoint_is_passed_over_and_written_again_and_every_line_stays_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = places(dir.path());
+    let mut expected = Expected::new();
+    put_objects(&source, &alb_objects(0, 20, 50, 1), &mut expected);
+    // One commit per object: the checkpoint is written at commit 16.
+    let first = convert_json(&source, &target, &["--commit-size", "1"]);
+    assert_eq!(first["objects"], 20);
+    let checkpoints = dir.path().join("target/_agsl/checkpoint");
+    let damaged = checkpoints.join("00000000000000000016.json.zst");
+    assert!(damaged.exists());
+    std::fs::write(&damaged, b"damaged").unwrap();
+
+    put_objects(&source, &alb_objects(20, 2, 50, 2), &mut expected);
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        &source.url,
+        "--target",
+        &target.url,
+        "--commit-size",
+        "1",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let second: Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(second["objects"], 2, "{second}");
+    assert_eq!(
+        second["skipped_reasons"]["already converted"], 20,
+        "{second}"
+    );
+    assert!(
+        stderr(&output).contains("passing over a damaged checkpoint"),
+        "{}",
+        stderr(&output)
+    );
+    read_table(&target).assert_exactly(&expected);
+    // A sound checkpoint now stands after the damaged one, and reads take it.
+    let mut names: Vec<String> = std::fs::read_dir(&checkpoints)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let status = run_json(&["status", "--target", &target.url]);
+    let newest: u64 = names[1].split('.').next().unwrap().parse().unwrap();
+    assert!(newest > 16, "{names:?}");
+    assert_eq!(status["state"]["checkpoint"], newest, "{status}");
+}
+
+#[test]
 fn incremental_runs_list_from_shortly_before_the_last_listing() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = places(dir.path());

@@ -6,7 +6,8 @@
 //! staged files no commit names are leftovers of interrupted runs and are deleted. Now and then
 //! the whole ledger is written as a checkpoint ([`SinceCheckpoint`] says when), as zstd-compressed
 //! JSON ([`CheckpointEncoding`]); reading the state is the last checkpoint plus the records
-//! after it, and records up to the checkpoint before the last are deleted.
+//! after it, and records up to the checkpoint before the last are deleted, so a damaged last
+//! checkpoint is passed over for the one before it and the records after that.
 
 use std::path::Path;
 
@@ -211,27 +212,73 @@ pub struct CommitLog {
     since: SinceCheckpoint,
     /// What reading the state took.
     read: StoredState,
+    /// The last checkpoint was damaged and passed over: recovery writes a sound one.
+    checkpoint_damaged: bool,
 }
 
 impl CommitLog {
     /// Reads the state without changing anything (for `--dry-run` and status): commits whose
     /// files are not all moved yet count as done, as the next run finishes them.
+    ///
+    /// A damaged checkpoint (its checksum or JSON fails) is passed over for the one before it:
+    /// that one and the records after it, kept until the next checkpoint is written, add up to
+    /// the same ledger. Only if those records are gone too does the read fail, naming the
+    /// damaged checkpoint. [`CommitLog::recover`] then writes a sound one.
     pub fn read(store: &Store) -> Result<(Self, Vec<Commit>), StateError> {
-        let checkpoints = store.list(CHECKPOINT_DIR)?;
-        let latest = checkpoints
+        let mut checkpoints: Vec<(u64, CheckpointEncoding, u64)> = store
+            .list(CHECKPOINT_DIR)?
             .iter()
             .filter_map(|o| {
                 let (sequence, extension) = sequence_of(&o.key)?;
                 Some((sequence, CheckpointEncoding::of(extension)?, o.size))
             })
-            .max();
-        let (ledger, checkpoint, checkpoint_bytes) = match latest {
-            Some((sequence, encoding, bytes)) => {
-                let checkpoint = read_checkpoint(store, sequence, encoding)?;
-                (checkpoint.ledger, sequence, bytes)
+            .collect();
+        checkpoints.sort_unstable_by(|a, b| b.cmp(a));
+        let mut damaged = None;
+        for (sequence, encoding, bytes) in checkpoints {
+            match read_checkpoint(store, sequence, encoding) {
+                Ok(checkpoint) => {
+                    let read = Self::read_after(store, checkpoint.ledger, sequence, bytes);
+                    return Self::passed_over(read, damaged);
+                }
+                Err(error @ StateError::Corrupt { .. }) => {
+                    tracing::warn!(
+                        %error,
+                        "passing over a damaged checkpoint for the one before it"
+                    );
+                    damaged.get_or_insert(error);
+                }
+                Err(error) => return Err(error),
             }
-            None => (Ledger::default(), 0, 0),
-        };
+        }
+        let read = Self::read_after(store, Ledger::default(), 0, 0);
+        Self::passed_over(read, damaged)
+    }
+
+    /// A read that passed over a damaged checkpoint: marked for [`CommitLog::recover`] to write
+    /// a sound one, or, if the older state is incomplete too, failed with the damage.
+    fn passed_over(
+        read: Result<(Self, Vec<Commit>), StateError>,
+        damaged: Option<StateError>,
+    ) -> Result<(Self, Vec<Commit>), StateError> {
+        match (read, damaged) {
+            (Ok((mut log, unpublished)), damaged) => {
+                log.checkpoint_damaged = damaged.is_some();
+                Ok((log, unpublished))
+            }
+            (Err(_), Some(damaged)) => Err(damaged),
+            (Err(error), None) => Err(error),
+        }
+    }
+
+    /// Reads the records after checkpoint `checkpoint` (0: none), whose ledger and stored size
+    /// are given, and applies them.
+    fn read_after(
+        store: &Store,
+        ledger: Ledger,
+        checkpoint: u64,
+        checkpoint_bytes: u64,
+    ) -> Result<(Self, Vec<Commit>), StateError> {
         // `~` sorts after the extensions, so the listing starts after the checkpoint's commit.
         let offset = format!("{LOG_DIR}/{checkpoint:020}~");
         let entries = store.list_after(LOG_DIR, Some(&offset))?;
@@ -245,6 +292,7 @@ impl CommitLog {
                 checkpoint_bytes,
                 ..StoredState::default()
             },
+            checkpoint_damaged: false,
         };
         let published: std::collections::BTreeSet<u64> = entries
             .iter()
@@ -301,13 +349,23 @@ impl CommitLog {
     /// Reads the state and repairs what an interrupted run left: finishes moving the files of
     /// commits that exist, deletes staged files that no commit names. Call it holding the lock.
     pub fn recover(store: &Store) -> Result<Self, StateError> {
-        let (log, unpublished) = Self::read(store)?;
+        let (mut log, unpublished) = Self::read(store)?;
         for commit in &unpublished {
             tracing::info!(
                 sequence = commit.sequence,
                 "finishing an interrupted commit"
             );
             log.publish(commit)?;
+        }
+        // Only after every commit is published: a read starts after the last checkpoint, so
+        // an unpublished commit before it would never be finished.
+        if log.checkpoint_damaged {
+            tracing::warn!(
+                sequence = log.ledger.sequence,
+                "writing a checkpoint in place of the damaged one"
+            );
+            log.write_checkpoint()?;
+            log.checkpoint_damaged = false;
         }
         for leftover in store.list(STAGING_DIR)? {
             store.delete(&leftover.key)?;
@@ -593,16 +651,20 @@ mod tests {
         assert_eq!(read.stored_as_read(), expected);
 
         // One changed byte in the middle of the frame: an error naming the checkpoint, never a
-        // ledger read from damaged bytes.
+        // ledger read from damaged bytes. The read passes it over: all 18 records are there.
         let mut damaged = stored.to_vec();
         let middle = damaged.len() / 2;
         damaged[middle] ^= 0x40;
         let key = checkpoint_key(16, CheckpointEncoding::JsonZstd);
         store.put(&key, damaged).unwrap();
-        match CommitLog::read(&store).unwrap_err() {
-            StateError::Corrupt { key: named, .. } => assert_eq!(named, key),
-            other => panic!("expected a corrupt checkpoint, got {other}"),
+        match read_checkpoint(&store, 16, CheckpointEncoding::JsonZstd) {
+            Err(StateError::Corrupt { key: named, .. }) => assert_eq!(named, key),
+            Err(other) => panic!("expected a corrupt checkpoint, got {other}"),
+            Ok(_) => panic!("a damaged checkpoint was read"),
         }
+        let (read, _) = CommitLog::read(&store).unwrap();
+        assert_eq!((read.checkpoint, &read.ledger), (0, &log.ledger));
+        assert_eq!(read.stored_as_read().records, 18);
     }
 
     #[test]
@@ -633,5 +695,52 @@ mod tests {
         let (read, _) = CommitLog::read(&store).unwrap();
         assert_eq!((read.checkpoint, read.ledger.objects.len()), (38, 202));
         assert_eq!(read.ledger.objects, log_read.ledger.objects);
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_is_passed_over_for_the_one_before_and_written_again_by_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let mut log = CommitLog::recover(&store).unwrap();
+        log.commit(covering((0..200).map(url))).unwrap();
+        for i in 200..350 {
+            log.commit(covering([url(i)])).unwrap();
+        }
+        assert_eq!(sequences(&store, CHECKPOINT_DIR, "json.zst"), [70, 138]);
+        let damaged = checkpoint_key(138, CheckpointEncoding::JsonZstd);
+        store.put(&damaged, "not a checkpoint").unwrap();
+
+        // Checkpoint 70 and the records after it make the same ledger; reading changes nothing.
+        let (read, unpublished) = CommitLog::read(&store).unwrap();
+        assert_eq!((read.checkpoint, &read.ledger), (70, &log.ledger));
+        assert!(read.checkpoint_damaged && unpublished.is_empty());
+        assert_eq!(read.stored_as_read().records, 81);
+        assert_eq!(sequences(&store, CHECKPOINT_DIR, "json.zst"), [70, 138]);
+
+        // Recovery writes a sound checkpoint at the last commit, which the next read takes.
+        let recovered = CommitLog::recover(&store).unwrap();
+        assert!(!recovered.checkpoint_damaged);
+        assert_eq!(
+            sequences(&store, CHECKPOINT_DIR, "json.zst"),
+            [70, 138, 151]
+        );
+        let (read, _) = CommitLog::read(&store).unwrap();
+        assert_eq!((read.checkpoint, &read.ledger), (151, &log.ledger));
+        assert!(!read.checkpoint_damaged);
+
+        // Damaged where the records after the one before are gone: the damage is the error.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let mut log = CommitLog::recover(&store).unwrap();
+        log.commit(covering((0..200).map(url))).unwrap();
+        for i in 200..350 {
+            log.commit(covering([url(i)])).unwrap();
+        }
+        store.put(&damaged, "not a checkpoint").unwrap();
+        store.delete(&log_key(100)).unwrap();
+        match CommitLog::read(&store).unwrap_err() {
+            StateError::Corrupt { key, .. } => assert_eq!(key, damaged),
+            other => panic!("expected the damaged checkpoint, got {other}"),
+        }
     }
 }
