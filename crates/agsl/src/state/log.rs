@@ -563,15 +563,21 @@ mod tests {
         assert_eq!((since.commits, since.entries), (1, 3));
     }
 
-    #[test]
-    fn checkpoints_follow_the_ledger_growth_and_a_read_rebuilds_the_same_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
-        let mut log = CommitLog::recover(&store).unwrap();
+    /// One commit of 200 objects, then 150 of one: checkpoints at 70 and 138 (see below).
+    fn log_with_two_checkpoints(store: &Store) -> CommitLog {
+        let mut log = CommitLog::recover(store).unwrap();
         log.commit(covering((0..200).map(url))).unwrap();
         for i in 200..350 {
             log.commit(covering([url(i)])).unwrap();
         }
+        log
+    }
+
+    #[test]
+    fn checkpoints_follow_the_ledger_growth_and_a_read_rebuilds_the_same_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let log = log_with_two_checkpoints(&store);
         // Commit 16 is the first checkpoint (215 entries); the next is due 54 entries later
         // (commit 70, 269 entries), then 68 later (commit 138). The one before the last is kept;
         // the records up to it are gone.
@@ -701,11 +707,7 @@ mod tests {
     fn a_damaged_checkpoint_is_passed_over_for_the_one_before_and_written_again_by_recovery() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
-        let mut log = CommitLog::recover(&store).unwrap();
-        log.commit(covering((0..200).map(url))).unwrap();
-        for i in 200..350 {
-            log.commit(covering([url(i)])).unwrap();
-        }
+        let log = log_with_two_checkpoints(&store);
         assert_eq!(sequences(&store, CHECKPOINT_DIR, "json.zst"), [70, 138]);
         let damaged = checkpoint_key(138, CheckpointEncoding::JsonZstd);
         store.put(&damaged, "not a checkpoint").unwrap();
@@ -731,11 +733,7 @@ mod tests {
         // Damaged where the records after the one before are gone: the damage is the error.
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
-        let mut log = CommitLog::recover(&store).unwrap();
-        log.commit(covering((0..200).map(url))).unwrap();
-        for i in 200..350 {
-            log.commit(covering([url(i)])).unwrap();
-        }
+        log_with_two_checkpoints(&store);
         store.put(&damaged, "not a checkpoint").unwrap();
         store.delete(&log_key(100)).unwrap();
         match CommitLog::read(&store).unwrap_err() {
