@@ -93,6 +93,30 @@ fn a_damaged_checkpoint_is_passed_over_and_written_again_and_every_line_stays_on
     let damaged = checkpoints.join("00000000000000000016.json.zst");
     assert!(damaged.exists());
     std::fs::write(&damaged, b"damaged").unwrap();
+    // `verify` names it; the rest of the state still adds up.
+    let verify = |expect_clean: bool| {
+        let output = agsl(&[
+            "verify",
+            "--source",
+            &source.url,
+            "--target",
+            &target.url,
+            "--json",
+        ]);
+        assert_eq!(output.status.success(), expect_clean, "{}", stderr(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["discrepancies"].as_array().unwrap().clone()
+    };
+    let found = verify(false);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["kind"], "checkpoint_damaged");
+    assert!(
+        found[0]["key"]
+            .as_str()
+            .unwrap()
+            .ends_with("00000000000000000016.json.zst"),
+        "{found:?}"
+    );
 
     put_objects(&source, &alb_objects(20, 2, 50, 2), &mut expected);
     let output = agsl(&[
@@ -137,6 +161,7 @@ fn a_damaged_checkpoint_is_passed_over_and_written_again_and_every_line_stays_on
     let newest: u64 = names[1].split('.').next().unwrap().parse().unwrap();
     assert!(newest > 16, "{names:?}");
     assert_eq!(status["state"]["checkpoint"], newest, "{status}");
+    assert_eq!(verify(true), [] as [Value; 0]);
 }
 
 #[test]

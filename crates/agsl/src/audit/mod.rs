@@ -44,6 +44,8 @@ struct TargetState {
     unpublished: Vec<Commit>,
     /// What reading the state took from the store.
     stored: StoredState,
+    /// The last checkpoint, passed over as damaged: its key and what failed.
+    damaged_checkpoint: Option<(String, String)>,
 }
 
 impl TargetState {
@@ -57,6 +59,9 @@ impl TargetState {
         Ok(Self {
             store,
             stored: log.stored_as_read(),
+            damaged_checkpoint: log
+                .damaged_checkpoint()
+                .map(|(key, reason)| (key.to_owned(), reason.to_owned())),
             ledger: log.into_ledger(),
             unpublished,
         })

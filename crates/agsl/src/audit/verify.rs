@@ -33,6 +33,12 @@ use crate::window::{KeyDays, key_day, key_time};
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Discrepancy {
+    /// The last checkpoint fails its checksum or JSON. Reads pass it over for the one before
+    /// it and the records after that (the same ledger); the next run writes a sound one.
+    CheckpointDamaged {
+        key: String,
+        reason: String,
+    },
     /// A commit exists whose files are still staged (a run was killed while publishing).
     Unpublished {
         sequence: u64,
@@ -101,6 +107,10 @@ pub enum Discrepancy {
 impl std::fmt::Display for Discrepancy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Discrepancy::CheckpointDamaged { key, reason } => write!(
+                f,
+                "checkpoint damaged: {key} ({reason}); the state was read from the one before it (the next run writes a sound one)"
+            ),
             Discrepancy::Unpublished { sequence } => write!(
                 f,
                 "commit {sequence} is not published: its files are still staged (the next run moves them into place)"
@@ -195,6 +205,12 @@ pub fn verify(job: &ConvertJob, deep: bool) -> Result<VerifyReport, AuditError> 
         ..VerifyReport::default()
     };
     let found = &mut report.discrepancies;
+    if let Some((key, reason)) = &state.damaged_checkpoint {
+        found.push(Discrepancy::CheckpointDamaged {
+            key: key.clone(),
+            reason: reason.clone(),
+        });
+    }
     for commit in &state.unpublished {
         found.push(Discrepancy::Unpublished {
             sequence: commit.sequence,

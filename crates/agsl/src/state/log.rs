@@ -212,8 +212,9 @@ pub struct CommitLog {
     since: SinceCheckpoint,
     /// What reading the state took.
     read: StoredState,
-    /// The last checkpoint was damaged and passed over: recovery writes a sound one.
-    checkpoint_damaged: bool,
+    /// The last checkpoint, damaged and passed over (its key and what failed): recovery writes
+    /// a sound one.
+    damaged_checkpoint: Option<(String, String)>,
 }
 
 impl CommitLog {
@@ -263,7 +264,10 @@ impl CommitLog {
     ) -> Result<(Self, Vec<Commit>), StateError> {
         match (read, damaged) {
             (Ok((mut log, unpublished)), damaged) => {
-                log.checkpoint_damaged = damaged.is_some();
+                log.damaged_checkpoint = damaged.map(|error| match error {
+                    StateError::Corrupt { key, reason } => (key, reason),
+                    other => (CHECKPOINT_DIR.to_owned(), other.to_string()),
+                });
                 Ok((log, unpublished))
             }
             (Err(_), Some(damaged)) => Err(damaged),
@@ -292,7 +296,7 @@ impl CommitLog {
                 checkpoint_bytes,
                 ..StoredState::default()
             },
-            checkpoint_damaged: false,
+            damaged_checkpoint: None,
         };
         let published: std::collections::BTreeSet<u64> = entries
             .iter()
@@ -359,13 +363,13 @@ impl CommitLog {
         }
         // Only after every commit is published: a read starts after the last checkpoint, so
         // an unpublished commit before it would never be finished.
-        if log.checkpoint_damaged {
+        if log.damaged_checkpoint.is_some() {
             tracing::warn!(
                 sequence = log.ledger.sequence,
                 "writing a checkpoint in place of the damaged one"
             );
             log.write_checkpoint()?;
-            log.checkpoint_damaged = false;
+            log.damaged_checkpoint = None;
         }
         for leftover in store.list(STAGING_DIR)? {
             store.delete(&leftover.key)?;
@@ -384,6 +388,13 @@ impl CommitLog {
     /// What reading the state took from the store, as it was read.
     pub fn stored_as_read(&self) -> StoredState {
         self.read
+    }
+
+    /// The last checkpoint, if the read passed it over as damaged: its key and what failed.
+    pub fn damaged_checkpoint(&self) -> Option<(&str, &str)> {
+        self.damaged_checkpoint
+            .as_ref()
+            .map(|(key, reason)| (key.as_str(), reason.as_str()))
     }
 
     /// The ledger, without copying it (a ledger of a million objects is some 200 MB).
@@ -715,20 +726,24 @@ mod tests {
         // Checkpoint 70 and the records after it make the same ledger; reading changes nothing.
         let (read, unpublished) = CommitLog::read(&store).unwrap();
         assert_eq!((read.checkpoint, &read.ledger), (70, &log.ledger));
-        assert!(read.checkpoint_damaged && unpublished.is_empty());
+        assert_eq!(
+            read.damaged_checkpoint().map(|(key, _)| key),
+            Some(&*damaged)
+        );
+        assert!(unpublished.is_empty());
         assert_eq!(read.stored_as_read().records, 81);
         assert_eq!(sequences(&store, CHECKPOINT_DIR, "json.zst"), [70, 138]);
 
         // Recovery writes a sound checkpoint at the last commit, which the next read takes.
         let recovered = CommitLog::recover(&store).unwrap();
-        assert!(!recovered.checkpoint_damaged);
+        assert_eq!(recovered.damaged_checkpoint(), None);
         assert_eq!(
             sequences(&store, CHECKPOINT_DIR, "json.zst"),
             [70, 138, 151]
         );
         let (read, _) = CommitLog::read(&store).unwrap();
         assert_eq!((read.checkpoint, &read.ledger), (151, &log.ledger));
-        assert!(!read.checkpoint_damaged);
+        assert_eq!(read.damaged_checkpoint(), None);
 
         // Damaged where the records after the one before are gone: the damage is the error.
         let dir = tempfile::tempdir().unwrap();
