@@ -19,7 +19,8 @@ pub fn run_json(args: &[&str]) -> Value {
     serde_json::from_str(stdout.lines().last().expect("a JSON line")).unwrap()
 }
 
-fn convert_json(source: &Place, target: &Place, extra: &[&str]) -> Value {
+/// The arguments of `agsl convert --service alb` from `source` into `target`, then `extra`.
+fn convert_args<'a>(source: &'a Place, target: &'a Place, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "convert",
         "--service",
@@ -30,7 +31,11 @@ fn convert_json(source: &Place, target: &Place, extra: &[&str]) -> Value {
         &target.url,
     ];
     args.extend_from_slice(extra);
-    run_json(&args)
+    args
+}
+
+fn convert_json(source: &Place, target: &Place, extra: &[&str]) -> Value {
+    run_json(&convert_args(source, target, extra))
 }
 
 fn places(dir: &Path) -> (Place, Place) {
@@ -119,18 +124,11 @@ fn a_damaged_checkpoint_is_passed_over_and_written_again_and_every_line_stays_on
     );
 
     put_objects(&source, &alb_objects(20, 2, 50, 2), &mut expected);
-    let output = agsl(&[
-        "convert",
-        "--service",
-        "alb",
-        "--source",
-        &source.url,
-        "--target",
-        &target.url,
-        "--commit-size",
-        "1",
-        "--json",
-    ]);
+    let output = agsl(&convert_args(
+        &source,
+        &target,
+        &["--commit-size", "1", "--json"],
+    ));
     assert!(output.status.success(), "{}", stderr(&output));
     let second: Value = serde_json::from_str(
         String::from_utf8_lossy(&output.stdout)
