@@ -158,7 +158,6 @@ fn time_or_dash(micros: Option<i64>) -> String {
     format!("{} UTC", text[..19].replace('T', " "))
 }
 
-/// `512 KB`, `61.2 GB`, `3.4 TB` (10^3 multiples).
 /// What a run reads of the state and holds in memory: what grows with the target's history.
 fn state_line(status: &TargetStatus) -> String {
     let stored = &status.state;
@@ -182,6 +181,7 @@ fn state_line(status: &TargetStatus) -> String {
     )
 }
 
+/// `512 KB`, `61.2 GB`, `3.4 TB` (10^3 multiples).
 fn size(bytes: u64) -> String {
     let units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
     let mut value = bytes as f64;

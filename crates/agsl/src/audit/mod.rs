@@ -17,7 +17,7 @@ pub use verify::{Discrepancy, VerifyReport, verify};
 
 use crate::catalog::CatalogError;
 use crate::sink::is_rejects_file;
-use crate::state::{Commit, CommitLog, Ledger, StateError, StoredState};
+use crate::state::{Commit, CommitLog, DamagedCheckpoint, Ledger, StateError, StoredState};
 use crate::storage::{Location, StorageError, StorageOptions, Store};
 
 /// Reading a target, its source or its catalog failed (a discrepancy is not an error).
@@ -44,8 +44,8 @@ struct TargetState {
     unpublished: Vec<Commit>,
     /// What reading the state took from the store.
     stored: StoredState,
-    /// The last checkpoint, passed over as damaged: its key and what failed.
-    damaged_checkpoint: Option<(String, String)>,
+    /// The last checkpoint, passed over as damaged.
+    damaged_checkpoint: Option<DamagedCheckpoint>,
 }
 
 impl TargetState {
@@ -59,9 +59,7 @@ impl TargetState {
         Ok(Self {
             store,
             stored: log.stored_as_read(),
-            damaged_checkpoint: log
-                .damaged_checkpoint()
-                .map(|(key, reason)| (key.to_owned(), reason.to_owned())),
+            damaged_checkpoint: log.damaged_checkpoint().cloned(),
             ledger: log.into_ledger(),
             unpublished,
         })

@@ -205,10 +205,10 @@ pub fn verify(job: &ConvertJob, deep: bool) -> Result<VerifyReport, AuditError> 
         ..VerifyReport::default()
     };
     let found = &mut report.discrepancies;
-    if let Some((key, reason)) = &state.damaged_checkpoint {
+    if let Some(damaged) = &state.damaged_checkpoint {
         found.push(Discrepancy::CheckpointDamaged {
-            key: key.clone(),
-            reason: reason.clone(),
+            key: damaged.key.clone(),
+            reason: damaged.reason.clone(),
         });
     }
     for commit in &state.unpublished {

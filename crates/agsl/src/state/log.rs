@@ -212,9 +212,15 @@ pub struct CommitLog {
     since: SinceCheckpoint,
     /// What reading the state took.
     read: StoredState,
-    /// The last checkpoint, damaged and passed over (its key and what failed): recovery writes
-    /// a sound one.
-    damaged_checkpoint: Option<(String, String)>,
+    /// The last checkpoint, damaged and passed over: recovery writes a sound one.
+    damaged_checkpoint: Option<DamagedCheckpoint>,
+}
+
+/// A last checkpoint that a read passed over: its key and what failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedCheckpoint {
+    pub key: String,
+    pub reason: String,
 }
 
 impl CommitLog {
@@ -265,8 +271,11 @@ impl CommitLog {
         match (read, damaged) {
             (Ok((mut log, unpublished)), damaged) => {
                 log.damaged_checkpoint = damaged.map(|error| match error {
-                    StateError::Corrupt { key, reason } => (key, reason),
-                    other => (CHECKPOINT_DIR.to_owned(), other.to_string()),
+                    StateError::Corrupt { key, reason } => DamagedCheckpoint { key, reason },
+                    other => DamagedCheckpoint {
+                        key: CHECKPOINT_DIR.to_owned(),
+                        reason: other.to_string(),
+                    },
                 });
                 Ok((log, unpublished))
             }
@@ -390,11 +399,9 @@ impl CommitLog {
         self.read
     }
 
-    /// The last checkpoint, if the read passed it over as damaged: its key and what failed.
-    pub fn damaged_checkpoint(&self) -> Option<(&str, &str)> {
-        self.damaged_checkpoint
-            .as_ref()
-            .map(|(key, reason)| (key.as_str(), reason.as_str()))
+    /// The last checkpoint, if the read passed it over as damaged.
+    pub fn damaged_checkpoint(&self) -> Option<&DamagedCheckpoint> {
+        self.damaged_checkpoint.as_ref()
     }
 
     /// The ledger, without copying it (a ledger of a million objects is some 200 MB).
@@ -726,10 +733,7 @@ mod tests {
         // Checkpoint 70 and the records after it make the same ledger; reading changes nothing.
         let (read, unpublished) = CommitLog::read(&store).unwrap();
         assert_eq!((read.checkpoint, &read.ledger), (70, &log.ledger));
-        assert_eq!(
-            read.damaged_checkpoint().map(|(key, _)| key),
-            Some(&*damaged)
-        );
+        assert_eq!(read.damaged_checkpoint().map(|d| &d.key), Some(&damaged));
         assert!(unpublished.is_empty());
         assert_eq!(read.stored_as_read().records, 81);
         assert_eq!(sequences(&store, CHECKPOINT_DIR, "json.zst"), [70, 138]);

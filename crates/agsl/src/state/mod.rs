@@ -13,7 +13,7 @@ pub use ledger::{
 };
 pub use lock::TargetLock;
 pub(crate) use lock::process_alive;
-pub use log::{CommitLog, STAGING_DIR, STATE_DIR, StoredState};
+pub use log::{CommitLog, DamagedCheckpoint, STAGING_DIR, STATE_DIR, StoredState};
 pub use runs::{
     KEEP_AT_LEAST, KEEP_DAYS, RUNS_KEY, RunOutcome, RunRecord, TableCounts, read_runs, write_run,
 };

@@ -15,8 +15,9 @@ pub use options::{Encryption, StorageOptions, check_region};
 
 /// Requests in flight at once for a batch of small ones on S3 (reading commit records,
 /// publishing a commit's files, deleting old records), each waiting a round trip: as many as
-/// the object fetches ([`crate::source::FetchOptions`]). Through 30 ms a request, `agsl status` reading 886
-/// records took 2.23 s at 16, 1.32 s at 32 and 0.93 s at 64 (BENCHMARKS.md).
+/// the object fetches ([`crate::source::FetchOptions`]). Through 30 ms a request, `agsl
+/// status` reading 886 records took 2.23 s at 16, 1.32 s at 32 and 0.93 s at 64
+/// (BENCHMARKS.md).
 pub const STORE_CONCURRENCY: usize = 64;
 /// Small files (under one upload part, read whole) uploaded at once.
 pub const SMALL_UPLOADS_AT_ONCE: usize = 8;
