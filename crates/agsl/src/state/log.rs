@@ -248,12 +248,13 @@ impl CommitLog {
                     let read = Self::read_after(store, checkpoint.ledger, sequence, bytes);
                     return Self::passed_over(read, damaged);
                 }
-                Err(error @ StateError::Corrupt { .. }) => {
+                Err(StateError::Corrupt { key, reason }) => {
                     tracing::warn!(
-                        %error,
+                        %key,
+                        %reason,
                         "passing over a damaged checkpoint for the one before it"
                     );
-                    damaged.get_or_insert(error);
+                    damaged.get_or_insert(DamagedCheckpoint { key, reason });
                 }
                 Err(error) => return Err(error),
             }
@@ -263,24 +264,21 @@ impl CommitLog {
     }
 
     /// A read that passed over a damaged checkpoint: marked for [`CommitLog::recover`] to write
-    /// a sound one, or, if the older state is incomplete too, failed with the damage.
+    /// a sound one, or, if the older state is incomplete too (a record missing), failed with
+    /// the damage. An I/O error stays the error.
     fn passed_over(
         read: Result<(Self, Vec<Commit>), StateError>,
-        damaged: Option<StateError>,
+        damaged: Option<DamagedCheckpoint>,
     ) -> Result<(Self, Vec<Commit>), StateError> {
         match (read, damaged) {
             (Ok((mut log, unpublished)), damaged) => {
-                log.damaged_checkpoint = damaged.map(|error| match error {
-                    StateError::Corrupt { key, reason } => DamagedCheckpoint { key, reason },
-                    other => DamagedCheckpoint {
-                        key: CHECKPOINT_DIR.to_owned(),
-                        reason: other.to_string(),
-                    },
-                });
+                log.damaged_checkpoint = damaged;
                 Ok((log, unpublished))
             }
-            (Err(_), Some(damaged)) => Err(damaged),
-            (Err(error), None) => Err(error),
+            (Err(StateError::Corrupt { .. }), Some(DamagedCheckpoint { key, reason })) => {
+                Err(StateError::Corrupt { key, reason })
+            }
+            (Err(error), _) => Err(error),
         }
     }
 
