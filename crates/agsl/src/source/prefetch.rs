@@ -6,7 +6,8 @@
 //! share is released when the worker drops it). Objects above [`STREAM_THRESHOLD`] are
 //! streamed to the worker as their bytes arrive, so parsing a large object starts with its
 //! first bytes and the object is never held whole; an interrupted stream resumes where it
-//! stopped.
+//! stopped, from the same version of the object. A body is always the listed object: one of
+//! another size, or replaced while its stream resumes, is an error naming it, never converted.
 //!
 //! Workers take objects in task order (the pipeline's shared counter), which is the order they
 //! are fetched in: a body waiting in the buffer always has a lower index than any object not
@@ -26,7 +27,7 @@ use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::storage::{BODY_RETRIES, Store, runtime};
+use crate::storage::{BODY_RETRIES, StorageError, Store, runtime};
 
 /// Objects larger than this are streamed to the worker as they arrive.
 pub const STREAM_THRESHOLD: u64 = 16 * 1024 * 1024;
@@ -171,7 +172,11 @@ async fn fetch_all(
             tasks.spawn(stream_body(store, key, size, memory, request, sender));
         } else {
             tasks.spawn(async move {
-                let body = store.fetch(&key, None).await.map_err(io::Error::other);
+                let body = store.fetch(&key, None).await.and_then(|bytes| {
+                    as_listed(&store, &key, bytes.len() as u64, size)?;
+                    Ok(bytes)
+                });
+                let body = body.map_err(io::Error::other);
                 drop((request, transfer));
                 let _ = sender.send(body.map(|bytes| Body::whole(bytes, memory)));
             });
@@ -181,8 +186,20 @@ async fn fetch_all(
     while tasks.join_next().await.is_some() {}
 }
 
+/// Whether a read found the object the listing did: of the `listed` size.
+fn as_listed(store: &Store, key: &str, read: u64, listed: u64) -> Result<(), StorageError> {
+    if read == listed {
+        return Ok(());
+    }
+    Err(store.changed(
+        key,
+        format!("{read} bytes where the listing found {listed}"),
+    ))
+}
+
 /// Hands the worker a body that streams `key` as it arrives. A stream interrupted
-/// mid-transfer is resumed from the byte where it stopped (as whole bodies are fetched again).
+/// mid-transfer is resumed from the byte where it stopped (as whole bodies are fetched again),
+/// of the same version: the first response's, which must be the listed size.
 async fn stream_body(
     store: Store,
     key: String,
@@ -200,9 +217,18 @@ async fn stream_body(
     }
     let mut offset = 0;
     let mut resumed = 0;
+    let mut pinned = None;
     'resume: loop {
-        let mut stream = match store.stream_from(&key, offset).await {
-            Ok(stream) => stream,
+        let stream = store.stream_from(&key, offset, pinned.as_ref()).await;
+        let stream = stream.and_then(|stream| {
+            as_listed(&store, &key, stream.size, size)?;
+            Ok(stream)
+        });
+        let mut stream = match stream {
+            Ok(stream) => {
+                pinned.get_or_insert(stream.version);
+                stream.chunks
+            }
             Err(error) => {
                 let _ = chunks.send(Err(io::Error::other(error))).await;
                 return;
@@ -304,6 +330,231 @@ impl Read for Body {
 mod tests {
     use super::*;
     use crate::storage::{Location, StorageOptions};
+
+    use std::fmt;
+
+    use futures_util::stream::BoxStream;
+    use object_store::path::Path;
+    use object_store::{
+        CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+        ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    };
+
+    /// A store whose first GET breaks off after `cut` bytes, as a lost connection does; with
+    /// a `replacement`, the object is replaced before the break (somebody else's write).
+    #[derive(Debug)]
+    struct CutOnce {
+        inner: Arc<dyn ObjectStore>,
+        cut: usize,
+        replacement: Option<Bytes>,
+        gets: Mutex<Vec<GetOptions>>,
+    }
+
+    impl fmt::Display for CutOnce {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "CutOnce({})", self.inner)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for CutOnce {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+
+        async fn get_opts(
+            &self,
+            location: &Path,
+            options: GetOptions,
+        ) -> object_store::Result<GetResult> {
+            let first = {
+                let mut gets = self.gets.lock().unwrap();
+                gets.push(options.clone());
+                gets.len() == 1
+            };
+            let result = self.inner.get_opts(location, options).await?;
+            if !first {
+                return Ok(result);
+            }
+            let (meta, range, attributes) = (
+                result.meta.clone(),
+                result.range.clone(),
+                result.attributes.clone(),
+            );
+            let head = result.bytes().await?.slice(..self.cut);
+            if let Some(replacement) = &self.replacement {
+                let payload = PutPayload::from(replacement.clone());
+                self.inner
+                    .put_opts(location, payload, PutOptions::default())
+                    .await?;
+            }
+            let lost = object_store::Error::Generic {
+                store: "CutOnce",
+                source: "connection reset by peer".into(),
+            };
+            Ok(GetResult {
+                payload: GetResultPayload::Stream(
+                    futures_util::stream::iter([Ok(head), Err(lost)]).boxed(),
+                ),
+                meta,
+                range,
+                attributes,
+            })
+        }
+
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.inner.delete_stream(locations)
+        }
+
+        fn list(
+            &self,
+            prefix: Option<&Path>,
+        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&Path>,
+        ) -> object_store::Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+
+        async fn copy_opts(
+            &self,
+            from: &Path,
+            to: &Path,
+            options: CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    /// A local store holding `bytes` at `key`, read through [`CutOnce`].
+    fn cut_store(
+        dir: &std::path::Path,
+        key: &str,
+        bytes: &[u8],
+        cut: usize,
+        replacement: Option<Vec<u8>>,
+    ) -> (Store, Arc<CutOnce>) {
+        let store =
+            Store::open(&Location::Local(dir.to_owned()), &StorageOptions::default()).unwrap();
+        store.put(key, bytes.to_vec()).unwrap();
+        let mut cutting = None;
+        let store = store.wrapped(|inner| {
+            let wrapper = Arc::new(CutOnce {
+                inner,
+                cut,
+                replacement: replacement.map(Bytes::from),
+                gets: Mutex::default(),
+            });
+            cutting = Some(wrapper.clone());
+            wrapper
+        });
+        (store, cutting.unwrap())
+    }
+
+    /// What a worker reads of the object's body, and how the read ends.
+    fn read_body(store: &Store, key: &str, size: u64) -> (Vec<u8>, io::Result<usize>) {
+        let prefetch = Prefetch::start(store, vec![(key.into(), size)], FetchOptions::default());
+        let mut read = Vec::new();
+        let ended = prefetch
+            .take(0)
+            .and_then(|mut body| body.read_to_end(&mut read));
+        (read, ended)
+    }
+
+    fn object(size: usize, seed: u8) -> Vec<u8> {
+        (0..size)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_broken_off_resumes_from_where_it_stopped_of_the_same_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = object(STREAM_THRESHOLD as usize + 70_001, 1);
+        let cut = 5_000_003;
+        let (store, cutting) = cut_store(dir.path(), "big.log", &bytes, cut, None);
+        let (read, ended) = read_body(&store, "big.log", bytes.len() as u64);
+        ended.unwrap();
+        assert!(
+            read == bytes,
+            "read {} bytes of {}",
+            read.len(),
+            bytes.len()
+        );
+        let gets = cutting.gets.lock().unwrap();
+        assert_eq!(gets.len(), 2, "{gets:?}");
+        assert_eq!(gets[0].range, None);
+        assert_eq!(
+            gets[1].range,
+            Some(object_store::GetRange::Offset(cut as u64))
+        );
+        assert!(
+            gets[1].if_match.is_some(),
+            "the resumed read names the version"
+        );
+    }
+
+    #[test]
+    fn an_object_replaced_while_it_streams_is_an_error_never_two_versions_spliced() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = object(STREAM_THRESHOLD as usize + 70_001, 1);
+        // The same size, other bytes: only the version tells them apart.
+        let replacement = object(bytes.len(), 2);
+        let cut = 5_000_003;
+        let (store, _) = cut_store(dir.path(), "big.log", &bytes, cut, Some(replacement));
+        let (read, ended) = read_body(&store, "big.log", bytes.len() as u64);
+        let error = ended.unwrap_err().to_string();
+        assert!(error.contains("changed while this run read it"), "{error}");
+        assert!(error.contains("big.log"), "names the object: {error}");
+        assert!(
+            read == bytes[..cut],
+            "only the first version's bytes: {}",
+            read.len()
+        );
+    }
+
+    #[test]
+    fn an_object_not_of_its_listed_size_is_an_error_whole_or_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &Location::Local(dir.path().to_owned()),
+            &StorageOptions::default(),
+        )
+        .unwrap();
+        for size in [5_000, STREAM_THRESHOLD as usize + 1] {
+            store.put("o.log", object(size, 3)).unwrap();
+            let (read, ended) = read_body(&store, "o.log", size as u64 - 1);
+            let error = ended.unwrap_err().to_string();
+            assert!(
+                error.contains(&format!(
+                    "{size} bytes where the listing found {}",
+                    size - 1
+                )),
+                "{error}"
+            );
+            assert!(read.is_empty(), "{size}: nothing of it is read");
+        }
+    }
 
     #[test]
     fn bodies_arrive_whole_and_in_order_within_a_small_buffer() {

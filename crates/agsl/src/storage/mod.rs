@@ -60,6 +60,14 @@ pub enum StorageError {
         location: String,
         error: object_store::Error,
     },
+    /// The object is not the one listed, or was replaced while it was read: converting it would
+    /// record the listed size for other content, or splice two versions' bytes into one
+    /// stream. AWS never rewrites a log object, so this is somebody else's write; the object
+    /// stays unconverted and the next run reads it as it is then.
+    #[error(
+        "`{location}` changed while this run read it ({what}); it was not converted, run again to convert it as it is now"
+    )]
+    Changed { location: String, what: String },
 }
 
 /// The runtime every storage call runs on: two threads suffice, the work is waiting on I/O.
@@ -386,22 +394,43 @@ impl Store {
     }
 
     /// The object from byte `offset` on, as chunks while they arrive (large objects are read
-    /// while they are parsed). An interrupted stream is the caller's to resume.
+    /// while they are parsed). An interrupted stream is the caller's to resume, from the
+    /// version it began with: `pinned` is asked for (`If-Match`), and an object replaced
+    /// since is [`StorageError::Changed`], never the rest of another version.
     pub(crate) async fn stream_from(
         &self,
         key: &str,
         offset: u64,
-    ) -> Result<BoxStream<'static, object_store::Result<Bytes>>, StorageError> {
+        pinned: Option<&Version>,
+    ) -> Result<ObjectStream, StorageError> {
         let options = object_store::GetOptions {
             range: (offset > 0).then_some(object_store::GetRange::Offset(offset)),
+            if_match: pinned.and_then(|version| version.e_tag.clone()),
             ..Default::default()
         };
-        let response = self
-            .inner
-            .get_opts(&self.path(key), options)
-            .await
-            .map_err(|e| self.error("read", key, e))?;
-        Ok(response.into_stream())
+        let response = match self.inner.get_opts(&self.path(key), options).await {
+            Ok(response) => response,
+            Err(object_store::Error::Precondition { .. }) => {
+                return Err(self.changed(key, "it was replaced after its first bytes were read"));
+            }
+            Err(e) => return Err(self.error("read", key, e)),
+        };
+        Ok(ObjectStream {
+            size: response.meta.size,
+            version: Version {
+                e_tag: response.meta.e_tag.clone(),
+                version: response.meta.version.clone(),
+            },
+            chunks: response.into_stream(),
+        })
+    }
+
+    /// [`StorageError::Changed`] for `key`.
+    pub(crate) fn changed(&self, key: &str, what: impl Into<String>) -> StorageError {
+        StorageError::Changed {
+            location: self.url(key),
+            what: what.into(),
+        }
     }
 
     /// Copies the object into the local `file` as it arrives (the object is never held whole).
@@ -428,7 +457,7 @@ impl Store {
         let io = |e: std::io::Error| self.error("download", key, generic_io(e));
         let mut out = std::io::BufWriter::new(std::fs::File::create(file).map_err(io)?);
         runtime().block_on(async {
-            let mut stream = self.stream_from(key, 0).await?;
+            let mut stream = self.stream_from(key, 0, None).await?.chunks;
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| self.error("read", key, e))?;
                 out.write_all(&chunk).map_err(io)?;
@@ -642,11 +671,33 @@ fn generic_io(error: std::io::Error) -> object_store::Error {
     }
 }
 
-/// The version of an object read, for a conditional replace.
+/// The version of an object read, for a conditional replace or a resumed read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
     e_tag: Option<String>,
     version: Option<String>,
+}
+
+/// One version of an object, streamed from some offset (see [`Store::stream_from`]).
+pub(crate) struct ObjectStream {
+    /// The whole object's size, also when the stream starts past its first byte.
+    pub size: u64,
+    /// The version the bytes come from.
+    pub version: Version,
+    pub chunks: BoxStream<'static, object_store::Result<Bytes>>,
+}
+
+#[cfg(test)]
+impl Store {
+    /// This store with its requests going through `wrap(inner)`: tests put faults between
+    /// agsl and the storage.
+    pub(crate) fn wrapped(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
+    ) -> Self {
+        self.inner = wrap(self.inner);
+        self
+    }
 }
 
 #[cfg(test)]
