@@ -24,7 +24,7 @@ use crate::ConvertJob;
 use crate::catalog::{CatalogKind, LOCAL_CATALOG_KEY, Partition, plan_tables};
 use crate::pipeline::{committed_layout, open_catalog, plan_listing, service_tables};
 use crate::source::Source;
-use crate::state::{FileEntry, STATE_DIR, read_runs};
+use crate::state::{DamagedCheckpoint, FileEntry, STATE_DIR, read_runs};
 use crate::storage::is_url;
 use crate::window::{KeyDays, key_day, key_time};
 
@@ -35,10 +35,7 @@ use crate::window::{KeyDays, key_day, key_time};
 pub enum Discrepancy {
     /// The last checkpoint fails its checksum or JSON. Reads pass it over for the one before
     /// it and the records after that (the same ledger); the next run writes a sound one.
-    CheckpointDamaged {
-        key: String,
-        reason: String,
-    },
+    CheckpointDamaged(DamagedCheckpoint),
     /// A commit exists whose files are still staged (a run was killed while publishing).
     Unpublished {
         sequence: u64,
@@ -107,7 +104,7 @@ pub enum Discrepancy {
 impl std::fmt::Display for Discrepancy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Discrepancy::CheckpointDamaged { key, reason } => write!(
+            Discrepancy::CheckpointDamaged(DamagedCheckpoint { key, reason }) => write!(
                 f,
                 "checkpoint damaged: {key} ({reason}); the state was read from the one before it (the next run writes a sound one)"
             ),
@@ -206,10 +203,7 @@ pub fn verify(job: &ConvertJob, deep: bool) -> Result<VerifyReport, AuditError> 
     };
     let found = &mut report.discrepancies;
     if let Some(damaged) = &state.damaged_checkpoint {
-        found.push(Discrepancy::CheckpointDamaged {
-            key: damaged.key.clone(),
-            reason: damaged.reason.clone(),
-        });
+        found.push(Discrepancy::CheckpointDamaged(damaged.clone()));
     }
     for commit in &state.unpublished {
         found.push(Discrepancy::Unpublished {

@@ -217,7 +217,7 @@ pub struct CommitLog {
 }
 
 /// A last checkpoint that a read passed over: its key and what failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DamagedCheckpoint {
     pub key: String,
     pub reason: String,
