@@ -21,8 +21,12 @@
 //! full segments, while acknowledging all of it at once made s3s-fs send 4 KiB segments, which
 //! cost the server, the proxy and agsl CPU on the cores agsl is measured on.
 //!
-//! Usage: `cargo run --release -p agsl --example latency_proxy -- LISTEN UPSTREAM [DELAY_MS]`
-//! (ports on 127.0.0.1; the delay defaults to 30 ms).
+//! With `MB_PER_S`, each response is also relayed at most that fast, as one S3 connection
+//! carries some 50 to 100 MB/s: the loopback does not, and the server and proxy here share two
+//! cores, so without it any number of transfers in flight is as fast as one.
+//!
+//! Usage: `cargo run --release -p agsl --example latency_proxy -- LISTEN UPSTREAM [DELAY_MS
+//! [MB_PER_S]]` (ports on 127.0.0.1; the delay defaults to 30 ms, the rate to unlimited).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -30,7 +34,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Bytes relayed per read: HTTP bodies come in reads of up to this size.
 const RELAY_BUFFER: usize = 256 * 1024;
@@ -41,7 +45,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let port = |i: usize| args.get(i).and_then(|a| a.parse::<u16>().ok());
     let (Some(listen), Some(upstream)) = (port(0), port(1)) else {
-        eprintln!("usage: latency_proxy LISTEN UPSTREAM [DELAY_MS]");
+        eprintln!("usage: latency_proxy LISTEN UPSTREAM [DELAY_MS [MB_PER_S]]");
         return ExitCode::from(2);
     };
     let delay_ms = match args.get(2).map(|a| a.parse::<u64>()) {
@@ -59,15 +63,23 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let bytes_per_second = match args.get(3).map(|a| a.parse::<f64>()) {
+        None => None,
+        Some(Ok(rate)) if rate > 0.0 => Some(rate * 1e6),
+        Some(_) => {
+            eprintln!("error: MB_PER_S must be a positive number");
+            return ExitCode::from(2);
+        }
+    };
     let delay = Duration::from_millis(delay_ms);
     for client in listener.incoming().flatten() {
-        thread::spawn(move || relay(client, upstream, delay));
+        thread::spawn(move || relay(client, upstream, delay, bytes_per_second));
     }
     ExitCode::SUCCESS
 }
 
 /// Relays one client connection to the upstream server until either side closes it.
-fn relay(client: TcpStream, upstream: u16, delay: Duration) {
+fn relay(client: TcpStream, upstream: u16, delay: Duration, bytes_per_second: Option<f64>) {
     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
         return;
     };
@@ -86,16 +98,23 @@ fn relay(client: TcpStream, upstream: u16, delay: Duration) {
     let responding = requested.clone();
     let responses = thread::spawn(move || {
         let mut response_bytes = 0;
+        let mut response_started = Instant::now();
         pipe(
             server_reader,
             client,
             |server, read| {
                 if responding.swap(false, Ordering::AcqRel) {
                     response_bytes = 0;
+                    response_started = Instant::now();
                 }
                 response_bytes += read;
                 if response_bytes < PROMPT_ACK_BYTES {
                     acknowledge_at_once(server);
+                }
+                if let Some(rate) = bytes_per_second {
+                    let due =
+                        response_started + Duration::from_secs_f64(response_bytes as f64 / rate);
+                    thread::sleep(due.saturating_duration_since(Instant::now()));
                 }
             },
             || answering.store(true, Ordering::Release),

@@ -50,6 +50,7 @@ pub(super) fn convert_batch(
         .schema()
         .index_of(format.info().event_time_column)
         .map_err(SinkError::from)?;
+    let workers = job.workers.clamp(1, tasks.len().max(1));
     let run = Run {
         job,
         format,
@@ -64,9 +65,9 @@ pub(super) fn convert_batch(
         prefetch: source.prefetch(
             tasks.iter().map(|t| (t.key.clone(), t.size)).collect(),
             job.fetch,
+            workers,
         ),
     };
-    let workers = job.workers.clamp(1, tasks.len().max(1));
     let results: Vec<Result<Option<WorkerOutput>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|worker| {

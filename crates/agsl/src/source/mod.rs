@@ -87,12 +87,18 @@ impl Source {
         }
     }
 
-    /// On S3, starts fetching `objects` (key and listed size) ahead of the workers, in order
-    /// (see [`Prefetch`]); `None` for a local source, whose files are opened as they are read.
-    pub fn prefetch(&self, objects: Vec<(String, u64)>, options: FetchOptions) -> Option<Prefetch> {
+    /// On S3, starts fetching `objects` (key and listed size) ahead of `workers` CPU workers,
+    /// in order (see [`Prefetch`]); `None` for a local source, whose files are opened as they
+    /// are read.
+    pub fn prefetch(
+        &self,
+        objects: Vec<(String, u64)>,
+        options: FetchOptions,
+        workers: usize,
+    ) -> Option<Prefetch> {
         match self {
             Source::Local(_) => None,
-            Source::Remote(source) => Some(source.prefetch(objects, options)),
+            Source::Remote(source) => Some(source.prefetch(objects, options, workers)),
         }
     }
 

@@ -36,10 +36,15 @@ const STREAM_CHUNKS: usize = 256;
 /// What a streamed object holds in memory at most: its queued chunks (HTTP bodies arrive in
 /// chunks of at most 64 KiB).
 const STREAM_BYTES: u64 = STREAM_CHUNKS as u64 * 64 * 1024;
-/// Bytes of whole-object GETs in flight at once. Requests share the link, so without a bound
-/// 64 transfers of large objects would all finish together, late, and the workers would wait
-/// for the first; bounded, the first objects arrive first. Small objects still go 64 at once.
-const IN_FLIGHT_BYTES: u64 = 16 * 1024 * 1024;
+/// Bytes of whole-object GETs in flight at once, per CPU worker taking the bodies, and at
+/// least. Requests share the link, so without a bound 64 transfers of large objects would all
+/// finish together, late, and the workers would wait for the first; bounded, the first objects
+/// arrive first. Small objects still go 64 at once. The bound grows with the workers because
+/// one S3 connection carries some 50 to 100 MB/s: 16 MiB of 5 MB objects is three transfers,
+/// enough for two workers, while sixteen inflate and parse compressed logs faster than three
+/// connections bring them.
+const IN_FLIGHT_BYTES_PER_WORKER: u64 = 8 * 1024 * 1024;
+const IN_FLIGHT_BYTES_AT_LEAST: u64 = 16 * 1024 * 1024;
 /// The budget is counted in KiB, so that gigabytes fit a semaphore's permits.
 const KIB: u64 = 1024;
 
@@ -71,11 +76,17 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
-    /// Starts fetching `objects` (key and listed size), in order.
-    pub fn start(store: &Store, objects: Vec<(String, u64)>, options: FetchOptions) -> Self {
+    /// Starts fetching `objects` (key and listed size), in order, for `workers` CPU workers.
+    pub fn start(
+        store: &Store,
+        objects: Vec<(String, u64)>,
+        options: FetchOptions,
+        workers: usize,
+    ) -> Self {
         let (senders, receivers): (Vec<_>, Vec<_>) =
             objects.iter().map(|_| oneshot::channel()).unzip();
-        let fetcher = runtime().spawn(fetch_all(store.clone(), objects, senders, options));
+        let window = (workers as u64 * IN_FLIGHT_BYTES_PER_WORKER).max(IN_FLIGHT_BYTES_AT_LEAST);
+        let fetcher = runtime().spawn(fetch_all(store.clone(), objects, senders, options, window));
         Self {
             bodies: receivers.into_iter().map(|r| Mutex::new(Some(r))).collect(),
             fetcher,
@@ -129,17 +140,19 @@ fn nanos(duration: Duration) -> u64 {
 }
 
 /// Fetches every object in order, each once its share of the buffer and a request slot are
-/// free, and hands each body to its slot.
+/// free (whole objects also within `in_flight_bytes` of transfers), and hands each body to its
+/// slot.
 async fn fetch_all(
     store: Store,
     objects: Vec<(String, u64)>,
     senders: Vec<oneshot::Sender<io::Result<Body>>>,
     options: FetchOptions,
+    in_flight_bytes: u64,
 ) {
     let budget = (options.buffer_bytes / KIB).clamp(1, u64::from(u32::MAX));
     let memory = Arc::new(Semaphore::new(budget as usize));
     let requests = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let window = IN_FLIGHT_BYTES / KIB;
+    let window = (in_flight_bytes / KIB).clamp(1, u64::from(u32::MAX));
     let in_flight = Arc::new(Semaphore::new(window as usize));
     // Dropped with this task when the prefetch is dropped, which aborts what is in flight.
     let mut tasks = JoinSet::new();
@@ -332,6 +345,7 @@ mod tests {
     use crate::storage::{Location, StorageOptions};
 
     use std::fmt;
+    use std::sync::OnceLock;
 
     use futures_util::stream::BoxStream;
     use object_store::path::Path;
@@ -340,31 +354,57 @@ mod tests {
         ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
     };
 
-    /// A store whose first GET breaks off after `cut` bytes, as a lost connection does; with
-    /// a `replacement`, the object is replaced before the break (somebody else's write).
-    #[derive(Debug)]
-    struct CutOnce {
-        inner: Arc<dyn ObjectStore>,
-        cut: usize,
+    /// Faults put between agsl and a local store: each GET answers after `answer_after`
+    /// (counting how many wait at once); with a `cut`, the first GET breaks off after that
+    /// many bytes, as a lost connection does, and with a `replacement` the object is replaced
+    /// before the break (somebody else's write).
+    #[derive(Debug, Default)]
+    struct Between {
+        inner: OnceLock<Arc<dyn ObjectStore>>,
+        cut: Option<usize>,
         replacement: Option<Bytes>,
+        answer_after: Duration,
         gets: Mutex<Vec<GetOptions>>,
+        waiting: AtomicU64,
+        most_waiting: AtomicU64,
     }
 
-    impl fmt::Display for CutOnce {
+    impl Between {
+        fn inner(&self) -> &Arc<dyn ObjectStore> {
+            self.inner.get().expect("put around a store")
+        }
+
+        /// A local store in `dir` holding `objects`, read through `self`.
+        fn around(self, dir: &std::path::Path, objects: &[(&str, &[u8])]) -> (Store, Arc<Self>) {
+            let store =
+                Store::open(&Location::Local(dir.to_owned()), &StorageOptions::default()).unwrap();
+            for (key, bytes) in objects {
+                store.put(key, bytes.to_vec()).unwrap();
+            }
+            let between = Arc::new(self);
+            let store = store.wrapped(|inner| {
+                between.inner.set(inner).expect("put around one store");
+                between.clone()
+            });
+            (store, between)
+        }
+    }
+
+    impl fmt::Display for Between {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "CutOnce({})", self.inner)
+            write!(f, "Between({})", self.inner())
         }
     }
 
     #[async_trait::async_trait]
-    impl ObjectStore for CutOnce {
+    impl ObjectStore for Between {
         async fn put_opts(
             &self,
             location: &Path,
             payload: PutPayload,
             opts: PutOptions,
         ) -> object_store::Result<PutResult> {
-            self.inner.put_opts(location, payload, opts).await
+            self.inner().put_opts(location, payload, opts).await
         }
 
         async fn put_multipart_opts(
@@ -372,7 +412,7 @@ mod tests {
             location: &Path,
             opts: PutMultipartOptions,
         ) -> object_store::Result<Box<dyn MultipartUpload>> {
-            self.inner.put_multipart_opts(location, opts).await
+            self.inner().put_multipart_opts(location, opts).await
         }
 
         async fn get_opts(
@@ -385,24 +425,28 @@ mod tests {
                 gets.push(options.clone());
                 gets.len() == 1
             };
-            let result = self.inner.get_opts(location, options).await?;
-            if !first {
+            let waiting = self.waiting.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_waiting.fetch_max(waiting, Ordering::SeqCst);
+            tokio::time::sleep(self.answer_after).await;
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            let result = self.inner().get_opts(location, options).await?;
+            let Some(cut) = self.cut.filter(|_| first) else {
                 return Ok(result);
-            }
+            };
             let (meta, range, attributes) = (
                 result.meta.clone(),
                 result.range.clone(),
                 result.attributes.clone(),
             );
-            let head = result.bytes().await?.slice(..self.cut);
+            let head = result.bytes().await?.slice(..cut);
             if let Some(replacement) = &self.replacement {
                 let payload = PutPayload::from(replacement.clone());
-                self.inner
+                self.inner()
                     .put_opts(location, payload, PutOptions::default())
                     .await?;
             }
             let lost = object_store::Error::Generic {
-                store: "CutOnce",
+                store: "Between",
                 source: "connection reset by peer".into(),
             };
             Ok(GetResult {
@@ -419,21 +463,21 @@ mod tests {
             &self,
             locations: BoxStream<'static, object_store::Result<Path>>,
         ) -> BoxStream<'static, object_store::Result<Path>> {
-            self.inner.delete_stream(locations)
+            self.inner().delete_stream(locations)
         }
 
         fn list(
             &self,
             prefix: Option<&Path>,
         ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-            self.inner.list(prefix)
+            self.inner().list(prefix)
         }
 
         async fn list_with_delimiter(
             &self,
             prefix: Option<&Path>,
         ) -> object_store::Result<ListResult> {
-            self.inner.list_with_delimiter(prefix).await
+            self.inner().list_with_delimiter(prefix).await
         }
 
         async fn copy_opts(
@@ -442,38 +486,13 @@ mod tests {
             to: &Path,
             options: CopyOptions,
         ) -> object_store::Result<()> {
-            self.inner.copy_opts(from, to, options).await
+            self.inner().copy_opts(from, to, options).await
         }
-    }
-
-    /// A local store holding `bytes` at `key`, read through [`CutOnce`].
-    fn cut_store(
-        dir: &std::path::Path,
-        key: &str,
-        bytes: &[u8],
-        cut: usize,
-        replacement: Option<Vec<u8>>,
-    ) -> (Store, Arc<CutOnce>) {
-        let store =
-            Store::open(&Location::Local(dir.to_owned()), &StorageOptions::default()).unwrap();
-        store.put(key, bytes.to_vec()).unwrap();
-        let mut cutting = None;
-        let store = store.wrapped(|inner| {
-            let wrapper = Arc::new(CutOnce {
-                inner,
-                cut,
-                replacement: replacement.map(Bytes::from),
-                gets: Mutex::default(),
-            });
-            cutting = Some(wrapper.clone());
-            wrapper
-        });
-        (store, cutting.unwrap())
     }
 
     /// What a worker reads of the object's body, and how the read ends.
     fn read_body(store: &Store, key: &str, size: u64) -> (Vec<u8>, io::Result<usize>) {
-        let prefetch = Prefetch::start(store, vec![(key.into(), size)], FetchOptions::default());
+        let prefetch = Prefetch::start(store, vec![(key.into(), size)], FetchOptions::default(), 2);
         let mut read = Vec::new();
         let ended = prefetch
             .take(0)
@@ -492,7 +511,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bytes = object(STREAM_THRESHOLD as usize + 70_001, 1);
         let cut = 5_000_003;
-        let (store, cutting) = cut_store(dir.path(), "big.log", &bytes, cut, None);
+        let (store, cutting) = Between {
+            cut: Some(cut),
+            ..Between::default()
+        }
+        .around(dir.path(), &[("big.log", &bytes)]);
         let (read, ended) = read_body(&store, "big.log", bytes.len() as u64);
         ended.unwrap();
         assert!(
@@ -521,7 +544,12 @@ mod tests {
         // The same size, other bytes: only the version tells them apart.
         let replacement = object(bytes.len(), 2);
         let cut = 5_000_003;
-        let (store, _) = cut_store(dir.path(), "big.log", &bytes, cut, Some(replacement));
+        let (store, _) = Between {
+            cut: Some(cut),
+            replacement: Some(replacement.into()),
+            ..Between::default()
+        }
+        .around(dir.path(), &[("big.log", &bytes)]);
         let (read, ended) = read_body(&store, "big.log", bytes.len() as u64);
         let error = ended.unwrap_err().to_string();
         assert!(error.contains("changed while this run read it"), "{error}");
@@ -531,6 +559,33 @@ mod tests {
             "only the first version's bytes: {}",
             read.len()
         );
+    }
+
+    #[test]
+    fn whole_objects_in_flight_grow_with_the_workers_taking_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 2 * 1024 * 1024;
+        let bytes = object(size, 4);
+        let keys: Vec<String> = (0..40).map(|i| format!("o/{i:02}")).collect();
+        let objects: Vec<(&str, &[u8])> = keys.iter().map(|k| (k.as_str(), &bytes[..])).collect();
+        // GETs that answer late, so that every request the window lets out waits at once.
+        let slow = || Between {
+            answer_after: Duration::from_millis(100),
+            ..Between::default()
+        };
+        for (workers, most) in [(1, 8), (2, 8), (8, 32)] {
+            let (store, between) = slow().around(dir.path(), &objects);
+            let listed = keys.iter().map(|k| (k.clone(), size as u64)).collect();
+            let prefetch = Prefetch::start(&store, listed, FetchOptions::default(), workers);
+            for i in 0..keys.len() {
+                let mut read = Vec::new();
+                prefetch.take(i).unwrap().read_to_end(&mut read).unwrap();
+                assert!(read == bytes, "object {i}");
+            }
+            // 16 MiB at least, 8 MiB a worker: 2 MiB objects, so 8, 8 and 32 at once.
+            let waited = between.most_waiting.load(Ordering::SeqCst);
+            assert_eq!(waited, most, "{workers} workers");
+        }
     }
 
     #[test]
@@ -581,7 +636,7 @@ mod tests {
             concurrency: 2,
             buffer_bytes: 1024 * 1024,
         };
-        let prefetch = Prefetch::start(&store, objects, options);
+        let prefetch = Prefetch::start(&store, objects, options, 2);
         for (i, expected) in contents.iter().enumerate() {
             let mut read = Vec::new();
             prefetch.take(i).unwrap().read_to_end(&mut read).unwrap();
@@ -603,6 +658,7 @@ mod tests {
             &store,
             vec![("gone".into(), 10), ("gone-big".into(), big)],
             FetchOptions::default(),
+            2,
         );
         assert!(prefetch.take(0).is_err());
         let mut read = Vec::new();

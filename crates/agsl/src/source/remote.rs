@@ -41,9 +41,14 @@ impl RemoteSource {
         self.store.get_range(key, 0..bytes)
     }
 
-    /// Starts fetching `objects` (key and listed size) ahead of the workers.
-    pub fn prefetch(&self, objects: Vec<(String, u64)>, options: FetchOptions) -> Prefetch {
-        Prefetch::start(&self.store, objects, options)
+    /// Starts fetching `objects` (key and listed size) ahead of `workers` CPU workers.
+    pub fn prefetch(
+        &self,
+        objects: Vec<(String, u64)>,
+        options: FetchOptions,
+        workers: usize,
+    ) -> Prefetch {
+        Prefetch::start(&self.store, objects, options, workers)
     }
 
     /// The object's bytes, or `None` when it does not exist.
