@@ -81,10 +81,7 @@ fn difference(entry: &FileEntry, total: u64, counts: &BTreeMap<String, u64>) -> 
                 return Some(format!("{url}: {actual} rows, the ledger {rows}"));
             }
         }
-        if let Some((url, rows)) = counts
-            .iter()
-            .find(|(url, _)| !recorded.contains_key(url.as_str()))
-        {
+        if let Some((url, rows)) = counts.iter().find(|(url, _)| !entry.sources.contains(url)) {
             return Some(format!("{url}: {rows} rows the ledger does not name"));
         }
     } else if let Some(url) = counts.keys().find(|url| !entry.sources.contains(url)) {

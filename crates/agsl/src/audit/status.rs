@@ -3,7 +3,7 @@
 //! newest source object is ahead of the newest converted one. It reads the state, plus the
 //! newest key days of the source, so it costs about what a no-op run costs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use agsl_formats::Format;
 use agsl_formats::detect::{KeyDetection, detect_from_key};
@@ -145,7 +145,7 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
     for record in &recent {
         counts::add_all(&mut skipped_recent, &record.skipped_reasons);
     }
-    let object_services = state.object_services();
+    let objects_by_service = state.objects_by_service();
     let history = History {
         runs: &runs,
         recent: &recent,
@@ -153,7 +153,12 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
     let mut tables: Vec<TableStatus> = state
         .tables()
         .into_iter()
-        .map(|(service, folder)| table_status(&state, &object_services, &history, service, folder))
+        .map(|(service, folder)| {
+            let converted = objects_by_service
+                .get(service.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            table_status(&state, converted, &history, service, folder)
+        })
         .collect();
     if let Some(source) = &job.source {
         add_lag(job, source, &state, &mut tables)?;
@@ -179,10 +184,11 @@ struct History<'a> {
     recent: &'a [&'a RunRecord],
 }
 
-/// One table's status from the ledger and the run records (no lag yet).
+/// One table's status from the ledger and the run records (no lag yet); `converted` are its
+/// objects.
 fn table_status(
     state: &TargetState,
-    object_services: &BTreeMap<&str, &str>,
+    converted: &[&str],
     history: &History<'_>,
     service: String,
     folder: String,
@@ -245,11 +251,6 @@ fn table_status(
     table.partitions = counts.len() as u64;
     table.files_per_partition_median = counts.get(counts.len() / 2).copied().unwrap_or(0);
     table.files_per_partition_max = counts.last().copied().unwrap_or(0);
-    let converted: Vec<&str> = object_services
-        .iter()
-        .filter(|(_, s)| **s == service)
-        .map(|(url, _)| *url)
-        .collect();
     table.objects = converted.len() as u64;
     table.newest_key_time = converted.iter().filter_map(|url| key_time(url)).max();
     table
@@ -288,7 +289,6 @@ fn add_lag(
         .unwrap_or(today)
         - LAG_LOOKBACK_DAYS;
     let listed = source.list(&KeyDays::from(Some(from), None))?;
-    let converted: BTreeSet<&str> = state.ledger.objects.keys().map(|url| &**url).collect();
     for table in tables.iter_mut() {
         table.lag = Some(Lag::default());
     }
@@ -309,7 +309,11 @@ fn add_lag(
         let lag = table.lag.get_or_insert_with(Lag::default);
         let time = key_time(&object.key);
         lag.newest_source_key_time = lag.newest_source_key_time.max(time);
-        if !converted.contains(source.url(&object.key).as_str()) {
+        if !state
+            .ledger
+            .objects
+            .contains_key(source.url(&object.key).as_str())
+        {
             lag.pending_objects += 1;
         }
     }

@@ -368,7 +368,7 @@ fn check_files(state: &TargetState, report: &mut VerifyReport) -> Result<(), Aud
 /// object it names is converted.
 fn check_entry(state: &TargetState, path: &str, entry: &FileEntry, found: &mut Vec<Discrepancy>) {
     if let Some(rows) = entry.sources.rows() {
-        let sum: u64 = rows.values().sum();
+        let sum: u64 = rows.iter().map(|(_, rows)| rows).sum();
         if sum != entry.rows {
             found.push(Discrepancy::RowCounts {
                 path: path.to_owned(),

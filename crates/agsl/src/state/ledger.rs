@@ -54,12 +54,13 @@ pub struct FileEntry {
     pub newest_event: Option<i64>,
 }
 
-/// The source objects (by URL) with rows in a file, and how many rows each gave. Files
-/// committed before agsl counted rows per object name their objects only (a JSON list); they
-/// read back with the counts unknown.
+/// The source objects (by URL) with rows in a file, and how many rows each gave, sorted by
+/// URL: a slice, not a map, as a file's objects never change once it is committed (24 bytes
+/// an object instead of a map's 40). Files committed before agsl counted rows per object name
+/// their objects only (a JSON list); they read back with the counts unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceRows {
-    rows: BTreeMap<ObjectUrl, u64>,
+    rows: Box<[(ObjectUrl, u64)]>,
     counted: bool,
 }
 
@@ -74,19 +75,24 @@ impl SourceRows {
 
     /// Objects whose row counts are unknown.
     pub fn uncounted(urls: impl IntoIterator<Item = String>) -> Self {
+        let mut rows: Vec<(ObjectUrl, u64)> = urls.into_iter().map(|url| (url.into(), 0)).collect();
+        rows.sort_unstable();
+        rows.dedup();
         Self {
-            rows: urls.into_iter().map(|url| (url.into(), 0)).collect(),
+            rows: rows.into_boxed_slice(),
             counted: false,
         }
     }
 
     /// The object URLs, sorted.
     pub fn urls(&self) -> impl Iterator<Item = &str> {
-        self.rows.keys().map(|url| &**url)
+        self.rows.iter().map(|(url, _)| &**url)
     }
 
     pub fn contains(&self, url: &str) -> bool {
-        self.rows.contains_key(url)
+        self.rows
+            .binary_search_by(|(held, _)| (**held).cmp(url))
+            .is_ok()
     }
 
     pub fn len(&self) -> usize {
@@ -97,22 +103,17 @@ impl SourceRows {
         self.rows.is_empty()
     }
 
-    /// Takes each URL from `objects` where it is there, so the two hold it once, and packs the
-    /// map's nodes full (see [`Ledger::compact`]).
+    /// Takes each URL from `objects` where it is there, so the two hold it once.
     fn share_urls(&mut self, objects: &BTreeMap<ObjectUrl, ObjectEntry>) {
-        self.rows = std::mem::take(&mut self.rows)
-            .into_iter()
-            .map(|(url, rows)| {
-                let shared = objects
-                    .get_key_value(&*url)
-                    .map_or(url, |(shared, _)| Arc::clone(shared));
-                (shared, rows)
-            })
-            .collect();
+        for (url, _) in self.rows.iter_mut() {
+            if let Some((shared, _)) = objects.get_key_value(&**url) {
+                *url = Arc::clone(shared);
+            }
+        }
     }
 
-    /// Rows per object, when they were counted.
-    pub fn rows(&self) -> Option<&BTreeMap<ObjectUrl, u64>> {
+    /// Rows per object (sorted by URL), when they were counted.
+    pub fn rows(&self) -> Option<&[(ObjectUrl, u64)]> {
         self.counted.then_some(&self.rows)
     }
 }
@@ -120,9 +121,9 @@ impl SourceRows {
 impl Serialize for SourceRows {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if self.counted {
-            self.rows.serialize(serializer)
+            serializer.collect_map(self.rows.iter().map(|(url, rows)| (url, rows)))
         } else {
-            serializer.collect_seq(self.rows.keys())
+            serializer.collect_seq(self.urls())
         }
     }
 }
@@ -193,14 +194,22 @@ impl Ledger {
                 }
             }
         }
+        let mut new_objects = Vec::new();
         for coverage in &commit.covered {
-            let object = self
-                .objects
-                .entry(coverage.url.as_str().into())
-                .or_default();
-            object.size = coverage.size;
-            object.covered = object.covered.union(&coverage.spans);
+            let covered = |object: &mut ObjectEntry| {
+                object.size = coverage.size;
+                object.covered = object.covered.union(&coverage.spans);
+            };
+            match self.objects.get_mut(coverage.url.as_str()) {
+                Some(object) => covered(object),
+                None => {
+                    let mut object = ObjectEntry::default();
+                    covered(&mut object);
+                    new_objects.push((ObjectUrl::from(coverage.url.as_str()), object));
+                }
+            }
         }
+        self.add_objects(new_objects);
         for path in &commit.removed {
             self.files.remove(path);
         }
@@ -215,12 +224,27 @@ impl Ledger {
         self.sequence = commit.sequence;
     }
 
-    /// Packs the objects map's nodes full. A map filled in key order (a checkpoint as it is
-    /// read, the objects of a commit) leaves them about half empty; rebuilt in one pass from
-    /// its sorted entries it takes some 40% less memory, which is 50 MB at a million objects.
-    /// Files' row counts are packed (and share their URLs) as each file is added or read.
-    pub fn compact(&mut self) {
-        self.objects = std::mem::take(&mut self.objects).into_iter().collect();
+    /// Adds objects the ledger does not hold yet (the same URL twice is one object covering
+    /// both). Many at once, an eighth of the ledger or more, are merged in in one pass, which
+    /// packs the map's nodes full: inserted one by one in key order they would stay about half
+    /// empty, 30 MB more at a million objects. A merge passes over the whole map, hence the
+    /// eighth: the passes then add up to a few times the ledger's final size.
+    fn add_objects(&mut self, mut new: Vec<(ObjectUrl, ObjectEntry)>) {
+        new.sort_by(|a, b| a.0.cmp(&b.0));
+        new.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1.size = later.1.size;
+                kept.1.covered = kept.1.covered.union(&later.1.covered);
+            }
+            same
+        });
+        if new.len() * 8 < self.objects.len() {
+            self.objects.extend(new);
+        } else {
+            let mut merged: BTreeMap<ObjectUrl, ObjectEntry> = new.into_iter().collect();
+            self.objects.append(&mut merged);
+        }
     }
 
     /// Its objects and files: what the size of a checkpoint grows with.
@@ -259,7 +283,7 @@ impl<'de> Visitor<'de> for LedgerVisitor {
         while let Some(field) = map.next_key::<String>()? {
             match field.as_str() {
                 "sequence" => sequence = Some(map.next_value()?),
-                "objects" => objects = Some(map.next_value()?),
+                "objects" => objects = Some(map.next_value_seed(ObjectsPacked)?),
                 "files" => {
                     let none_yet = BTreeMap::new();
                     let shared = objects.as_ref().unwrap_or(&none_yet);
@@ -277,6 +301,49 @@ impl<'de> Visitor<'de> for LedgerVisitor {
             files: files.ok_or_else(|| A::Error::missing_field("files"))?,
             listed_through,
         })
+    }
+}
+
+/// The `objects` of a ledger, merged into the map a chunk at a time so that its nodes are full
+/// as it is read: inserted one by one in key order they would stay about half empty, and packing
+/// them afterwards held a second copy of the entries (together some 70 MB more at a million
+/// objects).
+struct ObjectsPacked;
+
+/// Entries read before they are merged into the map: a merge passes over the whole map.
+const OBJECTS_CHUNK: usize = 65_536;
+
+impl<'de> DeserializeSeed<'de> for ObjectsPacked {
+    type Value = BTreeMap<ObjectUrl, ObjectEntry>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectsPacked {
+    type Value = BTreeMap<ObjectUrl, ObjectEntry>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the ledger's objects by URL")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut objects = BTreeMap::new();
+        let mut chunk = Vec::with_capacity(OBJECTS_CHUNK);
+        // A later entry for the same URL wins, as a map read entry by entry keeps it.
+        let mut merge = |chunk: &mut Vec<(ObjectUrl, ObjectEntry)>| {
+            let mut packed: BTreeMap<_, _> = chunk.drain(..).collect();
+            objects.append(&mut packed);
+        };
+        while let Some((url, entry)) = map.next_entry::<String, ObjectEntry>()? {
+            chunk.push((ObjectUrl::from(url), entry));
+            if chunk.len() == OBJECTS_CHUNK {
+                merge(&mut chunk);
+            }
+        }
+        merge(&mut chunk);
+        Ok(objects)
     }
 }
 
@@ -363,10 +430,106 @@ mod tests {
         assert_eq!(ledger.sequence, 3);
     }
 
+    #[test]
+    fn objects_added_many_at_once_or_few_are_the_objects_added_one_by_one() {
+        // Commits of 1 to 400 objects, some named twice, some already held, some uncovered
+        // again, against the map filled one object at a time.
+        let mut ledger = Ledger::default();
+        let mut expected: BTreeMap<String, ObjectEntry> = BTreeMap::new();
+        let mut seed = 7_u64;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % below
+        };
+        for sequence in 1..=60 {
+            let count = if sequence % 7 == 0 { 400 } else { 1 + next(12) };
+            let covered: Vec<Coverage> = (0..count)
+                .map(|_| {
+                    let since = next(50) as i64;
+                    Coverage {
+                        url: format!("s3://b/{:04}", next(3000)),
+                        size: next(5),
+                        spans: TimeWindow {
+                            since: Some(since),
+                            until: Some(since + 1 + next(20) as i64),
+                        }
+                        .spans(),
+                    }
+                })
+                .collect();
+            let uncovered: Vec<Coverage> = expected
+                .keys()
+                .filter(|_| next(40) == 0)
+                .map(|url| Coverage {
+                    url: url.clone(),
+                    size: 0,
+                    spans: TimeWindow {
+                        since: Some(0),
+                        until: Some(30),
+                    }
+                    .spans(),
+                })
+                .collect();
+            for coverage in &uncovered {
+                let object = expected.get_mut(&coverage.url).unwrap();
+                object.covered = object.covered.minus(&coverage.spans);
+                if object.covered.is_empty() {
+                    expected.remove(&coverage.url);
+                }
+            }
+            for coverage in &covered {
+                let object = expected.entry(coverage.url.clone()).or_default();
+                object.size = coverage.size;
+                object.covered = object.covered.union(&coverage.spans);
+            }
+            ledger.apply(&Commit {
+                sequence,
+                covered,
+                uncovered,
+                ..Commit::default()
+            });
+            let held: Vec<(&str, &ObjectEntry)> =
+                ledger.objects.iter().map(|(url, o)| (&**url, o)).collect();
+            let want: Vec<(&str, &ObjectEntry)> =
+                expected.iter().map(|(url, o)| (url.as_str(), o)).collect();
+            assert!(held == want, "after commit {sequence}");
+        }
+        assert!(expected.len() > 1000, "{} objects", expected.len());
+    }
+
+    #[test]
+    fn a_checkpoints_objects_read_in_chunks_are_the_map_read_entry_by_entry() {
+        // Three chunks and a bit, out of order, with a URL written twice across chunks (the
+        // later entry wins, as in a map read entry by entry).
+        let count = OBJECTS_CHUNK * 2 + 10;
+        let mut entries: Vec<String> = (0..count)
+            .rev()
+            .map(|i| format!(r#""s3://b/{i:07}":{{"size":{i},"covered":[[0,{i}]]}}"#))
+            .collect();
+        entries.push(r#""s3://b/0000000":{"size":99,"covered":[[5,6]]}"#.to_owned());
+        let json = format!(
+            r#"{{"sequence":3,"objects":{{{}}},"files":{{}}}}"#,
+            entries.join(",")
+        );
+        let read: Ledger = serde_json::from_str(&json).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let one_by_one: BTreeMap<String, ObjectEntry> =
+            serde_json::from_value(value["objects"].clone()).unwrap();
+        assert_eq!(read.objects.len(), count);
+        assert!(
+            read.objects
+                .iter()
+                .map(|(url, entry)| (&**url, entry))
+                .eq(one_by_one.iter().map(|(url, entry)| (url.as_str(), entry)))
+        );
+        assert_eq!(read.objects["s3://b/0000000"].size, 99);
+    }
+
     /// Whether `file`'s row counts hold the very URL (not a copy) the ledger's object holds.
     fn shares_url(ledger: &Ledger, file: &str, url: &str) -> bool {
         let (object_url, _) = ledger.objects.get_key_value(url).unwrap();
-        let (file_url, _) = ledger.files[file].sources.rows.get_key_value(url).unwrap();
+        let rows = &ledger.files[file].sources.rows;
+        let (file_url, _) = rows.iter().find(|(held, _)| &**held == url).unwrap();
         Arc::ptr_eq(object_url, file_url)
     }
 

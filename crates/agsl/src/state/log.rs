@@ -353,7 +353,6 @@ impl CommitLog {
                 Ok(())
             },
         )?;
-        log.ledger.compact();
         Ok((log, unpublished))
     }
 
