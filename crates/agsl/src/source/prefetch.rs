@@ -36,14 +36,15 @@ const STREAM_CHUNKS: usize = 256;
 /// What a streamed object holds in memory at most: its queued chunks (HTTP bodies arrive in
 /// chunks of at most 64 KiB).
 const STREAM_BYTES: u64 = STREAM_CHUNKS as u64 * 64 * 1024;
-/// Bytes of whole-object GETs in flight at once, per CPU worker taking the bodies, and at
-/// least. Requests share the link, so without a bound 64 transfers of large objects would all
-/// finish together, late, and the workers would wait for the first; bounded, the first objects
-/// arrive first. Small objects still go 64 at once. The bound grows with the workers because
-/// one S3 connection carries some 50 to 100 MB/s: 16 MiB of 5 MB objects is three transfers,
-/// enough for two workers, while sixteen inflate and parse compressed logs faster than three
+/// Bytes of whole-object GETs in flight at once, per CPU worker taking the bodies. Requests
+/// share the link, so without a bound 64 transfers of large objects would all finish together,
+/// late, and the workers would wait for the first; bounded, the first objects arrive first.
+/// Small objects still go 64 at once. The bound grows with the workers because one S3
+/// connection carries some 50 to 100 MB/s: 16 MiB of 5 MB objects is three transfers, enough
+/// for two workers, while sixteen inflate and parse compressed logs faster than three
 /// connections bring them.
 const IN_FLIGHT_BYTES_PER_WORKER: u64 = 8 * 1024 * 1024;
+/// The bound on whole-object GETs in flight for one or two workers.
 const IN_FLIGHT_BYTES_AT_LEAST: u64 = 16 * 1024 * 1024;
 /// The budget is counted in KiB, so that gigabytes fit a semaphore's permits.
 const KIB: u64 = 1024;
