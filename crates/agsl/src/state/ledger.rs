@@ -310,7 +310,9 @@ impl<'de> Visitor<'de> for LedgerVisitor {
 /// objects).
 struct ObjectsPacked;
 
-/// Entries read before they are merged into the map: a merge passes over the whole map.
+/// Entries read before they are merged into the map, at least; then a quarter of the map.
+/// A merge passes over the whole map, so chunks growing with it keep the passes to a few
+/// times its final size (fixed chunks would make a read of ten million objects quadratic).
 const OBJECTS_CHUNK: usize = 65_536;
 
 impl<'de> DeserializeSeed<'de> for ObjectsPacked {
@@ -336,9 +338,11 @@ impl<'de> Visitor<'de> for ObjectsPacked {
             let mut packed: BTreeMap<_, _> = chunk.drain(..).collect();
             objects.append(&mut packed);
         };
+        let mut held = 0;
         while let Some((url, entry)) = map.next_entry::<String, ObjectEntry>()? {
             chunk.push((ObjectUrl::from(url), entry));
-            if chunk.len() == OBJECTS_CHUNK {
+            if chunk.len() >= OBJECTS_CHUNK.max(held / 4) {
+                held += chunk.len();
                 merge(&mut chunk);
             }
         }
