@@ -298,7 +298,7 @@ impl Run<'_> {
         };
         let stored: Box<dyn std::io::Read + Send> = match &self.prefetch {
             Some(prefetch) => Box::new(prefetch.take(index).map_err(read_error)?),
-            None => self.source.read(&task.key)?,
+            None => self.source.read_listed(&task.key, task.size)?,
         };
         let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
         let mut input = open_decompressed(raw).map_err(read_error)?;

@@ -3,6 +3,7 @@
 //! detected from the bytes.
 
 mod decompress;
+mod listed;
 mod local;
 mod prefetch;
 mod read_ahead;
@@ -13,6 +14,7 @@ mod whole_gzip;
 use std::io::Read;
 
 pub use decompress::{CountingReader, is_corrupt_data, open_decompressed, open_decompressed_head};
+pub use listed::AsListed;
 pub use local::LocalSource;
 pub use prefetch::{Body, FetchOptions, Prefetch, STREAM_THRESHOLD};
 pub use remote::RemoteSource;
@@ -116,6 +118,22 @@ impl Source {
             Source::Remote(source) => Box::new(std::io::Cursor::new(
                 source
                     .read_head(key, bytes.min(size))
+                    .map_err(|e| remote_read_error(key, e))?,
+            )),
+        })
+    }
+
+    /// The stored bytes of an object the listing found at `size` bytes, for converting it: a
+    /// local file that is not that size when read, or an S3 body of another size, is a read
+    /// error naming it ([`StorageError::Changed`]), never part of it converted as the whole.
+    pub fn read_listed(&self, key: &str, size: u64) -> Result<Box<dyn Read + Send>, crate::Error> {
+        Ok(match self {
+            Source::Local(source) => {
+                Box::new(AsListed::new(source.open(key)?, source.url(key), size))
+            }
+            Source::Remote(source) => Box::new(std::io::Cursor::new(
+                source
+                    .read_listed(key, size)
                     .map_err(|e| remote_read_error(key, e))?,
             )),
         })

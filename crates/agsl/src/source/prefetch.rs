@@ -201,7 +201,12 @@ async fn fetch_all(
 }
 
 /// Whether a read found the object the listing did: of the `listed` size.
-fn as_listed(store: &Store, key: &str, read: u64, listed: u64) -> Result<(), StorageError> {
+pub(super) fn as_listed(
+    store: &Store,
+    key: &str,
+    read: u64,
+    listed: u64,
+) -> Result<(), StorageError> {
     if read == listed {
         return Ok(());
     }

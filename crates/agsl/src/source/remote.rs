@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 
 use super::SourceObject;
-use super::prefetch::{FetchOptions, Prefetch};
+use super::prefetch::{FetchOptions, Prefetch, as_listed};
 use crate::storage::{StorageError, Store, StoredObject};
 use crate::window::{KeyDays, key_day};
 
@@ -34,6 +34,13 @@ impl RemoteSource {
 
     pub fn read(&self, key: &str) -> Result<Bytes, StorageError> {
         self.store.get(key)
+    }
+
+    /// The object's bytes, which must be the `listed` size.
+    pub fn read_listed(&self, key: &str, listed: u64) -> Result<Bytes, StorageError> {
+        let bytes = self.store.get(key)?;
+        as_listed(&self.store, key, bytes.len() as u64, listed)?;
+        Ok(bytes)
     }
 
     /// The first `bytes` bytes of the object (its start, for recognising its content).
@@ -241,4 +248,31 @@ fn number_of(folder: &str, digits: usize) -> Option<u32> {
     (name.len() == digits && name.bytes().all(|b| b.is_ascii_digit()))
         .then(|| name.parse().ok())
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Location, StorageOptions};
+
+    #[test]
+    fn a_read_of_another_size_than_listed_is_an_error_naming_the_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &Location::Local(dir.path().to_owned()),
+            &StorageOptions::default(),
+        )
+        .unwrap();
+        store.put("a.log", b"one line\n".to_vec()).unwrap();
+        let source = RemoteSource::new(store);
+        assert_eq!(&source.read_listed("a.log", 9).unwrap()[..], b"one line\n");
+        let error = source.read_listed("a.log", 4).unwrap_err();
+        assert!(matches!(error, StorageError::Changed { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .contains("9 bytes where the listing found 4"),
+            "{error}"
+        );
+    }
 }

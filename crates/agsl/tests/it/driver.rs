@@ -120,3 +120,74 @@ fn a_driver_refuses_outputs_it_did_not_hand_out() {
     let rerun = convert(&job, &Progress::default()).unwrap();
     assert_eq!(rerun.objects, 2);
 }
+
+/// A local file that grows between the listing and its read (a log still being copied in) is
+/// not converted in part: the unit fails naming it, nothing is committed, and the next run
+/// converts every object whole, each line once.
+#[test]
+fn a_file_grown_after_the_listing_fails_its_unit_and_is_converted_whole_next_run() {
+    use std::io::{Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let target = dir.path().join("table");
+    let written = write_sample(
+        Format::Alb,
+        SamplePlan {
+            objects: 3,
+            lines_per_object: 40,
+            ..SamplePlan::default()
+        },
+        &source,
+    )
+    .unwrap();
+    let job = ConvertJob::new(Format::Alb, &source, &target);
+    let mut driver = Driver::start(&job, &Progress::default()).unwrap();
+    let unit = driver.next_unit().unwrap();
+    assert!(
+        driver.next_unit().is_none(),
+        "one unit holds the three objects"
+    );
+
+    // One more gzip member on the second object: its first line again.
+    let mut objects = files_named(&source, &|n| n.ends_with(".log.gz"));
+    objects.sort();
+    let grown = &objects[1];
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(grown).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let first_line = text.lines().next().unwrap();
+    let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    writeln!(member, "{first_line}").unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(grown)
+        .unwrap();
+    file.write_all(&member.finish().unwrap()).unwrap();
+    drop(file);
+
+    let error = convert_unit(
+        &job,
+        driver.source(),
+        driver.target(),
+        &unit,
+        None,
+        &Progress::default(),
+    )
+    .unwrap_err();
+    let message = error.to_string();
+    let name = grown.file_name().unwrap().to_str().unwrap();
+    assert!(
+        message.contains("changed while this run read it"),
+        "{message}"
+    );
+    assert!(message.contains(name), "names the object: {message}");
+    driver.fail(&error);
+    assert!(read_table(&target).is_empty(), "nothing committed");
+
+    let rerun = convert(&job, &Progress::default()).unwrap();
+    assert_eq!(rerun.objects, 3);
+    let rows: usize = read_table(&target).iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows as u64, written.facts.good_lines + 1, "each line once");
+}
