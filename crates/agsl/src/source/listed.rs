@@ -4,8 +4,8 @@
 //! file is committed, and the next run converts it as it is then. S3 bodies are held to their
 //! listed size where they are fetched (`prefetch`).
 //!
-//! Invariant: the bytes this reader yields are the first `listed` bytes of the file, and it
-//! reports their end only if the file ended exactly there.
+//! Invariant: this reader yields only bytes among the file's first `listed`, and reports
+//! their end only if the file ended exactly there.
 
 use std::io::{self, Read};
 

@@ -14,7 +14,7 @@ mod whole_gzip;
 use std::io::Read;
 
 pub use decompress::{CountingReader, is_corrupt_data, open_decompressed, open_decompressed_head};
-pub use listed::AsListed;
+use listed::AsListed;
 pub use local::LocalSource;
 pub use prefetch::{Body, FetchOptions, Prefetch, STREAM_THRESHOLD};
 pub use remote::RemoteSource;
