@@ -348,7 +348,6 @@ impl Read for Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{Location, StorageOptions};
 
     use std::fmt;
     use std::sync::OnceLock;
@@ -382,7 +381,7 @@ mod tests {
 
         /// A local store in `dir` holding `objects`, read through `self`.
         fn around(self, dir: &std::path::Path, objects: &[(&str, &[u8])]) -> (Store, Arc<Self>) {
-            let store = local_store(dir);
+            let store = Store::local(dir);
             for (key, bytes) in objects {
                 store.put(key, bytes.to_vec()).unwrap();
             }
@@ -495,10 +494,6 @@ mod tests {
         }
     }
 
-    fn local_store(dir: &std::path::Path) -> Store {
-        Store::open(&Location::Local(dir.to_owned()), &StorageOptions::default()).unwrap()
-    }
-
     /// What a worker reads of the object's body, and how the read ends.
     fn read_body(store: &Store, key: &str, size: u64) -> (Vec<u8>, io::Result<usize>) {
         let prefetch = Prefetch::start(store, vec![(key.into(), size)], FetchOptions::default(), 2);
@@ -600,7 +595,7 @@ mod tests {
     #[test]
     fn an_object_not_of_its_listed_size_is_an_error_whole_or_streamed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = local_store(dir.path());
+        let store = Store::local(dir.path());
         for size in [5_000, STREAM_THRESHOLD as usize + 1] {
             store.put("o.log", object(size, 3)).unwrap();
             let (read, ended) = read_body(&store, "o.log", size as u64 - 1);
@@ -619,7 +614,7 @@ mod tests {
     #[test]
     fn bodies_arrive_whole_and_in_order_within_a_small_buffer() {
         let dir = tempfile::tempdir().unwrap();
-        let store = local_store(dir.path());
+        let store = Store::local(dir.path());
         // Small objects, and two streamed ones.
         let threshold = STREAM_THRESHOLD as usize;
         let sizes = [0, 1, 5000, threshold + 1, 2 * threshold + 12_345, 70];
@@ -649,7 +644,7 @@ mod tests {
     #[test]
     fn an_object_gone_since_the_listing_is_an_error_never_an_empty_body() {
         let dir = tempfile::tempdir().unwrap();
-        let store = local_store(dir.path());
+        let store = Store::local(dir.path());
         let big = STREAM_THRESHOLD + 10;
         let prefetch = Prefetch::start(
             &store,

@@ -253,16 +253,11 @@ fn number_of(folder: &str, digits: usize) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{Location, StorageOptions};
 
     #[test]
     fn a_read_of_another_size_than_listed_is_an_error_naming_the_object() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &Location::Local(dir.path().to_owned()),
-            &StorageOptions::default(),
-        )
-        .unwrap();
+        let store = Store::local(dir.path());
         store.put("a.log", b"one line\n".to_vec()).unwrap();
         let source = RemoteSource::new(store);
         assert_eq!(&source.read_listed("a.log", 9).unwrap()[..], b"one line\n");

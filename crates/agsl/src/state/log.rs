@@ -524,7 +524,6 @@ impl CommitLog {
 mod tests {
     use super::*;
     use crate::state::Coverage;
-    use crate::storage::StorageOptions;
     use crate::window::Spans;
 
     fn covering(urls: impl IntoIterator<Item = String>) -> Commit {
@@ -591,7 +590,7 @@ mod tests {
     #[test]
     fn checkpoints_follow_the_ledger_growth_and_a_read_rebuilds_the_same_state() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let store = Store::local(dir.path());
         let log = log_with_two_checkpoints(&store);
         // Commit 16 is the first checkpoint (215 entries); the next is due 54 entries later
         // (commit 70, 269 entries), then 68 later (commit 138). The one before the last is kept;
@@ -635,7 +634,7 @@ mod tests {
     #[test]
     fn a_checkpoint_is_compressed_json_with_a_checksum() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let store = Store::local(dir.path());
         let log = log_with_a_checkpoint(&store);
         assert_eq!(sequences(&store, CHECKPOINT_DIR, "json"), [] as [u64; 0]);
         let stored = store
@@ -691,7 +690,7 @@ mod tests {
     #[test]
     fn a_plain_json_checkpoint_of_an_earlier_agsl_is_still_read() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let store = Store::local(dir.path());
         let log = log_with_a_checkpoint(&store);
         // The checkpoint as agsl wrote it before compressing: plain JSON under `.json`.
         let compressed = checkpoint_key(16, CheckpointEncoding::JsonZstd);
@@ -721,7 +720,7 @@ mod tests {
     #[test]
     fn a_damaged_checkpoint_is_passed_over_for_the_one_before_and_written_again_by_recovery() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let store = Store::local(dir.path());
         let log = log_with_two_checkpoints(&store);
         assert_eq!(sequences(&store, CHECKPOINT_DIR, "json.zst"), [70, 138]);
         let damaged = checkpoint_key(138, CheckpointEncoding::JsonZstd);
@@ -748,7 +747,7 @@ mod tests {
 
         // Damaged where the records after the one before are gone: the damage is the error.
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let store = Store::local(dir.path());
         log_with_two_checkpoints(&store);
         store.put(&damaged, "not a checkpoint").unwrap();
         store.delete(&log_key(100)).unwrap();

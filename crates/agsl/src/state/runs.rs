@@ -145,16 +145,11 @@ pub fn read_runs(store: &Store) -> Result<Vec<RunRecord>, StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{Location, StorageOptions};
 
     #[test]
     fn records_are_replaced_by_run_and_old_ones_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &Location::Local(dir.path().to_owned()),
-            &StorageOptions::default(),
-        )
-        .unwrap();
+        let store = Store::local(dir.path());
         let day = 86_400;
         let now = (agsl_formats::time::days_from_civil(2026, 12, 3) * day as i64) as u64;
         assert!(read_runs(&store).unwrap().is_empty());

@@ -698,6 +698,11 @@ impl Store {
         self.inner = wrap(self.inner);
         self
     }
+
+    /// A store on the local folder `dir`, for the tests.
+    pub(crate) fn local(dir: &std::path::Path) -> Self {
+        Self::open(&dir.into(), &StorageOptions::default()).expect("a local store opens")
+    }
 }
 
 #[cfg(test)]
@@ -707,7 +712,7 @@ mod tests {
     #[test]
     fn local_store_round_trip_and_conditional_create() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().into(), &StorageOptions::default()).unwrap();
+        let store = Store::local(dir.path());
         assert!(store.create("_agsl/log/1.json", "one").unwrap());
         assert!(!store.create("_agsl/log/1.json", "two").unwrap());
         assert_eq!(store.get("_agsl/log/1.json").unwrap(), "one");
