@@ -76,8 +76,8 @@ fn difference(entry: &FileEntry, total: u64, counts: &BTreeMap<String, u64>) -> 
     let objects = |n: usize| format!("{n} object{}", if n == 1 { "" } else { "s" });
     if let Some(recorded) = entry.sources.rows() {
         for (url, rows) in recorded {
-            let actual = counts.get(&**url).copied().unwrap_or(0);
-            if actual != *rows {
+            let actual = counts.get(&url).copied().unwrap_or(0);
+            if actual != rows {
                 return Some(format!("{url}: {actual} rows, the ledger {rows}"));
             }
         }

@@ -8,7 +8,7 @@ mod deep;
 mod status;
 mod verify;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use agsl_formats::Format;
 
@@ -19,6 +19,7 @@ use crate::catalog::CatalogError;
 use crate::sink::is_rejects_file;
 use crate::state::{Commit, CommitLog, DamagedCheckpoint, Ledger, StateError, StoredState};
 use crate::storage::{Location, StorageError, StorageOptions, Store};
+use crate::window::key_time;
 
 /// Reading a target, its source or its catalog failed (a discrepancy is not an error).
 #[derive(Debug, thiserror::Error)]
@@ -90,28 +91,47 @@ impl TargetState {
         }
     }
 
-    /// The converted objects of each table (by service), sorted and each once. Vectors sized
-    /// in a first pass, not a map of every URL: a million objects take 16 MB, not 48.
-    fn objects_by_service(&self) -> BTreeMap<&str, Vec<&str>> {
-        let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    /// The converted objects of each table (by service): how many, each counted once, and
+    /// the newest key time among them. An object is marked by its ledger slot, a byte per
+    /// object and table, instead of collecting a million URLs; one a file names but the
+    /// ledger does not hold (which `verify` reports) is counted by its URL.
+    fn objects_by_service(&self) -> BTreeMap<&str, TableObjects> {
+        let objects = &self.ledger.objects;
+        let mut services: BTreeMap<&str, (Vec<bool>, BTreeSet<String>, TableObjects)> =
+            BTreeMap::new();
         for entry in self.ledger.files.values() {
-            *sizes.entry(entry.service.as_str()).or_default() += entry.sources.len();
-        }
-        let mut services: BTreeMap<&str, Vec<&str>> = sizes
-            .into_iter()
-            .map(|(service, size)| (service, Vec::with_capacity(size)))
-            .collect();
-        for entry in self.ledger.files.values() {
-            if let Some(urls) = services.get_mut(entry.service.as_str()) {
-                urls.extend(entry.sources.urls());
+            let (marked, unheld, table) =
+                services.entry(entry.service.as_str()).or_insert_with(|| {
+                    (
+                        vec![false; objects.slots()],
+                        BTreeSet::new(),
+                        TableObjects::default(),
+                    )
+                });
+            for url in entry.sources.urls() {
+                let first = match objects.slot(&url) {
+                    Some((slot, _)) => !std::mem::replace(&mut marked[slot], true),
+                    None => unheld.insert(url.clone()),
+                };
+                if first {
+                    table.count += 1;
+                    table.newest_key_time = table.newest_key_time.max(key_time(&url));
+                }
             }
         }
-        for urls in services.values_mut() {
-            urls.sort_unstable();
-            urls.dedup();
-        }
         services
+            .into_iter()
+            .map(|(service, (_, _, table))| (service, table))
+            .collect()
     }
+}
+
+/// The converted objects of one table, for `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct TableObjects {
+    count: u64,
+    /// The newest time a converted object's key names (UTC microseconds).
+    newest_key_time: Option<i64>,
 }
 
 /// The table folder of a committed file: empty when the file's first folder is a partition

@@ -9,6 +9,7 @@ use agsl_formats::Format;
 use agsl_formats::detect::{KeyDetection, detect_from_key};
 use serde::Serialize;
 
+use super::TableObjects;
 use super::{AuditError, TargetState, now};
 use crate::counts;
 use crate::sink::is_rejects_file;
@@ -156,7 +157,8 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
         .map(|(service, folder)| {
             let converted = objects_by_service
                 .get(service.as_str())
-                .map_or(&[][..], Vec::as_slice);
+                .copied()
+                .unwrap_or_default();
             table_status(&state, converted, &history, service, folder)
         })
         .collect();
@@ -188,7 +190,7 @@ struct History<'a> {
 /// objects.
 fn table_status(
     state: &TargetState,
-    converted: &[&str],
+    converted: TableObjects,
     history: &History<'_>,
     service: String,
     folder: String,
@@ -251,8 +253,8 @@ fn table_status(
     table.partitions = counts.len() as u64;
     table.files_per_partition_median = counts.get(counts.len() / 2).copied().unwrap_or(0);
     table.files_per_partition_max = counts.last().copied().unwrap_or(0);
-    table.objects = converted.len() as u64;
-    table.newest_key_time = converted.iter().filter_map(|url| key_time(url)).max();
+    table.objects = converted.count;
+    table.newest_key_time = converted.newest_key_time;
     table
 }
 

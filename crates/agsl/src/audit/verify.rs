@@ -244,15 +244,15 @@ fn check_source(
     listing.reprocess = false;
     let ledger = &state.ledger;
     let mut listed = 0;
-    // The ledger's own keys, borrowed: a source of a million objects is not copied again.
-    let mut listed_converted = BTreeSet::new();
+    // By the ledger's slots: a source of a million objects is not copied again.
+    let mut listed_converted = vec![false; ledger.objects.slots()];
     let mut found = Vec::new();
     let plan = plan_listing(&listing, source, ledger, &mut |object, url| {
         listed += 1;
-        let Some((url, entry)) = ledger.objects.get_key_value(url) else {
+        let Some((slot, entry)) = ledger.objects.slot(url) else {
             return;
         };
-        listed_converted.insert(&**url);
+        listed_converted[slot] = true;
         if entry.size != object.size {
             found.push(Discrepancy::SourceChanged {
                 url: url.to_string(),
@@ -290,12 +290,10 @@ fn check_source(
     }
     let days = KeyDays::of(&job.window);
     let prefix = source.url("");
-    for url in ledger.objects.keys() {
-        let in_window = key_day(url).is_none_or(|day| days.admits(day));
-        if url.starts_with(&prefix) && in_window && !listed_converted.contains(&**url) {
-            found.push(Discrepancy::SourceGone {
-                url: url.to_string(),
-            });
+    for (slot, url, _) in ledger.objects.iter_with_slots() {
+        let in_window = key_day(&url).is_none_or(|day| days.admits(day));
+        if url.starts_with(&prefix) && in_window && !listed_converted[slot] {
+            found.push(Discrepancy::SourceGone { url });
         }
     }
     report.objects_listed = listed;
@@ -368,7 +366,7 @@ fn check_files(state: &TargetState, report: &mut VerifyReport) -> Result<(), Aud
 /// object it names is converted.
 fn check_entry(state: &TargetState, path: &str, entry: &FileEntry, found: &mut Vec<Discrepancy>) {
     if let Some(rows) = entry.sources.rows() {
-        let sum: u64 = rows.iter().map(|(_, rows)| rows).sum();
+        let sum: u64 = rows.map(|(_, rows)| rows).sum();
         if sum != entry.rows {
             found.push(Discrepancy::RowCounts {
                 path: path.to_owned(),
@@ -379,10 +377,10 @@ fn check_entry(state: &TargetState, path: &str, entry: &FileEntry, found: &mut V
         }
     }
     for url in entry.sources.urls() {
-        if !state.ledger.objects.contains_key(url) {
+        if !state.ledger.objects.contains_key(&url) {
             found.push(Discrepancy::UnconvertedRows {
                 path: path.to_owned(),
-                url: url.to_owned(),
+                url,
             });
         }
     }

@@ -301,12 +301,12 @@ fn names(columns: &[super::Column]) -> String {
 }
 
 /// From the ledger: the converted table's partitions, its row count, and the folders (URLs
-/// ending in `/`) of the source objects converted into it. The folders are borrowed from the
-/// ledger's URLs: a table of a million objects has a few hundred of them.
-fn ledger_contents<'a>(
-    ledger: &'a Ledger,
+/// ending in `/`) of the source objects converted into it: a table of a million objects has a
+/// few hundred of them.
+fn ledger_contents(
+    ledger: &Ledger,
     service: &ServiceTables,
-) -> (Vec<Partition>, u64, BTreeSet<&'a str>) {
+) -> (Vec<Partition>, u64, BTreeSet<String>) {
     let keyword = service.format.to_string();
     let keys = TablePartitioning::of(service.format.parser(), service.layout).keys();
     let mut partitions = BTreeMap::new();
@@ -316,12 +316,12 @@ fn ledger_contents<'a>(
         if entry.service != keyword {
             continue;
         }
-        folders.extend(
-            entry
-                .sources
-                .urls()
-                .map(|url| url.rfind('/').map_or(url, |end| &url[..=end])),
-        );
+        for url in entry.sources.urls() {
+            let folder = url.rfind('/').map_or(url.as_str(), |end| &url[..=end]);
+            if !folders.contains(folder) {
+                folders.insert(folder.to_owned());
+            }
+        }
         let Some(in_table) = path
             .strip_prefix(service.folder.as_str())
             .map(|p| p.trim_start_matches('/'))
@@ -364,10 +364,10 @@ fn ledger_contents<'a>(
 /// The raw partitions of source `folders` (URLs ending in `/`). Two folders with the same
 /// values (two accounts below one source prefix) cannot both be a partition: the first wins
 /// and the rest are logged.
-fn raw_partitions(folders: &BTreeSet<&str>, by_account: bool) -> Vec<Partition> {
+fn raw_partitions(folders: &BTreeSet<String>, by_account: bool) -> Vec<Partition> {
     let mut partitions: BTreeMap<Vec<String>, String> = BTreeMap::new();
     let mut outside = 0u64;
-    for &url in folders {
+    for url in folders {
         let partition = raw_partition(url).map(|mut p| {
             if by_account {
                 let account = account_from_key(url).unwrap_or(HIVE_DEFAULT_PARTITION);
@@ -469,7 +469,7 @@ mod tests {
             }]
         );
         assert_eq!(
-            folders.iter().copied().collect::<Vec<_>>(),
+            folders.iter().collect::<Vec<_>>(),
             [
                 "s3://l/us-east-1/2024/03/07/",
                 "s3://l/us-east-1/2024/03/08/"

@@ -44,9 +44,9 @@ pub(super) fn take_back(
         let is_rejects = is_rejects_file(path);
         let affected = entry.sources.urls().any(|s| {
             if is_rejects {
-                reset.contains(s)
+                reset.contains(s.as_str())
             } else {
-                spans.contains_key(s)
+                spans.contains_key(s.as_str())
             }
         });
         if !affected {

@@ -186,25 +186,28 @@ fn service_tables_at(
         options.raw_table.as_deref().filter(|_| single),
     );
     let folder = if single { "" } else { format.table_name() };
-    let sources: Vec<&str> = ledger
-        .files
-        .values()
-        .filter(|f| f.service == format.to_string())
-        .flat_map(|f| f.sources.urls())
-        .collect();
+    // Decoded afresh for each pass: a million URLs are never held at once.
+    let keyword = format.to_string();
+    let sources = || {
+        ledger
+            .files
+            .values()
+            .filter(|f| f.service == keyword)
+            .flat_map(|f| f.sources.urls())
+    };
     let source_url = if single {
         source.url("")
     } else {
-        common_folder(sources.iter().copied()).unwrap_or_else(|| source.url(""))
+        common_folder(sources()).unwrap_or_else(|| source.url(""))
     };
-    let header_fields = match (sources.iter().max(), format.parser().raw_table().serde) {
+    let header_fields = match (sources().max(), format.parser().raw_table().serde) {
         (
             Some(url),
             RawSerde::Delimited {
                 header_names_columns: true,
                 ..
             },
-        ) => header_fields(source, url)?,
+        ) => header_fields(source, &url)?,
         _ => None,
     };
     Ok(ServiceTables {
@@ -220,12 +223,17 @@ fn service_tables_at(
 }
 
 /// The longest folder URL every one of `urls` lies below.
-fn common_folder<'a>(mut urls: impl Iterator<Item = &'a str>) -> Option<String> {
+fn common_folder<S: AsRef<str>>(mut urls: impl Iterator<Item = S>) -> Option<String> {
     let first = urls.next()?;
-    let mut common = first.rsplit_once('/').map_or(first, |(folder, _)| folder);
+    let first = first.as_ref();
+    let mut common = first
+        .rsplit_once('/')
+        .map_or(first, |(folder, _)| folder)
+        .to_owned();
     for url in urls {
-        while !url.starts_with(&format!("{common}/")) {
-            common = common.rsplit_once('/')?.0;
+        while !url.as_ref().starts_with(&format!("{common}/")) {
+            let folder = common.rsplit_once('/')?.0.len();
+            common.truncate(folder);
         }
     }
     Some(format!("{common}/"))
@@ -286,6 +294,6 @@ mod tests {
             common_folder(["s3://b/a/x/1.gz"].into_iter()).unwrap(),
             "s3://b/a/x/"
         );
-        assert!(common_folder(std::iter::empty()).is_none());
+        assert!(common_folder(std::iter::empty::<&str>()).is_none());
     }
 }

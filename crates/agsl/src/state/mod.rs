@@ -6,14 +6,15 @@
 mod ledger;
 mod lock;
 mod log;
+mod objects;
 mod runs;
+mod urls;
 
-pub use ledger::{
-    Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry, ObjectUrl, SourceRows,
-};
+pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry, SourceRows};
 pub use lock::TargetLock;
 pub(crate) use lock::process_alive;
 pub use log::{CommitLog, DamagedCheckpoint, STAGING_DIR, STATE_DIR, StoredState};
+pub use objects::{Objects, Slot};
 pub use runs::{
     KEEP_AT_LEAST, KEEP_DAYS, RUNS_KEY, RunOutcome, RunRecord, TableCounts, read_runs, write_run,
 };
