@@ -47,12 +47,14 @@ pub fn schema(service: &str) -> PyResult<PyArrowType<Schema>> {
 
 /// Reads one object of the job's source as `service`, for `read_logs`: rows in the job's
 /// window, each batch conformed to `target` (the Arrow form of Spark's schema: the service's
-/// columns, then `_source_key`).
+/// columns, then `_source_key`). `size` is what the driver's listing found: an object of
+/// another size by now is an error naming it.
 #[pyfunction]
 pub fn read_object(
     spec_json: &str,
     service: &str,
     key: &str,
+    size: u64,
     target: PyArrowType<Schema>,
 ) -> PyResult<ObjectReader> {
     let job = build_read_job(spec_json)?;
@@ -65,9 +67,10 @@ pub fn read_object(
         batches: Mutex::new(ObjectBatches::read(
             &source,
             format.parser(),
-            key,
+            (key, size),
             window.spans(),
             job.batch_size,
+            job.fetch,
         )),
         lineage: source.url(key),
         target,

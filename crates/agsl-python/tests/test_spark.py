@@ -62,6 +62,19 @@ def test_read_logs_keeps_to_the_window(spark, multi_day):
     assert night.filter("time < timestamp'2024-03-08 00:00:00'").count() == 0
 
 
+def test_read_logs_fails_naming_an_object_changed_since_it_was_listed(spark, tmp_path):
+    source = tmp_path / "logs"
+    generate("alb", source, bad_every=None)
+    frame = agsl.spark.read_logs(spark, "alb", str(source))  # listed here, on the driver
+    assert frame.count() > 0
+    changed = sorted(p for p in source.rglob("*.log.gz"))[0]
+    # Another delivery appended to it (a second gzip member): not the object the driver listed.
+    changed.write_bytes(changed.read_bytes() * 2)
+    with pytest.raises(Exception, match="changed while this run read it") as failed:
+        frame.collect()
+    assert changed.name in str(failed.value)
+
+
 def test_spark_convert_is_the_cli_conversion(spark, tmp_path, multi_day):
     source, facts = multi_day
     by_spark, by_cli = tmp_path / "spark", tmp_path / "cli"

@@ -15,7 +15,7 @@ use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
 
 use crate::error::{Error, Result, SourceError};
 use crate::sink::rejects_schema;
-use crate::source::{Source, is_corrupt_data, open_decompressed};
+use crate::source::{FetchOptions, Source, is_corrupt_data, open_decompressed};
 use crate::window::Spans;
 
 /// One object's rows and rejects (in the rejects files' schema: `source_key`, `line_number`,
@@ -173,19 +173,24 @@ impl DecodeOutput for Collected {
 
 /// Batches of one object of a source, read and decoded on a thread of their own while the
 /// caller takes them: at most two batches wait, so memory stays bounded whatever the object's
-/// size. Rows outside `window` are left out (rows without an event time are kept); rejects are
-/// counted, not kept. The last item is an error if reading failed.
+/// size. It is read as a conversion reads it (the listed size checked; on S3 fetched by the
+/// same path, streamed when large and resumed when cut off), so an object replaced since it
+/// was listed is an error, never another version's rows. Rows outside `window` are left out
+/// (rows without an event time are kept); rejects are counted, not kept. The last item is an
+/// error if reading failed.
 pub struct ObjectBatches {
     batches: Receiver<Result<RecordBatch>>,
 }
 
 impl ObjectBatches {
+    /// Starts reading `key`, which the listing found at `size` bytes.
     pub fn read(
         source: &Source,
         format: &'static dyn LogFormat,
-        key: &str,
+        (key, size): (&str, u64),
         window: Spans,
         batch_size: usize,
+        fetch: FetchOptions,
     ) -> Self {
         let (sender, batches) = sync_channel(2);
         let source = source.clone();
@@ -200,8 +205,10 @@ impl ObjectBatches {
                 window,
                 time_column,
             };
+            // Alive while the object is read: dropping it stops the fetch.
+            let prefetch = source.prefetch(vec![(key.clone(), size)], fetch, 1);
             let result = source
-                .read(&key)
+                .read_listed(&key, size, prefetch.as_ref().map(|p| (p, 0)))
                 .and_then(|raw| decode_object(format, &key, raw, batch_size, &mut output));
             if let Err(error) = result {
                 let _ = sender.send(Err(error));
@@ -245,5 +252,62 @@ impl DecodeOutput for Streamed {
 
     fn reject(&mut self, _reject: Reject<'_>) -> std::result::Result<(), DecodeError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use agsl_formats::Format;
+    use agsl_formats::sample::{SamplePlan, objects};
+
+    use crate::storage::{Location, StorageOptions};
+
+    /// The rows `ObjectBatches` yields for `key` listed at `size`, and how the read ended.
+    fn read_all(source: &Source, key: &str, size: u64) -> (usize, Result<()>) {
+        let batches = ObjectBatches::read(
+            source,
+            Format::Alb.parser(),
+            (key, size),
+            Spans::everything(),
+            1000,
+            FetchOptions::default(),
+        );
+        let mut rows = 0;
+        for batch in batches {
+            match batch {
+                Ok(batch) => rows += batch.num_rows(),
+                Err(error) => return (rows, Err(error)),
+            }
+        }
+        (rows, Ok(()))
+    }
+
+    #[test]
+    fn an_object_is_read_as_listed_and_one_changed_since_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = SamplePlan {
+            objects: 1,
+            lines_per_object: 2_500,
+            bad_line_every: None,
+            ..SamplePlan::default()
+        };
+        let object = objects(Format::Alb, plan).next().unwrap();
+        let stored = crate::sample::stored(&object).unwrap();
+        std::fs::write(dir.path().join("alb.log.gz"), &stored).unwrap();
+        let location = Location::Local(dir.path().to_path_buf());
+        let source = Source::open(&location, &StorageOptions::default()).unwrap();
+        let listed = stored.len() as u64;
+
+        let (rows, ended) = read_all(&source, "alb.log.gz", listed);
+        ended.unwrap();
+        assert_eq!(rows, 2_500);
+
+        // Grown since the listing (another delivery written over it): not read as the listed one.
+        let (_, ended) = read_all(&source, "alb.log.gz", listed - 1);
+        let error = ended.unwrap_err().to_string();
+        assert!(error.contains("alb.log.gz"), "names the object: {error}");
+        assert!(error.contains("changed while this run read it"), "{error}");
     }
 }

@@ -296,10 +296,8 @@ impl Run<'_> {
             key: task.key.clone(),
             source,
         };
-        let stored: Box<dyn std::io::Read + Send> = match &self.prefetch {
-            Some(prefetch) => Box::new(prefetch.take(index).map_err(read_error)?),
-            None => self.source.read_listed(&task.key, task.size)?,
-        };
+        let fetched = self.prefetch.as_ref().map(|prefetch| (prefetch, index));
+        let stored = self.source.read_listed(&task.key, task.size, fetched)?;
         let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
         let mut input = open_decompressed(raw).map_err(read_error)?;
         let mut object_counts = DecodeCounts::default();

@@ -123,28 +123,32 @@ impl Source {
         })
     }
 
-    /// The stored bytes of an object the listing found at `size` bytes, for converting it: a
-    /// local file that is not that size when read, or an S3 body of another size, is a read
-    /// error naming it ([`StorageError::Changed`]), never part of it converted as the whole.
-    pub fn read_listed(&self, key: &str, size: u64) -> Result<Box<dyn Read + Send>, crate::Error> {
-        Ok(match self {
-            Source::Local(source) => {
+    /// The stored bytes of an object the listing found at `size` bytes, for converting or
+    /// reading it: on S3 its body from `fetched` (the batch being fetched ahead, and the
+    /// object's index in it: streamed when large, resumed when cut off), else one GET of it
+    /// whole; locally the file. A local file that is not that size when read, or an S3 body of
+    /// another size, is a read error naming it ([`StorageError::Changed`]), never part of it
+    /// converted as the whole.
+    pub fn read_listed(
+        &self,
+        key: &str,
+        size: u64,
+        fetched: Option<(&Prefetch, usize)>,
+    ) -> Result<Box<dyn Read + Send>, crate::Error> {
+        Ok(match (self, fetched) {
+            (Source::Local(source), _) => {
                 Box::new(AsListed::new(source.open(key)?, source.url(key), size))
             }
-            Source::Remote(source) => Box::new(std::io::Cursor::new(
+            (Source::Remote(_), Some((prefetch, index))) => {
+                Box::new(prefetch.take(index).map_err(|source| SourceError::Read {
+                    key: key.to_owned(),
+                    source,
+                })?)
+            }
+            (Source::Remote(source), None) => Box::new(std::io::Cursor::new(
                 source
                     .read_listed(key, size)
                     .map_err(|e| remote_read_error(key, e))?,
-            )),
-        })
-    }
-
-    /// The stored bytes of an object: a file stream locally, the downloaded body on S3.
-    pub fn read(&self, key: &str) -> Result<Box<dyn Read + Send>, crate::Error> {
-        Ok(match self {
-            Source::Local(source) => Box::new(source.open(key)?),
-            Source::Remote(source) => Box::new(std::io::Cursor::new(
-                source.read(key).map_err(|e| remote_read_error(key, e))?,
             )),
         })
     }

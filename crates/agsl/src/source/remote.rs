@@ -32,10 +32,6 @@ impl RemoteSource {
         self.store.url(key)
     }
 
-    pub fn read(&self, key: &str) -> Result<Bytes, StorageError> {
-        self.store.get(key)
-    }
-
     /// The object's bytes, which must be the `listed` size.
     pub fn read_listed(&self, key: &str, listed: u64) -> Result<Bytes, StorageError> {
         let bytes = self.store.get(key)?;
