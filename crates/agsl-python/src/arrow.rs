@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use agsl::read::{ObjectBatches, parse_bytes};
-use agsl::{DEFAULT_BATCH_SIZE, TimeWindow};
+use agsl::source::Source;
+use agsl::{ConvertJob, DEFAULT_BATCH_SIZE, TimeWindow};
 use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StringArray};
 use arrow_pyarrow::{PyArrowType, Table};
 use arrow_schema::{DataType, Schema, SchemaRef};
@@ -45,45 +46,76 @@ pub fn schema(service: &str) -> PyResult<PyArrowType<Schema>> {
     Ok(PyArrowType(format.parser().schema().as_ref().clone()))
 }
 
-/// Reads one object of the job's source as `service`, for `read_logs`: rows in the job's
-/// window, each batch conformed to `target` (the Arrow form of Spark's schema: the service's
-/// columns, then `_source_key`). `size` is what the driver's listing found: an object of
-/// another size by now is an error naming it.
+/// Reads listed objects of the job's source as `service`, in order, for `read_logs`: rows in
+/// the job's window, each batch conformed to `target` (the Arrow form of Spark's schema: the
+/// service's columns, then `_source_key`). On S3 the objects are fetched ahead, as a
+/// conversion fetches them. `sizes` are what the driver's listing found: an object of another
+/// size by now is an error naming it.
 #[pyfunction]
-pub fn read_object(
+pub fn read_objects(
     spec_json: &str,
     service: &str,
-    key: &str,
-    size: u64,
+    keys: Vec<String>,
+    sizes: Vec<u64>,
     target: PyArrowType<Schema>,
 ) -> PyResult<ObjectReader> {
+    if keys.len() != sizes.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} keys and {} sizes",
+            keys.len(),
+            sizes.len()
+        )));
+    }
     let job = build_read_job(spec_json)?;
     let format = format_of(service)?;
-    let source = agsl::source::Source::open(&job.source, &job.storage).map_err(py_error)?;
+    let source = opened_source(spec_json, &job)?;
     let target = Arc::new(target.0);
     check_target(format.parser().schema(), &target)?;
     let window: &TimeWindow = &job.window;
+    let lineages = keys.iter().map(|key| source.url(key)).collect();
     Ok(ObjectReader {
         batches: Mutex::new(ObjectBatches::read(
             &source,
             format.parser(),
-            (key, size),
+            keys.into_iter().zip(sizes).collect(),
             window.spans(),
             job.batch_size,
             job.fetch,
         )),
-        lineage: source.url(key),
+        lineages,
         target,
     })
 }
 
-/// The record batches of one object, read and parsed on a thread while Python takes them.
+/// Sources this process has opened for `read_objects`, by the spec they were opened for. A
+/// Spark Python worker reads batch after batch of keys of one source, and opening an S3 source (the
+/// AWS configuration and credentials chain, an HTTP client with its TLS roots, then new
+/// connections) costs more than reading a small object.
+static SOURCES: Mutex<Vec<(String, Source)>> = Mutex::new(Vec::new());
+/// Sources kept at most; the oldest goes first.
+const SOURCES_KEPT: usize = 8;
+
+/// The source of `job`, opened once per spec in this process.
+fn opened_source(spec_json: &str, job: &ConvertJob) -> PyResult<Source> {
+    let mut sources = SOURCES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, source)) = sources.iter().find(|(spec, _)| spec == spec_json) {
+        return Ok(source.clone());
+    }
+    let source = Source::open(&job.source, &job.storage).map_err(py_error)?;
+    if sources.len() == SOURCES_KEPT {
+        sources.remove(0);
+    }
+    sources.push((spec_json.to_owned(), source.clone()));
+    Ok(source)
+}
+
+/// The record batches of listed objects, read and parsed on a thread while Python takes them.
 #[pyclass(module = "agsl._native")]
 pub struct ObjectReader {
     /// Behind a lock as Python objects may be touched from any thread.
     batches: Mutex<ObjectBatches>,
-    /// The object's lineage URL, the table's `_source_key`.
-    lineage: String,
+    /// Each object's lineage URL, the table's `_source_key`.
+    lineages: Vec<String>,
     target: SchemaRef,
 }
 
@@ -99,7 +131,7 @@ impl ObjectReader {
         match next {
             None => Err(PyStopIteration::new_err(())),
             Some(Err(error)) => Err(py_error(error)),
-            Some(Ok(batch)) => conform(&batch, &self.target, &self.lineage)
+            Some(Ok((object, batch))) => conform(&batch, &self.target, &self.lineages[object])
                 .map(PyArrowType)
                 .map_err(|e| AgslError::new_err(e.to_string())),
         }

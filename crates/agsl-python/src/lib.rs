@@ -151,7 +151,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(services, m)?)?;
     m.add_function(wrap_pyfunction!(arrow::parse, m)?)?;
     m.add_function(wrap_pyfunction!(arrow::schema, m)?)?;
-    m.add_function(wrap_pyfunction!(arrow::read_object, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow::read_objects, m)?)?;
     m.add_class::<arrow::ObjectReader>()?;
     m.add_class::<driver::Driver>()?;
     Ok(())

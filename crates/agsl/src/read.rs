@@ -171,30 +171,31 @@ impl DecodeOutput for Collected {
     }
 }
 
-/// Batches of one object of a source, read and decoded on a thread of their own while the
-/// caller takes them: at most two batches wait, so memory stays bounded whatever the object's
-/// size. It is read as a conversion reads it (the listed size checked; on S3 fetched by the
-/// same path, streamed when large and resumed when cut off), so an object replaced since it
-/// was listed is an error, never another version's rows. Rows outside `window` are left out
-/// (rows without an event time are kept); rejects are counted, not kept. The last item is an
-/// error if reading failed.
+/// Batches of listed objects of a source, read and decoded in order on a thread of their own
+/// while the caller takes them: at most two batches wait, so memory stays bounded whatever the
+/// objects' sizes. They are read as a conversion reads them: on S3 fetched ahead (up to
+/// [`FetchOptions::concurrency`] GETs in flight, so a task of many small objects is not one
+/// request's latency per object), streamed when large and resumed when cut off; the listed
+/// size checked, so an object replaced since it was listed is an error, never another
+/// version's rows. Rows outside `window` are left out (rows without an event time are kept);
+/// rejects are counted, not kept. Each batch comes with the index of its object; the last item
+/// is an error if reading failed, and nothing is read after it.
 pub struct ObjectBatches {
-    batches: Receiver<Result<RecordBatch>>,
+    batches: Receiver<Result<(usize, RecordBatch)>>,
 }
 
 impl ObjectBatches {
-    /// Starts reading `key`, which the listing found at `size` bytes.
+    /// Starts reading `objects` (key and listed size), in order.
     pub fn read(
         source: &Source,
         format: &'static dyn LogFormat,
-        (key, size): (&str, u64),
+        objects: Vec<(String, u64)>,
         window: Spans,
         batch_size: usize,
         fetch: FetchOptions,
     ) -> Self {
         let (sender, batches) = sync_channel(2);
         let source = source.clone();
-        let key = key.to_owned();
         std::thread::spawn(move || {
             let time_column = format
                 .schema()
@@ -202,16 +203,22 @@ impl ObjectBatches {
                 .unwrap_or(usize::MAX);
             let mut output = Streamed {
                 sender: sender.clone(),
+                object: 0,
                 window,
                 time_column,
             };
-            // Alive while the object is read: dropping it stops the fetch.
-            let prefetch = source.prefetch(vec![(key.clone(), size)], fetch, 1);
-            let result = source
-                .read_listed(&key, size, prefetch.as_ref().map(|p| (p, 0)))
-                .and_then(|raw| decode_object(format, &key, raw, batch_size, &mut output));
-            if let Err(error) = result {
-                let _ = sender.send(Err(error));
+            // Alive while the objects are read: dropping it stops the fetch.
+            let prefetch = source.prefetch(objects.clone(), fetch, 1);
+            for (index, (key, size)) in objects.iter().enumerate() {
+                output.object = index;
+                let fetched = prefetch.as_ref().map(|p| (p, index));
+                let result = source
+                    .read_listed(key, *size, fetched)
+                    .and_then(|raw| decode_object(format, key, raw, batch_size, &mut output));
+                if let Err(error) = result {
+                    let _ = sender.send(Err(error));
+                    return;
+                }
             }
         });
         Self { batches }
@@ -219,7 +226,7 @@ impl ObjectBatches {
 }
 
 impl Iterator for ObjectBatches {
-    type Item = Result<RecordBatch>;
+    type Item = Result<(usize, RecordBatch)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.batches.recv().ok()
@@ -227,7 +234,9 @@ impl Iterator for ObjectBatches {
 }
 
 struct Streamed {
-    sender: std::sync::mpsc::SyncSender<Result<RecordBatch>>,
+    sender: std::sync::mpsc::SyncSender<Result<(usize, RecordBatch)>>,
+    /// The index of the object being decoded.
+    object: usize,
     window: Spans,
     time_column: usize,
 }
@@ -246,7 +255,7 @@ impl DecodeOutput for Streamed {
         }
         // The reader went away: stop decoding.
         self.sender
-            .send(Ok(batch))
+            .send(Ok((self.object, batch)))
             .map_err(|_| DecodeError::Output("the reader stopped".into()))
     }
 
@@ -264,20 +273,21 @@ mod tests {
 
     use crate::storage::{Location, StorageOptions};
 
-    /// The rows `ObjectBatches` yields for `key` listed at `size`, and how the read ended.
-    fn read_all(source: &Source, key: &str, size: u64) -> (usize, Result<()>) {
+    /// The rows `ObjectBatches` yields for each of `objects` (key, listed size), and how the
+    /// read ended.
+    fn read_all(source: &Source, objects: &[(&str, u64)]) -> (Vec<usize>, Result<()>) {
         let batches = ObjectBatches::read(
             source,
             Format::Alb.parser(),
-            (key, size),
+            objects.iter().map(|(k, s)| ((*k).to_owned(), *s)).collect(),
             Spans::everything(),
             1000,
             FetchOptions::default(),
         );
-        let mut rows = 0;
+        let mut rows = vec![0; objects.len()];
         for batch in batches {
             match batch {
-                Ok(batch) => rows += batch.num_rows(),
+                Ok((object, batch)) => rows[object] += batch.num_rows(),
                 Err(error) => return (rows, Err(error)),
             }
         }
@@ -285,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn an_object_is_read_as_listed_and_one_changed_since_is_an_error_naming_it() {
+    fn objects_are_read_in_order_as_listed_and_one_changed_since_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let plan = SamplePlan {
             objects: 1,
@@ -296,16 +306,29 @@ mod tests {
         let object = objects(Format::Alb, plan).next().unwrap();
         let stored = crate::sample::stored(&object).unwrap();
         std::fs::write(dir.path().join("alb.log.gz"), &stored).unwrap();
+        std::fs::write(
+            dir.path().join("half.log"),
+            &object.body[..object.body.len() / 2],
+        )
+        .unwrap();
+        let half_lines = object.body[..object.body.len() / 2]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
         let location = Location::Local(dir.path().to_path_buf());
         let source = Source::open(&location, &StorageOptions::default()).unwrap();
         let listed = stored.len() as u64;
+        let half = (object.body.len() / 2) as u64;
 
-        let (rows, ended) = read_all(&source, "alb.log.gz", listed);
+        let (rows, ended) = read_all(&source, &[("alb.log.gz", listed), ("half.log", half)]);
         ended.unwrap();
-        assert_eq!(rows, 2_500);
+        // The last line of the half is cut, a reject.
+        assert_eq!(rows, [2_500, half_lines]);
 
-        // Grown since the listing (another delivery written over it): not read as the listed one.
-        let (_, ended) = read_all(&source, "alb.log.gz", listed - 1);
+        // Grown since the listing (another delivery written over it): not read as the listed
+        // one, and nothing after it is read.
+        let (rows, ended) = read_all(&source, &[("alb.log.gz", listed - 1), ("half.log", half)]);
+        assert_eq!(rows, [0, 0]);
         let error = ended.unwrap_err().to_string();
         assert!(error.contains("alb.log.gz"), "names the object: {error}");
         assert!(error.contains("changed while this run read it"), "{error}");

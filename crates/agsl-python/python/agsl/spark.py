@@ -81,14 +81,13 @@ def _arrow_schema(schema):
 
 def _read_objects(spec: str, service: str, schema, batches: Iterator) -> Iterator:
     """Executor side of :func:`read_logs`: the records of each listed object, read as a
-    conversion reads it (of its listed size; on S3 streamed when large)."""
+    conversion reads them (of their listed sizes; on S3 fetched ahead, streamed when large)."""
     from agsl import _native
 
     target = _arrow_schema(schema)
     for batch in batches:
         keys, sizes = batch.column(0).to_pylist(), batch.column(1).to_pylist()
-        for key, size in zip(keys, sizes):
-            yield from _native.read_object(spec, service, key, size, target)
+        yield from _native.read_objects(spec, service, keys, sizes, target)
 
 
 def convert(spark, service: str, source: str, target: str, **settings: Any) -> Dict[str, Any]:
