@@ -88,8 +88,8 @@ pub fn read_objects(
 }
 
 /// Sources this process has opened for `read_objects`, by the spec they were opened for. A
-/// Spark Python worker reads batch after batch of keys of one source, and opening an S3 source (the
-/// AWS configuration and credentials chain, an HTTP client with its TLS roots, then new
+/// Spark Python worker reads batch after batch of keys of one source, and opening an S3 source
+/// (the AWS configuration and credentials chain, an HTTP client with its TLS roots, then new
 /// connections) costs more than reading a small object.
 static SOURCES: Mutex<Vec<(String, Source)>> = Mutex::new(Vec::new());
 /// Sources kept at most; the oldest goes first.
