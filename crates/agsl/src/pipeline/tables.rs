@@ -231,7 +231,9 @@ fn common_folder<S: AsRef<str>>(mut urls: impl Iterator<Item = S>) -> Option<Str
         .map_or(first, |(folder, _)| folder)
         .to_owned();
     for url in urls {
-        while !url.as_ref().starts_with(&format!("{common}/")) {
+        let url = url.as_ref();
+        // Below `common/`, tested without building that string for each of a million URLs.
+        while !(url.starts_with(common.as_str()) && url[common.len()..].starts_with('/')) {
             let folder = common.rsplit_once('/')?.0.len();
             common.truncate(folder);
         }
@@ -294,6 +296,9 @@ mod tests {
             common_folder(["s3://b/a/x/1.gz"].into_iter()).unwrap(),
             "s3://b/a/x/"
         );
+        // A folder whose name starts another's is not below it.
+        let siblings = ["s3://b/a/x/1.gz", "s3://b/a/xy/2.gz"];
+        assert_eq!(common_folder(siblings.into_iter()).unwrap(), "s3://b/a/");
         assert!(common_folder(std::iter::empty::<&str>()).is_none());
     }
 }
