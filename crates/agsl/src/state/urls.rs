@@ -9,8 +9,8 @@
 //! is the bytes of a `str`. A set is built once, in order, and never changed; a ledger that
 //! gains objects builds a new one by merging (see `objects.rs`).
 //!
-//! Why not the `fst` crate, which compresses suffixes too: a ledger's set is rebuilt whenever
-//! the objects it gained outgrow an eighth of it, and checkpoints decode every URL in order.
+//! Why not the `fst` crate, which compresses suffixes too: a ledger's chunks of URLs are rebuilt
+//! whenever a commit adds objects to them, and checkpoints decode every URL in order.
 //! Front coding builds and decodes at the speed of copying; an FST's builder minimises its
 //! automaton as it goes, and a lookup walks one transition per byte.
 
