@@ -252,28 +252,50 @@ def proxy_command(proxy_kind, listen, upstream, latency_ms):
             str(latency_ms)]
 
 
+class Harness:
+    """s3s-fs serving `root` behind the latency proxy, for as long as the `with` block runs:
+    `endpoint` is the proxy's URL, `env` the environment an S3 client needs for it, `pids` the
+    server's and the proxy's processes (whose CPU is the harness's, not agsl's)."""
+
+    def __init__(self, directory, latency_ms, proxy_kind="rust"):
+        self.root = directory / "s3s-root"
+        self.latency_ms, self.proxy_kind = latency_ms, proxy_kind
+
+    def __enter__(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        server_port, proxy_port = free_port(), free_port()
+        self.server = subprocess.Popen(
+            [str(s3s_fs()), "--host", "127.0.0.1", "--port", str(server_port), "--access-key", "bench",
+             "--secret-key", "benchsecret", str(self.root)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self.proxy = subprocess.Popen(proxy_command(self.proxy_kind, proxy_port, server_port, self.latency_ms))
+        try:
+            wait_for(server_port)
+            wait_for(proxy_port)
+        except BaseException:
+            self.__exit__()
+            raise
+        self.endpoint = f"http://127.0.0.1:{proxy_port}"
+        self.env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="benchsecret",
+                        AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+        self.env.pop("AWS_PROFILE", None)
+        self.pids = (self.server.pid, self.proxy.pid)
+        return self
+
+    def __exit__(self, *_):
+        self.proxy.kill()
+        self.server.kill()
+
+
 def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy_kind="rust"):
-    server_root = directory / "s3s-root"
-    server_root.mkdir(parents=True, exist_ok=True)
-    server_port, proxy_port = free_port(), free_port()
-    server = subprocess.Popen(
-        [str(s3s_fs()), "--host", "127.0.0.1", "--port", str(server_port), "--access-key", "bench",
-         "--secret-key", "benchsecret", str(server_root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    proxy = subprocess.Popen(proxy_command(proxy_kind, proxy_port, server_port, latency_ms))
     results = []
-    try:
-        wait_for(server_port)
-        wait_for(proxy_port)
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="benchsecret",
-                   AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
-        env.pop("AWS_PROFILE", None)
-        proxied = f"http://127.0.0.1:{proxy_port}"
+    with Harness(directory, latency_ms, proxy_kind) as harness:
+        server_root, proxied, env = harness.root, harness.endpoint, harness.env
         for name in names:
             if name in STATE_SETS:
                 results += read_state(binary, directory, runs, latency_ms, name, server_root, proxied,
-                                      env, (server.pid, proxy.pid))
+                                      env, harness.pids)
                 continue
             service, data = prepare(name, directory, binary)
             service = CONVERT_AS.get(name, service)
@@ -302,7 +324,7 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy_kind="rus
                     if "fetch 2" in label and attempt > 0:
                         continue
                     measured[label].append(convert(binary, service, source, target, extra, env,
-                                                   server_root, harness=(server.pid, proxy.pid)))
+                                                   server_root, harness=harness.pids))
             for label, _, _ in cases:
                 timings, peaks, cpus, harness_cpus, summaries = zip(*measured[label])
                 summary = summaries[-1]
@@ -320,9 +342,6 @@ def run(binary, directory, runs, latency_ms, names, to_s3=False, proxy_kind="rus
                       f"cpu {results[-1]['cpu']:.2f} s, server+proxy {results[-1]['harness_cpu']:.2f} s",
                       file=sys.stderr)
             shutil.rmtree(target, ignore_errors=True)
-    finally:
-        proxy.kill()
-        server.kill()
     return results
 
 

@@ -11,6 +11,10 @@ cores, in one run, --runs times each (medians):
           expression per line (the raw table's, as the seed's Grok pattern: one match whose
           groups are joined and split, not one match per column), columns cast to their
           types, Parquet (zstd) partitioned by region/year/month/day
+  read_logs  `agsl.spark.read_logs(...).count()` of the 3,000 CloudTrail objects of
+          `scripts/bench --s3`, from disk and from S3 (s3s-fs behind the 30 ms proxy,
+          scripts/bench_s3.py), interleaved: the first call of a session, and the median of three
+          more in it
 Peak RSS of the Spark runs is the sum of the peaks of the driver's process tree (Python, its
 JVM, the Python workers alive at the end), read from /proc; the CLI's is GNU time's.
 """
@@ -43,7 +47,23 @@ SPARK_RUN = textwrap.dedent(r'''
     mode, source, target = sys.argv[1], sys.argv[2], sys.argv[3]
     started = time.perf_counter()
     warm_s = None
-    if mode == "spark":
+    if mode == "read_logs":
+        # `target` is the S3 endpoint (empty: `source` is a folder); argv[4] calls follow the
+        # first in this session, with Spark's Python workers up (reused).
+        import statistics
+        import agsl.spark
+        settings = {"endpoint_url": target, "region": "us-east-1"} if target else {}
+        count = lambda: agsl.spark.read_logs(spark, "cloudtrail", source, **settings).count()
+        rows = count()
+        seconds = time.perf_counter() - started
+        again = []
+        for _ in range(int(sys.argv[4])):
+            again_started = time.perf_counter()
+            if count() != rows:
+                sys.exit("read_logs: another count of the same objects")
+            again.append(time.perf_counter() - again_started)
+        warm_s = statistics.median(again)
+    elif mode == "spark":
         import shutil
         import agsl.spark
         summary = agsl.spark.convert(spark, "alb", source, target, catalog="none")
@@ -179,7 +199,45 @@ def run(binary, directory, runs, size, run_timed, generate):
         "size": size, "mb": bytes_in / 1e6, "rows": rows, "runs": runs,
         "seconds": medians, "rss": {k: statistics.median(v) for k, v in rss.items()},
         "session_s": statistics.median(session), "spark_warm": statistics.median(warm),
+        "read_logs": read_logs_rows(binary, python, script, directory, runs, run_timed),
     }
+
+
+#: The request latency of the read_logs rows from S3, as `scripts/bench --s3`'s default.
+LATENCY_MS = 30
+
+
+def read_logs_rows(binary, python, script, directory, runs, run_timed):
+    """`read_logs(...).count()` of the `--s3` CloudTrail set from disk and from S3 through the
+    latency proxy, `runs` Spark sessions each, interleaved: medians of the first call, of the
+    calls after it, and of the sessions' peak RSS."""
+    import bench_s3
+
+    _, data = bench_s3.prepare("cloudtrail", directory, binary)
+    objects = sum(1 for p in data.rglob("*") if p.is_file() and not p.name.startswith("."))
+    mb = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 1e6
+    with bench_s3.Harness(directory, LATENCY_MS) as harness:
+        bucket = "b-cloudtrail"
+        bench_s3.copy_in(data, harness.root, bucket)
+        cases = [("disk", str(data), ""),
+                 (f"S3 +{LATENCY_MS} ms", f"s3://{bucket}/", harness.endpoint)]
+        measured = {label: [] for label, _, _ in cases}
+        for _ in range(runs):
+            for label, source, endpoint in cases:
+                _, peak, stdout = run_timed([str(python), str(script), "read_logs", source, endpoint, "3"],
+                                            env=harness.env)
+                result = json.loads(stdout.strip().splitlines()[-1])
+                measured[label].append((result["seconds"], result["warm_s"], max(peak, result["tree_rss_mb"]),
+                                        result["rows"]))
+    rows = []
+    for label, _, _ in cases:
+        first, again, peaks, counts = zip(*measured[label])
+        if len(set(counts)) != 1:
+            sys.exit(f"error: read_logs from {label} counted {sorted(set(counts))} rows in different runs")
+        rows.append({"from": label, "objects": objects, "stored_mb": mb, "rows": counts[0],
+                     "first_s": statistics.median(first), "again_s": statistics.median(again),
+                     "rss": statistics.median(peaks)})
+    return rows
 
 
 def print_table(result):
@@ -198,3 +256,16 @@ def print_table(result):
     print(f"agsl.spark.convert called again in the same session (Spark's Python workers already "
           f"up): {warm:.2f} s, {warm / s['cli']:.2f}x the CLI; the seed-style run is "
           f"{s['seed'] / warm:.2f}x that.")
+    rows = result["read_logs"]
+    disk = next(r for r in rows if r["from"] == "disk")
+    print()
+    print(f"`agsl.spark.read_logs(spark, \"cloudtrail\", ...).count()` of {disk['objects']:,} objects "
+          f"({disk['stored_mb']:.0f} MB gzip), Spark local[2], medians of {result['runs']} sessions; "
+          f"the first call of a session starts Spark's Python workers")
+    print()
+    print("| from | rows | first call | objects/s | again in the session | objects/s | peak RSS | against disk (again) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['from']} | {r['rows']:,} | {r['first_s']:.2f} s | {r['objects'] / r['first_s']:,.0f} | "
+              f"{r['again_s']:.2f} s | {r['objects'] / r['again_s']:,.0f} | {r['rss']:.0f} MB | "
+              f"{r['again_s'] / disk['again_s']:.2f}x |")
