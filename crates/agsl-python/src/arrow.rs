@@ -115,8 +115,8 @@ fn opened_source(spec_json: &str, job: &ConvertJob) -> PyResult<Source> {
 /// The record batches of listed objects, read and parsed on a thread while Python takes them,
 /// the small batches of consecutive objects joined into batches of up to `batch_size` rows:
 /// a CloudTrail or S3 access object holds a few dozen records, and each batch handed to Spark
-/// costs far more than parsing them (one per object made a task of 375 objects take 0.5 s
-/// instead of 0.05 s, BENCHMARKS.md).
+/// costs far more than parsing them (one per object made a task of 375 such objects take 0.4
+/// to 0.6 s, against about 0.2 s joined; BENCHMARKS.md).
 #[pyclass(module = "agsl._native")]
 pub struct ObjectReader {
     /// Behind a lock as Python objects may be touched from any thread.
