@@ -117,6 +117,38 @@ fn access_denied_names_bucket_key_and_action() {
 }
 
 #[test]
+fn keys_in_the_environment_sign_before_a_profile_and_a_profile_signs_without_them() {
+    // With keys in the environment agsl asks no other source (the standard chain's order); the
+    // rest of the chain still serves when they are absent.
+    let s3 = RefusingS3::start("403 Forbidden", "AccessDenied", "Access Denied");
+    let profiles = tempfile::tempdir().unwrap();
+    let credentials = profiles.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = profile-secret\n",
+    )
+    .unwrap();
+    let from_profile = [
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", s3.endpoint.as_str()),
+    ];
+    assert!(one_error_line(&agsl_bare(&CONVERT, &from_profile)).contains("access denied"));
+    let keys = s3.signing_keys();
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k == "AKIAPROFILE"),
+        "{keys:?}"
+    );
+    let both: Vec<(&str, &str)> = from_profile.iter().chain(&KEYS[..2]).copied().collect();
+    assert!(one_error_line(&agsl_bare(&CONVERT, &both)).contains("access denied"));
+    let keys = s3.signing_keys();
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k == "AKIAEXAMPLE"),
+        "{keys:?}"
+    );
+}
+
+#[test]
 fn an_expired_token_says_so() {
     let s3 = RefusingS3::start(
         "400 Bad Request",

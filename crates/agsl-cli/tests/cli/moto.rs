@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Moto {
@@ -162,7 +163,8 @@ fn refuse(client: TcpStream) {
 }
 
 /// Reads the request head and answers with `status` and an S3 error document.
-fn answer(mut client: TcpStream, status: &str, code: &str, message: &str) {
+/// Answers one request with the S3 error given; returns the request's head.
+fn answer(mut client: TcpStream, status: &str, code: &str, message: &str) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).unwrap_or(0) == 1 {
@@ -174,23 +176,42 @@ fn answer(mut client: TcpStream, status: &str, code: &str, message: &str) {
         "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// An S3 endpoint on 127.0.0.1 that answers every request with one S3 error (access denied,
 /// an expired token), as S3 does when the credentials or the policy do not allow a request.
 pub struct RefusingS3 {
     pub endpoint: String,
+    /// The heads of the requests answered so far.
+    heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl RefusingS3 {
     pub fn start(status: &'static str, code: &'static str, message: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let answered = heads.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                answer(client, status, code, message);
+                let head = answer(client, status, code, message);
+                answered.lock().unwrap().push(head);
             }
         });
-        Self { endpoint }
+        Self { endpoint, heads }
+    }
+
+    /// The access key ids that signed the requests answered so far (SigV4's `Credential=`),
+    /// in order; taken, so the next call sees only later requests.
+    pub fn signing_keys(&self) -> Vec<String> {
+        let heads = std::mem::take(&mut *self.heads.lock().unwrap());
+        heads
+            .iter()
+            .filter_map(|head| {
+                let credential = head.split("Credential=").nth(1)?;
+                Some(credential.split('/').next()?.to_owned())
+            })
+            .collect()
     }
 }

@@ -30,11 +30,7 @@ impl GlueCatalog {
     /// Connects with the standard AWS configuration; `options` override the endpoint and region.
     pub fn connect(options: &StorageOptions) -> Result<Self, CatalogError> {
         let client = runtime().block_on(async {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            if let Some(region) = &options.region {
-                loader = loader.region(aws_config::Region::new(region.clone()));
-            }
-            let config = loader.load().await;
+            let config = crate::storage::aws_sdk_config(options.region.as_deref()).await;
             let mut builder = aws_sdk_glue::config::Builder::from(&config).retry_config(
                 aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
             );

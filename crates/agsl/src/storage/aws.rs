@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
@@ -24,17 +25,30 @@ fn retry_config() -> RetryConfig {
     }
 }
 
+/// The standard AWS configuration (region, endpoint, credentials chain), `region` over it, for
+/// S3 and Glue alike. With keys in the environment the credentials chain is that first link
+/// alone: such keys win over every other source of the standard chain, and building the rest of
+/// it builds an STS client whose TLS setup reads and parses the system's root certificates
+/// (about 8 ms at every start, BENCHMARKS.md), for requests it would never make.
+pub(crate) async fn aws_sdk_config(region: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    let key_set = |name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
+    if key_set("AWS_ACCESS_KEY_ID") && key_set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    loader.load().await
+}
+
 /// Builds the S3 store of `bucket`. With an endpoint (S3-compatible stores, the moto emulator)
 /// requests are path-style and may be plain HTTP; without one the bucket's region is asked of S3.
 pub(super) async fn s3_store(
     bucket: &str,
     options: &StorageOptions,
 ) -> Result<object_store::aws::AmazonS3, StorageError> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = &options.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let config = loader.load().await;
+    let config = aws_sdk_config(options.region.as_deref()).await;
     let credentials = config.credentials_provider().ok_or_else(|| {
         StorageError::Credentials("no AWS credentials provider is configured".into())
     })?;

@@ -8,6 +8,7 @@ mod failure;
 mod location;
 mod options;
 
+pub(crate) use aws::aws_sdk_config;
 pub use concurrent::{Lookahead, for_each_concurrently, for_each_in_order};
 pub(crate) use location::join_key;
 pub use location::{Location, is_url, location_url};
