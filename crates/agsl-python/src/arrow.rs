@@ -74,18 +74,19 @@ pub fn read_objects(
     check_target(format.parser().schema(), &target)?;
     let window: &TimeWindow = &job.window;
     let lineages = keys.iter().map(|key| source.url(key)).collect();
+    let batches = ObjectBatches::read(
+        &source,
+        format.parser(),
+        keys.into_iter().zip(sizes).collect(),
+        window.spans(),
+        job.batch_size,
+        job.fetch,
+    );
     Ok(ObjectReader {
-        batches: Mutex::new(ObjectBatches::read(
-            &source,
-            format.parser(),
-            keys.into_iter().zip(sizes).collect(),
-            window.spans(),
-            job.batch_size,
-            job.fetch,
-        )),
+        batch_size: batches.batch_rows(),
+        batches: Mutex::new(batches),
         lineages,
         target,
-        batch_size: format.parser().info().batch_rows.min(job.batch_size),
         held: None,
     })
 }

@@ -75,10 +75,16 @@ fn decode_object(
     Ok(counts)
 }
 
-/// A fresh decoder for `format`, for a conversion and for reading alike: batches of the format's
-/// own [`agsl_formats::FormatInfo::batch_rows`], or of `most_rows` when that is fewer.
+/// A fresh decoder for `format`, for a conversion and for reading alike: batches of
+/// [`batch_rows`].
 pub(crate) fn batch_decoder(format: &dyn LogFormat, most_rows: usize) -> Box<dyn ObjectDecoder> {
-    format.decoder(format.info().batch_rows.min(most_rows))
+    format.decoder(batch_rows(format, most_rows))
+}
+
+/// The rows of a decoder's full batch: the format's own [`agsl_formats::FormatInfo::batch_rows`],
+/// or `most_rows` when that is fewer.
+fn batch_rows(format: &dyn LogFormat, most_rows: usize) -> usize {
+    format.info().batch_rows.min(most_rows)
 }
 
 /// Decodes one decompressed object into `output`, for a conversion and for reading alike. A
@@ -182,6 +188,7 @@ impl DecodeOutput for Collected {
 /// is an error if reading failed, and nothing is read after it.
 pub struct ObjectBatches {
     batches: Receiver<Result<(usize, RecordBatch)>>,
+    batch_rows: usize,
 }
 
 impl ObjectBatches {
@@ -196,6 +203,7 @@ impl ObjectBatches {
     ) -> Self {
         let (sender, batches) = sync_channel(2);
         let source = source.clone();
+        let batch_rows = batch_rows(format, batch_size);
         std::thread::spawn(move || {
             let time_column = format
                 .schema()
@@ -221,7 +229,15 @@ impl ObjectBatches {
                 }
             }
         });
-        Self { batches }
+        Self {
+            batches,
+            batch_rows,
+        }
+    }
+
+    /// The rows of a full batch; an object's last batch may hold fewer.
+    pub fn batch_rows(&self) -> usize {
+        self.batch_rows
     }
 }
 

@@ -162,8 +162,7 @@ fn refuse(client: TcpStream) {
     );
 }
 
-/// Reads the request head and answers with `status` and an S3 error document.
-/// Answers one request with the S3 error given; returns the request's head.
+/// Reads the request head and answers with `status` and an S3 error document; returns the head.
 fn answer(mut client: TcpStream, status: &str, code: &str, message: &str) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
