@@ -8,12 +8,8 @@ use agsl_formats::ServiceChoice;
 use clap::{Args, Parser, Subcommand};
 
 /// Convert AWS service logs into partitioned, zstd-compressed Parquet tables.
-///
-/// Reads ALB, ELB, CloudFront, CloudTrail, S3 access and VPC Flow Logs as AWS delivers them
-/// (gzip or plain), parses every field into typed columns and writes Hive-partitioned Parquet
-/// that Athena, Trino, Spark and DuckDB read directly.
 #[derive(Debug, Parser)]
-#[command(name = "agsl", version, propagate_version = true)]
+#[command(name = "agsl", version, propagate_version = true, long_about = long_about())]
 pub struct Cli {
     /// Print only errors (no progress, no summary line on stderr).
     #[arg(short, long, global = true, env = "AGSL_QUIET")]
@@ -501,6 +497,27 @@ fn parse_service_or_auto(value: &str) -> Result<ServiceChoice, String> {
     value
         .parse()
         .map_err(|e: agsl_formats::UnknownServiceChoice| e.to_string())
+}
+
+/// `agsl --help`'s description, naming every format of the registry (a list written by hand
+/// named six formats long after there were eleven).
+fn long_about() -> String {
+    let width = Format::ALL
+        .iter()
+        .map(|f| f.keyword().len())
+        .max()
+        .unwrap_or(0);
+    let formats: Vec<String> = Format::ALL
+        .iter()
+        .map(|f| format!("  {:width$}  {}", f.keyword(), f.info().title))
+        .collect();
+    format!(
+        "Convert AWS service logs into partitioned, zstd-compressed Parquet tables.\n\n\
+         Reads these logs as AWS delivers them (gzip or plain), parses every field into typed \
+         columns and writes Hive-partitioned Parquet that Athena, Trino, Spark and DuckDB read \
+         directly:\n\n{}",
+        formats.join("\n")
+    )
 }
 
 /// The seed's converted-table names, for help texts.

@@ -353,6 +353,11 @@ fn help_lists_the_commands() {
 /// Help texts list the formats from the registry, so a new format shows up everywhere at once.
 #[test]
 fn help_lists_every_registered_format() {
+    let top = agsl(&["--help"]);
+    let help = String::from_utf8(top.stdout).unwrap();
+    for format in Format::ALL {
+        assert!(help.contains(format.info().title), "{format}: {help}");
+    }
     for command in ["convert", "ddl", "generate", "demo", "status"] {
         let output = agsl(&[command, "--help"]);
         assert!(output.status.success(), "{command}");
