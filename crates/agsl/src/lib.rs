@@ -1,5 +1,6 @@
-//! agsl converts AWS service logs (ALB, ELB, CloudFront, CloudTrail, S3 access, VPC Flow Logs)
-//! into Hive-partitioned, zstd-compressed Parquet tables.
+//! agsl converts AWS service logs (every format of `agsl_formats::Format::ALL`: load balancer,
+//! CloudFront, CloudTrail, S3 access, VPC Flow, WAF and Route 53 Resolver logs) into
+//! Hive-partitioned, zstd-compressed Parquet tables.
 //!
 //! ```text
 //!  source (local dir or s3://)     one worker per core, each taking whole objects
