@@ -4,6 +4,40 @@
 //! This crate is the hot path of agsl and knows nothing about storage, Parquet or AWS, so its
 //! tests and benchmarks build in seconds. Every log type implements [`LogFormat`]; the
 //! pipeline in the `agsl` crate drives them through [`ObjectDecoder`].
+//!
+//! # Example
+//!
+//! One object of two lines, AWS's example ALB line and a line that is not one: a row and a
+//! reject that names its line, its reason and its bytes (`rows + rejects == lines`).
+//!
+//! ```
+//! use agsl_formats::{Decoded, Format};
+//! use arrow_array::cast::AsArray;
+//! use arrow_array::types::Int32Type;
+//!
+//! let object = concat!(
+//!     "http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 ",
+//!     "192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 ",
+//!     "\"GET http://www.example.com:80/ HTTP/1.1\" \"curl/7.46.0\" - - ",
+//!     "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 ",
+//!     "\"Root=1-58337262-36d228ad5d99923122bbe354\" \"-\" \"-\" 0 2018-07-02T22:22:48.364000Z ",
+//!     "\"forward\" \"-\" \"-\" \"10.0.0.1:80\" \"200\" \"-\" \"-\"\n",
+//!     "http not-a-time\n",
+//! );
+//! let decoded = Decoded::from_bytes(Format::Alb.parser(), object.as_bytes(), 1024)?;
+//! assert_eq!((decoded.counts.lines, decoded.rows()), (2, 1));
+//!
+//! let batch = &decoded.batches[0];
+//! let status = batch.column_by_name("elb_status_code").unwrap();
+//! assert_eq!(status.as_primitive::<Int32Type>().value(0), 200);
+//! let url = batch.column_by_name("request_url").unwrap().as_string::<i32>();
+//! assert_eq!(url.value(0), "http://www.example.com:80/");
+//!
+//! let reject = &decoded.rejects[0];
+//! assert_eq!((reject.line, reject.raw.as_slice()), (2, &b"http not-a-time"[..]));
+//! println!("line {} rejected: {}", reject.line, reject.reason);
+//! # Ok::<(), agsl_formats::DecodeError>(())
+//! ```
 
 #[macro_use]
 mod registry;

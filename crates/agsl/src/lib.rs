@@ -21,6 +21,43 @@
 //! (`rows + rejects + excluded == lines`); across runs and crashes each line is committed
 //! exactly once; readers of the partition folders only ever see committed files; bad input
 //! never stops a run, only I/O does.
+//!
+//! # Example
+//!
+//! Every front end builds its job through [`JobSpec`]. Here: generated ALB logs with a malformed
+//! line in every fifty, converted into a table with the embedded catalog, then converted
+//! again, which finds nothing new.
+//!
+//! ```
+//! use agsl::sample::write_sample;
+//! use agsl::{Format, JobSpec, Progress, convert};
+//! use agsl_formats::sample::SamplePlan;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let (logs, tables) = (dir.path().join("logs"), dir.path().join("alb"));
+//! let plan = SamplePlan {
+//!     objects: 4,
+//!     lines_per_object: 100,
+//!     bad_line_every: Some(50),
+//!     ..SamplePlan::default()
+//! };
+//! write_sample(Format::Alb, plan, &logs)?;
+//!
+//! let job = JobSpec {
+//!     service: Some("alb".parse()?),
+//!     source: Some(logs.into()),
+//!     target: Some(tables.into()),
+//!     ..JobSpec::default()
+//! }
+//! .build()?;
+//! let first = convert(&job, &Progress::default())?;
+//! assert_eq!((first.objects, first.lines), (4, 400));
+//! assert_eq!((first.rows, first.rejects), (392, 8));
+//!
+//! let again = convert(&job, &Progress::default())?;
+//! assert_eq!((again.objects, again.rows, again.skipped_objects), (0, 0, 4));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod audit;
 pub mod catalog;

@@ -29,6 +29,30 @@ pub struct ParsedObject {
 
 /// Parses the bytes of one object (gzip or plain) named `key`. A damaged gzip stream keeps the
 /// lines before the damage and adds one reject saying where it broke, as a conversion does.
+///
+/// ```
+/// use agsl::Format;
+/// use agsl::read::parse_bytes;
+/// use agsl_formats::sample::{SamplePlan, objects};
+/// use arrow_array::cast::AsArray;
+/// use arrow_array::types::Int64Type;
+///
+/// // A generated ALB object of 30 lines as AWS stores it (gzip); every tenth line is malformed.
+/// let plan = SamplePlan {
+///     objects: 1,
+///     lines_per_object: 30,
+///     bad_line_every: Some(10),
+///     ..SamplePlan::default()
+/// };
+/// let object = objects(Format::Alb, plan).next().unwrap();
+/// let gzip = agsl::sample::stored(&object)?;
+///
+/// let parsed = parse_bytes(Format::Alb.parser(), &object.key, gzip, 8192)?;
+/// assert_eq!((parsed.counts.rows, parsed.counts.rejects), (27, 3));
+/// let lines = parsed.rejects.column_by_name("line_number").unwrap();
+/// assert_eq!(lines.as_primitive::<Int64Type>().values(), &[10, 20, 30]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_bytes(
     format: &dyn LogFormat,
     key: &str,

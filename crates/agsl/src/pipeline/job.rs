@@ -359,6 +359,24 @@ impl JobSpec {
 
     /// The job these settings describe, or the first setting that is missing, malformed or at
     /// odds with another.
+    ///
+    /// ```
+    /// use agsl::{InvalidJob, JobSpec, Location};
+    ///
+    /// let spec = JobSpec {
+    ///     service: Some("cloudtrail".parse()?),
+    ///     source: Some(Location::parse("s3://my-trail-bucket/AWSLogs/")?),
+    ///     target: Some(Location::parse("s3://my-tables/cloudtrail/")?),
+    ///     workers: Some(8),
+    ///     ..JobSpec::default()
+    /// };
+    /// let job = spec.clone().build()?;
+    /// assert_eq!((job.workers, job.dry_run), (8, false));
+    ///
+    /// let without_target = JobSpec { target: None, ..spec };
+    /// assert!(matches!(without_target.build(), Err(InvalidJob::Missing("target"))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<ConvertJob, InvalidJob> {
         let setting = |keys: &'static [&'static str]| {
             move |message: String| InvalidJob::Setting { keys, message }
