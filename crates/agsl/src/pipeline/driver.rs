@@ -26,6 +26,54 @@ use crate::state::{Commit, CommitLog, RunOutcome, RunRecord, STAGING_DIR, Target
 use crate::storage::{Location, Store, join_key};
 
 /// A run in progress on one target, holding its lock until it is finished or failed.
+///
+/// # Example
+///
+/// A run as Spark makes it: the driver plans and hands out units, each unit is converted twice
+/// (a retried or speculative task), one attempt of each is committed, and the table holds
+/// every line once.
+///
+/// ```
+/// use agsl::sample::write_sample;
+/// use agsl::{Driver, Format, JobSpec, Progress, convert_unit};
+/// use agsl_formats::sample::SamplePlan;
+/// use parquet::file::reader::{FileReader, SerializedFileReader};
+///
+/// let dir = tempfile::tempdir()?;
+/// let (logs, table) = (dir.path().join("logs"), dir.path().join("alb"));
+/// let plan = SamplePlan { objects: 8, lines_per_object: 50, ..SamplePlan::default() };
+/// write_sample(Format::Alb, plan, &logs)?;
+/// let job = JobSpec {
+///     service: Some("alb".parse()?),
+///     source: Some(logs.into()),
+///     target: Some(table.clone().into()),
+///     ..JobSpec::default()
+/// }
+/// .build()?;
+///
+/// let progress = Progress::default();
+/// let mut driver = Driver::start(&job, &progress)?;
+/// driver.spread_over(4);
+/// let units: Vec<_> = std::iter::from_fn(|| driver.next_unit()).collect();
+/// assert!(units.len() >= 2);
+/// for unit in &units {
+///     let (job, source, target) = (driver.job(), driver.source(), driver.target());
+///     let lost = convert_unit(job, source, target, unit, Some("attempt-0"), &progress)?;
+///     let accepted = convert_unit(job, source, target, unit, Some("attempt-1"), &progress)?;
+///     driver.commit(accepted)?;
+///     assert!(driver.commit(lost).is_err(), "a unit is committed once");
+/// }
+/// let summary = driver.finish()?;
+/// assert_eq!((summary.objects, summary.rows), (8, 400));
+///
+/// let mut rows = 0;
+/// for file in agsl::sink::table_files(&table)? {
+///     let reader = SerializedFileReader::new(std::fs::File::open(file)?)?;
+///     rows += reader.metadata().file_metadata().num_rows();
+/// }
+/// assert_eq!(rows, 400);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Driver {
     job: ConvertJob,
     source: Source,
