@@ -23,6 +23,11 @@ pub struct Reject<'a> {
 }
 
 /// Where a decoder delivers its output. Implemented by the pipeline's partition writer.
+///
+/// An output that cannot take a batch or a reject returns [`DecodeError::Output`] with an
+/// error of its own type; every decoder stops there and returns that error unchanged, so the
+/// output's owner can take it back by downcasting instead of keeping it on the side (each
+/// format is held to this by a test).
 pub trait DecodeOutput {
     fn batch(&mut self, batch: RecordBatch) -> Result<(), DecodeError>;
     fn reject(&mut self, reject: Reject<'_>) -> Result<(), DecodeError>;
@@ -59,7 +64,7 @@ pub enum DecodeError {
     Read { line: u64, source: io::Error },
     #[error("building a record batch failed: {0}")]
     Arrow(#[from] ArrowError),
-    /// The output (writer, rejects sink) failed; the pipeline reports its own error.
+    /// The output (writer, rejects sink) failed: the error it returned, unchanged.
     #[error("{0}")]
     Output(Box<dyn std::error::Error + Send + Sync>),
 }

@@ -9,6 +9,7 @@ mod digest;
 mod elb_corpus;
 mod hostile;
 mod nlb_corpus;
+mod output_refusals;
 mod properties;
 mod route53_corpus;
 mod s3_access_corpus;

@@ -260,8 +260,6 @@ impl Run<'_> {
                 excluded_rows: 0,
                 excluded_rejects: 0,
                 progress: self.progress,
-                writer_stopped: false,
-                error: None,
             };
             if let Err(error) =
                 self.convert_object(index, task, decoder.as_mut(), &mut sinks, &mut counts)
@@ -301,24 +299,43 @@ impl Run<'_> {
         let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
         let mut input = open_decompressed(raw).map_err(read_error)?;
         let mut object_counts = DecodeCounts::default();
-        let result =
-            decode_keeping_damage(decoder, &task.key, &mut input, sinks, &mut object_counts);
-        if sinks.writer_stopped {
-            // The writer thread failed; the worker reports the writer's error instead.
-            return Err(Error::Internal("the writer thread stopped".into()));
-        }
-        if let Some(error) = sinks.error.take() {
-            return Err(error.into());
-        }
-        result.map_err(|error| decode_failure(&task.key, error))?;
+        decode_keeping_damage(decoder, &task.key, &mut input, sinks, &mut object_counts)
+            .map_err(|error| object_failure(&task.key, error))?;
         counts.add(&object_counts);
         Ok(())
     }
 }
 
+/// Why [`ObjectSinks`] refused a batch or a reject. The decoder hands it back inside
+/// [`DecodeError::Output`], where [`object_failure`] takes it out by its type: the sinks keep
+/// no error of their own for the run to look up afterwards.
+#[derive(Debug, thiserror::Error)]
+enum SinkRefusal {
+    /// The writer thread stopped taking batches; its own error is the run's (see
+    /// [`Run::worker`]).
+    #[error("the writer thread stopped")]
+    WriterStopped,
+    #[error(transparent)]
+    Rejects(#[from] SinkError),
+}
+
+/// The run's error for an object whose decode failed: the sinks' own refusal as it was, any
+/// other failure as [`decode_failure`] reports it.
+fn object_failure(key: &str, error: DecodeError) -> Error {
+    let DecodeError::Output(output) = error else {
+        return decode_failure(key, error);
+    };
+    match output.downcast::<SinkRefusal>() {
+        Ok(refusal) => match *refusal {
+            SinkRefusal::WriterStopped => Error::Internal("the writer thread stopped".into()),
+            SinkRefusal::Rejects(error) => error.into(),
+        },
+        Err(other) => decode_failure(key, DecodeError::Output(other)),
+    }
+}
+
 /// Receives one object's batches (kept to the object's window, passed on to the writer
-/// thread) and rejects (written here on the object's first pass); keeps a sink's own error for
-/// the run to report.
+/// thread) and rejects (written here on the object's first pass).
 struct ObjectSinks<'a> {
     batches: &'a SyncSender<WriteRequest>,
     rejects: &'a mut RejectsWriter,
@@ -330,8 +347,6 @@ struct ObjectSinks<'a> {
     excluded_rows: u64,
     excluded_rejects: u64,
     progress: &'a Progress,
-    writer_stopped: bool,
-    error: Option<SinkError>,
 }
 
 impl ObjectSinks<'_> {
@@ -361,10 +376,9 @@ impl DecodeOutput for ObjectSinks<'_> {
             key_values: self.key_values.clone(),
             url: self.url.clone(),
         };
-        self.batches.send(request).map_err(|_| {
-            self.writer_stopped = true;
-            DecodeError::Output("the writer thread stopped".into())
-        })
+        self.batches
+            .send(request)
+            .map_err(|_| DecodeError::Output(Box::new(SinkRefusal::WriterStopped)))
     }
 
     fn reject(&mut self, reject: Reject<'_>) -> std::result::Result<(), DecodeError> {
@@ -374,10 +388,8 @@ impl DecodeOutput for ObjectSinks<'_> {
             return Ok(());
         }
         self.progress.rejects.fetch_add(1, Ordering::Relaxed);
-        self.rejects.write(&self.url, &reject).map_err(|error| {
-            let message = error.to_string();
-            self.error = Some(error);
-            DecodeError::Output(message.into())
-        })
+        self.rejects
+            .write(&self.url, &reject)
+            .map_err(|error| DecodeError::Output(Box::new(SinkRefusal::from(error))))
     }
 }
