@@ -1,7 +1,8 @@
 //! Fault points for the tests. `AGSL_CRASH_AT=<point>[:<n>]` aborts the process (like
 //! `kill -9`, no cleanup) the n-th time (default first) it reaches `<point>`;
-//! `AGSL_FAIL_AT=<point>[:<n>]` makes the n-th read at `<point>` fail with an I/O error, as a
-//! store that keeps failing after its retries would. Unset, a point costs one relaxed load.
+//! `AGSL_FAIL_AT=<point>[:<n>]` makes the n-th visit of `<point>` fail with an I/O error: a
+//! read, as a store that keeps failing after its retries would, or a write, as a full disk
+//! would. Unset, a point costs one relaxed load.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,8 +48,13 @@ pub(crate) fn crash_point(name: &str) {
 /// An I/O error when `AGSL_FAIL_AT` names this visit of `name`.
 pub(crate) fn fail_point(name: &str) -> std::io::Result<()> {
     if FAIL.fires(name) {
+        let what = if name.ends_with("-write") {
+            "write"
+        } else {
+            "read"
+        };
         return Err(std::io::Error::other(format!(
-            "AGSL_FAIL_AT: injected read failure at {name}"
+            "AGSL_FAIL_AT: injected {what} failure at {name}"
         )));
     }
     Ok(())

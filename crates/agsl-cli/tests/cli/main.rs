@@ -156,6 +156,58 @@ fn convert_reports_json_and_writes_the_table() {
     assert_rejects_are_the_bad_lines(&target, written.facts.bad_lines);
 }
 
+/// A Parquet write that fails (a full disk, a lost mount), of the table in a worker's writer
+/// thread or of the rejects while objects are decoded, fails the run with that write's own
+/// error, publishes nothing, and the next run converts every line once.
+#[test]
+fn a_failed_write_fails_the_run_with_its_own_error_and_the_next_run_converts_it_all() {
+    for point in ["table-write", "rejects-write"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
+        // Every other line bad: 1,500 rejects an object, so the rejects writer flushes its first
+        // 4,096 while the third object is decoded.
+        let plan = SamplePlan {
+            objects: 3,
+            lines_per_object: 3_000,
+            bad_line_every: Some(2),
+            ..SamplePlan::default()
+        };
+        let written = write_sample(Format::Alb, plan, &source).unwrap();
+        let failed = Command::new(env!("CARGO_BIN_EXE_agsl"))
+            .args(["convert", "--service", "alb", "--workers", "1", "--source"])
+            .arg(&source)
+            .arg("--target")
+            .arg(&target)
+            .env("AGSL_FAIL_AT", point)
+            .output()
+            .unwrap();
+        assert_one_line_error(
+            &failed,
+            1,
+            &format!("AGSL_FAIL_AT: injected write failure at {point}"),
+        );
+        let message = stderr(&failed);
+        assert!(message.contains("cannot write to"), "{point}: {message}");
+        assert!(
+            !message.contains("writer thread stopped"),
+            "{point}: {message}"
+        );
+        assert!(
+            agsl::sink::table_files(&target).unwrap().is_empty(),
+            "{point}: a failed run publishes nothing"
+        );
+
+        let again = convert("alb", &source, &target, &["--json"]);
+        assert!(again.status.success(), "{point}: {}", stderr(&again));
+        let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(json["rows"], written.facts.good_lines, "{point}: {json}");
+        assert_eq!(json["rejects"], written.facts.bad_lines, "{point}: {json}");
+        let rows: usize = read_table(&target).iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows as u64, written.facts.good_lines, "{point}");
+        assert_rejects_are_the_bad_lines(&target, written.facts.bad_lines);
+    }
+}
+
 /// The rejects hold exactly the injected bad lines: their object, line number, a reason, and
 /// the raw bytes equal to that line of the (decompressed) source object.
 fn assert_rejects_are_the_bad_lines(target: &Path, bad_lines: u64) {
