@@ -45,14 +45,18 @@ pub(crate) fn crash_point(name: &str) {
     }
 }
 
-/// An I/O error when `AGSL_FAIL_AT` names this visit of `name`.
-pub(crate) fn fail_point(name: &str) -> std::io::Result<()> {
+/// An I/O error when `AGSL_FAIL_AT` names this visit of the read at `name`.
+pub(crate) fn fail_read(name: &str) -> std::io::Result<()> {
+    injected(name, "read")
+}
+
+/// An I/O error when `AGSL_FAIL_AT` names this visit of the write at `name`.
+pub(crate) fn fail_write(name: &str) -> std::io::Result<()> {
+    injected(name, "write")
+}
+
+fn injected(name: &str, what: &str) -> std::io::Result<()> {
     if FAIL.fires(name) {
-        let what = if name.ends_with("-write") {
-            "write"
-        } else {
-            "read"
-        };
         return Err(std::io::Error::other(format!(
             "AGSL_FAIL_AT: injected {what} failure at {name}"
         )));

@@ -250,7 +250,7 @@ fn detect(source: &Source, key: &str, size: u64) -> Result<Routing> {
         key: key.to_owned(),
         source,
     };
-    crate::faults::fail_point("detect-read").map_err(read_error)?;
+    crate::faults::fail_read("detect-read").map_err(read_error)?;
     let mut line = Vec::new();
     let head = source.read_head(key, size, DETECTION_HEAD_BYTES)?;
     let first_line = open_decompressed_head(head).and_then(|mut input| {

@@ -210,7 +210,7 @@ impl PartitionWriter {
             .get_mut(&partition)
             .expect("the partition was opened above");
         entry.last_used = self.clock;
-        crate::faults::fail_point("table-write")
+        crate::faults::fail_write("table-write")
             .map_err(|e| SinkError::io(self.root.join(&partition), e))?;
         entry.file.write(batch)?;
         entry.file.note_source(source_url, batch.num_rows() as u64);

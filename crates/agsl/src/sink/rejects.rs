@@ -168,7 +168,7 @@ impl RejectsWriter {
             ],
         )?;
         self.buffered_bytes = 0;
-        crate::faults::fail_point("rejects-write").map_err(|e| SinkError::io(&self.dir, e))?;
+        crate::faults::fail_write("rejects-write").map_err(|e| SinkError::io(&self.dir, e))?;
         if self.file.is_none() {
             self.file = Some(ParquetFile::create(
                 &self.dir,

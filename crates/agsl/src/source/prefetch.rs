@@ -178,7 +178,7 @@ async fn fetch_all(
         };
         let store = store.clone();
         // Decided here, in task order, so a test names which object fails.
-        if let Err(injected) = crate::faults::fail_point("fetch") {
+        if let Err(injected) = crate::faults::fail_read("fetch") {
             let _ = sender.send(Err(injected));
             continue;
         }
