@@ -105,7 +105,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     match error.downcast_ref::<agsl::Error>() {
         Some(agsl::Error::Source(agsl::SourceError::Missing { .. })) => 2,
         Some(agsl::Error::Storage(agsl::StorageError::InvalidUrl { .. })) => 2,
-        Some(agsl::Error::InvalidJob(_)) => 2,
+        Some(agsl::Error::InvalidJob(_) | agsl::Error::Target(_)) => 2,
         Some(agsl::Error::Catalog(
             agsl::CatalogError::IncompatibleSchema { .. }
             | agsl::CatalogError::IncompatiblePartitioning { .. },

@@ -22,11 +22,12 @@ create_exception!(
     "A run or read that failed: I/O after retries, a lock held by another run, a damaged target."
 );
 
-/// Maps the library's error to Python: settings that cannot make a job are a `ValueError`,
-/// everything else an `AgslError` with the library's message.
+/// Maps the library's error to Python: settings that cannot make a job, or that the target
+/// cannot take, are a `ValueError`, everything else an `AgslError` with the library's message.
 pub(crate) fn py_error(error: agsl::Error) -> PyErr {
     match error {
         agsl::Error::InvalidJob(message) => PyValueError::new_err(message),
+        agsl::Error::Target(conflict) => PyValueError::new_err(conflict.to_string()),
         other => AgslError::new_err(other.to_string()),
     }
 }

@@ -184,3 +184,15 @@ def test_bad_settings_raise_value_errors_naming_them(tmp_path):
         agsl.convert("alb", str(tmp_path), str(tmp_path / "t"), since="yesterday")
     with pytest.raises(agsl.AgslError, match="does not exist"):
         agsl.convert("alb", str(tmp_path / "missing"), str(tmp_path / "t"))
+
+
+def test_a_target_that_holds_another_table_is_a_value_error(tmp_path):
+    for service in ("alb", "vpc_flow"):
+        generate(service, tmp_path / service, size="50KB")
+    target = str(tmp_path / "lake")
+    rows = agsl.convert("alb", str(tmp_path / "alb"), target)["rows"]
+    with pytest.raises(ValueError, match="holds the alb table; convert vpc_flow into a target"):
+        agsl.convert("vpc_flow", str(tmp_path / "vpc_flow"), target)
+    with pytest.raises(ValueError, match="is inside the agsl target"):
+        agsl.convert("vpc_flow", str(tmp_path / "vpc_flow"), target + "/flows")
+    assert len(table_rows(tmp_path / "lake")) == rows

@@ -155,6 +155,9 @@ def test_cli_and_spark_runs_take_turns_on_one_target(spark, tmp_path):
     assert row_set(target) == row_set(reference)
     assert row_set(target, rejects=True) == row_set(reference, rejects=True)
     assert catalog(target) == catalog(reference)
+    # The target holds the alb table: another service is refused by Spark's driver as by the CLI.
+    with pytest.raises(ValueError, match="holds the alb table"):
+        agsl.spark.convert(spark, "elb", str(source), str(target))
 
 
 def test_spark_run_converts_the_jobs_of_a_config(spark, tmp_path):

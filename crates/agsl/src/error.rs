@@ -25,6 +25,9 @@ pub enum Error {
     /// The job cannot run as given: a wrong argument or config value.
     #[error("{0}")]
     InvalidJob(String),
+    /// The target holds something this job would mix with: another table, layout or target.
+    #[error(transparent)]
+    Target(#[from] crate::pipeline::TargetConflict),
     /// A broken invariant inside agsl: a bug, never bad input.
     #[error("internal error: {0}")]
     Internal(String),

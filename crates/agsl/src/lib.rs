@@ -83,8 +83,8 @@ pub use error::{Error, Result, SinkError, SourceError};
 pub use pipeline::{
     ALREADY_CONVERTED, CHANGED_SINCE_CONVERTED, ConvertJob, DEFAULT_BATCH_SIZE,
     DEFAULT_COMMIT_BYTES, DEFAULT_LOCK_STALE_AFTER, Driver, InvalidJob, JobSpec, PlannedObject,
-    Progress, RunSummary, UnitOutput, UnitTally, WorkUnit, convert, convert_unit, list_objects,
-    parse_size, table_ddl,
+    Progress, RunSummary, TargetConflict, UnitOutput, UnitTally, WorkUnit, convert, convert_unit,
+    list_objects, parse_size, table_ddl,
 };
 pub use sink::{PartitionLayout, WriterOptions};
 pub use state::StateError;

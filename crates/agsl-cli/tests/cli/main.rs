@@ -12,6 +12,7 @@ mod raw_regex_java;
 mod s3;
 mod state;
 mod status;
+mod targets;
 mod verify;
 
 use std::path::Path;

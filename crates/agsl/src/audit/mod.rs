@@ -16,7 +16,6 @@ pub use status::{Lag, RunStatus, StatusJob, TableStatus, TargetStatus, status};
 pub use verify::{Discrepancy, VerifyReport, verify};
 
 use crate::catalog::CatalogError;
-use crate::sink::is_rejects_file;
 use crate::state::{Commit, CommitLog, DamagedCheckpoint, Ledger, StateError, StoredState};
 use crate::storage::{Location, StorageError, StorageOptions, Store};
 use crate::window::key_time;
@@ -66,27 +65,10 @@ impl TargetState {
         })
     }
 
-    /// The services of the target's committed files, each with the folder of its table
-    /// (`""` for a one-service target, the table name with `--service auto`).
-    fn tables(&self) -> BTreeMap<String, String> {
-        let mut tables = BTreeMap::new();
-        let files = &self.ledger.files;
-        for (path, entry) in files.iter().filter(|(p, _)| !is_rejects_file(p)) {
-            tables.insert(entry.service.clone(), table_folder(path).to_owned());
-        }
-        // A table whose every line was rejected has rejects files only.
-        for (path, entry) in files.iter().filter(|(p, _)| is_rejects_file(p)) {
-            tables
-                .entry(entry.service.clone())
-                .or_insert_with(|| table_folder(path).to_owned());
-        }
-        tables
-    }
-
     /// The service of a target written by one-service runs (its one table has no folder).
     fn single_service(&self) -> Result<Option<Format>, AuditError> {
-        match self.tables().into_iter().collect::<Vec<_>>()[..] {
-            [(ref service, ref folder)] if folder.is_empty() => Ok(Some(format_of(service)?)),
+        match self.ledger.tables().into_iter().collect::<Vec<_>>()[..] {
+            [(service, Some("") | None)] => Ok(Some(format_of(service)?)),
             _ => Ok(None),
         }
     }
@@ -134,18 +116,6 @@ struct TableObjects {
     newest_key_time: Option<i64>,
 }
 
-/// The table folder of a committed file: empty when the file's first folder is a partition
-/// (`region=…`) or the rejects folder, else that first folder (`alb/region=…` with `auto`).
-fn table_folder(path: &str) -> &str {
-    if crate::storage::is_url(path) {
-        return "";
-    }
-    match path.split_once('/') {
-        Some((first, _)) if !first.contains('=') && first != crate::sink::REJECTS_DIR => first,
-        _ => "",
-    }
-}
-
 /// The format of a service keyword the ledger names.
 fn format_of(service: &str) -> Result<Format, AuditError> {
     Ok(crate::catalog::service_format(service)?)
@@ -157,18 +127,4 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::table_folder;
-
-    #[test]
-    fn table_folders_of_one_service_and_auto_targets() {
-        assert_eq!(table_folder("region=x/year=2024/a.parquet"), "");
-        assert_eq!(table_folder("_rejects/a.parquet"), "");
-        assert_eq!(table_folder("alb/region=x/year=2024/a.parquet"), "alb");
-        assert_eq!(table_folder("alb/_rejects/a.parquet"), "alb");
-        assert_eq!(table_folder("s3://b/rejects/a.parquet"), "");
-    }
 }

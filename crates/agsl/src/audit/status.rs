@@ -152,14 +152,12 @@ pub fn status(job: &StatusJob) -> Result<TargetStatus, AuditError> {
         recent: &recent,
     };
     let mut tables: Vec<TableStatus> = state
+        .ledger
         .tables()
         .into_iter()
         .map(|(service, folder)| {
-            let converted = objects_by_service
-                .get(service.as_str())
-                .copied()
-                .unwrap_or_default();
-            table_status(&state, converted, &history, service, folder)
+            let converted = objects_by_service.get(service).copied().unwrap_or_default();
+            table_status(&state, converted, &history, service, folder.unwrap_or(""))
         })
         .collect();
     if let Some(source) = &job.source {
@@ -192,17 +190,17 @@ fn table_status(
     state: &TargetState,
     converted: TableObjects,
     history: &History<'_>,
-    service: String,
-    folder: String,
+    service: &str,
+    folder: &str,
 ) -> TableStatus {
     let (runs, recent) = (history.runs, history.recent);
     let mut table = TableStatus {
-        service: service.clone(),
-        folder,
+        service: service.to_owned(),
+        folder: folder.to_owned(),
         last_run: runs
             .iter()
             .rev()
-            .find(|r| r.tables.get(&service).is_some_and(|t| t.objects > 0))
+            .find(|r| r.tables.get(service).is_some_and(|t| t.objects > 0))
             .map(RunStatus::from),
         objects: 0,
         rows: 0,
@@ -213,12 +211,12 @@ fn table_status(
         newest_key_time: None,
         rows_recent: recent
             .iter()
-            .filter_map(|r| r.tables.get(&service))
+            .filter_map(|r| r.tables.get(service))
             .map(|t| t.rows)
             .sum(),
         rejects_recent: recent
             .iter()
-            .filter_map(|r| r.tables.get(&service))
+            .filter_map(|r| r.tables.get(service))
             .map(|t| t.rejects)
             .sum(),
         rejects_recent_by_reason: BTreeMap::new(),
@@ -227,7 +225,7 @@ fn table_status(
         files_per_partition_max: 0,
         lag: None,
     };
-    for counted in recent.iter().filter_map(|r| r.tables.get(&service)) {
+    for counted in recent.iter().filter_map(|r| r.tables.get(service)) {
         counts::add_all(&mut table.rejects_recent_by_reason, &counted.reject_reasons);
     }
     let mut per_partition: BTreeMap<&str, u64> = BTreeMap::new();

@@ -404,7 +404,7 @@ fn check_catalog(
         return Ok(());
     };
     let this_year = agsl_formats::time::civil_from_days((now() / 86_400) as i64).0 as i32;
-    for service in state.tables().keys() {
+    for service in state.ledger.tables().keys() {
         let format = format_of(service)?;
         let tables = service_tables(
             job,

@@ -102,8 +102,9 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Locks `job.target`, recovers it and plans the run. With `--reprocess`, the window's
-    /// earlier output is taken back here, before any unit is handed out.
+    /// Checks that `job.target` can take the job, locks it, recovers it and plans the run.
+    /// With `--reprocess`, the window's earlier output is taken back here, before any unit is
+    /// handed out.
     pub fn start(job: &ConvertJob, progress: &Progress) -> Result<Driver> {
         job.validate().map_err(Error::InvalidJob)?;
         if job.dry_run {
@@ -115,6 +116,7 @@ impl Driver {
         let run = super::run_id();
         let source = Source::open(&job.source, &job.storage)?;
         let target = Store::open(&job.target, &job.storage)?;
+        super::target::check_nesting(job, Some(&target))?;
         let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
         let mut record = RunRecord::started(&run, &super::job_service(job), super::unix_seconds());
         record::keep(&target, &record);
@@ -359,8 +361,8 @@ struct ServiceProgress {
     seconds: f64,
 }
 
-/// Recovers the locked target, checks its layout, plans the run and takes back what
-/// `--reprocess` replaces: the commit log, the plan, and the number of files replaced.
+/// Recovers the locked target, checks that it can take the job, plans the run and takes back
+/// what `--reprocess` replaces: the commit log, the plan, and the number of files replaced.
 fn prepare(
     job: &ConvertJob,
     source: &Source,
@@ -371,7 +373,7 @@ fn prepare(
 ) -> Result<(CommitLog, Plan, u64)> {
     let mut log = CommitLog::recover(target)?;
     crate::spool::remove_abandoned();
-    super::check_layout(job, log.ledger())?;
+    super::target::check_holdings(job, log.ledger())?;
     let plan = super::plan::plan(job, source, log.ledger())?;
     let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
     progress.objects_total.store(count, Ordering::Relaxed);

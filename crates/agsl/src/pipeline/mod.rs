@@ -13,6 +13,7 @@ mod record;
 mod reprocess;
 mod summary;
 mod tables;
+mod target;
 mod unit;
 mod worker;
 
@@ -31,13 +32,14 @@ use summary::dry_run_summary;
 pub use summary::{PlannedObject, Progress, RunSummary};
 pub use tables::table_ddl;
 pub(crate) use tables::{open_catalog, service_tables};
+pub use target::TargetConflict;
+pub(crate) use target::committed_layout;
 pub use unit::{UnitOutput, UnitTally, WorkUnit, convert_unit};
 
 use crate::error::Result;
-use crate::sink::{PartitionLayout, TablePartitioning, is_rejects_file};
 use crate::source::Source;
 use crate::state::{CommitLog, Ledger};
-use crate::storage::{Location, Store};
+use crate::storage::Store;
 
 /// Converts what is new in `job.source` (or the window's objects) into `job.target`,
 /// exactly once. With no format (`--service auto`) each object's service is detected (key
@@ -48,14 +50,14 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
         job.validate().map_err(crate::Error::InvalidJob)?;
         let started = Instant::now();
         let source = Source::open(&job.source, &job.storage)?;
-        let ledger = match &job.target {
-            // A dry run does not even create the target folder.
-            Location::Local(path) if !path.exists() => Default::default(),
-            _ => CommitLog::read(&Store::open(&job.target, &job.storage)?)?
-                .0
-                .into_ledger(),
+        // A dry run does not even create the target folder.
+        let target = Store::open_existing(&job.target, &job.storage)?;
+        target::check_nesting(job, target.as_ref())?;
+        let ledger = match &target {
+            Some(target) => CommitLog::read(target)?.0.into_ledger(),
+            None => Ledger::default(),
         };
-        check_layout(job, &ledger)?;
+        target::check_holdings(job, &ledger)?;
         let plan = plan::plan(job, &source, &ledger)?;
         return Ok(dry_run_summary(job, &source, &plan, started));
     }
@@ -99,35 +101,6 @@ fn newest_event(ledger: &Ledger, service: &str) -> Option<i64> {
         .filter(|f| f.service == service)
         .filter_map(|f| f.newest_event)
         .max()
-}
-
-/// Refuses a partition layout other than the one the target's committed files have: readers
-/// would see two layouts mixed. Every run checks, so one file tells the target's layout.
-fn check_layout(job: &ConvertJob, ledger: &Ledger) -> Result<()> {
-    let Some((layout, path)) = committed_layout(job, ledger) else {
-        return Ok(());
-    };
-    if layout == job.partitioning {
-        return Ok(());
-    }
-    Err(crate::Error::InvalidJob(format!(
-        "target `{}` holds tables in the {layout} partitioning (e.g. `{path}`), not {}; keep \
-         --partitioning {layout}, or convert into a new target",
-        job.target, job.partitioning
-    )))
-}
-
-/// The partition layout of the target's committed table files, with one of them as example.
-pub(crate) fn committed_layout<'a>(
-    job: &ConvertJob,
-    ledger: &'a Ledger,
-) -> Option<(PartitionLayout, &'a str)> {
-    let path = ledger.files.keys().find(|p| !is_rejects_file(p))?;
-    let in_table = match job.format {
-        Some(_) => path.as_str(),
-        None => path.split_once('/').map_or(path.as_str(), |(_, rest)| rest),
-    };
-    Some((TablePartitioning::layout_of(in_table), path))
 }
 
 fn unix_seconds() -> u64 {

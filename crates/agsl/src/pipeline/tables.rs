@@ -95,9 +95,10 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
         None => crate::storage::location_url(&job.target),
     };
     let this_year = agsl_formats::time::civil_from_days(super::unix_seconds() as i64 / 86_400).0;
+    super::target::check_tables(job, &ledger)?;
     // The tables describe the files as they were written.
     let mut job = job.clone();
-    if let Some((layout, _)) = super::committed_layout(&job, &ledger) {
+    if let Some((layout, _)) = super::target::committed_layout(&job, &ledger) {
         job.partitioning = layout;
     }
     let service = service_tables_at(

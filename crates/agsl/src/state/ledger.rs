@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::objects::Objects;
 use super::urls::SortedUrls;
+use crate::sink::{REJECTS_DIR, is_rejects_file};
 use crate::window::Spans;
 
 /// The converted state of a target, as of commit `sequence`.
@@ -245,12 +246,54 @@ impl Ledger {
             .map(|o| o.covered.clone())
             .unwrap_or_default()
     }
+
+    /// The tables the target holds, by service keyword, each with its folder: `""` for a
+    /// one-service target, the table's name with `--service auto`. Table files tell it first;
+    /// a table whose every line was rejected has rejects files only, and when those went to a
+    /// location of their own (named by URL) its folder is unknown: `None`.
+    pub fn tables(&self) -> BTreeMap<&str, Option<&str>> {
+        let mut tables = BTreeMap::new();
+        let files = &self.files;
+        for (path, entry) in files.iter().filter(|(p, _)| !is_rejects_file(p)) {
+            tables.insert(entry.service.as_str(), table_folder(path));
+        }
+        for (path, entry) in files.iter().filter(|(p, _)| is_rejects_file(p)) {
+            let folder = tables.entry(entry.service.as_str()).or_insert(None);
+            *folder = folder.or(table_folder(path));
+        }
+        tables
+    }
+}
+
+/// The table folder of a committed file: empty when the file's first folder is a partition
+/// (`region=…`) or the rejects folder, else that first folder (`alb_logs/region=…` with
+/// `auto`); `None` for a rejects file elsewhere, named by its URL.
+pub fn table_folder(path: &str) -> Option<&str> {
+    if crate::storage::is_url(path) {
+        return None;
+    }
+    Some(match path.split_once('/') {
+        Some((first, _)) if !first.contains('=') && first != REJECTS_DIR => first,
+        _ => "",
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::window::TimeWindow;
+
+    #[test]
+    fn table_folders_of_one_service_and_auto_targets() {
+        assert_eq!(table_folder("region=x/year=2024/a.parquet"), Some(""));
+        assert_eq!(table_folder("_rejects/a.parquet"), Some(""));
+        assert_eq!(
+            table_folder("alb/region=x/year=2024/a.parquet"),
+            Some("alb")
+        );
+        assert_eq!(table_folder("alb/_rejects/a.parquet"), Some("alb"));
+        assert_eq!(table_folder("s3://b/rejects/a.parquet"), None);
+    }
 
     #[test]
     fn commits_add_and_remove_coverage_and_files() {

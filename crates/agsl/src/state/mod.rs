@@ -10,7 +10,9 @@ mod objects;
 mod runs;
 mod urls;
 
-pub use ledger::{Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry, SourceRows};
+pub use ledger::{
+    Commit, CommittedFile, Coverage, FileEntry, Ledger, ObjectEntry, SourceRows, table_folder,
+};
 pub use lock::TargetLock;
 pub(crate) use lock::process_alive;
 pub use log::{CommitLog, DamagedCheckpoint, STAGING_DIR, STATE_DIR, StoredState};

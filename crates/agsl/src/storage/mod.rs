@@ -306,6 +306,12 @@ impl Store {
         Ok((directories, objects))
     }
 
+    /// Whether anything lies below the folder `prefix`: one request on S3.
+    pub fn any_below(&self, prefix: &str) -> Result<bool, StorageError> {
+        let (folders, objects) = self.list_level_after(prefix, None, Some(1))?;
+        Ok(!folders.is_empty() || !objects.is_empty())
+    }
+
     /// Like [`Store::list_level`], but only entries whose name sorts after `after` (a name
     /// within the level), and at most about `limit` of them when given (S3: one page). On S3
     /// the bound is sent as `start-after`, so older keys of a flat, date-named prefix (S3

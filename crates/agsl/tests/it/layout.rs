@@ -7,7 +7,9 @@ use std::path::Path;
 use agsl::catalog::{Catalog, LOCAL_CATALOG_KEY, LocalCatalog};
 use agsl::sample::write_sample;
 use agsl::storage::Location;
-use agsl::{ConvertJob, Error, Format, PartitionLayout, Progress, TimeWindow, convert};
+use agsl::{
+    ConvertJob, Error, Format, PartitionLayout, Progress, TargetConflict, TimeWindow, convert,
+};
 use agsl_formats::sample::SamplePlan;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -207,7 +209,14 @@ fn account_partitioning_leads_with_each_objects_account() {
     let seed = ConvertJob::new(Format::Alb, source, target.clone());
     let error = convert(&seed, &Progress::default()).unwrap_err();
     assert!(
-        matches!(&error, Error::InvalidJob(m) if m.contains("account partitioning")),
+        matches!(
+            &error,
+            Error::Target(TargetConflict::Layout {
+                held: PartitionLayout::Account,
+                wanted: PartitionLayout::Seed,
+                ..
+            })
+        ),
         "{error}"
     );
 }

@@ -1,0 +1,209 @@
+//! What a target may take. A target holds one table (`--service alb`) or, with `--service
+//! auto`, one folder per table; in one partition layout; under one `_agsl/` state. A run that
+//! would break any of this is refused before it writes anything:
+//! - another service's files in a table, or two partition layouts, are read back as one table
+//!   by every engine that reads the folder (Spark, DuckDB, Trino, Athena's projection);
+//! - a target inside another (or holding one as a table folder) has two ledgers over the same
+//!   files, so the objects both know convert twice.
+
+use agsl_formats::Format;
+
+use crate::sink::{PartitionLayout, TablePartitioning, is_rejects_file};
+use crate::state::{Ledger, STATE_DIR};
+use crate::storage::{Location, Store, join_key, location_url};
+
+use super::ConvertJob;
+
+/// Why a target cannot take a job. Each says what the target holds and what to do instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetConflict {
+    #[error("target `{target}` holds the {held} table; convert {service} into a target of its own")]
+    OtherService {
+        target: String,
+        held: String,
+        service: Format,
+    },
+    #[error(
+        "target `{target}` holds the tables of --service auto (e.g. `{folder}/`); convert with \
+         --service auto, or {service} into a target of its own"
+    )]
+    AutoTarget {
+        target: String,
+        folder: String,
+        service: Format,
+    },
+    #[error(
+        "target `{target}` holds the {held} table of --service {held}, not a folder per \
+         table; convert --service auto into a target of its own"
+    )]
+    OneServiceTarget { target: String, held: String },
+    #[error(
+        "target `{target}` holds tables in the {held} partitioning (e.g. `{path}`), not \
+         {wanted}; keep --partitioning {held}, or convert into a new target"
+    )]
+    Layout {
+        target: String,
+        held: PartitionLayout,
+        path: String,
+        wanted: PartitionLayout,
+    },
+    #[error(
+        "target `{target}` is inside the agsl target `{outer}`; convert into that one, or into a \
+         folder outside it"
+    )]
+    InsideTarget { target: String, outer: String },
+    #[error(
+        "target `{target}` holds the agsl target `{inner}` in a folder; convert into that one, or \
+         into a folder outside this one"
+    )]
+    HoldsTarget { target: String, inner: String },
+}
+
+/// Refuses a job that the target's committed files do not fit: another service's table, the
+/// other kind of target (one table, or `auto`'s folders), or another partition layout.
+pub(crate) fn check_holdings(job: &ConvertJob, ledger: &Ledger) -> Result<(), TargetConflict> {
+    check_tables(job, ledger)?;
+    check_layout(job, ledger)
+}
+
+/// Refuses a job for a service the target holds no table of, when it holds another's, and a
+/// one-service job for `auto`'s target or the other way round.
+pub(crate) fn check_tables(job: &ConvertJob, ledger: &Ledger) -> Result<(), TargetConflict> {
+    let target = || job.target.to_string();
+    for (service, folder) in ledger.tables() {
+        match (job.format, folder) {
+            (Some(format), _) if service != format.keyword() => {
+                return Err(TargetConflict::OtherService {
+                    target: target(),
+                    held: service.to_owned(),
+                    service: format,
+                });
+            }
+            (Some(format), Some(folder)) if !folder.is_empty() => {
+                return Err(TargetConflict::AutoTarget {
+                    target: target(),
+                    folder: folder.to_owned(),
+                    service: format,
+                });
+            }
+            (None, Some("")) => {
+                return Err(TargetConflict::OneServiceTarget {
+                    target: target(),
+                    held: service.to_owned(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a partition layout other than the one the target's committed files have.
+fn check_layout(job: &ConvertJob, ledger: &Ledger) -> Result<(), TargetConflict> {
+    match committed_layout(job, ledger) {
+        Some((held, path)) if held != job.partitioning => Err(TargetConflict::Layout {
+            target: job.target.to_string(),
+            held,
+            path: path.to_owned(),
+            wanted: job.partitioning,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The partition layout of the target's committed table files, with one of them as example.
+/// One file tells it, as every run checks the layout before it writes.
+pub(crate) fn committed_layout<'a>(
+    job: &ConvertJob,
+    ledger: &'a Ledger,
+) -> Option<(PartitionLayout, &'a str)> {
+    let path = ledger.files.keys().find(|p| !is_rejects_file(p))?;
+    let in_table = match job.format {
+        Some(_) => path.as_str(),
+        None => path.split_once('/').map_or(path.as_str(), |(_, rest)| rest),
+    };
+    Some((TablePartitioning::layout_of(in_table), path))
+}
+
+/// Refuses a target inside another agsl target, or one that holds another in a folder of its
+/// own (not a partition's, not `_…`). Checked before a run writes its first state, so nothing
+/// is left in the other target; once the target has state it is not checked again, as a target
+/// made later inside or around it is refused by its own first run. `target` is `None` for a
+/// local folder a dry run found missing, which holds nothing.
+pub(crate) fn check_nesting(job: &ConvertJob, target: Option<&Store>) -> crate::Result<()> {
+    if let Some(target) = target
+        && target.any_below(STATE_DIR)?
+    {
+        return Ok(());
+    }
+    let inside = |outer: &Location| TargetConflict::InsideTarget {
+        target: job.target.to_string(),
+        outer: outer.to_string(),
+    };
+    match &job.target {
+        Location::Local(path) => {
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            for outer in path.ancestors().skip(1) {
+                if outer.join(STATE_DIR).is_dir() {
+                    return Err(inside(&Location::Local(outer.to_owned())).into());
+                }
+            }
+        }
+        Location::S3 { bucket, prefix } => {
+            if let Some(target) = target {
+                for outer in outer_prefixes(prefix) {
+                    let outer = Location::S3 {
+                        bucket: bucket.clone(),
+                        prefix: outer.to_owned(),
+                    };
+                    let (bucket_store, key) = target.resolve(&location_url(&outer))?;
+                    if bucket_store.any_below(&join_key(&key, STATE_DIR))? {
+                        return Err(inside(&outer).into());
+                    }
+                }
+            }
+        }
+    }
+    let Some(target) = target else {
+        return Ok(());
+    };
+    let (folders, _) = target.list_level("")?;
+    for folder in folders {
+        let name = folder.trim_end_matches('/');
+        if name.starts_with('_') || name.contains('=') {
+            continue;
+        }
+        if target.any_below(&join_key(name, STATE_DIR))? {
+            return Err(TargetConflict::HoldsTarget {
+                target: job.target.to_string(),
+                inner: job.target.join(name).to_string(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The prefixes that hold `prefix` in its bucket, nearest first, down to the bucket's root.
+fn outer_prefixes(prefix: &str) -> Vec<&str> {
+    let mut outer = Vec::new();
+    let mut rest = prefix.trim_matches('/');
+    while !rest.is_empty() {
+        rest = rest.rsplit_once('/').map_or("", |(parent, _)| parent);
+        outer.push(rest);
+    }
+    outer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outer_prefixes;
+
+    #[test]
+    fn outer_prefixes_go_up_to_the_bucket_root() {
+        assert_eq!(outer_prefixes("a/b/c"), ["a/b", "a", ""]);
+        assert_eq!(outer_prefixes("a"), [""]);
+        assert!(outer_prefixes("").is_empty());
+    }
+}
