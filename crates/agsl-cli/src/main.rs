@@ -106,10 +106,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
         Some(agsl::Error::Source(agsl::SourceError::Missing { .. })) => 2,
         Some(agsl::Error::Storage(agsl::StorageError::InvalidUrl { .. })) => 2,
         Some(agsl::Error::InvalidJob(_) | agsl::Error::Target(_)) => 2,
-        Some(agsl::Error::Catalog(
-            agsl::CatalogError::IncompatibleSchema { .. }
-            | agsl::CatalogError::IncompatiblePartitioning { .. },
-        )) => 2,
+        Some(agsl::Error::Catalog(catalog)) if catalog.needs_a_change() => 2,
         _ => 1,
     }
 }

@@ -19,8 +19,8 @@ pub enum Error {
     #[error(transparent)]
     State(#[from] crate::state::StateError),
     /// The data is committed but the catalog could not be brought in line; the next run
-    /// retries.
-    #[error("{0}; the converted data is committed and the next run updates the catalog")]
+    /// retries (after the user's change, when the error needs one).
+    #[error("{0}; the converted data is committed and {next}", next = catalog_next_run(.0))]
     Catalog(#[from] crate::catalog::CatalogError),
     /// The job cannot run as given: a wrong argument or config value.
     #[error("{0}")]
@@ -35,6 +35,16 @@ pub enum Error {
     /// hand out.
     #[error("distributed run: {0}")]
     Distributed(String),
+}
+
+/// What brings the catalog in line after `error`: the next run, or the first run after the
+/// user's change.
+fn catalog_next_run(error: &crate::catalog::CatalogError) -> &'static str {
+    if error.needs_a_change() {
+        "the catalog is brought in line by the first run after that change"
+    } else {
+        "the next run updates the catalog"
+    }
 }
 
 /// Listing or reading source objects failed.

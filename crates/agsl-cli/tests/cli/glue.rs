@@ -352,3 +352,120 @@ fn an_incompatible_table_is_refused_with_a_way_forward() {
         seed
     );
 }
+
+/// Glue is shared by every target: a table another target keeps is refused, not repointed
+/// (its partitions and this target's would hide each other wherever their values meet). Tables
+/// of their own take the second target; a table the seed made is told by its location.
+#[test]
+fn a_table_another_target_keeps_is_refused_not_repointed() {
+    let _moto = Moto::start();
+    let glue = glue();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("logs");
+    write_sample(Format::Alb, SamplePlan::default(), &source).unwrap();
+    let source = source.to_str().unwrap();
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    convert_glue("alb", source, first.to_str().unwrap(), &[]);
+    let kept = glue.table("aws_service_logs", "alb").unwrap().unwrap();
+    let kept_raw = glue
+        .table("aws_service_logs_raw", "alb_raw_logs")
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.parameters["agsl.target"], url(&first));
+    assert_eq!(kept_raw.parameters["agsl.target"], url(&first));
+
+    let convert_second = |extra: &[&str]| {
+        let mut args = vec![
+            "convert",
+            "--service",
+            "alb",
+            "--source",
+            source,
+            "--target",
+            second.to_str().unwrap(),
+            "--catalog",
+            "glue",
+        ];
+        args.extend_from_slice(extra);
+        agsl(&args)
+    };
+    let refused = convert_second(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains(&format!(
+            "error: table `aws_service_logs.alb` is the table of `{}`, not of this target `{}`",
+            url(&first).trim_end_matches('/'),
+            url(&second).trim_end_matches('/')
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        glue.table("aws_service_logs", "alb").unwrap().unwrap(),
+        kept
+    );
+    // The converted table's own name is not enough: the raw table is the first target's too.
+    let raw_refused = convert_second(&["--table", "alb_second"]);
+    assert_eq!(
+        raw_refused.status.code(),
+        Some(2),
+        "{}",
+        stderr(&raw_refused)
+    );
+    assert!(
+        stderr(&raw_refused).contains("table `aws_service_logs_raw.alb_raw_logs` is the table of"),
+        "{}",
+        stderr(&raw_refused)
+    );
+    assert_eq!(
+        glue.table("aws_service_logs_raw", "alb_raw_logs")
+            .unwrap()
+            .unwrap(),
+        kept_raw
+    );
+    let own = convert_second(&["--table", "alb_second", "--raw-table", "alb_second_raw"]);
+    assert!(own.status.success(), "{}", stderr(&own));
+    assert_eq!(
+        registered(&glue, "aws_service_logs", "alb_second"),
+        written(&Location::Local(second.clone()))
+    );
+    assert_eq!(
+        registered(&glue, "aws_service_logs", "alb"),
+        written(&Location::Local(first.clone()))
+    );
+
+    // A table made by another tool names no target: its location tells whose it is.
+    let seed_location = dir.path().join("seed");
+    let seed = converted_table(
+        Format::Alb.parser(),
+        TablePartitioning::of(Format::Alb.parser(), PartitionLayout::Seed),
+        "aws_service_logs",
+        "alb_seed",
+        &url(&seed_location),
+    );
+    glue.create_table(&seed).unwrap();
+    let third = dir.path().join("third");
+    let output = agsl(&[
+        "convert",
+        "--service",
+        "alb",
+        "--source",
+        source,
+        "--target",
+        third.to_str().unwrap(),
+        "--catalog",
+        "glue",
+        "--table",
+        "alb_seed",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("table `aws_service_logs.alb_seed` is the table of"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        glue.table("aws_service_logs", "alb_seed").unwrap().unwrap(),
+        seed
+    );
+}

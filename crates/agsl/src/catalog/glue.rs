@@ -192,6 +192,10 @@ impl Catalog for GlueCatalog {
         "glue"
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     fn ensure_database(&self, name: &str) -> Result<(), CatalogError> {
         let input = glue::DatabaseInput::builder()
             .name(name)

@@ -98,6 +98,9 @@ pub const LAST_RUN_PARAMETER: &str = "agsl.last_run";
 /// Table parameter: the ledger sequence the table was last brought in line with. A run that
 /// finds its own sequence there has nothing to check.
 pub const COMMIT_PARAMETER: &str = "agsl.commit";
+/// Table parameter: the folder (URL) of the converted table whose target keeps this table and
+/// its raw companion. In a catalog many targets share (Glue), a table belongs to one of them.
+pub const TARGET_PARAMETER: &str = "agsl.target";
 
 /// A column of a catalog table, typed in Hive's type language (`bigint`, `array<struct<…>>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +170,13 @@ pub struct Partition {
 pub trait Catalog: Send + Sync {
     /// `local` or `glue`, for messages and summaries.
     fn kind(&self) -> &'static str;
+
+    /// Whether other targets keep tables here too (Glue), so a table found by name may be
+    /// another target's. The local catalog lives in its target: its tables are that target's,
+    /// wherever the folder has moved.
+    fn is_shared(&self) -> bool {
+        false
+    }
 
     /// Creates the database unless it exists.
     fn ensure_database(&self, name: &str) -> Result<(), CatalogError>;
@@ -261,6 +271,14 @@ pub enum CatalogError {
         suggestion: String,
     },
     #[error(
+        "table `{table}` is the table of `{owner}`, not of this target `{target}`; give this target tables of its own (--table and --raw-table, or --database), or drop the table (its files stay) and run again to move it here"
+    )]
+    OtherTarget {
+        table: String,
+        owner: String,
+        target: String,
+    },
+    #[error(
         "table `{table}` is partitioned by ({existing}) but agsl partitions it by ({wanted}); convert into a new table (--table), or drop the table and run again"
     )]
     IncompatiblePartitioning {
@@ -313,5 +331,16 @@ impl CatalogError {
             ),
             _ => false,
         }
+    }
+
+    /// Whether only the user can resolve it (a table of another schema, layout or target):
+    /// running again as before would meet it again.
+    pub fn needs_a_change(&self) -> bool {
+        matches!(
+            self,
+            CatalogError::IncompatibleSchema { .. }
+                | CatalogError::IncompatiblePartitioning { .. }
+                | CatalogError::OtherTarget { .. }
+        )
     }
 }

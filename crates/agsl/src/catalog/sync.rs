@@ -14,8 +14,8 @@ use super::hive::{ProjectionRange, converted_template, folder_url, projection_pa
 use super::raw::raw_partition;
 use super::{
     COMMIT_PARAMETER, Catalog, CatalogError, DEFAULT_DATABASE, DEFAULT_RAW_DATABASE,
-    LAST_RUN_PARAMETER, Partition, ROWS_PARAMETER, TableDefinition, converted_table,
-    evolve_columns, raw_table,
+    LAST_RUN_PARAMETER, Partition, ROWS_PARAMETER, TARGET_PARAMETER, TableDefinition,
+    converted_table, evolve_columns, raw_table,
 };
 use crate::sink::{PartitionLayout, TablePartitioning, is_rejects_file};
 use crate::state::Ledger;
@@ -111,9 +111,11 @@ pub fn plan_tables(
         &service.names.table,
         &service.location,
     );
+    let target = (TARGET_PARAMETER.to_owned(), converted.location.clone());
     converted.parameters.extend([
         (ROWS_PARAMETER.to_owned(), rows.to_string()),
         (COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string()),
+        target.clone(),
     ]);
     if projection {
         let mut range = ProjectionRange::default();
@@ -133,8 +135,10 @@ pub fn plan_tables(
         &service.source,
         service.header_fields.as_deref(),
     );
-    raw.parameters
-        .insert(COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string());
+    raw.parameters.extend([
+        (COMMIT_PARAMETER.to_owned(), ledger.sequence.to_string()),
+        target,
+    ]);
     let by_account = service.layout == PartitionLayout::Account;
     let raw_partitions: Vec<Partition> = match service.format.parser().raw_table().layout {
         RawLayout::RegionDateFolders => raw_partitions(&folders, by_account),
@@ -223,6 +227,9 @@ fn apply(
             false
         }
         Some(existing) => {
+            if catalog.is_shared() {
+                check_owner(existing, &wanted, converted)?;
+            }
             if converted {
                 // The data's columns decide; the table keeps what it has and gains the rest.
                 if let Some(columns) = evolve_columns(existing, &wanted)? {
@@ -270,6 +277,37 @@ fn apply(
         catalog.update_table(&wanted)?;
     }
     Ok(())
+}
+
+/// Refuses a table of a shared catalog that another target keeps: repointing it would hide
+/// that target's partitions behind this one's wherever their values meet. A table agsl made
+/// names its target; one made before it did, or by another tool (the seed's job), is told by
+/// its location when converted, and a raw table's location follows its source, which may move.
+fn check_owner(
+    existing: &TableDefinition,
+    wanted: &TableDefinition,
+    converted: bool,
+) -> Result<(), CatalogError> {
+    let folder = |url: &str| url.trim_end_matches('/').to_owned();
+    let owner = match existing.parameters.get(TARGET_PARAMETER) {
+        Some(owner) => folder(owner),
+        None if converted => folder(&existing.location),
+        None => return Ok(()),
+    };
+    let target = folder(
+        wanted
+            .parameters
+            .get(TARGET_PARAMETER)
+            .map_or("", String::as_str),
+    );
+    if owner == target {
+        return Ok(());
+    }
+    Err(CatalogError::OtherTarget {
+        table: existing.qualified_name(),
+        owner,
+        target,
+    })
 }
 
 /// The parameters an existing table keeps: those others set stay, agsl's own and the
@@ -480,6 +518,53 @@ mod tests {
         assert_eq!(raw.len(), 2);
         assert_eq!(raw[1].location, "s3://l/us-east-1/2024/03/08/");
         assert_eq!(strip_segments(&raw[1].location, 4), "s3://l/");
+    }
+
+    #[test]
+    fn a_table_belongs_to_the_target_it_names_else_to_its_location() {
+        let service = |location: &str| ServiceTables {
+            format: Format::Alb,
+            names: TableNames::resolve(Format::Alb, None, None, None, None),
+            location: location.into(),
+            folder: String::new(),
+            layout: PartitionLayout::Seed,
+            source: "s3://logs/a".into(),
+            header_fields: None,
+            run: None,
+        };
+        let [ours, ours_raw] =
+            plan_tables(&Ledger::default(), &service("s3://t/alb/"), false, 2026);
+        let [theirs, theirs_raw] =
+            plan_tables(&Ledger::default(), &service("s3://t/other"), false, 2026);
+        let (ours, ours_raw) = (ours.table, ours_raw.table);
+        let (theirs, theirs_raw) = (theirs.table, theirs_raw.table);
+        assert_eq!(ours.parameters[TARGET_PARAMETER], "s3://t/alb/");
+        assert!(check_owner(&ours, &ours, true).is_ok());
+        let mut slash = ours.clone();
+        slash
+            .parameters
+            .insert(TARGET_PARAMETER.into(), "s3://t/alb".into());
+        assert!(
+            check_owner(&slash, &ours, true).is_ok(),
+            "one folder, with or without `/`"
+        );
+        assert!(matches!(
+            check_owner(&theirs, &ours, true),
+            Err(CatalogError::OtherTarget { owner, target, .. })
+                if owner == "s3://t/other" && target == "s3://t/alb"
+        ));
+        assert!(check_owner(&theirs_raw, &ours_raw, false).is_err());
+        // Made without the parameter: a converted table's location tells; a raw table's
+        // location is its source's, which may move, so it is taken over.
+        let mut legacy = theirs.clone();
+        legacy.parameters.remove(TARGET_PARAMETER);
+        assert!(check_owner(&legacy, &ours, true).is_err());
+        legacy.location = "s3://t/alb".into();
+        assert!(check_owner(&legacy, &ours, true).is_ok());
+        let mut legacy_raw = theirs_raw.clone();
+        legacy_raw.parameters.remove(TARGET_PARAMETER);
+        legacy_raw.location = "s3://logs/elsewhere/".into();
+        assert!(check_owner(&legacy_raw, &ours_raw, false).is_ok());
     }
 
     #[test]
