@@ -22,12 +22,16 @@ create_exception!(
     "A run or read that failed: I/O after retries, a lock held by another run, a damaged target."
 );
 
-/// Maps the library's error to Python: settings that cannot make a job, or that the target
-/// cannot take, are a `ValueError`, everything else an `AgslError` with the library's message.
+/// Maps the library's error to Python: settings that cannot make a job, or that the target or
+/// its catalog cannot take, are a `ValueError`, everything else an `AgslError` with the
+/// library's message.
 pub(crate) fn py_error(error: agsl::Error) -> PyErr {
     match error {
         agsl::Error::InvalidJob(message) => PyValueError::new_err(message),
         agsl::Error::Target(conflict) => PyValueError::new_err(conflict.to_string()),
+        agsl::Error::Catalog(catalog) if catalog.needs_a_change() => {
+            PyValueError::new_err(agsl::Error::Catalog(catalog).to_string())
+        }
         other => AgslError::new_err(other.to_string()),
     }
 }

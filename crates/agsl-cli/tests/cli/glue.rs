@@ -404,6 +404,10 @@ fn a_table_another_target_keeps_is_refused_not_repointed() {
         glue.table("aws_service_logs", "alb").unwrap().unwrap(),
         kept
     );
+    assert!(
+        written(&Location::Local(second.clone())).is_empty(),
+        "refused before converting anything"
+    );
     // The converted table's own name is not enough: the raw table is the first target's too.
     let raw_refused = convert_second(&["--table", "alb_second"]);
     assert_eq!(

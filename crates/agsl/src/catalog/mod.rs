@@ -22,7 +22,9 @@ pub use glue::GlueCatalog;
 pub use hive::{converted_table, hive_type};
 pub use local::{LOCAL_CATALOG_KEY, LocalCatalog};
 pub use raw::raw_table;
-pub use sync::{CatalogSummary, PlannedTable, ServiceTables, TableNames, plan_tables, sync};
+pub use sync::{
+    CatalogSummary, PlannedTable, ServiceTables, TableNames, check_owners, plan_tables, sync,
+};
 
 /// Checks a database or table name: Athena takes 1 to 255 lowercase letters, digits and
 /// underscores.

@@ -228,7 +228,8 @@ fn apply(
         }
         Some(existing) => {
             if catalog.is_shared() {
-                check_owner(existing, &wanted, converted)?;
+                let target = wanted.parameters.get(TARGET_PARAMETER);
+                check_owner(existing, target.map_or("", String::as_str), converted)?;
             }
             if converted {
                 // The data's columns decide; the table keeps what it has and gains the rest.
@@ -279,13 +280,37 @@ fn apply(
     Ok(())
 }
 
+/// Before a run converts anything: refuses `names`' tables in a shared catalog when another
+/// target keeps them, as [`sync`] would after the run's commits, so the user learns it first.
+/// `location` is the converted table's folder URL.
+pub fn check_owners(
+    catalog: &dyn Catalog,
+    names: &TableNames,
+    location: &str,
+) -> Result<(), CatalogError> {
+    if !catalog.is_shared() {
+        return Ok(());
+    }
+    let tables = [
+        (&names.database, &names.table, true),
+        (&names.raw_database, &names.raw_table, false),
+    ];
+    for (database, table, converted) in tables {
+        if let Some(existing) = catalog.table(database, table)? {
+            check_owner(&existing, location, converted)?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a table of a shared catalog that another target keeps: repointing it would hide
 /// that target's partitions behind this one's wherever their values meet. A table agsl made
 /// names its target; one made before it did, or by another tool (the seed's job), is told by
 /// its location when converted, and a raw table's location follows its source, which may move.
+/// `target` is this target's converted table folder (URL).
 fn check_owner(
     existing: &TableDefinition,
-    wanted: &TableDefinition,
+    target: &str,
     converted: bool,
 ) -> Result<(), CatalogError> {
     let folder = |url: &str| url.trim_end_matches('/').to_owned();
@@ -294,12 +319,7 @@ fn check_owner(
         None if converted => folder(&existing.location),
         None => return Ok(()),
     };
-    let target = folder(
-        wanted
-            .parameters
-            .get(TARGET_PARAMETER)
-            .map_or("", String::as_str),
-    );
+    let target = folder(target);
     if owner == target {
         return Ok(());
     }
@@ -536,35 +556,31 @@ mod tests {
             plan_tables(&Ledger::default(), &service("s3://t/alb/"), false, 2026);
         let [theirs, theirs_raw] =
             plan_tables(&Ledger::default(), &service("s3://t/other"), false, 2026);
-        let (ours, ours_raw) = (ours.table, ours_raw.table);
         let (theirs, theirs_raw) = (theirs.table, theirs_raw.table);
-        assert_eq!(ours.parameters[TARGET_PARAMETER], "s3://t/alb/");
-        assert!(check_owner(&ours, &ours, true).is_ok());
-        let mut slash = ours.clone();
-        slash
-            .parameters
-            .insert(TARGET_PARAMETER.into(), "s3://t/alb".into());
+        assert_eq!(ours.table.parameters[TARGET_PARAMETER], "s3://t/alb/");
+        assert_eq!(ours_raw.table.parameters[TARGET_PARAMETER], "s3://t/alb/");
+        let here = "s3://t/alb";
         assert!(
-            check_owner(&slash, &ours, true).is_ok(),
+            check_owner(&ours.table, here, true).is_ok(),
             "one folder, with or without `/`"
         );
         assert!(matches!(
-            check_owner(&theirs, &ours, true),
+            check_owner(&theirs, "s3://t/alb/", true),
             Err(CatalogError::OtherTarget { owner, target, .. })
                 if owner == "s3://t/other" && target == "s3://t/alb"
         ));
-        assert!(check_owner(&theirs_raw, &ours_raw, false).is_err());
+        assert!(check_owner(&theirs_raw, here, false).is_err());
         // Made without the parameter: a converted table's location tells; a raw table's
         // location is its source's, which may move, so it is taken over.
         let mut legacy = theirs.clone();
         legacy.parameters.remove(TARGET_PARAMETER);
-        assert!(check_owner(&legacy, &ours, true).is_err());
+        assert!(check_owner(&legacy, here, true).is_err());
         legacy.location = "s3://t/alb".into();
-        assert!(check_owner(&legacy, &ours, true).is_ok());
+        assert!(check_owner(&legacy, here, true).is_ok());
         let mut legacy_raw = theirs_raw.clone();
         legacy_raw.parameters.remove(TARGET_PARAMETER);
         legacy_raw.location = "s3://logs/elsewhere/".into();
-        assert!(check_owner(&legacy_raw, &ours_raw, false).is_ok());
+        assert!(check_owner(&legacy_raw, here, false).is_ok());
     }
 
     #[test]

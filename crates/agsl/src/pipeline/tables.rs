@@ -151,6 +151,24 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
     Ok(sql)
 }
 
+/// Before a run converts anything: refuses the tables of `formats` in a shared catalog (Glue)
+/// that another target keeps, which the catalog update after the commits would refuse.
+pub(crate) fn check_catalog_owners(
+    job: &ConvertJob,
+    target: &Store,
+    formats: impl IntoIterator<Item = Format>,
+) -> Result<(), CatalogError> {
+    if job.catalog.kind != CatalogKind::Glue {
+        return Ok(());
+    }
+    let catalog = GlueCatalog::connect(&job.storage)?;
+    for format in formats {
+        let location = target.url(table_folder(job, format));
+        catalog::check_owners(&catalog, &table_names(job, format), &location)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn service_tables(
     job: &ConvertJob,
     source: &Source,
@@ -160,10 +178,31 @@ pub(crate) fn service_tables(
     run: &str,
     converted: &BTreeSet<Format>,
 ) -> Result<ServiceTables, CatalogError> {
-    let single = job.format.is_some();
-    let folder = if single { "" } else { format.table_name() };
-    let location = target.url(folder);
+    let location = target.url(table_folder(job, format));
     service_tables_at(job, source, location, ledger, format, run, converted)
+}
+
+/// The folder of `format`'s table in the target: the target itself for one service, the
+/// table's name with `auto`.
+fn table_folder(job: &ConvertJob, format: Format) -> &'static str {
+    match job.format {
+        Some(_) => "",
+        None => format.table_name(),
+    }
+}
+
+/// The catalog names of `format`'s tables. Table names given for one service do not apply to
+/// the others of an `auto` run.
+fn table_names(job: &ConvertJob, format: Format) -> TableNames {
+    let options = &job.catalog;
+    let single = job.format.is_some();
+    TableNames::resolve(
+        format,
+        options.database.as_deref(),
+        options.table.as_deref().filter(|_| single),
+        options.raw_database.as_deref(),
+        options.raw_table.as_deref().filter(|_| single),
+    )
 }
 
 /// The tables of `format`, the converted one at `location`.
@@ -176,17 +215,7 @@ fn service_tables_at(
     run: &str,
     converted: &BTreeSet<Format>,
 ) -> Result<ServiceTables, CatalogError> {
-    let options = &job.catalog;
-    // Table names given for one service do not apply to the others of an `auto` run.
     let single = job.format.is_some();
-    let names = TableNames::resolve(
-        format,
-        options.database.as_deref(),
-        options.table.as_deref().filter(|_| single),
-        options.raw_database.as_deref(),
-        options.raw_table.as_deref().filter(|_| single),
-    );
-    let folder = if single { "" } else { format.table_name() };
     // Decoded afresh for each pass: a million URLs are never held at once.
     let keyword = format.to_string();
     let sources = || {
@@ -213,9 +242,9 @@ fn service_tables_at(
     };
     Ok(ServiceTables {
         format,
-        names,
+        names: table_names(job, format),
         location,
-        folder: folder.to_owned(),
+        folder: table_folder(job, format).to_owned(),
         layout: job.partitioning,
         source: source_url,
         header_fields,
