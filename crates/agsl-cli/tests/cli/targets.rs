@@ -6,10 +6,10 @@ use std::path::Path;
 
 use agsl::sample::write_sample;
 use agsl_formats::Format;
-use agsl_formats::sample::SamplePlan;
+use agsl_formats::sample::{SamplePlan, objects};
 
 use crate::moto::Moto;
-use crate::place::Place;
+use crate::place::{Expected, Place, put_objects};
 use crate::state::run_json;
 use crate::{agsl, assert_one_line_error};
 
@@ -156,6 +156,52 @@ fn no_target_inside_another(root: &str, sources: &Sources) {
     );
 }
 
+/// Targets in the folder or bucket of the logs they convert: their Parquet, rejects and state
+/// are never listed as logs (`auto` would take the Parquet for CloudFront v2's), by the first
+/// run's whole listing or by the later runs' walk of the date folders.
+fn targets_below_the_source_are_not_its_logs(root: &str) {
+    let plan = SamplePlan {
+        objects: 3,
+        lines_per_object: 100,
+        bad_line_every: Some(37),
+        ..SamplePlan::default()
+    };
+    let logs = Place::new(root);
+    let mut expected = Expected::new();
+    for format in [Format::Alb, Format::Elb] {
+        let written: Vec<_> = objects(format, plan.clone()).collect();
+        put_objects(&logs, &written, &mut expected);
+    }
+    let (good, bad): (u64, u64) = expected
+        .values()
+        .fold((0, 0), |(g, b), (good, bad)| (g + good, b + bad));
+    let auto = format!("{root}/converted/auto");
+    let alb = format!("{root}/converted/alb");
+    for run in 0..2 {
+        let summary = run_json(&convert("auto", root, &auto, &[]));
+        let services: Vec<&str> = (summary["services"].as_array().into_iter().flatten())
+            .map(|s| s["service"].as_str().unwrap())
+            .collect();
+        if run == 0 {
+            assert_eq!(services, ["alb", "elb"], "{summary}");
+            assert_eq!(summary["rows"], good, "{summary}");
+            assert_eq!(summary["rejects"], bad, "{summary}");
+        } else {
+            assert!(services.is_empty(), "{summary}");
+            assert_eq!(summary["objects"], 0, "{summary}");
+        }
+        assert_eq!(summary["skipped_objects"], 6 * run, "{summary}");
+        let one = run_json(&convert("alb", root, &alb, &[]));
+        assert_eq!(one["objects"], if run == 0 { 3 } else { 0 }, "{one}");
+        // The ELB objects, and once converted the ALB ones: never a target's file.
+        assert_eq!(
+            one["skipped_objects"],
+            if run == 0 { 3 } else { 6 },
+            "{one}"
+        );
+    }
+}
+
 #[test]
 fn local_targets_hold_one_table_and_no_other_target() {
     let dir = tempfile::tempdir().unwrap();
@@ -163,6 +209,9 @@ fn local_targets_hold_one_table_and_no_other_target() {
     let root = dir.path().join("lake");
     one_table_per_target(root.to_str().unwrap(), &sources);
     no_target_inside_another(root.to_str().unwrap(), &sources);
+    let logs = dir.path().join("bucket");
+    std::fs::create_dir_all(&logs).unwrap();
+    targets_below_the_source_are_not_its_logs(logs.to_str().unwrap());
 }
 
 #[test]
@@ -173,4 +222,6 @@ fn s3_targets_hold_one_table_and_no_other_target() {
     let sources = sources(&dir.path().join("logs"));
     one_table_per_target("s3://lake/tables", &sources);
     no_target_inside_another("s3://lake/tables", &sources);
+    moto.create_bucket("logs");
+    targets_below_the_source_are_not_its_logs("s3://logs");
 }

@@ -9,6 +9,7 @@ mod prefetch;
 mod read_ahead;
 mod remote;
 mod spare_buffers;
+mod targets;
 mod whole_gzip;
 
 use std::io::Read;
@@ -65,6 +66,12 @@ impl Source {
             Source::Local(source) => source.list()?,
             Source::Remote(source) => source.list(days)?,
         };
+        for target in targets::leave_out_targets(&mut objects) {
+            tracing::info!(
+                target = self.url(&target),
+                "left out an agsl target below the source: its files are not logs"
+            );
+        }
         objects.retain(|o| key_day(&o.key).is_none_or(|day| days.admits(day)));
         Ok(objects)
     }

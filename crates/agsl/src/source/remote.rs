@@ -93,7 +93,15 @@ impl RemoteSource {
             }
             let levels = concurrently(&frontier, |prefix| self.list_level(prefix, days))?;
             let mut next = Vec::new();
-            for (folders, objects) in levels {
+            for (prefix, (folders, objects)) in frontier.iter().zip(levels) {
+                if super::targets::holds_state(prefix, &folders) {
+                    // An agsl target: none of it is listed (see `targets`).
+                    tracing::info!(
+                        target = self.store.url(prefix),
+                        "left out an agsl target below the source: its files are not logs"
+                    );
+                    continue;
+                }
                 found.extend(objects);
                 if !folders.is_empty() && folders.iter().all(is_year) {
                     years.extend(folders);
