@@ -128,6 +128,14 @@ impl ConvertJob {
                 self.target
             ));
         }
+        if let Some(rejects) = &self.rejects
+            && relative_below(rejects, &self.source).is_some()
+        {
+            return Err(format!(
+                "rejects location `{rejects}` is inside the source `{}`: its files would be                  listed as logs; use a folder outside it",
+                self.source
+            ));
+        }
         Ok(())
     }
 }
@@ -735,6 +743,8 @@ mod tests {
         assert!(job.validate().unwrap_err().contains("inside the table"));
         job.rejects = Some(s3("s3://lake/alb-rejects"));
         assert_eq!(job.validate(), Ok(()));
+        job.rejects = Some(s3("s3://logs/quarantine"));
+        assert!(job.validate().unwrap_err().contains("inside the source"));
     }
 
     #[test]
