@@ -102,7 +102,13 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<UsageError>().is_some() {
         return 2;
     }
-    match error.downcast_ref::<agsl::Error>() {
+    let run_error = error.downcast_ref::<agsl::Error>().or_else(|| {
+        match error.downcast_ref::<agsl::audit::AuditError>() {
+            Some(agsl::audit::AuditError::Run(run_error)) => Some(run_error),
+            _ => None,
+        }
+    });
+    match run_error {
         Some(agsl::Error::Source(agsl::SourceError::Missing { .. })) => 2,
         Some(agsl::Error::Storage(agsl::StorageError::InvalidUrl { .. })) => 2,
         Some(agsl::Error::InvalidJob(_) | agsl::Error::Target(_)) => 2,

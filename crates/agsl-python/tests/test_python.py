@@ -191,7 +191,7 @@ def test_a_target_that_holds_another_table_is_a_value_error(tmp_path):
         generate(service, tmp_path / service, size="50KB")
     target = str(tmp_path / "lake")
     rows = agsl.convert("alb", str(tmp_path / "alb"), target)["rows"]
-    with pytest.raises(ValueError, match="holds the alb table; convert vpc_flow into a target"):
+    with pytest.raises(ValueError, match="holds the alb table, not vpc_flow's; convert vpc_flow into"):
         agsl.convert("vpc_flow", str(tmp_path / "vpc_flow"), target)
     with pytest.raises(ValueError, match="is inside the agsl target"):
         agsl.convert("vpc_flow", str(tmp_path / "vpc_flow"), target + "/flows")

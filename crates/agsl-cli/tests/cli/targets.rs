@@ -85,10 +85,20 @@ fn one_table_per_target(root: &str, sources: &Sources) {
     assert_one_line_error(
         &elb,
         2,
-        "holds the alb table; convert elb into a target of its own",
+        "holds the alb table, not elb's; convert elb into a target of its own",
     );
     let dry = agsl(&convert("elb", &sources.elb, &target, &["--dry-run"]));
     assert_one_line_error(&dry, 2, "holds the alb table");
+    let verify = agsl(&[
+        "verify",
+        "--service",
+        "elb",
+        "--source",
+        &sources.elb,
+        "--target",
+        &target,
+    ]);
+    assert_one_line_error(&verify, 2, "holds the alb table, not elb's");
     let auto = agsl(&convert("auto", &sources.both, &target, &[]));
     assert_one_line_error(&auto, 2, "holds the alb table of --service alb");
     assert_eq!(data_keys(&place), before, "a refused run writes nothing");

@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::{AuditError, TargetState, deep, format_of, now};
 use crate::ConvertJob;
 use crate::catalog::{CatalogKind, LOCAL_CATALOG_KEY, Partition, plan_tables};
-use crate::pipeline::{committed_layout, open_catalog, plan_listing, service_tables};
+use crate::pipeline::{check_tables, committed_layout, open_catalog, plan_listing, service_tables};
 use crate::source::Source;
 use crate::state::{DamagedCheckpoint, FileEntry, STATE_DIR, read_runs};
 use crate::storage::is_url;
@@ -220,12 +220,14 @@ pub fn verify(job: &ConvertJob, deep: bool) -> Result<VerifyReport, AuditError> 
 }
 
 /// The job as the target was written: the service of a one-table target without a folder
-/// when none is given, and the partition layout of its files.
+/// when none is given, and the partition layout of its files. A service the target holds no
+/// table of is refused, as a conversion would be, rather than reported as all missing.
 fn as_written(job: &ConvertJob, state: &TargetState) -> Result<ConvertJob, AuditError> {
     let mut job = job.clone();
     if job.format.is_none() {
         job.format = state.single_service()?;
     }
+    check_tables(&job, &state.ledger).map_err(crate::Error::from)?;
     if let Some((layout, _)) = committed_layout(&job, &state.ledger) {
         job.partitioning = layout;
     }

@@ -18,7 +18,10 @@ use super::ConvertJob;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetConflict {
-    #[error("target `{target}` holds the {held} table; convert {service} into a target of its own")]
+    #[error(
+        "target `{target}` holds the {held} table, not {service}'s; convert {service} into a \
+         target of its own"
+    )]
     OtherService {
         target: String,
         held: String,
