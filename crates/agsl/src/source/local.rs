@@ -62,10 +62,19 @@ impl LocalSource {
                 .path()
                 .strip_prefix(&self.root)
                 .expect("walkdir yields paths below its root");
+            // A name that is not text would be read back under another name, and found
+            // missing: the run stops here instead, naming it.
             let key = relative
                 .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
+                .map(|c| c.as_os_str().to_str())
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| SourceError::List {
+                    path: entry.path().to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the file name is not UTF-8 text (object keys are, as S3's); rename it",
+                    ),
+                })?
                 .join("/");
             let size = entry.metadata().map_err(|e| list_error(e.into()))?.len();
             objects.push(SourceObject { key, size });

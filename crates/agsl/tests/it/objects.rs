@@ -372,3 +372,25 @@ fn batches_hold_the_formats_rows_or_the_callers_fewer() {
         [8192, 808]
     );
 }
+
+/// A file whose name is not UTF-8 cannot be named by a key (as S3's are): the run stops at
+/// the listing, naming it, instead of reading it back under another name and finding it gone.
+#[test]
+fn a_file_name_that_is_not_text_stops_the_run_naming_it() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
+    put(&source, "good_app.lb.log", LINE.as_bytes());
+    let name = std::ffi::OsStr::from_bytes(b"odd_app.lb\xff.log");
+    fs::write(source.join(DIR).join(name), LINE.as_bytes()).unwrap();
+    let job = ConvertJob::new(Format::Alb, &source, &target);
+    let error = convert(&job, &Progress::default()).unwrap_err();
+    assert!(
+        matches!(&error, Error::Source(SourceError::List { path, .. })
+            if path.file_name() == Some(name)),
+        "{error}"
+    );
+    assert!(error.to_string().contains("not UTF-8"), "{error}");
+    let written = files_named(&target, &|name| name.ends_with(".parquet"));
+    assert!(written.is_empty(), "nothing was converted: {written:?}");
+}
