@@ -218,8 +218,19 @@ impl Store {
         location_url(&self.location.join(key))
     }
 
+    /// The store's path of `key`. An S3 key is taken as it is: it came from a listing or from
+    /// the user, and `Path::from` would percent-encode the `%`, `#`, `~`, `[` and others
+    /// that keys may hold, asking S3 for another object. Only a key no path can hold (a
+    /// control character, an empty or `..` segment) is encoded. Local paths are encoded, as the
+    /// local store decodes them back into file names.
     fn path(&self, key: &str) -> StorePath {
-        StorePath::from(join_key(&self.root, key))
+        let full = join_key(&self.root, key);
+        match self.location {
+            Location::S3 { .. } => {
+                StorePath::parse(&full).unwrap_or_else(|_| StorePath::from(full.as_str()))
+            }
+            Location::Local(_) => StorePath::from(full),
+        }
     }
 
     fn relative(&self, path: &StorePath) -> String {
