@@ -16,7 +16,7 @@ use agsl_formats::time::{MICROS_PER_DAY, days_from_civil};
 
 use crate::moto::Moto;
 use crate::state::run_json;
-use crate::{agsl, stderr};
+use crate::{agsl, assert_one_line_error, convert_args, stderr};
 
 fn glue() -> GlueCatalog {
     // Moto::start pointed AWS_ENDPOINT_URL and the dummy credentials at the emulator.
@@ -56,17 +56,7 @@ fn registered(glue: &GlueCatalog, database: &str, table: &str) -> BTreeSet<Strin
 }
 
 fn convert_glue(service: &str, source: &str, target: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "convert",
-        "--service",
-        service,
-        "--source",
-        source,
-        "--target",
-        target,
-        "--catalog",
-        "glue",
-    ];
+    let mut args = convert_args(service, source, target, &["--catalog", "glue"]);
     args.extend_from_slice(extra);
     run_json(&args)
 }
@@ -374,31 +364,20 @@ fn a_table_another_target_keeps_is_refused_not_repointed() {
     assert_eq!(kept.parameters["agsl.target"], url(&first));
     assert_eq!(kept_raw.parameters["agsl.target"], url(&first));
 
+    let second_target = second.to_str().unwrap();
     let convert_second = |extra: &[&str]| {
-        let mut args = vec![
-            "convert",
-            "--service",
-            "alb",
-            "--source",
-            source,
-            "--target",
-            second.to_str().unwrap(),
-            "--catalog",
-            "glue",
-        ];
+        let mut args = convert_args("alb", source, second_target, &["--catalog", "glue"]);
         args.extend_from_slice(extra);
         agsl(&args)
     };
-    let refused = convert_second(&[]);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    let message = stderr(&refused);
-    assert!(
-        message.contains(&format!(
-            "error: table `aws_service_logs.alb` is the table of `{}`, not of this target `{}`",
+    assert_one_line_error(
+        &convert_second(&[]),
+        2,
+        &format!(
+            "table `aws_service_logs.alb` is the table of `{}`, not of this target `{}`",
             url(&first).trim_end_matches('/'),
             url(&second).trim_end_matches('/')
-        )),
-        "{message}"
+        ),
     );
     assert_eq!(
         glue.table("aws_service_logs", "alb").unwrap().unwrap(),
@@ -409,17 +388,10 @@ fn a_table_another_target_keeps_is_refused_not_repointed() {
         "refused before converting anything"
     );
     // The converted table's own name is not enough: the raw table is the first target's too.
-    let raw_refused = convert_second(&["--table", "alb_second"]);
-    assert_eq!(
-        raw_refused.status.code(),
-        Some(2),
-        "{}",
-        stderr(&raw_refused)
-    );
-    assert!(
-        stderr(&raw_refused).contains("table `aws_service_logs_raw.alb_raw_logs` is the table of"),
-        "{}",
-        stderr(&raw_refused)
+    assert_one_line_error(
+        &convert_second(&["--table", "alb_second"]),
+        2,
+        "table `aws_service_logs_raw.alb_raw_logs` is the table of",
     );
     assert_eq!(
         glue.table("aws_service_logs_raw", "alb_raw_logs")
@@ -449,24 +421,16 @@ fn a_table_another_target_keeps_is_refused_not_repointed() {
     );
     glue.create_table(&seed).unwrap();
     let third = dir.path().join("third");
-    let output = agsl(&[
-        "convert",
-        "--service",
+    let output = agsl(&convert_args(
         "alb",
-        "--source",
         source,
-        "--target",
         third.to_str().unwrap(),
-        "--catalog",
-        "glue",
-        "--table",
-        "alb_seed",
-    ]);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("table `aws_service_logs.alb_seed` is the table of"),
-        "{}",
-        stderr(&output)
+        &["--catalog", "glue", "--table", "alb_seed"],
+    ));
+    assert_one_line_error(
+        &output,
+        2,
+        "table `aws_service_logs.alb_seed` is the table of",
     );
     assert_eq!(
         glue.table("aws_service_logs", "alb_seed").unwrap().unwrap(),

@@ -35,19 +35,31 @@ fn agsl(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-/// `agsl convert --service <service> --source <source> --target <target> <extra...>`.
-fn convert(service: &str, source: &Path, target: &Path, extra: &[&str]) -> Output {
+/// The arguments of `agsl convert --service <service> --source <source> --target <target>`,
+/// then `extra`.
+fn convert_args<'a>(
+    service: &'a str,
+    source: &'a str,
+    target: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "convert",
         "--service",
         service,
         "--source",
-        source.to_str().unwrap(),
+        source,
         "--target",
-        target.to_str().unwrap(),
+        target,
     ];
     args.extend_from_slice(extra);
-    agsl(&args)
+    args
+}
+
+/// `agsl convert --service <service> --source <source> --target <target> <extra...>`.
+fn convert(service: &str, source: &Path, target: &Path, extra: &[&str]) -> Output {
+    let (source, target) = (source.to_str().unwrap(), target.to_str().unwrap());
+    agsl(&convert_args(service, source, target, extra))
 }
 
 /// Every file below `root`, sorted.

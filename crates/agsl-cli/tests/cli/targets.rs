@@ -11,7 +11,7 @@ use agsl_formats::sample::{SamplePlan, objects};
 use crate::moto::Moto;
 use crate::place::{Expected, Place, put_objects};
 use crate::state::run_json;
-use crate::{agsl, assert_one_line_error};
+use crate::{agsl, assert_one_line_error, convert_args};
 
 /// Sources of ALB and ELB objects, each alone and both together, below `dir`.
 struct Sources {
@@ -39,25 +39,6 @@ fn sources(dir: &Path) -> Sources {
     }
 }
 
-fn convert<'a>(
-    service: &'a str,
-    source: &'a str,
-    target: &'a str,
-    extra: &[&'a str],
-) -> Vec<&'a str> {
-    let mut args = vec![
-        "convert",
-        "--service",
-        service,
-        "--source",
-        source,
-        "--target",
-        target,
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 /// Every key below `place` outside its `_agsl/` state, sorted.
 fn data_keys(place: &Place) -> Vec<String> {
     let mut keys: Vec<String> = place
@@ -76,18 +57,18 @@ fn data_keys(place: &Place) -> Vec<String> {
 /// run included, and neither its files nor its catalog change.
 fn one_table_per_target(root: &str, sources: &Sources) {
     let target = format!("{root}/alb");
-    let first = run_json(&convert("alb", &sources.alb, &target, &[]));
+    let first = run_json(&convert_args("alb", &sources.alb, &target, &[]));
     assert!(first["rows"].as_u64().unwrap() > 0, "{first}");
     let place = Place::new(&target);
     let before = data_keys(&place);
 
-    let elb = agsl(&convert("elb", &sources.elb, &target, &[]));
+    let elb = agsl(&convert_args("elb", &sources.elb, &target, &[]));
     assert_one_line_error(
         &elb,
         2,
         "holds the alb table, not elb's; convert elb into a target of its own",
     );
-    let dry = agsl(&convert("elb", &sources.elb, &target, &["--dry-run"]));
+    let dry = agsl(&convert_args("elb", &sources.elb, &target, &["--dry-run"]));
     assert_one_line_error(&dry, 2, "holds the alb table");
     let verify = agsl(&[
         "verify",
@@ -99,7 +80,7 @@ fn one_table_per_target(root: &str, sources: &Sources) {
         &target,
     ]);
     assert_one_line_error(&verify, 2, "holds the alb table, not elb's");
-    let auto = agsl(&convert("auto", &sources.both, &target, &[]));
+    let auto = agsl(&convert_args("auto", &sources.both, &target, &[]));
     assert_one_line_error(&auto, 2, "holds the alb table of --service alb");
     assert_eq!(data_keys(&place), before, "a refused run writes nothing");
     let tables = agsl(&["tables", "--target", &target]);
@@ -110,7 +91,7 @@ fn one_table_per_target(root: &str, sources: &Sources) {
     );
 
     // Its own service still converts (nothing new here).
-    let again = run_json(&convert("alb", &sources.alb, &target, &[]));
+    let again = run_json(&convert_args("alb", &sources.alb, &target, &[]));
     assert_eq!(again["objects"], 0, "{again}");
     assert_eq!(again["skipped_objects"], first["objects"], "{again}");
 }
@@ -120,10 +101,10 @@ fn one_table_per_target(root: &str, sources: &Sources) {
 /// state in the other target.
 fn no_target_inside_another(root: &str, sources: &Sources) {
     let auto = format!("{root}/auto");
-    let first = run_json(&convert("auto", &sources.both, &auto, &[]));
+    let first = run_json(&convert_args("auto", &sources.both, &auto, &[]));
     assert!(first["rows"].as_u64().unwrap() > 0, "{first}");
 
-    let alone = agsl(&convert("alb", &sources.alb, &auto, &[]));
+    let alone = agsl(&convert_args("alb", &sources.alb, &auto, &[]));
     assert_one_line_error(
         &alone,
         2,
@@ -134,7 +115,7 @@ fn no_target_inside_another(root: &str, sources: &Sources) {
     );
     let inner = format!("{auto}/{}", Format::Alb.table_name());
     for extra in [&[][..], &["--dry-run"]] {
-        let inside = agsl(&convert("alb", &sources.alb, &inner, extra));
+        let inside = agsl(&convert_args("alb", &sources.alb, &inner, extra));
         assert_one_line_error(&inside, 2, &format!("is inside the agsl target `{auto}`"));
     }
     let auto_place = Place::new(&auto);
@@ -143,13 +124,18 @@ fn no_target_inside_another(root: &str, sources: &Sources) {
         auto_place.store.list(&table_state).unwrap().is_empty(),
         "no state was left in the auto target's table"
     );
-    let again = run_json(&convert("auto", &sources.both, &auto, &[]));
+    let again = run_json(&convert_args("auto", &sources.both, &auto, &[]));
     assert_eq!(again["objects"], 0, "{again}");
 
     // Made the other way round: a target first, then a run around it.
     let outer = format!("{root}/outer");
-    run_json(&convert("alb", &sources.alb, &format!("{outer}/alb"), &[]));
-    let around = agsl(&convert("auto", &sources.both, &outer, &[]));
+    run_json(&convert_args(
+        "alb",
+        &sources.alb,
+        &format!("{outer}/alb"),
+        &[],
+    ));
+    let around = agsl(&convert_args("auto", &sources.both, &outer, &[]));
     assert_one_line_error(
         &around,
         2,
@@ -188,7 +174,7 @@ fn targets_below_the_source_are_not_its_logs(root: &str) {
     let auto = format!("{root}/converted/auto");
     let alb = format!("{root}/converted/alb");
     for run in 0..2 {
-        let summary = run_json(&convert("auto", root, &auto, &[]));
+        let summary = run_json(&convert_args("auto", root, &auto, &[]));
         let services: Vec<&str> = (summary["services"].as_array().into_iter().flatten())
             .map(|s| s["service"].as_str().unwrap())
             .collect();
@@ -201,7 +187,7 @@ fn targets_below_the_source_are_not_its_logs(root: &str) {
             assert_eq!(summary["objects"], 0, "{summary}");
         }
         assert_eq!(summary["skipped_objects"], 6 * run, "{summary}");
-        let one = run_json(&convert("alb", root, &alb, &[]));
+        let one = run_json(&convert_args("alb", root, &alb, &[]));
         assert_eq!(one["objects"], if run == 0 { 3 } else { 0 }, "{one}");
         // The ELB objects, and once converted the ALB ones: never a target's file.
         assert_eq!(
