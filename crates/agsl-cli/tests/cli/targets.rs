@@ -56,6 +56,12 @@ fn data_keys(place: &Place) -> Vec<String> {
 /// A one-service target takes that service only: another service, or `auto`, is refused, dry
 /// run included, and neither its files nor its catalog change.
 fn one_table_per_target(root: &str, sources: &Sources) {
+    // A table never holds its own logs.
+    let same = agsl(&convert_args("alb", &sources.alb, &sources.alb, &[]));
+    assert_one_line_error(&same, 2, "source and target are the same");
+    let parent = Path::new(&sources.alb).parent().unwrap().to_str().unwrap();
+    let around = agsl(&convert_args("alb", &sources.alb, parent, &[]));
+    assert_one_line_error(&around, 2, "is inside the target");
     let target = format!("{root}/alb");
     let first = run_json(&convert_args("alb", &sources.alb, &target, &[]));
     assert!(first["rows"].as_u64().unwrap() > 0, "{first}");
