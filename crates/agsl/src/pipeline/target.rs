@@ -161,8 +161,14 @@ pub(crate) fn check_nesting(job: &ConvertJob, target: Option<&Store>) -> crate::
                         prefix: outer.to_owned(),
                     };
                     let (bucket_store, key) = target.resolve(&location_url(&outer))?;
-                    if bucket_store.any_below(&join_key(&key, STATE_DIR))? {
-                        return Err(inside(&outer).into());
+                    match bucket_store.any_below(&join_key(&key, STATE_DIR)) {
+                        Ok(true) => return Err(inside(&outer).into()),
+                        Ok(false) => {}
+                        // A policy may let a run list its target's prefix and nothing above.
+                        Err(error) if error.is_access_denied() => {
+                            tracing::debug!(%outer, "may not list above the target; not checked");
+                        }
+                        Err(error) => return Err(error.into()),
                     }
                 }
             }

@@ -40,6 +40,13 @@ fn bucket(location: &str) -> &str {
     rest.split('/').next().unwrap_or(rest)
 }
 
+/// Whether S3 refused the request to these credentials (HTTP 403 `AccessDenied`), rather
+/// than failing it.
+pub(super) fn is_access_denied(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::PermissionDenied { .. })
+        || element(&error.to_string(), "Code") == Some("AccessDenied")
+}
+
 /// The one-line message for `operation` on `location` failing with `error`.
 pub(super) fn describe(operation: &str, location: &str, error: &object_store::Error) -> String {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -119,5 +126,7 @@ mod tests {
             source: Box::new(NoCredentials),
         };
         assert!(describe("list", "s3://b/", &credentials).contains("AWS_PROFILE"));
+        assert!(is_access_denied(&denied));
+        assert!(!is_access_denied(&expired) && !is_access_denied(&credentials));
     }
 }

@@ -71,6 +71,13 @@ pub enum StorageError {
     Changed { location: String, what: String },
 }
 
+impl StorageError {
+    /// Whether the store refused these credentials the request (S3's `AccessDenied`).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, StorageError::Request { error, .. } if failure::is_access_denied(error))
+    }
+}
+
 /// The runtime every storage call runs on: two threads suffice, the work is waiting on I/O.
 pub(crate) fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
