@@ -116,7 +116,7 @@ impl Driver {
         let run = super::run_id();
         let source = Source::open(&job.source, &job.storage)?;
         let target = Store::open(&job.target, &job.storage)?;
-        super::target::check_nesting(job, Some(&target))?;
+        super::target::check_placement(job, Some(&target))?;
         let lock = TargetLock::acquire(&target, &run, job.lock_stale_after)?;
         let mut record = RunRecord::started(&run, &super::job_service(job), super::unix_seconds());
         record::keep(&target, &record);

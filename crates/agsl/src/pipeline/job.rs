@@ -110,23 +110,6 @@ impl ConvertJob {
 
     /// Refuses settings that cannot work together, before anything is read or written.
     pub fn validate(&self) -> Result<(), String> {
-        // The other way round is fine: a target inside the source is left out of its listing.
-        match relative_below(&self.source, &self.target).as_deref() {
-            Some("") => {
-                return Err(format!(
-                    "source and target are the same, `{}`; convert into a folder of its own",
-                    self.target
-                ));
-            }
-            Some(_) => {
-                return Err(format!(
-                    "source `{}` is inside the target `{}`, whose table would hold the logs; \
-                     convert into a folder of its own",
-                    self.source, self.target
-                ));
-            }
-            None => {}
-        }
         if let Some(account) = &self.account_id {
             if !agsl_formats::is_account_id(account) {
                 return Err(format!("account id `{account}` is not 12 digits"));
@@ -158,7 +141,7 @@ impl ConvertJob {
 }
 
 /// The path of `inner` below `outer` (empty if they are the same), `None` if it is not below.
-fn relative_below(inner: &Location, outer: &Location) -> Option<String> {
+pub(super) fn relative_below(inner: &Location, outer: &Location) -> Option<String> {
     match (inner, outer) {
         (Location::Local(inner), Location::Local(outer)) => {
             let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
@@ -762,13 +745,6 @@ mod tests {
         assert_eq!(job.validate(), Ok(()));
         job.rejects = Some(s3("s3://logs/quarantine"));
         assert!(job.validate().unwrap_err().contains("inside the source"));
-        job.rejects = None;
-        job.source = s3("s3://lake/alb");
-        assert!(job.validate().unwrap_err().contains("are the same"));
-        job.source = s3("s3://lake/alb/logs");
-        assert!(job.validate().unwrap_err().contains("is inside the target"));
-        job.source = s3("s3://lake");
-        assert_eq!(job.validate(), Ok(()), "a target inside the source is fine");
     }
 
     #[test]

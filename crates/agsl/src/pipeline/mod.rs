@@ -52,7 +52,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
         let source = Source::open(&job.source, &job.storage)?;
         // A dry run does not even create the target folder.
         let target = Store::open_existing(&job.target, &job.storage)?;
-        target::check_nesting(job, target.as_ref())?;
+        target::check_placement(job, target.as_ref())?;
         let ledger = match &target {
             Some(target) => CommitLog::read(target)?.0.into_ledger(),
             None => Ledger::default(),

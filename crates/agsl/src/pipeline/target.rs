@@ -13,6 +13,7 @@ use crate::state::{Ledger, STATE_DIR};
 use crate::storage::{Location, Store, join_key, location_url};
 
 use super::ConvertJob;
+use super::job::relative_below;
 
 /// Why a target cannot take a job. Each says what the target holds and what to do instead.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,13 @@ pub enum TargetConflict {
         path: String,
         wanted: PartitionLayout,
     },
+    #[error("source and target are the same, `{target}`; convert into a folder of its own")]
+    SourceIsTarget { target: String },
+    #[error(
+        "source `{logs}` is inside the target `{target}`, whose table would hold the logs; \
+         convert into a folder of its own"
+    )]
+    SourceInside { logs: String, target: String },
     #[error(
         "target `{target}` is inside the agsl target `{outer}`; convert into that one, or into a \
          folder outside it"
@@ -129,12 +137,30 @@ pub(crate) fn committed_layout<'a>(
     Some((TablePartitioning::layout_of(in_table), path))
 }
 
-/// Refuses a target inside another agsl target, or one that holds another in a folder of its
-/// own (not a partition's, not `_…`). Checked before a run writes its first state, so nothing
-/// is left in the other target; once the target has state it is not checked again, as a target
-/// made later inside or around it is refused by its own first run. `target` is `None` for a
-/// local folder a dry run found missing, which holds nothing.
-pub(crate) fn check_nesting(job: &ConvertJob, target: Option<&Store>) -> crate::Result<()> {
+/// Refuses a target that holds its own source (the table would hold the logs, and once the
+/// target has state its source's listing would leave them all out), a target inside another
+/// agsl target, and one that holds another in a folder of its own (not a partition's, not
+/// `_…`). A target inside its source is fine: the listing leaves it out. Checked before a run
+/// writes its first state, so nothing is left in the other target; once the target has state
+/// the nesting is not checked again, as a target made later inside or around it is refused by
+/// its own first run. `target` is `None` for a local folder a dry run found missing.
+pub(crate) fn check_placement(job: &ConvertJob, target: Option<&Store>) -> crate::Result<()> {
+    match relative_below(&job.source, &job.target).as_deref() {
+        Some("") => {
+            return Err(TargetConflict::SourceIsTarget {
+                target: job.target.to_string(),
+            }
+            .into());
+        }
+        Some(_) => {
+            return Err(TargetConflict::SourceInside {
+                logs: job.source.to_string(),
+                target: job.target.to_string(),
+            }
+            .into());
+        }
+        None => {}
+    }
     if let Some(target) = target
         && target.any_below(STATE_DIR)?
     {
@@ -207,7 +233,25 @@ fn outer_prefixes(prefix: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::outer_prefixes;
+    use super::*;
+
+    #[test]
+    fn a_target_may_be_inside_its_source_but_not_hold_it() {
+        let job = |source: &str, target: &str| {
+            let location = |text| Location::parse(text).unwrap();
+            ConvertJob::new(Format::Alb, location(source), location(target))
+        };
+        let placement = |source, target| check_placement(&job(source, target), None);
+        assert!(matches!(
+            placement("s3://lake/alb", "s3://lake/alb"),
+            Err(crate::Error::Target(TargetConflict::SourceIsTarget { .. }))
+        ));
+        assert!(matches!(
+            placement("s3://lake/alb/logs", "s3://lake/alb"),
+            Err(crate::Error::Target(TargetConflict::SourceInside { .. }))
+        ));
+        assert!(placement("s3://lake", "s3://lake/alb").is_ok());
+    }
 
     #[test]
     fn outer_prefixes_go_up_to_the_bucket_root() {
