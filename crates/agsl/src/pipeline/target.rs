@@ -4,7 +4,9 @@
 //! - another service's files in a table, or two partition layouts, are read back as one table
 //!   by every engine that reads the folder (Spark, DuckDB, Trino, Athena's projection);
 //! - a target inside another (or holding one as a table folder) has two ledgers over the same
-//!   files, so the objects both know convert twice.
+//!   files, so the objects both know convert twice;
+//! - a target holding its own source would hold the logs in its table. (A target inside its
+//!   source is fine: the source's listing leaves it out.)
 
 use agsl_formats::Format;
 
@@ -137,41 +139,49 @@ pub(crate) fn committed_layout<'a>(
     Some((TablePartitioning::layout_of(in_table), path))
 }
 
-/// Refuses a target that holds its own source (the table would hold the logs, and once the
-/// target has state its source's listing would leave them all out), a target inside another
-/// agsl target, and one that holds another in a folder of its own (not a partition's, not
-/// `_…`). A target inside its source is fine: the listing leaves it out. Checked before a run
-/// writes its first state, so nothing is left in the other target; once the target has state
-/// the nesting is not checked again, as a target made later inside or around it is refused by
-/// its own first run. `target` is `None` for a local folder a dry run found missing.
+/// Refuses a target that holds its own source, a target inside another agsl target, and one
+/// that holds another in a folder of its own (not a partition's, not `_…`). Checked before a
+/// run writes its first state, so nothing is left in the other target; once the target has
+/// state the nesting is not checked again, as a target made later inside or around it is
+/// refused by its own first run. `target` is `None` for a local folder a dry run found missing.
 pub(crate) fn check_placement(job: &ConvertJob, target: Option<&Store>) -> crate::Result<()> {
-    match relative_below(&job.source, &job.target).as_deref() {
-        Some("") => {
-            return Err(TargetConflict::SourceIsTarget {
-                target: job.target.to_string(),
-            }
-            .into());
-        }
-        Some(_) => {
-            return Err(TargetConflict::SourceInside {
-                logs: job.source.to_string(),
-                target: job.target.to_string(),
-            }
-            .into());
-        }
-        None => {}
-    }
+    check_source_outside(job)?;
     if let Some(target) = target
         && target.any_below(STATE_DIR)?
     {
         return Ok(());
     }
+    check_outer_targets(job, target)?;
+    match target {
+        Some(target) => check_inner_targets(job, target),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a source inside the target, or the same: once the target has state, the source's
+/// listing would leave all of it out.
+fn check_source_outside(job: &ConvertJob) -> Result<(), TargetConflict> {
+    match relative_below(&job.source, &job.target).as_deref() {
+        Some("") => Err(TargetConflict::SourceIsTarget {
+            target: job.target.to_string(),
+        }),
+        Some(_) => Err(TargetConflict::SourceInside {
+            logs: job.source.to_string(),
+            target: job.target.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a target below a folder or prefix holding `_agsl/`. On S3 a prefix the credentials
+/// may not list is passed over: a policy may let a run list its target's prefix and no more.
+fn check_outer_targets(job: &ConvertJob, target: Option<&Store>) -> crate::Result<()> {
     let inside = |outer: &Location| TargetConflict::InsideTarget {
         target: job.target.to_string(),
         outer: outer.to_string(),
     };
-    match &job.target {
-        Location::Local(path) => {
+    match (&job.target, target) {
+        (Location::Local(path), _) => {
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             for outer in path.ancestors().skip(1) {
                 if outer.join(STATE_DIR).is_dir() {
@@ -179,30 +189,30 @@ pub(crate) fn check_placement(job: &ConvertJob, target: Option<&Store>) -> crate
                 }
             }
         }
-        Location::S3 { bucket, prefix } => {
-            if let Some(target) = target {
-                for outer in outer_prefixes(prefix) {
-                    let outer = Location::S3 {
-                        bucket: bucket.clone(),
-                        prefix: outer.to_owned(),
-                    };
-                    let (bucket_store, key) = target.resolve(&location_url(&outer))?;
-                    match bucket_store.any_below(&join_key(&key, STATE_DIR)) {
-                        Ok(true) => return Err(inside(&outer).into()),
-                        Ok(false) => {}
-                        // A policy may let a run list its target's prefix and nothing above.
-                        Err(error) if error.is_access_denied() => {
-                            tracing::debug!(%outer, "may not list above the target; not checked");
-                        }
-                        Err(error) => return Err(error.into()),
+        (Location::S3 { bucket, prefix }, Some(target)) => {
+            for outer in outer_prefixes(prefix) {
+                let outer = Location::S3 {
+                    bucket: bucket.clone(),
+                    prefix: outer.to_owned(),
+                };
+                let (bucket_store, key) = target.resolve(&location_url(&outer))?;
+                match bucket_store.any_below(&join_key(&key, STATE_DIR)) {
+                    Ok(true) => return Err(inside(&outer).into()),
+                    Ok(false) => {}
+                    Err(error) if error.is_access_denied() => {
+                        tracing::debug!(%outer, "may not list above the target; not checked");
                     }
+                    Err(error) => return Err(error.into()),
                 }
             }
         }
+        (Location::S3 { .. }, None) => {}
     }
-    let Some(target) = target else {
-        return Ok(());
-    };
+    Ok(())
+}
+
+/// Refuses a target with an agsl target in one of its folders.
+fn check_inner_targets(job: &ConvertJob, target: &Store) -> crate::Result<()> {
     let (folders, _) = target.list_level("")?;
     for folder in folders {
         let name = folder.trim_end_matches('/');
