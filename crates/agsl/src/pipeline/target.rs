@@ -1,6 +1,7 @@
 //! What a target may take. A target holds one table (`--service alb`) or, with `--service
 //! auto`, one folder per table; in one partition layout; under one `_agsl/` state. A run that
-//! would break any of this is refused before it writes anything:
+//! would break any of this is refused before it converts anything (a target's own run history
+//! records the refusal; a target it is not yet gets no state at all):
 //! - another service's files in a table, or two partition layouts, are read back as one table
 //!   by every engine that reads the folder (Spark, DuckDB, Trino, Athena's projection);
 //! - a target inside another (or holding one as a table folder) has two ledgers over the same
