@@ -226,10 +226,16 @@ pub fn summary_line(s: &RunSummary) -> String {
     )
 }
 
-/// `catalog (local): 2 tables created, 0 updated, 0 columns added, 14 partitions added`
+/// `catalog (local): 2 tables created, 0 updated, 0 columns added, 14 partitions added`, and
+/// `, 3 partitions moved` when a moved target's partitions were repointed.
 pub fn catalog_line(c: &agsl::catalog::CatalogSummary) -> String {
+    let moved = if c.partitions_moved > 0 {
+        format!(", {} partitions moved", thousands(c.partitions_moved))
+    } else {
+        String::new()
+    };
     format!(
-        "catalog ({}): {} tables created, {} updated, {} columns added, {} partitions added",
+        "catalog ({}): {} tables created, {} updated, {} columns added, {} partitions added{moved}",
         c.catalog,
         thousands(c.tables_created),
         thousands(c.tables_updated),

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use agsl::catalog::{Catalog, GlueCatalog, converted_table, raw_table};
+use agsl::catalog::{Catalog, GlueCatalog, Partition, converted_table, raw_table};
 use agsl::sample::write_sample;
 use agsl::sink::{PartitionLayout, TablePartitioning};
 use agsl::storage::{Location, StorageOptions, Store};
@@ -293,6 +293,43 @@ fn more_than_a_thousand_partitions_are_all_registered_in_glue() {
         registered(&glue, "aws_service_logs_raw", "alb_raw_logs").len(),
         1_050
     );
+
+    // Partitions pointed elsewhere (edited by hand, or registered by an older tool) are
+    // repointed by the next run that lists them, a hundred to a request.
+    let table = glue.table("aws_service_logs", "alb").unwrap().unwrap();
+    let elsewhere: Vec<Partition> = glue
+        .partitions("aws_service_logs", "alb")
+        .unwrap()
+        .into_iter()
+        .map(|p| Partition {
+            location: p.location.replace("/alb/", "/elsewhere/"),
+            ..p
+        })
+        .collect();
+    assert_eq!(glue.move_partitions(&table, &elsewhere).unwrap(), 1_050);
+    assert!(
+        registered(&glue, "aws_service_logs", "alb")
+            .iter()
+            .all(|p| p.contains("/elsewhere/region="))
+    );
+    let plan = SamplePlan {
+        objects: 1,
+        lines_per_object: 2,
+        start_micros: (first + 1_050) * MICROS_PER_DAY + 12 * 3_600_000_000,
+        ..SamplePlan::default()
+    };
+    write_sample(Format::Alb, plan, &source).unwrap();
+    let next = convert_glue(
+        "alb",
+        source.to_str().unwrap(),
+        target.to_str().unwrap(),
+        &[],
+    );
+    assert_eq!(next["catalog"]["partitions_added"], 2, "{next}");
+    assert_eq!(next["catalog"]["partitions_moved"], 1_050, "{next}");
+    let partitions = written(&Location::Local(target.clone()));
+    assert_eq!(partitions.len(), 1_051);
+    assert_eq!(registered(&glue, "aws_service_logs", "alb"), partitions);
 }
 
 #[test]

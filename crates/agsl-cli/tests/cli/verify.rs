@@ -1,6 +1,6 @@
 //! `agsl verify`: a converted target is clean; each way of breaking it on purpose (a file
 //! deleted, a stray file, a source object deleted or added, a catalog partition removed or
-//! added, a row count edited) is named, exactly, on its own line, with exit code 1.
+//! added, a row count edited, the target moved) is named, exactly, on its own line, with exit code 1.
 
 use std::path::{Path, PathBuf};
 
@@ -538,4 +538,84 @@ fn a_killed_run_is_named_until_the_next_run_finishes_it() {
     assert_eq!(after["failed_runs_recent"], 1, "the killed run: {after}");
     let good: u64 = expected.values().map(|(good, _)| good).sum();
     assert_eq!(after["tables"][0]["rows"], good);
+}
+
+/// The converted table's location and its partitions' locations in the local catalog.
+fn catalog_locations(target: &Path) -> (String, Vec<String>) {
+    let catalog = local_catalog(target);
+    let table = catalog
+        .query_row(
+            "SELECT location FROM tables WHERE name = 'alb'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let partitions = catalog
+        .prepare("SELECT location FROM partitions WHERE table_name = 'alb' ORDER BY location")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (table, partitions)
+}
+
+#[test]
+fn a_moved_target_is_named_and_the_next_run_repoints_its_partitions() {
+    let (dir, source, target) = converted();
+    let (old_table, old_partitions) = catalog_locations(&target);
+    assert!(!old_partitions.is_empty());
+    let moved = dir.path().join("moved");
+    std::fs::rename(&target, &moved).unwrap();
+    let new_table = old_table.replace("/alb/", "/moved/");
+    assert_ne!(new_table, old_table);
+
+    let (code, lines) = verify(&source, &moved, &[]);
+    assert_eq!(code, 1, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "table elsewhere: aws_service_logs.alb reads {old_table}, its data is at {new_table} (the next run repoints it)"
+        )
+    );
+    let elsewhere = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with("partition elsewhere: aws_service_logs.alb region="))
+            .count()
+    };
+    assert_eq!(elsewhere(&lines), old_partitions.len(), "{lines:?}");
+    assert_eq!(lines.len(), 1 + old_partitions.len(), "{lines:?}");
+
+    // A run before partitions were repointed moved the table alone: that half is healed too.
+    local_catalog(&moved)
+        .execute(
+            "UPDATE tables SET location = ?1 WHERE name = 'alb'",
+            [&new_table],
+        )
+        .unwrap();
+    let (code, lines) = verify(&source, &moved, &[]);
+    assert_eq!(code, 1, "{lines:?}");
+    assert_eq!(elsewhere(&lines), lines.len(), "{lines:?}");
+
+    let output = convert("alb", &source, &moved, &["-q", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["objects"], 0);
+    assert_eq!(
+        summary["catalog"]["partitions_moved"],
+        old_partitions.len() as u64
+    );
+    let (table, partitions) = catalog_locations(&moved);
+    assert_eq!(table, new_table);
+    let expected: Vec<String> = old_partitions
+        .iter()
+        .map(|p| p.replace("/alb/", "/moved/"))
+        .collect();
+    assert_eq!(partitions, expected);
+    assert_eq!(verify(&source, &moved, &[]), (0, vec![]));
+
+    let again = convert("alb", &source, &moved, &["-q", "--json"]);
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["catalog"]["partitions_moved"], 0);
 }

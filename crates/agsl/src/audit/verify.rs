@@ -9,8 +9,9 @@
 //!   folders that no commit names, no commit whose files are still staged, and each file's
 //!   per-object row counts adding up to its rows, all from objects the ledger counts as
 //!   converted.
-//! - **Catalog:** the raw and converted tables exist, every partition with data is registered
-//!   and no registered converted partition points at a folder without committed files.
+//! - **Catalog:** the raw and converted tables exist where their data is, every partition with
+//!   data is registered at the folder its files are in, and no registered converted partition
+//!   points at a folder without committed files.
 //! - **Deep:** every file is read and its rows per source object compared with the ledger.
 //!
 //! File and catalog checks cover the whole target; source checks cover the window.
@@ -21,7 +22,7 @@ use serde::Serialize;
 
 use super::{AuditError, TargetState, deep, format_of, now};
 use crate::ConvertJob;
-use crate::catalog::{CatalogKind, LOCAL_CATALOG_KEY, Partition, plan_tables};
+use crate::catalog::{CatalogKind, LOCAL_CATALOG_KEY, Partition, plan_tables, same_folder};
 use crate::pipeline::{check_tables, committed_layout, open_catalog, plan_listing, service_tables};
 use crate::source::Source;
 use crate::state::{DamagedCheckpoint, FileEntry, STATE_DIR, read_runs};
@@ -99,6 +100,19 @@ pub enum Discrepancy {
         table: String,
         partition: String,
     },
+    /// A table whose location is not where its data is (a target or source that has moved).
+    TableElsewhere {
+        table: String,
+        location: String,
+        expected: String,
+    },
+    /// A registered partition whose location is not the folder its files are in.
+    PartitionElsewhere {
+        table: String,
+        partition: String,
+        location: String,
+        expected: String,
+    },
 }
 
 impl std::fmt::Display for Discrepancy {
@@ -162,6 +176,23 @@ impl std::fmt::Display for Discrepancy {
             Discrepancy::PartitionOrphan { table, partition } => write!(
                 f,
                 "partition without data: {table} {partition} is registered but no committed file is in it"
+            ),
+            Discrepancy::TableElsewhere {
+                table,
+                location,
+                expected,
+            } => write!(
+                f,
+                "table elsewhere: {table} reads {location}, its data is at {expected} (the next run repoints it)"
+            ),
+            Discrepancy::PartitionElsewhere {
+                table,
+                partition,
+                location,
+                expected,
+            } => write!(
+                f,
+                "partition elsewhere: {table} {partition} reads {location}, its files are in {expected} (the next run repoints it)"
             ),
         }
     }
@@ -430,6 +461,13 @@ fn check_catalog(
                 found.push(Discrepancy::TableMissing { table: name });
                 continue;
             };
+            if !same_folder(&registered.location, &table.location) {
+                found.push(Discrepancy::TableElsewhere {
+                    table: name.clone(),
+                    location: registered.location.clone(),
+                    expected: table.location.clone(),
+                });
+            }
             if registered.projected() {
                 continue;
             }
@@ -462,24 +500,37 @@ struct PartitionCheck<'a> {
 
 impl PartitionCheck<'_> {
     /// Partitions the ledger gives against the ones registered, matched by their values.
-    fn compare(
+    fn compare<'p>(
         &self,
-        expected: &[Partition],
-        registered: &[Partition],
+        expected: &'p [Partition],
+        registered: &'p [Partition],
         found: &mut Vec<Discrepancy>,
     ) {
-        let values = |p: &[Partition]| -> BTreeSet<Vec<String>> {
-            p.iter().map(|p| p.values.clone()).collect()
+        let by_values = |p: &'p [Partition]| -> BTreeMap<&'p [String], &'p str> {
+            p.iter()
+                .map(|p| (p.values.as_slice(), p.location.as_str()))
+                .collect()
         };
-        let (expected, registered) = (values(expected), values(registered));
-        for values in expected.difference(&registered) {
-            found.push(Discrepancy::PartitionMissing {
-                table: self.table.to_owned(),
-                partition: self.name(values),
-            });
+        let (expected, registered) = (by_values(expected), by_values(registered));
+        for (values, folder) in &expected {
+            match registered.get(values) {
+                None => found.push(Discrepancy::PartitionMissing {
+                    table: self.table.to_owned(),
+                    partition: self.name(values),
+                }),
+                Some(location) if !same_folder(location, folder) => {
+                    found.push(Discrepancy::PartitionElsewhere {
+                        table: self.table.to_owned(),
+                        partition: self.name(values),
+                        location: (*location).to_owned(),
+                        expected: (*folder).to_owned(),
+                    });
+                }
+                Some(_) => {}
+            }
         }
         if self.extra_is_wrong {
-            for values in registered.difference(&expected) {
+            for values in registered.keys().filter(|v| !expected.contains_key(*v)) {
                 found.push(Discrepancy::PartitionOrphan {
                     table: self.table.to_owned(),
                     partition: self.name(values),

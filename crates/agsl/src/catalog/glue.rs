@@ -1,8 +1,9 @@
 //! The AWS Glue Data Catalog through `aws-sdk-glue`: the standard credential chain and region,
 //! `--endpoint-url` for emulators. Throttling and transient failures are retried by the SDK
 //! (standard mode, up to 10 attempts); partitions are added in batches of 100, the most
-//! `BatchCreatePartition` takes, with `AlreadyExists` answers counted as present; every listing
-//! follows `NextToken` to the end, so no partition is missed however many there are.
+//! `BatchCreatePartition` takes, with `AlreadyExists` answers counted as present, and repointed
+//! in batches of 100 too (`BatchUpdatePartition`); every listing follows `NextToken` to the end,
+//! so no partition is missed however many there are.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +14,7 @@ use aws_sdk_glue::types as glue;
 use super::{Catalog, CatalogError, Column, Partition, StorageFormat, TableDefinition};
 use crate::storage::{StorageOptions, runtime};
 
-/// `BatchCreatePartition` takes at most this many partitions a call.
+/// `BatchCreatePartition` and `BatchUpdatePartition` take at most this many partitions a call.
 const PARTITIONS_PER_BATCH: usize = 100;
 /// `GetPartitions` page size (its maximum).
 const PARTITIONS_PER_PAGE: i32 = 1000;
@@ -123,6 +124,17 @@ fn storage_descriptor(
                 .set_parameters(Some(hash_map(&table.storage.serde_parameters)))
                 .build(),
         )
+        .build())
+}
+
+/// A partition of `table` as Glue takes it: its values, and the table's storage at its location.
+fn partition_input(
+    table: &TableDefinition,
+    partition: &Partition,
+) -> Result<glue::PartitionInput, CatalogError> {
+    Ok(glue::PartitionInput::builder()
+        .set_values(Some(partition.values.clone()))
+        .storage_descriptor(storage_descriptor(table, &partition.location)?)
         .build())
 }
 
@@ -357,12 +369,7 @@ impl Catalog for GlueCatalog {
         for chunk in partitions.chunks(PARTITIONS_PER_BATCH) {
             let inputs = chunk
                 .iter()
-                .map(|p| {
-                    Ok(glue::PartitionInput::builder()
-                        .set_values(Some(p.values.clone()))
-                        .storage_descriptor(storage_descriptor(table, &p.location)?)
-                        .build())
-                })
+                .map(|p| partition_input(table, p))
                 .collect::<Result<Vec<_>, CatalogError>>()?;
             let output = runtime()
                 .block_on(
@@ -398,5 +405,53 @@ impl Catalog for GlueCatalog {
             added += (chunk.len() - existing) as u64;
         }
         Ok(added)
+    }
+
+    fn move_partitions(
+        &self,
+        table: &TableDefinition,
+        partitions: &[Partition],
+    ) -> Result<u64, CatalogError> {
+        let name = table.qualified_name();
+        let mut moved = 0;
+        for chunk in partitions.chunks(PARTITIONS_PER_BATCH) {
+            let entries = chunk
+                .iter()
+                .map(|p| {
+                    glue::BatchUpdatePartitionRequestEntry::builder()
+                        .set_partition_value_list(Some(p.values.clone()))
+                        .partition_input(partition_input(table, p)?)
+                        .build()
+                        .map_err(|e| build_error(&name, e))
+                })
+                .collect::<Result<Vec<_>, CatalogError>>()?;
+            let output = runtime()
+                .block_on(
+                    self.client
+                        .batch_update_partition()
+                        .database_name(&table.database)
+                        .table_name(&table.name)
+                        .set_entries(Some(entries))
+                        .send(),
+                )
+                .map_err(|e| request_error("move partitions of", &name, e))?;
+            if let Some(error) = output.errors().first() {
+                let detail = error.error_detail();
+                return Err(CatalogError::Request {
+                    catalog: "glue",
+                    operation: "move partitions of",
+                    name,
+                    message: format!(
+                        "partition ({}): {}: {}",
+                        error.partition_value_list().join(", "),
+                        detail.and_then(|d| d.error_code()).unwrap_or("error"),
+                        detail.and_then(|d| d.error_message()).unwrap_or_default()
+                    ),
+                    retryable: false,
+                });
+            }
+            moved += chunk.len() as u64;
+        }
+        Ok(moved)
     }
 }

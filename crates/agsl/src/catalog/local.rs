@@ -278,6 +278,10 @@ impl Catalog for LocalCatalog {
         "local"
     }
 
+    fn lists_cheaply(&self) -> bool {
+        true
+    }
+
     fn ensure_database(&self, name: &str) -> Result<(), CatalogError> {
         self.with(|c| {
             c.execute(
@@ -362,6 +366,33 @@ impl Catalog for LocalCatalog {
             }
             transaction.commit()?;
             Ok(added)
+        })
+    }
+
+    fn move_partitions(
+        &self,
+        table: &TableDefinition,
+        partitions: &[Partition],
+    ) -> Result<u64, CatalogError> {
+        self.with(|c| {
+            let transaction = c.transaction()?;
+            let mut moved = 0;
+            {
+                let mut update = transaction.prepare(
+                    "UPDATE partitions SET location = ?4
+                     WHERE database = ?1 AND table_name = ?2 AND partition_values = ?3",
+                )?;
+                for partition in partitions {
+                    moved += update.execute(params![
+                        table.database,
+                        table.name,
+                        to_json(&partition.values),
+                        partition.location,
+                    ])? as u64;
+                }
+            }
+            transaction.commit()?;
+            Ok(moved)
         })
     }
 

@@ -23,7 +23,8 @@ pub use hive::{converted_table, hive_type};
 pub use local::{LOCAL_CATALOG_KEY, LocalCatalog};
 pub use raw::raw_table;
 pub use sync::{
-    CatalogSummary, PlannedTable, ServiceTables, TableNames, check_owners, plan_tables, sync,
+    CatalogSummary, PlannedTable, ServiceTables, TableNames, check_owners, plan_tables,
+    same_folder, sync,
 };
 
 /// Checks a database or table name: Athena takes 1 to 255 lowercase letters, digits and
@@ -180,6 +181,13 @@ pub trait Catalog: Send + Sync {
         false
     }
 
+    /// Whether listing a table's partitions costs no request (the local SQLite file), so every
+    /// sync compares them all instead of trusting `agsl.commit`. That also repoints partitions
+    /// that a moved target's earlier runs left at the old folder.
+    fn lists_cheaply(&self) -> bool {
+        false
+    }
+
     /// Creates the database unless it exists.
     fn ensure_database(&self, name: &str) -> Result<(), CatalogError>;
 
@@ -200,6 +208,14 @@ pub trait Catalog: Send + Sync {
     /// Registers partitions, tolerating ones that exist already; returns how many were new.
     /// Each partition reads its files with the table's storage format.
     fn add_partitions(
+        &self,
+        table: &TableDefinition,
+        partitions: &[Partition],
+    ) -> Result<u64, CatalogError>;
+
+    /// Points registered partitions (matched by their values) at new locations, as when the
+    /// target has moved; returns how many it changed. Partitions not registered are left out.
+    fn move_partitions(
         &self,
         table: &TableDefinition,
         partitions: &[Partition],

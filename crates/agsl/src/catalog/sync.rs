@@ -82,6 +82,8 @@ pub struct CatalogSummary {
     pub columns_added: u64,
     /// Partitions registered by this sync, raw and converted tables together.
     pub partitions_added: u64,
+    /// Registered partitions pointed at the folder their files are in now (a moved target).
+    pub partitions_moved: u64,
 }
 
 /// A table as the ledger says it should be, with the partitions it should have.
@@ -251,26 +253,38 @@ fn apply(
                 catalog.update_table(&wanted)?;
                 summary.tables_updated += 1;
             }
-            // Switching projection off leaves partitions to register however recent the table.
-            existing.parameters.get(COMMIT_PARAMETER) == commit.as_ref()
+            // Switching projection off leaves partitions to register however recent the table,
+            // and a table that has moved (a local target's folder) has partitions to repoint.
+            !catalog.lists_cheaply()
+                && existing.parameters.get(COMMIT_PARAMETER) == commit.as_ref()
                 && existing.projected() == wanted.projected()
+                && same_folder(&existing.location, &wanted.location)
         }
     };
     if in_line {
         return Ok(());
     }
     if !wanted.projected() && !partitions.is_empty() {
-        let registered: BTreeSet<Vec<String>> = catalog
+        let registered: BTreeMap<Vec<String>, String> = catalog
             .partitions(&wanted.database, &wanted.name)?
             .into_iter()
-            .map(|p| p.values)
+            .map(|p| (p.values, p.location))
             .collect();
-        let missing: Vec<Partition> = partitions
-            .into_iter()
-            .filter(|p| !registered.contains(&p.values))
-            .collect();
+        let (mut missing, mut moved) = (Vec::new(), Vec::new());
+        for partition in partitions {
+            match registered.get(&partition.values) {
+                None => missing.push(partition),
+                Some(location) if !same_folder(location, &partition.location) => {
+                    moved.push(partition);
+                }
+                Some(_) => {}
+            }
+        }
         if !missing.is_empty() {
             summary.partitions_added += catalog.add_partitions(&wanted, &missing)?;
+        }
+        if !moved.is_empty() {
+            summary.partitions_moved += catalog.move_partitions(&wanted, &moved)?;
         }
     }
     if let Some(commit) = commit {
@@ -460,6 +474,12 @@ fn raw_partitions(folders: &BTreeSet<String>, by_account: bool) -> Vec<Partition
         .into_iter()
         .map(|(values, location)| Partition { values, location })
         .collect()
+}
+
+/// Whether two folder URLs name the same folder (one may lack the trailing `/`, as in tables
+/// made by other tools).
+pub fn same_folder(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
 /// `url` (a folder, ending in `/`) without its last `n` folders.

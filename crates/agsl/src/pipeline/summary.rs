@@ -203,6 +203,7 @@ struct CatalogJson<'a> {
     tables_updated: u64,
     columns_added: u64,
     partitions_added: u64,
+    partitions_moved: u64,
 }
 
 impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
@@ -243,6 +244,7 @@ impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
                 tables_updated: c.tables_updated,
                 columns_added: c.columns_added,
                 partitions_added: c.partitions_added,
+                partitions_moved: c.partitions_moved,
             }),
         }
     }

@@ -71,6 +71,7 @@ pub(crate) fn update_catalog(
         updated = summary.tables_updated,
         columns_added = summary.columns_added,
         partitions_added = summary.partitions_added,
+        partitions_moved = summary.partitions_moved,
         "catalog up to date"
     );
     Ok(Some(summary))
