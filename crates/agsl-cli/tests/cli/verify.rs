@@ -619,3 +619,32 @@ fn a_moved_target_is_named_and_the_next_run_repoints_its_partitions() {
     let again: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(again["catalog"]["partitions_moved"], 0);
 }
+
+#[test]
+fn a_target_fed_from_two_sources_is_clean_against_each() {
+    let (dir, source, target) = converted();
+    // A second source (another account's bucket, say) with objects of its own into the same
+    // target: the raw table now reads that source, and each source verifies on its own.
+    let other = dir.path().join("other");
+    let plan = agsl_formats::sample::SamplePlan {
+        objects: 3,
+        lines_per_object: 10,
+        seed: 7,
+        ..agsl_formats::sample::SamplePlan::default()
+    };
+    agsl::sample::write_sample(agsl_formats::Format::Alb, plan, &other).unwrap();
+    let output = convert("alb", &other, &target, &["-q"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for (source, objects) in [(&source, 12), (&other, 3)] {
+        assert_eq!(verify(source, &target, &[]), (0, vec![]));
+        let report = verify_json(source, &target, &[]);
+        assert_eq!(report["objects_listed"], objects, "{report}");
+        assert_eq!(report["objects_converted"], objects, "{report}");
+    }
+    // Half of one source's objects gone: the count says so.
+    let objects = files_below(&other);
+    std::fs::remove_file(&objects[0]).unwrap();
+    let report = verify_json(&other, &target, &[]);
+    assert_eq!(report["objects_listed"], 2, "{report}");
+    assert_eq!(report["objects_converted"], 2, "{report}");
+}
