@@ -407,15 +407,15 @@ fn a_table_another_target_keeps_is_refused_not_repointed() {
         args.extend_from_slice(extra);
         agsl(&args)
     };
-    assert_one_line_error(
-        &convert_second(&[]),
-        2,
-        &format!(
-            "table `aws_service_logs.alb` is the table of `{}`, not of this target `{}`",
-            url(&first).trim_end_matches('/'),
-            url(&second).trim_end_matches('/')
-        ),
+    let refusal = format!(
+        "table `aws_service_logs.alb` is the table of `{}`, not of this target `{}`",
+        url(&first).trim_end_matches('/'),
+        url(&second).trim_end_matches('/')
     );
+    // A dry run says so too, and leaves no folder behind.
+    assert_one_line_error(&convert_second(&["--dry-run"]), 2, &refusal);
+    assert!(!second.exists());
+    assert_one_line_error(&convert_second(&[]), 2, &refusal);
     assert_eq!(
         glue.table("aws_service_logs", "alb").unwrap().unwrap(),
         kept

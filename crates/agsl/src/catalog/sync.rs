@@ -327,20 +327,18 @@ fn check_owner(
     target: &str,
     converted: bool,
 ) -> Result<(), CatalogError> {
-    let folder = |url: &str| url.trim_end_matches('/').to_owned();
     let owner = match existing.parameters.get(TARGET_PARAMETER) {
-        Some(owner) => folder(owner),
-        None if converted => folder(&existing.location),
+        Some(owner) => owner,
+        None if converted => &existing.location,
         None => return Ok(()),
     };
-    let target = folder(target);
-    if owner == target {
+    if same_folder(owner, target) {
         return Ok(());
     }
     Err(CatalogError::OtherTarget {
         table: existing.qualified_name(),
-        owner,
-        target,
+        owner: owner.trim_end_matches('/').to_owned(),
+        target: target.trim_end_matches('/').to_owned(),
     })
 }
 

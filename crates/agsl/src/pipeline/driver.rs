@@ -375,15 +375,7 @@ fn prepare(
     crate::spool::remove_abandoned();
     super::target::check_holdings(job, log.ledger())?;
     let plan = super::plan::plan(job, source, log.ledger())?;
-    // The tables the catalog update will keep: the job's, or with `auto` the target's and new.
-    let formats: BTreeSet<Format> = match job.format {
-        Some(format) => BTreeSet::from([format]),
-        None => (log.ledger().tables().into_keys())
-            .filter_map(|service| service.parse().ok())
-            .chain(plan.groups.keys().copied())
-            .collect(),
-    };
-    tables::check_catalog_owners(job, target, formats)?;
+    tables::check_catalog_owners(job, tables::table_formats(job, log.ledger(), &plan))?;
     let (count, bytes) = plan.tasks().fold((0, 0), |(n, b), t| (n + 1, b + t.size));
     progress.objects_total.store(count, Ordering::Relaxed);
     progress.source_bytes_total.store(bytes, Ordering::Relaxed);

@@ -59,6 +59,7 @@ pub fn convert(job: &ConvertJob, progress: &Progress) -> Result<RunSummary> {
         };
         target::check_holdings(job, &ledger)?;
         let plan = plan::plan(job, &source, &ledger)?;
+        tables::check_catalog_owners(job, tables::table_formats(job, &ledger, &plan))?;
         return Ok(dry_run_summary(job, &source, &plan, started));
     }
     // The driver validates the job.

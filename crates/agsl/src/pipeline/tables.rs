@@ -13,9 +13,10 @@ use crate::catalog::{
 };
 use crate::source::{Source, is_corrupt_data, open_decompressed_head};
 use crate::state::Ledger;
-use crate::storage::Store;
+use crate::storage::{Store, location_url};
 
 use super::ConvertJob;
+use super::plan::Plan;
 
 /// Opens the catalog a job names; `None` for `CatalogKind::None`.
 pub(crate) fn open_catalog(
@@ -93,7 +94,7 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
     };
     let location = match &target {
         Some(target) => target.url(""),
-        None => crate::storage::location_url(&job.target),
+        None => location_url(&job.target),
     };
     let this_year = agsl_formats::time::civil_from_days(super::unix_seconds() as i64 / 86_400).0;
     super::target::check_tables(job, &ledger)?;
@@ -152,11 +153,22 @@ pub fn table_ddl(job: &ConvertJob, projection_only: bool) -> crate::Result<Strin
     Ok(sql)
 }
 
+/// The services whose tables a run's catalog update keeps: the job's, or with `auto` the
+/// target's and those of the planned objects.
+pub(crate) fn table_formats(job: &ConvertJob, ledger: &Ledger, plan: &Plan) -> BTreeSet<Format> {
+    match job.format {
+        Some(format) => BTreeSet::from([format]),
+        None => (ledger.tables().into_keys())
+            .filter_map(|service| service.parse().ok())
+            .chain(plan.groups.keys().copied())
+            .collect(),
+    }
+}
+
 /// Before a run converts anything: refuses the tables of `formats` in a shared catalog (Glue)
 /// that another target keeps, which the catalog update after the commits would refuse.
 pub(crate) fn check_catalog_owners(
     job: &ConvertJob,
-    target: &Store,
     formats: impl IntoIterator<Item = Format>,
 ) -> Result<(), CatalogError> {
     if job.catalog.kind != CatalogKind::Glue {
@@ -164,7 +176,7 @@ pub(crate) fn check_catalog_owners(
     }
     let catalog = GlueCatalog::connect(&job.storage)?;
     for format in formats {
-        let location = target.url(table_folder(job, format));
+        let location = location_url(&job.target.join(table_folder(job, format)));
         catalog::check_owners(&catalog, &table_names(job, format), &location)?;
     }
     Ok(())
