@@ -91,6 +91,8 @@ pub fn parse(text: &str, path: &str, names: &[String]) -> Result<Vec<NamedJob>, 
             "no jobs: add a table such as `[alb_prod]` with service, source and target".into(),
         ));
     }
+    crate::pipeline::check_jobs_apart(jobs.iter().map(|j| (j.name.as_str(), &j.job)))
+        .map_err(invalid)?;
     if names.is_empty() {
         return Ok(jobs);
     }
@@ -290,6 +292,54 @@ rejects = "s3://lake/cloudfront/_bad"
         let bad = text.replace("partitioning = \"account\"\n", "");
         let error = parse(&bad, "agsl.toml", &[]).unwrap_err().to_string();
         assert!(error.contains("for the account partitioning"), "{error}");
+    }
+
+    #[test]
+    fn jobs_no_target_could_take_together_are_refused_before_any_runs() {
+        let config = |first: &str, second: &str| {
+            format!(
+                "[a]\nservice = \"alb\"\nsource = \"s3://logs/a/\"\ntarget = \"{first}\"\n\
+                 [b]\nservice = \"{second}\"\nsource = \"s3://logs/b/\"\ntarget = \"s3://lake/alb\"\n"
+            )
+        };
+        // One service from two sources into one target, or targets side by side: fine.
+        for (first, second) in [
+            ("s3://lake/alb", "alb"),
+            ("s3://lake/alb/", "alb"),
+            ("s3://lake/alb2", "elb"),
+            ("s3://other/alb", "elb"),
+        ] {
+            let text = config(first, second);
+            assert_eq!(parse(&text, "agsl.toml", &[]).unwrap().len(), 2, "{text}");
+        }
+        let refused = [
+            (
+                "s3://lake/alb",
+                "elb",
+                "jobs `a` (alb) and `b` (elb) convert into the same target `s3://lake/alb`",
+            ),
+            (
+                "s3://lake/alb",
+                "auto",
+                "jobs `a` (alb) and `b` (auto) convert into the same target",
+            ),
+            (
+                "s3://lake",
+                "alb",
+                "the targets of jobs `a` (`s3://lake`) and `b` (`s3://lake/alb`) are one inside the other",
+            ),
+            ("s3://lake/alb/x", "alb", "are one inside the other"),
+        ];
+        for (first, second, expected) in refused {
+            let error = parse(&config(first, second), "agsl.toml", &["a".into()])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+        let local = "[a]\nservice = \"alb\"\nsource = \"/logs/a\"\ntarget = \"/lake\"\n\
+                     [b]\nservice = \"alb\"\nsource = \"/logs/b\"\ntarget = \"/lake/./b\"\n";
+        let error = parse(local, "agsl.toml", &[]).unwrap_err().to_string();
+        assert!(error.contains("one inside the other"), "{error}");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use summary::{PlannedObject, Progress, RunSummary};
 pub use tables::table_ddl;
 pub(crate) use tables::{open_catalog, service_tables};
 pub use target::TargetConflict;
-pub(crate) use target::{check_tables, committed_layout};
+pub(crate) use target::{check_jobs_apart, check_tables, committed_layout};
 pub use unit::{UnitOutput, UnitTally, WorkUnit, convert_unit};
 
 use crate::error::Result;

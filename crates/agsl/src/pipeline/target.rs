@@ -231,6 +231,42 @@ fn check_inner_targets(job: &ConvertJob, target: &Store) -> crate::Result<()> {
     Ok(())
 }
 
+/// Refuses jobs of one config file that no target could take together, before any of them
+/// runs: two services (or one and `auto`) into one target, or one job's target inside
+/// another's. Each job alone would pass the checks above until the other had run. Jobs of
+/// one service into one target (from two sources, say) are fine.
+pub(crate) fn check_jobs_apart<'a>(
+    jobs: impl IntoIterator<Item = (&'a str, &'a ConvertJob)>,
+) -> Result<(), String> {
+    let jobs: Vec<_> = jobs.into_iter().collect();
+    let service = |job: &ConvertJob| job.format.map_or("auto".to_owned(), |f| f.to_string());
+    for (i, &(name, job)) in jobs.iter().enumerate() {
+        for &(other_name, other) in &jobs[..i] {
+            match relative_below(&job.target, &other.target).as_deref() {
+                Some("") if job.format != other.format => {
+                    return Err(format!(
+                        "jobs `{other_name}` ({}) and `{name}` ({}) convert into the same target \
+                         `{}`, which holds one service's table; give each a target of its own",
+                        service(other),
+                        service(job),
+                        job.target
+                    ));
+                }
+                Some("") => continue,
+                Some(_) => {}
+                None if relative_below(&other.target, &job.target).is_none() => continue,
+                None => {}
+            }
+            return Err(format!(
+                "the targets of jobs `{other_name}` (`{}`) and `{name}` (`{}`) are one inside the \
+                 other, and would convert the same objects twice; give each a folder of its own",
+                other.target, job.target
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The prefixes that hold `prefix` in its bucket, nearest first, down to the bucket's root.
 fn outer_prefixes(prefix: &str) -> Vec<&str> {
     let mut outer = Vec::new();
