@@ -648,3 +648,38 @@ fn a_target_fed_from_two_sources_is_clean_against_each() {
     assert_eq!(report["objects_listed"], 2, "{report}");
     assert_eq!(report["objects_converted"], 2, "{report}");
 }
+
+#[test]
+fn the_same_deliveries_converted_from_a_copy_are_named() {
+    let (dir, source, target) = converted();
+    // A replica of the bucket made the source: the ledger knows objects by URL, so its copies
+    // convert again; verify names each delivery and both of its URLs.
+    let replica = dir.path().join("replica");
+    let objects = files_below(&source);
+    for object in &objects {
+        let copy = replica.join(object.strip_prefix(&source).unwrap());
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(object, &copy).unwrap();
+    }
+    assert_eq!(verify(&replica, &target, &[]).0, 1, "not converted yet");
+    let output = convert("alb", &replica, &target, &["-q"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for side in [&source, &replica] {
+        let (code, lines) = verify(side, &target, &[]);
+        assert_eq!(code, 1);
+        assert_eq!(lines.len(), objects.len(), "{lines:?}");
+        for (line, object) in lines.iter().zip(&objects) {
+            let copy = replica.join(object.strip_prefix(&source).unwrap());
+            assert_eq!(
+                *line,
+                format!(
+                    "converted twice: file://{} and file://{} are one AWS delivery (the same key from AWSLogs/ on, and size); its rows are in the table once for each",
+                    object.display(),
+                    copy.display()
+                )
+            );
+        }
+    }
+    let report = verify_json(&source, &target, &[]);
+    assert_eq!(report["discrepancies"][0]["kind"], "converted_twice");
+}

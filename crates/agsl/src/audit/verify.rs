@@ -5,6 +5,7 @@
 //!   ledger names that the source no longer holds, or holds with another size; objects listed
 //!   but not converted, with why. Objects no run would convert (another log type under the same
 //!   prefix, digests) are counted by reason, not reported.
+//! - **Copies:** no AWS delivery converted from two URLs (see `copies`), across all sources.
 //! - **Files:** every committed file present with its recorded size, no file in the table's
 //!   folders that no commit names, no commit whose files are still staged, and each file's
 //!   per-object row counts adding up to its rows, all from objects the ledger counts as
@@ -20,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{AuditError, TargetState, deep, format_of, now};
+use super::{AuditError, TargetState, copies, deep, format_of, now};
 use crate::ConvertJob;
 use crate::catalog::{CatalogKind, LOCAL_CATALOG_KEY, Partition, plan_tables, same_folder};
 use crate::pipeline::{check_tables, committed_layout, open_catalog, plan_listing, service_tables};
@@ -100,6 +101,11 @@ pub enum Discrepancy {
         table: String,
         partition: String,
     },
+    /// One AWS delivery converted from two or more URLs (a copy of the logs in the source, or
+    /// a second source holding them): its rows are in the table once for each.
+    ConvertedTwice {
+        urls: Vec<String>,
+    },
     /// A table whose location is not where its data is (a target or source that has moved).
     TableElsewhere {
         table: String,
@@ -177,6 +183,11 @@ impl std::fmt::Display for Discrepancy {
                 f,
                 "partition without data: {table} {partition} is registered but no committed file is in it"
             ),
+            Discrepancy::ConvertedTwice { urls } => write!(
+                f,
+                "converted twice: {} are one AWS delivery (the same key from AWSLogs/ on, and size); its rows are in the table once for each",
+                urls.join(" and ")
+            ),
             Discrepancy::TableElsewhere {
                 table,
                 location,
@@ -242,6 +253,11 @@ pub fn verify(job: &ConvertJob, deep: bool) -> Result<VerifyReport, AuditError> 
         });
     }
     check_source(job, &source, &state, &mut report)?;
+    for urls in copies::converted_copies(&state.ledger) {
+        report
+            .discrepancies
+            .push(Discrepancy::ConvertedTwice { urls });
+    }
     check_files(&state, &mut report)?;
     if deep {
         report.rows_read = Some(deep::check_rows(&state, &mut report.discrepancies)?);
