@@ -69,6 +69,35 @@ impl std::fmt::Debug for LocalCatalog {
 }
 
 impl LocalCatalog {
+    /// Runs `statement` once per partition in one transaction, bound to the table's database
+    /// and name, the partition's values and location, and the time (`?1` to `?5`); returns the
+    /// rows it changed.
+    fn each_partition(
+        &self,
+        table: &TableDefinition,
+        partitions: &[Partition],
+        statement: &str,
+    ) -> Result<u64, CatalogError> {
+        self.with(|c| {
+            let transaction = c.transaction()?;
+            let mut changed = 0;
+            {
+                let mut statement = transaction.prepare(statement)?;
+                for partition in partitions {
+                    changed += statement.execute(params![
+                        table.database,
+                        table.name,
+                        to_json(&partition.values),
+                        partition.location,
+                        now()
+                    ])? as u64;
+                }
+            }
+            transaction.commit()?;
+            Ok(changed)
+        })
+    }
+
     /// Opens (creating if missing) the catalog kept with `target`.
     pub fn open(target: &Store) -> Result<Self, CatalogError> {
         match target.location() {
@@ -345,28 +374,13 @@ impl Catalog for LocalCatalog {
         table: &TableDefinition,
         partitions: &[Partition],
     ) -> Result<u64, CatalogError> {
-        self.with(|c| {
-            let transaction = c.transaction()?;
-            let mut added = 0;
-            {
-                let mut insert = transaction.prepare(
-                    "INSERT OR IGNORE INTO partitions
-                         (database, table_name, partition_values, location, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for partition in partitions {
-                    added += insert.execute(params![
-                        table.database,
-                        table.name,
-                        to_json(&partition.values),
-                        partition.location,
-                        now()
-                    ])? as u64;
-                }
-            }
-            transaction.commit()?;
-            Ok(added)
-        })
+        self.each_partition(
+            table,
+            partitions,
+            "INSERT OR IGNORE INTO partitions
+                 (database, table_name, partition_values, location, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
     }
 
     fn move_partitions(
@@ -374,26 +388,13 @@ impl Catalog for LocalCatalog {
         table: &TableDefinition,
         partitions: &[Partition],
     ) -> Result<u64, CatalogError> {
-        self.with(|c| {
-            let transaction = c.transaction()?;
-            let mut moved = 0;
-            {
-                let mut update = transaction.prepare(
-                    "UPDATE partitions SET location = ?4
-                     WHERE database = ?1 AND table_name = ?2 AND partition_values = ?3",
-                )?;
-                for partition in partitions {
-                    moved += update.execute(params![
-                        table.database,
-                        table.name,
-                        to_json(&partition.values),
-                        partition.location,
-                    ])? as u64;
-                }
-            }
-            transaction.commit()?;
-            Ok(moved)
-        })
+        // `created_at` becomes when the partition was registered where it is.
+        self.each_partition(
+            table,
+            partitions,
+            "UPDATE partitions SET location = ?4, created_at = ?5
+             WHERE database = ?1 AND table_name = ?2 AND partition_values = ?3",
+        )
     }
 
     fn flush(&self) -> Result<(), CatalogError> {
