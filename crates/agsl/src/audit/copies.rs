@@ -15,8 +15,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::state::{Ledger, Slot};
 
-/// Where an AWS delivery's own key begins in a URL.
-const DELIVERY_ROOT: &str = "AWSLogs/";
+/// The folder where an AWS delivery's own key begins in a URL.
+const DELIVERY_FOLDER: &str = "/AWSLogs/";
 
 /// Groups of two or more URLs the ledger holds for one AWS delivery, each group sorted, the
 /// groups in the order of their first URL.
@@ -40,9 +40,11 @@ pub(super) fn converted_copies(ledger: &Ledger) -> Vec<Vec<String>> {
         if !meeting.contains(&slot) {
             continue;
         }
-        let key = delivery(&url).map(str::to_owned);
-        if let Some(key) = key {
-            groups.entry((key, entry.size)).or_default().push(url);
+        if let Some(key) = delivery(&url) {
+            groups
+                .entry((key.to_owned(), entry.size))
+                .or_default()
+                .push(url);
         }
     }
     let mut copies: Vec<Vec<String>> = groups
@@ -59,9 +61,9 @@ pub(super) fn converted_copies(ledger: &Ledger) -> Vec<Vec<String>> {
 
 /// The delivery's own key in `url`: from the last `AWSLogs/` folder on.
 fn delivery(url: &str) -> Option<&str> {
-    let start = url.rfind(&format!("/{DELIVERY_ROOT}"))? + 1;
+    let start = url.rfind(DELIVERY_FOLDER)? + 1;
     let key = &url[start..];
-    (key.len() > DELIVERY_ROOT.len()).then_some(key)
+    (key.len() > DELIVERY_FOLDER.len() - 1).then_some(key)
 }
 
 fn identity_hash(key: &str, size: u64) -> u64 {
