@@ -2,6 +2,7 @@
 //! conversion read back with the parquet crate.
 
 mod aws_errors;
+mod copies;
 mod ddl;
 mod glue;
 mod glue_job;

@@ -584,23 +584,25 @@ fn keys_with_characters_paths_would_encode_are_read_as_listed() {
 import sys, boto3
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
 s3.create_bucket(Bucket="odd")
-with open(sys.argv[2], "rb") as body:
-    data = body.read()
-for key in sys.argv[3:]:
-    s3.put_object(Bucket="odd", Key=key, Body=data)
+for body, key in zip(sys.argv[2::2], sys.argv[3::2]):
+    with open(body, "rb") as data:
+        s3.put_object(Bucket="odd", Key=key, Body=data.read())
 "#;
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
-    let object = &alb_objects(0, 1, 300, 31)[0];
-    let body = dir.path().join("body");
-    std::fs::write(&body, agsl::sample::stored(object).unwrap()).unwrap();
     let prefixes = ["100%/", "a#b/", "~old/", "[x] y/"];
-    let keys: Vec<String> = prefixes
-        .iter()
-        .map(|p| format!("{p}{}", object.key))
-        .collect();
-    let mut args = vec![body.to_str().unwrap()];
-    args.extend(keys.iter().map(String::as_str));
+    // One delivery of its own under each prefix (the same one under all would be copies).
+    let objects = alb_objects(0, prefixes.len(), 300, 31);
+    let mut keys = Vec::new();
+    let mut args = Vec::new();
+    for (i, (prefix, object)) in prefixes.iter().zip(&objects).enumerate() {
+        let body = dir.path().join(format!("body{i}"));
+        std::fs::write(&body, agsl::sample::stored(object).unwrap()).unwrap();
+        keys.push(format!("{prefix}{}", object.key));
+        args.push(body.to_str().unwrap().to_owned());
+        args.push(keys[i].clone());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     moto.boto3(PUT, &args);
     let target = dir.path().join("alb");
     let summary = run_json(&[
@@ -615,7 +617,7 @@ for key in sys.argv[3:]:
     assert_eq!(summary["objects"], keys.len(), "{summary}");
     assert_eq!(
         summary["rows"],
-        object.facts.good_lines * keys.len() as u64,
+        objects.iter().map(|o| o.facts.good_lines).sum::<u64>(),
         "{summary}"
     );
     let lineage = crate::read_table(&target);

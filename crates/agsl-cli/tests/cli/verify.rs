@@ -652,18 +652,20 @@ fn a_target_fed_from_two_sources_is_clean_against_each() {
 #[test]
 fn the_same_deliveries_converted_from_a_copy_are_named() {
     let (dir, source, target) = converted();
-    // A replica of the bucket made the source: the ledger knows objects by URL, so its copies
-    // convert again; verify names each delivery and both of its URLs.
     let replica = dir.path().join("replica");
-    let objects = files_below(&source);
-    for object in &objects {
-        let copy = replica.join(object.strip_prefix(&source).unwrap());
-        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
-        std::fs::copy(object, &copy).unwrap();
+    let objects = super::copies::copy_tree(&source, &replica);
+    // Runs skip copies now; a target converted before they did may hold some. Made here by
+    // hiding the originals' sizes from the run that converts the replica.
+    let record = target.join(format!("_agsl/log/{:020}.json", 1));
+    let original = std::fs::read(&record).unwrap();
+    let mut commit: Value = serde_json::from_slice(&original).unwrap();
+    for covered in commit["covered"].as_array_mut().unwrap() {
+        covered["size"] = (covered["size"].as_u64().unwrap() + 1).into();
     }
-    assert_eq!(verify(&replica, &target, &[]).0, 1, "not converted yet");
+    std::fs::write(&record, serde_json::to_vec(&commit).unwrap()).unwrap();
     let output = convert("alb", &replica, &target, &["-q"]);
     assert!(output.status.success(), "{}", stderr(&output));
+    std::fs::write(&record, original).unwrap();
     for side in [&source, &replica] {
         let (code, lines) = verify(side, &target, &[]);
         assert_eq!(code, 1);

@@ -4,7 +4,6 @@
 //! and change nothing, so they can run beside a conversion.
 
 mod column;
-mod copies;
 mod deep;
 mod status;
 mod verify;

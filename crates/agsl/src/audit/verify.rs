@@ -5,7 +5,8 @@
 //!   ledger names that the source no longer holds, or holds with another size; objects listed
 //!   but not converted, with why. Objects no run would convert (another log type under the same
 //!   prefix, digests) are counted by reason, not reported.
-//! - **Copies:** no AWS delivery converted from two URLs (see `copies`), across all sources.
+//! - **Copies:** no AWS delivery converted from two URLs (`state::deliveries`), across all
+//!   sources: a target converted by an agsl before runs skipped copies may hold some.
 //! - **Files:** every committed file present with its recorded size, no file in the table's
 //!   folders that no commit names, no commit whose files are still staged, and each file's
 //!   per-object row counts adding up to its rows, all from objects the ledger counts as
@@ -21,12 +22,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{AuditError, TargetState, copies, deep, format_of, now};
+use super::{AuditError, TargetState, deep, format_of, now};
 use crate::ConvertJob;
 use crate::catalog::{CatalogKind, LOCAL_CATALOG_KEY, Partition, plan_tables, same_folder};
 use crate::pipeline::{check_tables, committed_layout, open_catalog, plan_listing, service_tables};
 use crate::source::Source;
-use crate::state::{DamagedCheckpoint, FileEntry, STATE_DIR, read_runs};
+use crate::state::{DamagedCheckpoint, FileEntry, STATE_DIR, deliveries, read_runs};
 use crate::storage::is_url;
 use crate::window::{KeyDays, key_day, key_time};
 
@@ -253,7 +254,7 @@ pub fn verify(job: &ConvertJob, deep: bool) -> Result<VerifyReport, AuditError> 
         });
     }
     check_source(job, &source, &state, &mut report)?;
-    for urls in copies::converted_copies(&state.ledger) {
+    for urls in deliveries::converted_copies(&state.ledger) {
         report
             .discrepancies
             .push(Discrepancy::ConvertedTwice { urls });

@@ -1,8 +1,10 @@
 //! Deciding what a run converts: list the source (narrowed by the window), compare each object
 //! with the ledger, route it to its format. What is left of the window once the event time an
-//! object was already converted for is taken out is the object's work in this run.
+//! object was already converted for is taken out is the object's work in this run. An object
+//! the ledger does not hold by URL, but whose AWS delivery it holds under another (or that the
+//! listing holds twice), is a copy and is skipped (`state::deliveries`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{BufRead, Read};
 
 use agsl_formats::detect::{self as detection, KeyDetection};
@@ -11,6 +13,7 @@ use agsl_formats::{Format, Route};
 use super::ConvertJob;
 use crate::error::{Result, SourceError};
 use crate::source::{Source, SourceObject, is_corrupt_data, open_decompressed_head};
+use crate::state::deliveries::{self, Deliveries};
 use crate::state::{Coverage, Ledger};
 use crate::window::{KeyDays, Spans, key_day};
 
@@ -40,6 +43,9 @@ pub(crate) struct Plan {
     /// Objects skipped as [`CHANGED_SINCE_CONVERTED`] (few: AWS never rewrites a log object).
     /// A run warns about each; `verify`, which plans too, reports them its own way.
     pub changed: Vec<ChangedObject>,
+    /// Objects skipped as [`COPY_OF_CONVERTED`]: with the URL their delivery is converted (or
+    /// planned) under. A run warns once, naming the first.
+    pub copies: Vec<(String, String)>,
 }
 
 /// A converted object whose stored size has changed since its conversion.
@@ -79,12 +85,27 @@ pub const ALREADY_CONVERTED: &str = "already converted";
 /// skip, so every run and its metrics say so until then.
 pub const CHANGED_SINCE_CONVERTED: &str = "changed since converted";
 
+/// Reason given for objects whose AWS delivery (its key from `AWSLogs/` on, and size) the
+/// target holds converted under another URL, or converts from another URL in this run: a
+/// replica or a backup copy of the logs. Converting it would put its rows in the table twice.
+pub const COPY_OF_CONVERTED: &str = "copy of a converted object";
+
 /// Days listed again before the day an earlier unbounded run listed through: objects AWS
 /// delivers late (minutes, rarely hours) still fall inside.
 pub const LISTING_LOOKBACK_DAYS: i64 = 2;
 
 pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result<Plan> {
     let plan = plan_listing(job, source, ledger, &mut |_, _| {})?;
+    if let Some((key, original)) = plan.copies.first() {
+        tracing::warn!(
+            objects = plan.copies.len(),
+            key,
+            original,
+            "objects are copies of AWS deliveries this target converts from other URLs (the \
+             same key from AWSLogs/ on, and size); they are skipped, so no row is converted \
+             twice. A window is converted again (--reprocess) under the URL it was converted from"
+        );
+    }
     for changed in &plan.changed {
         tracing::warn!(
             key = changed.key,
@@ -124,6 +145,9 @@ pub(crate) fn plan_listing(
     // for all of them at once below, so detection is not one round trip per object in turn.
     // Only those wait: a plan of a million routed objects is never held twice.
     let mut pending: Vec<(ObjectTask, Option<Routing>)> = Vec::new();
+    // Objects the ledger does not hold by URL whose delivery it, or this listing, may hold
+    // under another URL: settled after the listing, by one pass over the ledger.
+    let mut copies = CopyCheck::default();
     for object in listed {
         let url = source.url(&object.key);
         seen(&object, &url);
@@ -179,22 +203,113 @@ pub(crate) fn plan_listing(
             size: object.size,
             todo,
         };
+        if converted.is_none()
+            && !matches!(routing, Some(Err(_)))
+            && copies.may_be_copy(ledger, &url, task.size)
+        {
+            copies.suspects.push((task, routing));
+            continue;
+        }
         match routing {
             Some(routing) => plan.route(task, routing),
             None => pending.push((task, None)),
         }
     }
+    let resort = !copies.suspects.is_empty() || !pending.is_empty();
+    copies.settle(source, ledger, &mut plan, &mut pending);
     if !pending.is_empty() {
         detect_contents(source, &mut pending, job.fetch.concurrency)?;
         for (task, routing) in pending {
             plan.route(task, routing.expect("every object is recognised"));
         }
-        // Detected objects joined their groups last: back into listing (key) order.
+    }
+    if resort {
+        // Detected objects and settled suspects joined their groups last: back into listing
+        // (key) order.
         for tasks in plan.groups.values_mut() {
             tasks.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         }
     }
     Ok(plan)
+}
+
+/// Finds the listed objects that are copies of AWS deliveries the target holds converted
+/// under another URL, or that this listing holds twice ([`COPY_OF_CONVERTED`]).
+#[derive(Default)]
+struct CopyCheck {
+    /// The ledger's deliveries, read at the first object the ledger does not hold by URL, so a
+    /// run with nothing new never reads the whole ledger for this.
+    deliveries: Option<Deliveries>,
+    /// Deliveries of the new objects planned so far.
+    planned: HashSet<u64>,
+    /// New objects whose delivery the ledger or an object planned before may hold.
+    suspects: Vec<(ObjectTask, Option<Routing>)>,
+}
+
+impl CopyCheck {
+    /// Whether `url`, which the ledger does not hold, may be a copy; if not, it counts as
+    /// planned.
+    fn may_be_copy(&mut self, ledger: &Ledger, url: &str, size: u64) -> bool {
+        let Some(hash) = deliveries::delivery_hash(url, size) else {
+            return false;
+        };
+        let held = self
+            .deliveries
+            .get_or_insert_with(|| Deliveries::of(ledger))
+            .may_hold(hash);
+        let planned_before = !self.planned.insert(hash);
+        held || planned_before
+    }
+
+    /// Skips the suspects that are copies (the ledger's original first, else the first object
+    /// of the listing with that delivery) and routes the rest, whose hashes only met.
+    fn settle(
+        self,
+        source: &Source,
+        ledger: &Ledger,
+        plan: &mut Plan,
+        pending: &mut Vec<(ObjectTask, Option<Routing>)>,
+    ) {
+        if self.suspects.is_empty() {
+            return;
+        }
+        let identity = |key: &str, size: u64| {
+            let url = source.url(key);
+            deliveries::delivery(&url).map(|d| (d.to_owned(), size))
+        };
+        let wanted: BTreeSet<(String, u64)> = self
+            .suspects
+            .iter()
+            .filter_map(|(task, _)| identity(&task.key, task.size))
+            .collect();
+        let mut originals = deliveries::converted_urls(ledger, &wanted);
+        let planned = plan.tasks().chain(pending.iter().map(|(task, _)| task));
+        for task in planned {
+            if let Some(delivery) = identity(&task.key, task.size)
+                && wanted.contains(&delivery)
+            {
+                originals
+                    .entry(delivery)
+                    .or_insert_with(|| source.url(&task.key));
+            }
+        }
+        for (task, routing) in self.suspects {
+            let delivery = identity(&task.key, task.size).expect("suspects have a delivery");
+            match originals.get(&delivery) {
+                Some(original) => {
+                    plan.skip(&task.key, COPY_OF_CONVERTED);
+                    plan.copies.push((task.key, original.clone()));
+                }
+                None => {
+                    originals.insert(delivery, source.url(&task.key));
+                    match routing {
+                        Some(routing) => plan.route(task, routing),
+                        None => pending.push((task, None)),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Where an object goes: its format, or why it is skipped.

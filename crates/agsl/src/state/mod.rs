@@ -3,6 +3,7 @@
 //! converted, which files hold them), the lock that keeps runs from overlapping, and a record
 //! of each run for `status`.
 
+pub mod deliveries;
 mod ledger;
 mod lock;
 mod log;
