@@ -99,7 +99,8 @@ fn a_backup_folder_inside_the_source_is_converted_once() {
     let dir = tempfile::tempdir().unwrap();
     let (source, target) = (dir.path().join("logs"), dir.path().join("alb"));
     let written = sample(&source);
-    // `backup/AWSLogs/…` sorts before `AWSLogs/…`: the backup's copy is the one converted.
+    // `AWSLogs/…` is listed before `backup/AWSLogs/…`: the originals are converted, the
+    // backup's copies skipped.
     let objects = copy_tree(&source.join("AWSLogs"), &source.join("backup/AWSLogs"));
     let summary = convert_json(&source, &target);
     assert_eq!(summary["objects"], objects.len() as u64, "{summary}");
@@ -108,6 +109,22 @@ fn a_backup_folder_inside_the_source_is_converted_once() {
         objects.len() as u64
     );
     assert_eq!(table_rows(&target) as u64, written.facts.good_lines);
+    let sources: std::collections::BTreeSet<String> = read_table(&target)
+        .iter()
+        .flat_map(|batch| {
+            let column = batch.column_by_name("_source_key").unwrap();
+            arrow_array::cast::AsArray::as_string::<i32>(column)
+                .iter()
+                .flatten()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(sources.len(), objects.len());
+    assert!(
+        sources.iter().all(|url| !url.contains("/backup/")),
+        "{sources:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! the ledger does not hold by URL, but whose AWS delivery it holds under another (or that the
 //! listing holds twice), is a copy and is skipped (`state::deliveries`).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, Read};
 
 use agsl_formats::detect::{self as detection, KeyDetection};
@@ -43,9 +43,10 @@ pub(crate) struct Plan {
     /// Objects skipped as [`CHANGED_SINCE_CONVERTED`] (few: AWS never rewrites a log object).
     /// A run warns about each; `verify`, which plans too, reports them its own way.
     pub changed: Vec<ChangedObject>,
-    /// Objects skipped as [`COPY_OF_CONVERTED`]: with the URL their delivery is converted (or
-    /// planned) under. A run warns once, naming the first.
-    pub copies: Vec<(String, String)>,
+    /// Objects skipped as [`COPY_OF_CONVERTED`], and the first of them with the URL its delivery
+    /// is converted (or planned) under: a run warns once, naming it.
+    pub copies: u64,
+    pub first_copy: Option<(String, String)>,
 }
 
 /// A converted object whose stored size has changed since its conversion.
@@ -96,9 +97,9 @@ pub const LISTING_LOOKBACK_DAYS: i64 = 2;
 
 pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result<Plan> {
     let plan = plan_listing(job, source, ledger, &mut |_, _| {})?;
-    if let Some((key, original)) = plan.copies.first() {
+    if let Some((key, original)) = &plan.first_copy {
         tracing::warn!(
-            objects = plan.copies.len(),
+            objects = plan.copies,
             key,
             original,
             "objects are copies of AWS deliveries this target converts from other URLs (the \
@@ -261,8 +262,9 @@ impl CopyCheck {
         held || planned_before
     }
 
-    /// Skips the suspects that are copies (the ledger's original first, else the first object
-    /// of the listing with that delivery) and routes the rest, whose hashes only met.
+    /// Skips the suspects that are copies (of a delivery the ledger holds converted, else of an
+    /// object of the listing planned before them) and routes the rest, whose hashes only met.
+    /// Memory follows the suspects by a few words each, whatever the ledger holds.
     fn settle(
         self,
         source: &Source,
@@ -273,43 +275,68 @@ impl CopyCheck {
         if self.suspects.is_empty() {
             return;
         }
-        let identity = |key: &str, size: u64| {
-            let url = source.url(key);
-            deliveries::delivery(&url).map(|d| (d.to_owned(), size))
+        let suspects = self.suspects;
+        let delivery_of = |task: &ObjectTask| -> Option<(u64, String)> {
+            let url = source.url(&task.key);
+            let key = deliveries::delivery(&url)?;
+            Some((deliveries::delivery_hash(&url, task.size)?, key.to_owned()))
         };
-        let wanted: BTreeSet<(String, u64)> = self
-            .suspects
-            .iter()
-            .filter_map(|(task, _)| identity(&task.key, task.size))
-            .collect();
-        let mut originals = deliveries::converted_urls(ledger, &wanted);
-        let planned = plan.tasks().chain(pending.iter().map(|(task, _)| task));
-        for task in planned {
-            if let Some(delivery) = identity(&task.key, task.size)
-                && wanted.contains(&delivery)
-            {
-                originals
-                    .entry(delivery)
-                    .or_insert_with(|| source.url(&task.key));
+        let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, (task, _)) in suspects.iter().enumerate() {
+            if let Some((hash, _)) = delivery_of(task) {
+                by_hash.entry(hash).or_default().push(i);
             }
         }
-        for (task, routing) in self.suspects {
-            let delivery = identity(&task.key, task.size).expect("suspects have a delivery");
-            match originals.get(&delivery) {
-                Some(original) => {
-                    plan.skip(&task.key, COPY_OF_CONVERTED);
-                    plan.copies.push((task.key, original.clone()));
-                }
-                None => {
-                    originals.insert(delivery, source.url(&task.key));
-                    match routing {
-                        Some(routing) => plan.route(task, routing),
-                        None => pending.push((task, None)),
+        // Which suspects are copies, and the URL the first of them is a copy of: `mark` makes
+        // the suspects of the delivery `key` (whose hash is `hash`) copies of `original`.
+        let mut copies = Copies {
+            of: vec![false; suspects.len()],
+            first: None,
+        };
+        let mark = |copies: &mut Copies, hash: u64, key: &str, original: &dyn Fn() -> String| {
+            for &i in by_hash.get(&hash).into_iter().flatten() {
+                if !copies.of[i] && delivery_of(&suspects[i].0).is_some_and(|(_, k)| k == key) {
+                    copies.of[i] = true;
+                    if copies.first.as_ref().is_none_or(|(first, _)| i < *first) {
+                        copies.first = Some((i, original()));
                     }
                 }
             }
+        };
+        deliveries::for_each_converted(ledger, |hash, key, url| {
+            mark(&mut copies, hash, key, &|| url.to_owned());
+        });
+        for task in plan.tasks().chain(pending.iter().map(|(task, _)| task)) {
+            if let Some((hash, key)) = delivery_of(task) {
+                mark(&mut copies, hash, &key, &|| source.url(&task.key));
+            }
         }
+        for (i, (task, routing)) in suspects.iter().enumerate() {
+            if copies.of[i] {
+                plan.skip(&task.key, COPY_OF_CONVERTED);
+                plan.copies += 1;
+                continue;
+            }
+            // Planned now: the suspects after it with its delivery are its copies.
+            if let Some((hash, key)) = delivery_of(task) {
+                mark(&mut copies, hash, &key, &|| source.url(&task.key));
+            }
+            let task = task.clone();
+            match routing {
+                Some(routing) => plan.route(task, *routing),
+                None => pending.push((task, None)),
+            }
+        }
+        plan.first_copy = copies
+            .first
+            .map(|(i, original)| (suspects[i].0.key.clone(), original));
     }
+}
+
+/// The suspects found to be copies, by index, and the first of them with its original's URL.
+struct Copies {
+    of: Vec<bool>,
+    first: Option<(usize, String)>,
 }
 
 /// Where an object goes: its format, or why it is skipped.

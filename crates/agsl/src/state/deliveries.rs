@@ -41,7 +41,7 @@ impl Deliveries {
     }
 
     /// Whether the ledger may hold the delivery whose [`delivery_hash`] is `hash` under another
-    /// URL; [`converted_urls`] tells for certain.
+    /// URL; comparing the keys ([`for_each_converted`]) tells for certain.
     pub fn may_hold(&self, hash: u64) -> bool {
         self.hashes.binary_search(&hash).is_ok()
     }
@@ -52,25 +52,19 @@ pub fn delivery_hash(url: &str, size: u64) -> Option<u64> {
     delivery_bytes(url.as_bytes()).map(|key| identity_hash(key, size))
 }
 
-/// For each wanted delivery (its key from `AWSLogs/` on, and size), a URL the ledger holds it
-/// converted under, found by one pass over the ledger.
-pub fn converted_urls(
-    ledger: &Ledger,
-    wanted: &BTreeSet<(String, u64)>,
-) -> BTreeMap<(String, u64), String> {
-    let mut found = BTreeMap::new();
-    for (url, entry) in ledger.objects.iter() {
-        if entry.covered.is_empty() {
-            continue;
+/// Calls `f` with the hash, the key from `AWSLogs/` on and the URL of every delivery the ledger
+/// holds converted (some event time of it), in URL order, copying no URL.
+pub fn for_each_converted(ledger: &Ledger, mut f: impl FnMut(u64, &str, &str)) {
+    ledger.objects.for_each(|url, entry| {
+        let Ok(url) = std::str::from_utf8(url) else {
+            return;
+        };
+        if let Some(key) = delivery(url)
+            && !entry.covered.is_empty()
+        {
+            f(identity_hash(key.as_bytes(), entry.size), key, url);
         }
-        if let Some(key) = delivery(&url) {
-            let identity = (key.to_owned(), entry.size);
-            if wanted.contains(&identity) {
-                found.entry(identity).or_insert(url);
-            }
-        }
-    }
-    found
+    });
 }
 
 /// Groups of two or more URLs the ledger holds for one AWS delivery, each group sorted, the
