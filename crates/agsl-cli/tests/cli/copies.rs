@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{agsl, convert, files_below, read_table, sample, stderr};
+use super::{agsl, convert, files_below, read_table, sample, stderr, table_sources};
 
 /// Copies every file below `from` to the same place below `to`; returns the originals, sorted.
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> Vec<PathBuf> {
@@ -109,17 +109,7 @@ fn a_backup_folder_inside_the_source_is_converted_once() {
         objects.len() as u64
     );
     assert_eq!(table_rows(&target) as u64, written.facts.good_lines);
-    let sources: std::collections::BTreeSet<String> = read_table(&target)
-        .iter()
-        .flat_map(|batch| {
-            let column = batch.column_by_name("_source_key").unwrap();
-            arrow_array::cast::AsArray::as_string::<i32>(column)
-                .iter()
-                .flatten()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let sources = table_sources(&target);
     assert_eq!(sources.len(), objects.len());
     assert!(
         sources.iter().all(|url| !url.contains("/backup/")),

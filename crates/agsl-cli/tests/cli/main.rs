@@ -92,6 +92,22 @@ fn sample(dir: &Path) -> WrittenSample {
     write_sample(Format::Alb, plan, dir).unwrap()
 }
 
+/// The distinct `_source_key` URLs of a local table's rows.
+fn table_sources(root: &Path) -> std::collections::BTreeSet<String> {
+    read_table(root)
+        .iter()
+        .flat_map(|batch| {
+            let column = batch.column_by_name("_source_key").unwrap();
+            column
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn read_table(root: &Path) -> Vec<RecordBatch> {
     agsl::sink::table_files(root)
         .unwrap()
