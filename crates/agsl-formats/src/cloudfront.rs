@@ -203,6 +203,10 @@ impl LogFormat for CloudfrontFormat {
         log_file_name(key) && !v2_delivery_folders(key)
     }
 
+    fn names_one_delivery(&self, file: &str) -> bool {
+        names_one_delivery(file)
+    }
+
     /// Delivered names, and hand-collected `.log` files too.
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
@@ -268,14 +272,31 @@ pub(crate) fn legacy_field_names(names: &str) -> bool {
 /// legacy and v2 text deliveries both name them.
 pub(crate) fn log_file_name(key: &str) -> bool {
     let file = key.rsplit('/').next().unwrap_or(key);
-    let parts: Vec<&str> = file.split('.').collect();
-    parts.len() == 4
-        && !parts[0].is_empty()
-        && parts[0]
+    let mut parts = file.split('.');
+    let (Some(distribution), Some(hour), Some(_id), Some("gz"), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    !distribution.is_empty()
+        && distribution
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        && is_date_hour(parts[1])
-        && parts[3] == "gz"
+        && is_date_hour(hour)
+}
+
+/// Whether `file` is a delivery's name ([`log_file_name`]) whose unique id tells it from the
+/// distribution's other deliveries of that hour, as legacy and v2 text deliveries both have.
+pub(crate) fn names_one_delivery(file: &str) -> bool {
+    log_file_name(file)
+        && file
+            .split('.')
+            .nth(2)
+            .is_some_and(crate::delivery::is_random_id)
 }
 
 /// Whether the key lies under folders only standard logging v2 writes (FORMATS.md 12.1): the

@@ -280,6 +280,10 @@ impl LogFormat for CloudfrontV2Format {
             || (key.ends_with(".parquet") && cloudfront::v2_delivery_folders(key))
     }
 
+    fn names_one_delivery(&self, file: &str) -> bool {
+        cloudfront::names_one_delivery(file)
+    }
+
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
         if self.claims_key(key)

@@ -44,6 +44,7 @@ mod registry;
 
 mod columns;
 mod decode;
+pub mod delivery;
 pub mod detect;
 mod fields;
 mod json;
@@ -359,6 +360,14 @@ pub trait LogFormat: Send + Sync {
 
     /// Whether an object key holds this format, from the key layout AWS delivers.
     fn route(&self, key: &str) -> Route;
+
+    /// Whether AWS gives `file`, an object's file name, to one delivery of this format alone (a
+    /// time stamp and a random id), so that the name and the size tell the delivery wherever a
+    /// copy of it lies ([`delivery::delivery_key`]). Formats delivered under `AWSLogs/` need not
+    /// say: their key from that folder on tells their deliveries.
+    fn names_one_delivery(&self, _file: &str) -> bool {
+        false
+    }
 
     /// Whether `line`, the first line of an object (decompressed, line end trimmed), looks like
     /// this format's, for `--service auto` on keys that say nothing.

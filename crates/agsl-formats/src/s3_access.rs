@@ -159,6 +159,16 @@ impl LogFormat for S3AccessFormat {
         is_delivered_name(key.rsplit('/').next().unwrap_or(key))
     }
 
+    /// A delivered name whose `UniqueString` (16 characters) tells it from the other
+    /// deliveries of that second.
+    fn names_one_delivery(&self, file: &str) -> bool {
+        is_delivered_name(file)
+            && file
+                .rsplit('-')
+                .next()
+                .is_some_and(crate::delivery::is_random_id)
+    }
+
     /// Delivered names, and hand-collected `.log` files too.
     fn route(&self, key: &str) -> Route {
         let file = key.rsplit('/').next().unwrap_or(key);
@@ -204,14 +214,13 @@ impl LogFormat for S3AccessFormat {
 
 /// `2019-02-06-00-05-17-1A2B3C4D5E6F7A8B`: six numeric groups, then an alphanumeric id.
 fn is_delivered_name(file: &str) -> bool {
-    let parts: Vec<&str> = file.split('-').collect();
-    parts.len() == 7
-        && [4, 2, 2, 2, 2, 2]
-            .iter()
-            .zip(&parts)
-            .all(|(len, p)| p.len() == *len && p.bytes().all(|b| b.is_ascii_digit()))
-        && !parts[6].is_empty()
-        && parts[6].bytes().all(|b| b.is_ascii_alphanumeric())
+    let b = file.as_bytes();
+    b.len() > 20
+        && b[..20].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 | 10 | 13 | 16 | 19 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+        && b[20..].iter().all(u8::is_ascii_alphanumeric)
 }
 
 struct S3AccessLineParser {

@@ -171,6 +171,12 @@ impl LogFormat for WafFormat {
         key.contains("/WAFLogs/") || key.starts_with("WAFLogs/")
     }
 
+    /// Direct deliveries are told by their key from `AWSLogs/` on; Firehose deliveries by
+    /// their name.
+    fn names_one_delivery(&self, file: &str) -> bool {
+        firehose_delivery_name(file)
+    }
+
     /// Direct deliveries (`…_waflogs_…`), Firehose deliveries (the stream's name, which must
     /// begin with `aws-waf-logs-`, then its version, time and id: FORMATS.md 8.1) and
     /// hand-collected `.log` files.
@@ -299,6 +305,37 @@ const REQUEST_KEYS: [&str; 11] = [
     "scheme",      // 9
     "host",        // 10
 ];
+
+/// `aws-waf-logs-<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<random id>[.<extension>]`, as
+/// Firehose names the objects of a WAF stream (FORMATS.md 8.1). Stream names may hold dots and
+/// dashes, so the time stamp is found from the end.
+fn firehose_delivery_name(file: &str) -> bool {
+    /// `-YYYY-MM-DD-HH-MM-SS-`, a `0` standing for any digit.
+    const STAMP: &[u8] = b"-0000-00-00-00-00-00-";
+    let Some(rest) = file.strip_prefix("aws-waf-logs-") else {
+        return false;
+    };
+    let bytes = rest.as_bytes();
+    let stamp_at = (0..bytes.len().saturating_sub(STAMP.len() - 1))
+        .rev()
+        .find(|&at| {
+            STAMP.iter().zip(&bytes[at..]).all(|(&pattern, &b)| {
+                if pattern == b'0' {
+                    b.is_ascii_digit()
+                } else {
+                    b == pattern
+                }
+            })
+        });
+    let Some(at) = stamp_at else {
+        return false;
+    };
+    let version = rest[..at].rsplit_once('-');
+    let id = rest[at + STAMP.len()..].split('.').next().unwrap_or("");
+    version.is_some_and(|(stream, version)| {
+        !stream.is_empty() && !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit())
+    }) && crate::delivery::is_random_id(id)
+}
 
 fn integer(raw: &RawValue, column: &str) -> Result<Option<i64>, Cow<'static, str>> {
     json::integer(raw).map_err(|v| format!("invalid integer `{v}` in column `{column}`").into())

@@ -1,6 +1,7 @@
 //! A delivery is converted once, whatever URL it is listed under: copies of AWS deliveries (the
-//! same key from `AWSLogs/` on, and size) in a replica made the source, or in a backup folder
-//! inside it, are skipped with a reason, and every line is in the table once.
+//! same key from `AWSLogs/` on, or the same file name AWS gives one delivery alone, and size)
+//! in a replica made the source, or in a backup folder inside it, are skipped with a reason,
+//! and every line is in the table once.
 
 use std::path::{Path, PathBuf};
 
@@ -155,4 +156,71 @@ fn a_copy_of_another_size_is_another_object() {
             .is_none()
     );
     assert!(table_rows(&target) as u64 > written.facts.good_lines);
+}
+
+/// Rows of a local table per `_source_key` URL.
+fn rows_by_source(target: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut rows = std::collections::BTreeMap::new();
+    for batch in read_table(target) {
+        let column = batch.column_by_name("_source_key").unwrap();
+        for url in arrow_array::cast::AsArray::as_string::<i32>(column).iter() {
+            *rows.entry(url.unwrap().to_owned()).or_default() += 1;
+        }
+    }
+    rows
+}
+
+#[test]
+fn deliveries_outside_awslogs_are_told_by_the_names_aws_gives_them() {
+    // S3 server access logs and CloudFront deliver into a prefix of the user's choosing, with
+    // no `AWSLogs/` folder: a time stamp and a random id in the file name name the delivery.
+    for format in [
+        agsl_formats::Format::S3Access,
+        agsl_formats::Format::Cloudfront,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, replica, target) = (
+            dir.path().join("logs"),
+            dir.path().join("replica"),
+            dir.path().join("table"),
+        );
+        let plan = agsl_formats::sample::SamplePlan {
+            objects: 6,
+            lines_per_object: 40,
+            ..agsl_formats::sample::SamplePlan::default()
+        };
+        agsl::sample::write_sample(format, plan, &source).unwrap();
+        let service = format.keyword();
+        let output = convert(service, &source, &target, &["-q", "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let first: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(first["objects"], 6, "{service}: {first}");
+        let rows = table_rows(&target);
+
+        // The replica holds the same deliveries, and one file twice under a name of the
+        // user's: such names say nothing of a delivery, so both are converted.
+        let objects = copy_tree(&source, &replica);
+        for folder in ["hand/a", "hand/b"] {
+            std::fs::create_dir_all(replica.join(folder)).unwrap();
+            std::fs::copy(&objects[0], replica.join(folder).join("collected.log")).unwrap();
+        }
+        let output = convert(service, &replica, &target, &["--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let second: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(second["objects"], 2, "{service}: {second}");
+        assert_eq!(
+            second["skipped_reasons"]["copy of a converted object"], 6,
+            "{service}: {second}"
+        );
+        let by_source = rows_by_source(&target);
+        let original = by_source[&format!("file://{}", objects[0].display())];
+        assert_eq!(table_rows(&target), rows + 2 * original, "{service}");
+        assert!(
+            by_source
+                .keys()
+                .filter(|url| url.contains("/replica/"))
+                .all(|url| url.ends_with("/collected.log")),
+            "{service}: {by_source:?}"
+        );
+    }
 }

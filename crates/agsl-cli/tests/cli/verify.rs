@@ -675,7 +675,7 @@ fn the_same_deliveries_converted_from_a_copy_are_named() {
             assert_eq!(
                 *line,
                 format!(
-                    "converted twice: file://{} and file://{} are one AWS delivery (the same key from AWSLogs/ on, and size); its rows are in the table once for each",
+                    "converted twice: file://{} and file://{} are one AWS delivery (the same key from AWSLogs/ on, or the same file name AWS gave it, and size); its rows are in the table once for each",
                     object.display(),
                     copy.display()
                 )

@@ -186,7 +186,7 @@ impl std::fmt::Display for Discrepancy {
             ),
             Discrepancy::ConvertedTwice { urls } => write!(
                 f,
-                "converted twice: {} are one AWS delivery (the same key from AWSLogs/ on, and size); its rows are in the table once for each",
+                "converted twice: {} are one AWS delivery (the same key from AWSLogs/ on, or the same file name AWS gave it, and size); its rows are in the table once for each",
                 urls.join(" and ")
             ),
             Discrepancy::TableElsewhere {

@@ -86,7 +86,8 @@ pub const ALREADY_CONVERTED: &str = "already converted";
 /// skip, so every run and its metrics say so until then.
 pub const CHANGED_SINCE_CONVERTED: &str = "changed since converted";
 
-/// Reason given for objects whose AWS delivery (its key from `AWSLogs/` on, and size) the
+/// Reason given for objects whose AWS delivery (its key from `AWSLogs/` on, or the file name
+/// AWS gave it alone, and its size: `state::deliveries`) the
 /// target holds converted under another URL, or converts from another URL in this run: a
 /// replica or a backup copy of the logs. Converting it would put its rows in the table twice.
 pub const COPY_OF_CONVERTED: &str = "copy of a converted object";
@@ -103,7 +104,7 @@ pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result
             key,
             original,
             "objects are copies of AWS deliveries this target converts from other URLs (the \
-             same key from AWSLogs/ on, and size); they are skipped, so no row is converted \
+             same key from AWSLogs/ on, or the same file name AWS gave it, and size); they are skipped, so no row is converted \
              twice. A window is converted again (--reprocess) under the URL it was converted from"
         );
     }
@@ -251,7 +252,7 @@ impl CopyCheck {
     /// Whether `url`, which the ledger does not hold, may be a copy; if not, it counts as
     /// planned.
     fn may_be_copy(&mut self, ledger: &Ledger, url: &str, size: u64) -> bool {
-        let Some(hash) = deliveries::delivery_hash(url, size) else {
+        let Some(hash) = deliveries::delivery(url, size).map(|d| d.hash) else {
             return false;
         };
         let held = self
@@ -278,8 +279,8 @@ impl CopyCheck {
         let suspects = self.suspects;
         let delivery_of = |task: &ObjectTask| -> Option<(u64, String)> {
             let url = source.url(&task.key);
-            let key = deliveries::delivery(&url)?;
-            Some((deliveries::delivery_hash(&url, task.size)?, key.to_owned()))
+            let delivery = deliveries::delivery(&url, task.size)?;
+            Some((delivery.hash, delivery.key.to_owned()))
         };
         let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
         for (i, (task, _)) in suspects.iter().enumerate() {
@@ -303,8 +304,8 @@ impl CopyCheck {
                 }
             }
         };
-        deliveries::for_each_converted(ledger, |hash, key, url| {
-            mark(&mut copies, hash, key, &|| url.to_owned());
+        deliveries::for_each_converted(ledger, |delivery, url| {
+            mark(&mut copies, delivery.hash, delivery.key, &|| url.to_owned());
         });
         for task in plan.tasks().chain(pending.iter().map(|(task, _)| task)) {
             if let Some((hash, key)) = delivery_of(task) {

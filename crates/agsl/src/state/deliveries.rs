@@ -1,9 +1,9 @@
 //! AWS deliveries, whatever URL they are listed under. The ledger knows objects by URL, so the
 //! same delivery under two URLs (a replica bucket made the source, a backup folder inside the
 //! source, a second source holding copies) would convert once per URL and put its rows in the
-//! table twice. A delivery is told by its key from `AWSLogs/` on, which names the account,
-//! service, region, day and a file name unique to the delivery, together with its size. Keys
-//! without `AWSLogs/` (CloudFront, S3 access logs, files named by hand) are never taken for
+//! table twice. A delivery is told by its key ([`agsl_formats::delivery::delivery_key`]: from
+//! `AWSLogs/` on, else a file name AWS gives one delivery alone, as CloudFront's, S3 access
+//! logs' and Firehose's are) together with its size. Files named by hand are never taken for
 //! copies: their names alone do not say they are the same delivery.
 //!
 //! Memory follows the ledger: 8 bytes per object for the hashes a run checks new objects
@@ -14,10 +14,27 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use agsl_formats::delivery::delivery_key;
+
 use super::{Ledger, Slot};
 
-/// The folder where an AWS delivery's own key begins in a URL.
-const DELIVERY_FOLDER: &str = "/AWSLogs/";
+/// The AWS delivery an object's URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery<'u> {
+    /// The delivery's own key, a suffix of the URL.
+    pub key: &'u str,
+    /// The hash of the key and the object's size, as [`Deliveries`] holds them.
+    pub hash: u64,
+}
+
+/// The delivery of `url`, `size` bytes long; `None` for a URL that names none.
+pub fn delivery(url: &str, size: u64) -> Option<Delivery<'_>> {
+    let key = delivery_key(url.as_bytes())?;
+    Some(Delivery {
+        key: &url[url.len() - key.len()..],
+        hash: identity_hash(key, size),
+    })
+}
 
 /// The hashes of the deliveries the ledger holds converted (some event time of them), to tell
 /// whether an object it does not hold by URL may be a copy of one.
@@ -29,7 +46,7 @@ impl Deliveries {
     pub fn of(ledger: &Ledger) -> Self {
         let mut hashes = Vec::new();
         ledger.objects.for_each(|url, entry| {
-            if let Some(key) = delivery_bytes(url)
+            if let Some(key) = delivery_key(url)
                 && !entry.covered.is_empty()
             {
                 hashes.push(identity_hash(key, entry.size));
@@ -47,22 +64,17 @@ impl Deliveries {
     }
 }
 
-/// The hash of the delivery of `url`, `size` bytes long; `None` for a key without `AWSLogs/`.
-pub fn delivery_hash(url: &str, size: u64) -> Option<u64> {
-    delivery_bytes(url.as_bytes()).map(|key| identity_hash(key, size))
-}
-
-/// Calls `f` with the hash, the key from `AWSLogs/` on and the URL of every delivery the ledger
-/// holds converted (some event time of it), in URL order, copying no URL.
-pub fn for_each_converted(ledger: &Ledger, mut f: impl FnMut(u64, &str, &str)) {
+/// Calls `f` with the delivery and the URL of every delivery the ledger holds converted (some
+/// event time of it), in URL order, copying no URL.
+pub fn for_each_converted(ledger: &Ledger, mut f: impl FnMut(Delivery<'_>, &str)) {
     ledger.objects.for_each(|url, entry| {
         let Ok(url) = std::str::from_utf8(url) else {
             return;
         };
-        if let Some(key) = delivery(url)
-            && !entry.covered.is_empty()
+        if !entry.covered.is_empty()
+            && let Some(delivery) = delivery(url, entry.size)
         {
-            f(identity_hash(key.as_bytes(), entry.size), key, url);
+            f(delivery, url);
         }
     });
 }
@@ -75,7 +87,7 @@ pub fn converted_copies(ledger: &Ledger) -> Vec<Vec<String>> {
         .iter_with_slots()
         .filter_map(|(slot, url, entry)| {
             Some((
-                identity_hash(delivery_bytes(url.as_bytes())?, entry.size),
+                identity_hash(delivery_key(url.as_bytes())?, entry.size),
                 slot,
             ))
         })
@@ -94,9 +106,9 @@ pub fn converted_copies(ledger: &Ledger) -> Vec<Vec<String>> {
         if !meeting.contains(&slot) {
             continue;
         }
-        if let Some(key) = delivery(&url) {
+        if let Some(delivery) = delivery(&url, entry.size) {
             groups
-                .entry((key.to_owned(), entry.size))
+                .entry((delivery.key.to_owned(), entry.size))
                 .or_default()
                 .push(url);
         }
@@ -113,18 +125,6 @@ pub fn converted_copies(ledger: &Ledger) -> Vec<Vec<String>> {
     copies
 }
 
-/// The delivery's own key in `url`: from the last `AWSLogs/` folder on.
-pub fn delivery(url: &str) -> Option<&str> {
-    let key = delivery_bytes(url.as_bytes())?;
-    Some(&url[url.len() - key.len()..])
-}
-
-fn delivery_bytes(url: &[u8]) -> Option<&[u8]> {
-    let start = memchr::memmem::rfind(url, DELIVERY_FOLDER.as_bytes())? + 1;
-    let key = &url[start..];
-    (key.len() > DELIVERY_FOLDER.len() - 1).then_some(key)
-}
-
 fn identity_hash(key: &[u8], size: u64) -> u64 {
     let mut hasher = DefaultHasher::new();
     key.hash(&mut hasher);
@@ -137,18 +137,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_delivery_is_its_key_from_the_awslogs_folder_on() {
+    fn a_delivery_is_named_by_the_end_of_its_url() {
         let key = "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/x.log.gz";
-        assert_eq!(delivery(&format!("s3://logs/{key}")), Some(key));
-        assert_eq!(delivery(&format!("s3://central/org/copy/{key}")), Some(key));
-        assert_eq!(delivery(&format!("file:///data/{key}")), Some(key));
-        assert_eq!(
-            delivery("s3://logs/cdn/E2ABC.2024-03-07-23.a1b2c3d4.gz"),
-            None
-        );
-        assert_eq!(delivery("s3://logs/AWSLogs/"), None);
-        // Not a folder named so.
-        assert_eq!(delivery("s3://logs/myAWSLogs/123/x.gz"), None);
+        fn of(url: &str) -> Option<&str> {
+            delivery(url, 10).map(|d| d.key)
+        }
+        assert_eq!(of(&format!("s3://central/org/copy/{key}")), Some(key));
+        assert_eq!(of(&format!("file:///data/{key}")), Some(key));
+        let cloudfront = "E2ABC.2024-03-07-23.a1b2c3d4.gz";
+        assert_eq!(of(&format!("s3://logs/cdn/{cloudfront}")), Some(cloudfront));
+        assert_eq!(of("file:///data/access.log"), None);
     }
 
     #[test]
@@ -161,6 +159,9 @@ mod tests {
         assert_ne!(identity_hash(key, 10), identity_hash(other, 10));
         // The hash a run checks a listed URL by is the one the ledger's URLs give.
         let url = "s3://replica/AWSLogs/1/elasticloadbalancing/r/2024/03/07/x.log.gz";
-        assert_eq!(delivery_hash(url, 10), Some(identity_hash(key, 10)));
+        assert_eq!(
+            delivery(url, 10).map(|d| d.hash),
+            Some(identity_hash(key, 10))
+        );
     }
 }
