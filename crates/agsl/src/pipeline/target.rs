@@ -242,26 +242,26 @@ pub(crate) fn check_jobs_apart<'a>(
     let service = |job: &ConvertJob| job.format.map_or("auto".to_owned(), |f| f.to_string());
     for (i, &(name, job)) in jobs.iter().enumerate() {
         for &(other_name, other) in &jobs[..i] {
-            match relative_below(&job.target, &other.target).as_deref() {
-                Some("") if job.format != other.format => {
-                    return Err(format!(
-                        "jobs `{other_name}` ({}) and `{name}` ({}) convert into the same target \
-                         `{}`, which holds one service's table; give each a target of its own",
-                        service(other),
-                        service(job),
-                        job.target
-                    ));
-                }
-                Some("") => continue,
-                Some(_) => {}
-                None if relative_below(&other.target, &job.target).is_none() => continue,
-                None => {}
+            let same = relative_below(&job.target, &other.target).as_deref() == Some("");
+            let nested = relative_below(&job.target, &other.target).is_some()
+                || relative_below(&other.target, &job.target).is_some();
+            if same && job.format != other.format {
+                return Err(format!(
+                    "jobs `{other_name}` ({}) and `{name}` ({}) convert into the same target \
+                     `{}`, which holds one service's table; give each a target of its own",
+                    service(other),
+                    service(job),
+                    job.target
+                ));
             }
-            return Err(format!(
-                "the targets of jobs `{other_name}` (`{}`) and `{name}` (`{}`) are one inside the \
-                 other, and would convert the same objects twice; give each a folder of its own",
-                other.target, job.target
-            ));
+            if nested && !same {
+                return Err(format!(
+                    "the targets of jobs `{other_name}` (`{}`) and `{name}` (`{}`) are one inside \
+                     the other, and would convert the same objects twice; give each a folder of \
+                     its own",
+                    other.target, job.target
+                ));
+            }
         }
     }
     Ok(())
