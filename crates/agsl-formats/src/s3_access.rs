@@ -153,8 +153,8 @@ impl LogFormat for S3AccessFormat {
         SCHEMA.clone()
     }
 
-    /// `YYYY-MM-DD-hh-mm-ss-<UniqueString>` with no extension, in the simple (flat) or the
-    /// partitioned (`<account>/<region>/<bucket>/YYYY/MM/DD/`) key layout.
+    /// `[prefix]YYYY-MM-DD-hh-mm-ss-<UniqueString>` with no extension, in the simple (flat) or
+    /// the partitioned (`<account>/<region>/<bucket>/YYYY/MM/DD/`) key layout.
     fn claims_key(&self, key: &str) -> bool {
         is_delivered_name(key.rsplit('/').next().unwrap_or(key))
     }
@@ -212,15 +212,32 @@ impl LogFormat for S3AccessFormat {
     }
 }
 
-/// `2019-02-06-00-05-17-1A2B3C4D5E6F7A8B`: six numeric groups, then an alphanumeric id.
+/// `2019-02-06-00-05-17-1A2B3C4D5E6F7A8B`: six numeric groups, then an alphanumeric id. AWS
+/// puts the bucket's target prefix before it as it is, so a prefix that does not end in `/`
+/// leaves its last part in the name (`access-logs-2019-…`, `logs2019-…`); such a name must
+/// end in AWS's own id, 16 upper-case hexadecimal characters, so that names of other
+/// services that end in a time stamp and an id (Firehose's, whose id is a lower-case UUID)
+/// are not taken.
 fn is_delivered_name(file: &str) -> bool {
+    /// `YYYY-MM-DD-hh-mm-ss-`, 20 bytes.
+    fn stamp(b: &[u8]) -> bool {
+        b.len() == 20
+            && b.iter().enumerate().all(|(i, c)| match i {
+                4 | 7 | 10 | 13 | 16 | 19 => *c == b'-',
+                _ => c.is_ascii_digit(),
+            })
+    }
+    const AWS_ID: usize = 16;
     let b = file.as_bytes();
-    b.len() > 20
-        && b[..20].iter().enumerate().all(|(i, c)| match i {
-            4 | 7 | 10 | 13 | 16 | 19 => *c == b'-',
-            _ => c.is_ascii_digit(),
-        })
-        && b[20..].iter().all(u8::is_ascii_alphanumeric)
+    let bare = b.len() > 20 && stamp(&b[..20]) && b[20..].iter().all(u8::is_ascii_alphanumeric);
+    let prefixed = b.len() > 20 + AWS_ID && {
+        let (head, id) = b.split_at(b.len() - AWS_ID);
+        stamp(&head[head.len() - 20..])
+            && id
+                .iter()
+                .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+    };
+    bare || prefixed
 }
 
 struct S3AccessLineParser {

@@ -136,12 +136,20 @@ pub fn key_day(key: &str) -> Option<i64> {
             return Some(days_from_civil(y, m, d));
         }
     }
-    let name = segments.last()?.as_bytes();
+    name_date(segments.last()?).map(|(_, day)| day)
+}
+
+/// Where the first `YYYY-MM-DD` of a file name begins (not inside a longer number), and its
+/// day: `(0, …)` for S3 access logs' `2024-03-07-…`, `(6, …)` for CloudFront's
+/// `E2ABC.2024-03-07-23.…`, `(12, …)` for `access-logs-2024-03-07-…` (a target prefix that
+/// does not end in `/`).
+pub fn name_date(name: &str) -> Option<(usize, i64)> {
+    let name = name.as_bytes();
     (0..name.len().saturating_sub(9)).find_map(|i| {
         let starts_clean = i == 0 || !name[i - 1].is_ascii_digit();
         let ends_clean = name.get(i + 10).is_none_or(|c| !c.is_ascii_digit());
         let (y, m, d) = parse_date(&name[i..i + 10]).filter(|_| starts_clean && ends_clean)?;
-        Some(days_from_civil(y, m, d))
+        Some((i, days_from_civil(y, m, d)))
     })
 }
 

@@ -255,61 +255,80 @@ fn flat_date_named_prefixes_are_listed_from_the_window_with_start_after() {
     use agsl_formats::Format;
     use agsl_formats::sample::{SamplePlan, objects};
     let moto = Moto::start();
-    moto.create_bucket("flat");
-    let source = Place::new("s3://flat/src");
-    let early_plan = SamplePlan {
-        objects: 3,
-        lines_per_object: 50,
-        ..SamplePlan::default()
-    };
-    let late_plan = SamplePlan {
-        start_micros: early_plan.start_micros + 5 * 86_400_000_000,
-        seed: 9,
-        ..early_plan
-    };
-    let late: Vec<_> = objects(Format::S3Access, late_plan).collect();
-    for object in objects(Format::S3Access, early_plan).chain(late.iter().cloned()) {
-        source
+    // S3 access logs as AWS names them under `logs/`, and under a target prefix that does not
+    // end in `/` (`logs/access-logs-`), which stays in each name before its date; one
+    // CloudFront distribution's logs, whose names begin with its id.
+    for (bucket, format, prefix, head) in [
+        ("flat", Format::S3Access, "", ""),
+        ("prefixed", Format::S3Access, "access-logs-", "access-logs-"),
+        ("cdn", Format::Cloudfront, "", "EMLARXS9EXAMPLE."),
+    ] {
+        moto.create_bucket(bucket);
+        let source = Place::new(&format!("s3://{bucket}/src"));
+        let early_plan = SamplePlan {
+            objects: 3,
+            lines_per_object: 50,
+            ..SamplePlan::default()
+        };
+        let late_plan = SamplePlan {
+            start_micros: early_plan.start_micros + 5 * 86_400_000_000,
+            seed: 9,
+            ..early_plan
+        };
+        let named = |object: agsl_formats::sample::SampleObject| {
+            let file = object.key.rsplit('/').next().unwrap();
+            let key = format!("logs/{prefix}{file}");
+            agsl_formats::sample::SampleObject { key, ..object }
+        };
+        let late: Vec<_> = objects(format, late_plan).map(named).collect();
+        for object in objects(format, early_plan)
+            .map(named)
+            .chain(late.iter().cloned())
+        {
+            source
+                .store
+                .put(&object.key, agsl::sample::stored(&object).unwrap())
+                .unwrap();
+        }
+
+        // S3 itself skips the older keys: `start-after` on the wire, checked at the store level.
+        let (folders, listed) = source
             .store
-            .put(&object.key, agsl::sample::stored(&object).unwrap())
+            .list_level_after("logs", Some(&format!("{head}2024-03-10")), None)
             .unwrap();
+        assert!(folders.is_empty());
+        let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+        let late_keys: Vec<&str> = late.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, late_keys);
+
+        let target = Place::new(&format!("s3://{bucket}/lake"));
+        let args = [
+            "convert",
+            "--service",
+            format.keyword(),
+            "--source",
+            &source.url,
+            "--target",
+            &target.url,
+            "--since",
+            "2024-03-12",
+        ];
+        let planned = run_json(&[&args[..], &["--dry-run"]].concat());
+        assert_eq!(planned["objects"], late.len(), "{head}: {planned}");
+        let verbose = agsl(&[&args[..], &["--dry-run", "-v"]].concat());
+        assert!(
+            stderr(&verbose).contains(&format!(
+                "listing a date-named level with start-after prefix=\"logs\" after=\"{head}2024-03-11\""
+            )),
+            "{}",
+            stderr(&verbose)
+        );
+        let converted = run_json(&args);
+        assert_eq!(
+            converted["rows"],
+            late.iter().map(|o| o.facts.good_lines).sum::<u64>()
+        );
     }
-
-    // S3 itself skips the older keys: `start-after` on the wire, checked at the store level.
-    let (folders, listed) = source
-        .store
-        .list_level_after("logs", Some("2024-03-10"), None)
-        .unwrap();
-    assert!(folders.is_empty());
-    let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
-    let late_keys: Vec<&str> = late.iter().map(|o| o.key.as_str()).collect();
-    assert_eq!(keys, late_keys);
-
-    let target = Place::new("s3://flat/lake");
-    let args = [
-        "convert",
-        "--service",
-        "s3_access",
-        "--source",
-        &source.url,
-        "--target",
-        &target.url,
-        "--since",
-        "2024-03-12",
-    ];
-    let planned = run_json(&[&args[..], &["--dry-run"]].concat());
-    assert_eq!(planned["objects"], late.len(), "{planned}");
-    let verbose = agsl(&[&args[..], &["--dry-run", "-v"]].concat());
-    assert!(
-        stderr(&verbose).contains("listing a date-named level with start-after"),
-        "{}",
-        stderr(&verbose)
-    );
-    let converted = run_json(&args);
-    assert_eq!(
-        converted["rows"],
-        late.iter().map(|o| o.facts.good_lines).sum::<u64>()
-    );
 }
 
 #[test]

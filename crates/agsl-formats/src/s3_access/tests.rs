@@ -163,6 +163,33 @@ fn routes_delivered_names() {
     ));
 }
 
+#[test]
+fn a_target_prefix_without_a_slash_stays_in_the_name() {
+    // AWS writes `<target-prefix>YYYY-MM-DD-…` as it is: `access-logs-` or `logs` leave their
+    // last part before the time stamp.
+    for key in [
+        "access-logs-2019-02-06-00-05-17-1A2B3C4D5E6F7A8B",
+        "central/my-bucket-2019-02-06-00-05-17-1A2B3C4D5E6F7A8B",
+        "logs2019-02-06-00-05-17-1A2B3C4D5E6F7A8B",
+        "logs/123456789012/us-east-1/my-bucket/2024/03/07/s3-2024-03-07-00-05-17-0123456789ABCDEF",
+    ] {
+        assert!(S3AccessFormat.claims_key(key), "{key}");
+        assert_eq!(S3AccessFormat.route(key), Route::Convert, "{key}");
+        assert!(S3AccessFormat.names_one_delivery(key.rsplit('/').next().unwrap()));
+    }
+    // Only AWS's own id follows the time stamp in a prefixed name: Firehose's names end in a
+    // time stamp and a UUID, and hand-made ones in anything.
+    for key in [
+        "firehose/aws-waf-logs-shop-1-2024-03-07-23-05-00-0b1e2c3d-4a5b-6c7d-8e9f-0a1b2c3d4e5f",
+        "firehose/aws-waf-logs-shop-1-2024-03-07-23-05-00-0b1e2c3d",
+        "logs/backup-2019-02-06-00-05-17-final",
+        "logs/x2019-02-06-00-05-17-1a2b3c4d5e6f7a8b",
+    ] {
+        assert!(!S3AccessFormat.claims_key(key), "{key}");
+        assert!(matches!(S3AccessFormat.route(key), Route::Skip(_)), "{key}");
+    }
+}
+
 /// Reported against agsl: the referrer `foo "bar" baz` (S3 does not escape quotes) used to end at
 /// its first `" `, putting `baz"` in `user_agent`, the user agent in `version_id` and every later
 /// value one column to the right.

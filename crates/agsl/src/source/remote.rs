@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::SourceObject;
 use super::prefetch::{FetchOptions, Prefetch, as_listed};
 use crate::storage::{StorageError, Store, StoredObject};
-use crate::window::{KeyDays, key_day};
+use crate::window::{KeyDays, name_date};
 
 /// Folder levels walked looking for the year folders before listing everything below.
 const MAX_WALK_DEPTH: usize = 6;
@@ -121,8 +121,9 @@ impl RemoteSource {
     }
 
     /// The folders and objects of one level. A level of date-named objects and no folders
-    /// (S3 access logs' flat layout, `YYYY-MM-DD-hh-mm-ss-…`) is listed from the first day on
-    /// with `start-after`, recognised from its first page.
+    /// (S3 access logs' flat layout, `[prefix]YYYY-MM-DD-hh-mm-ss-…`, or one CloudFront
+    /// distribution's) is listed from the first day on with `start-after`, recognised from its
+    /// first page.
     fn list_level(
         &self,
         prefix: &str,
@@ -132,15 +133,22 @@ impl RemoteSource {
             return self.store.list_level(prefix);
         };
         let (folders, objects) = self.store.list_level_after(prefix, None, Some(PEEK_KEYS))?;
-        let date_named = |o: &StoredObject| {
-            let name = o.key.rsplit('/').next().unwrap_or_default();
-            name.len() > 10
-                && key_day(name).is_some()
-                && name.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-        };
-        if folders.is_empty() && !objects.is_empty() && objects.iter().all(date_named) {
+        // What the first page's names hold before their date: one text for all of them (none
+        // for S3 access logs' `2024-03-07-…`, `access-logs-` for a target prefix that does not
+        // end in `/`, `E2ABC.` for one CloudFront distribution), else nothing to narrow by. The
+        // keys the bound leaves out sort between the first page and it, so they begin with
+        // that text too, and their dates are older than the window's.
+        fn before_date(object: &StoredObject) -> Option<&str> {
+            let name = object.key.rsplit('/').next().unwrap_or_default();
+            name_date(name).map(|(at, _)| &name[..at])
+        }
+        let mut heads = objects.iter().map(before_date);
+        if let Some(Some(head)) = heads.next()
+            && folders.is_empty()
+            && heads.all(|h| h == Some(head))
+        {
             let (year, month, day) = agsl_formats::time::civil_from_days(first);
-            let after = format!("{year:04}-{month:02}-{day:02}");
+            let after = format!("{head}{year:04}-{month:02}-{day:02}");
             tracing::debug!(prefix, after, "listing a date-named level with start-after");
             return self.store.list_level_after(prefix, Some(&after), None);
         }
