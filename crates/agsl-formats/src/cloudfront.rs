@@ -269,24 +269,25 @@ pub(crate) fn legacy_field_names(names: &str) -> bool {
 }
 
 /// Whether the key's file is named `<distribution-id>.<YYYY-MM-DD-HH>.<unique-id>.gz`, as
-/// legacy and v2 text deliveries both name them.
+/// legacy and v2 text deliveries both name them. A log prefix that does not end in `/` stays
+/// in the name before the distribution's id (`example.com-E2ABCDEF123.…`); there the id must
+/// be as long as AWS's (13 or 14 characters; 10 at least is asked).
 pub(crate) fn log_file_name(key: &str) -> bool {
+    const PREFIXED_ID: usize = 10;
     let file = key.rsplit('/').next().unwrap_or(key);
-    let mut parts = file.split('.');
-    let (Some(distribution), Some(hour), Some(_id), Some("gz"), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let mut parts = file.rsplit('.');
+    let (Some("gz"), Some(_id), Some(hour), Some(distribution)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
-    !distribution.is_empty()
-        && distribution
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        && is_date_hour(hour)
+    let id = distribution
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        .count();
+    let prefixed = id < distribution.len() || parts.next().is_some();
+    id > 0 && (!prefixed || id >= PREFIXED_ID) && is_date_hour(hour)
 }
 
 /// Whether `file` is a delivery's name ([`log_file_name`]) whose unique id tells it from the
@@ -294,8 +295,8 @@ pub(crate) fn log_file_name(key: &str) -> bool {
 pub(crate) fn names_one_delivery(file: &str) -> bool {
     log_file_name(file)
         && file
-            .split('.')
-            .nth(2)
+            .rsplit('.')
+            .nth(1)
             .is_some_and(crate::delivery::is_random_id)
 }
 

@@ -257,11 +257,17 @@ fn flat_date_named_prefixes_are_listed_from_the_window_with_start_after() {
     let moto = Moto::start();
     // S3 access logs as AWS names them under `logs/`, and under a target prefix that does not
     // end in `/` (`logs/access-logs-`), which stays in each name before its date; one
-    // CloudFront distribution's logs, whose names begin with its id.
+    // CloudFront distribution's logs, whose names begin with its id, after such a prefix too.
     for (bucket, format, prefix, head) in [
         ("flat", Format::S3Access, "", ""),
         ("prefixed", Format::S3Access, "access-logs-", "access-logs-"),
         ("cdn", Format::Cloudfront, "", "EMLARXS9EXAMPLE."),
+        (
+            "cdn-prefixed",
+            Format::Cloudfront,
+            "example.com-",
+            "example.com-EMLARXS9EXAMPLE.",
+        ),
     ] {
         moto.create_bucket(bucket);
         let source = Place::new(&format!("s3://{bucket}/src"));

@@ -156,6 +156,30 @@ fn routes_delivered_names() {
     );
 }
 
+#[test]
+fn a_log_prefix_without_a_slash_stays_in_the_name() {
+    // CloudFront puts the distribution's log prefix before each file name as it is.
+    for key in [
+        "cdn/example.com-EMLARXS9EXAMPLE.2019-11-14-20.RT4KCN4SGK3.gz",
+        "cdnEMLARXS9EXAMPLE.2019-11-14-20.RT4KCN4SGK3.gz",
+        "logs/shop_EMLARXS9EXAMPLE.2019-11-14-20.RT4KCN4SGK3.gz",
+    ] {
+        assert!(CloudfrontFormat.claims_key(key), "{key}");
+        assert_eq!(CloudfrontFormat.route(key), Route::Convert, "{key}");
+        let file = key.rsplit('/').next().unwrap();
+        assert!(CloudfrontFormat.names_one_delivery(file), "{file}");
+    }
+    // After a prefix, only an id as long as AWS's: not any name ending in a date and `.gz`.
+    for key in [
+        "logs/backup-E1.2019-11-14-20.RT4KCN4SGK3.gz",
+        "logs/site.2019-11-14-20.RT4KCN4SGK3.gz",
+        "logs/EMLARXS9EXAMPLE.2019-11-14.RT4KCN4SGK3.gz",
+    ] {
+        assert!(!CloudfrontFormat.claims_key(key), "{key}");
+        assert!(matches!(CloudfrontFormat.route(key), Route::Skip(_)), "{key}");
+    }
+}
+
 /// The raw table's columns are the W3C fields in the parser's order, renamed as AWS's DDL does.
 #[test]
 fn raw_columns_follow_the_w3c_fields() {
