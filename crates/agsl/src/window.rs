@@ -122,10 +122,11 @@ fn parse_date(b: &[u8]) -> Option<(i64, u32, u32)> {
 }
 
 /// The day (days since 1970-01-01) an object's key is dated by, where its layout has one:
-/// `/YYYY/MM/DD/` folders (ALB, ELB, CloudTrail, VPC, partitioned S3 access logs) or a
-/// `YYYY-MM-DD` in the name (S3 access logs, CloudFront).
+/// `/YYYY/MM/DD/` folders (ALB, ELB, CloudTrail, VPC, partitioned S3 access logs), Hive-style
+/// `/year=YYYY/month=MM/day=DD/` ones (VPC Flow Logs' Hive-compatible prefixes, CloudFront
+/// v2's) or a `YYYY-MM-DD` in the name (S3 access logs, CloudFront).
 pub fn key_day(key: &str) -> Option<i64> {
-    let segments: Vec<&str> = key.split('/').collect();
+    let segments: Vec<&str> = key.split('/').map(date_folder_value).collect();
     for window in segments.windows(4) {
         if let [year, month, day, _] = window
             && year.len() == 4
@@ -137,6 +138,15 @@ pub fn key_day(key: &str) -> Option<i64> {
         }
     }
     name_date(segments.last()?).map(|(_, day)| day)
+}
+
+/// The number a date folder holds: the folder itself (`2024`), or the value of a Hive-style
+/// one (`year=2024`, `month=03`, `day=07`).
+pub fn date_folder_value(folder: &str) -> &str {
+    match folder.split_once('=') {
+        Some(("year" | "month" | "day", value)) => value,
+        _ => folder,
+    }
 }
 
 /// Where the first `YYYY-MM-DD` of a file name begins (not inside a longer number), and its
@@ -343,6 +353,9 @@ mod tests {
             "AWSLogs/123/CloudTrail/eu-west-1/2026/11/25/123_CloudTrail_eu-west-1_20261125T0000Z_x.json.gz",
             "logs/2026-11-25-10-00-00-ABCDEF0123456789",
             "cf/E2EXAMPLE.2026-11-25-10.a1b2c3d4.gz",
+            "AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2026/month=11/day=25/123456789012_vpcflowlogs_us-east-1_fl-1_20261125T1000Z_x.log.gz",
+            "AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2026/month=11/day=25/hour=10/123456789012_vpcflowlogs_us-east-1_fl-1_20261125T1000Z_x.log.gz",
+            "cf/DistributionId=E2EXAMPLE/year=2026/month=11/day=25/hour=10/E2EXAMPLE.2026-11-25-10.a1b2c3d4.gz",
         ] {
             assert_eq!(key_day(key), Some(day), "{key}");
         }

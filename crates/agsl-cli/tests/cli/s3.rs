@@ -115,6 +115,79 @@ fn an_organization_layout_is_walked_concurrently_to_the_window_days() {
     assert_eq!(listed.len(), 3 * 3 * 2);
 }
 
+/// VPC Flow Logs' Hive-compatible prefixes (`aws-account-id=…/aws-service=vpcflowlogs/
+/// aws-region=…/year=…/month=…/day=…/hour=…/`) are dated by their folders too: a window plans
+/// its days only, and reads no other day's objects.
+#[test]
+fn hive_style_date_folders_narrow_a_window_like_plain_ones() {
+    use agsl_formats::Format;
+    use agsl_formats::sample::{SamplePlan, objects};
+    let moto = Moto::start();
+    moto.create_bucket("hive");
+    let source = Place::new("s3://hive/flows");
+    let first = SamplePlan {
+        objects: 4,
+        lines_per_object: 20,
+        ..SamplePlan::default()
+    };
+    let mut wanted = std::collections::BTreeSet::new();
+    for (day, plan) in [0, 3].into_iter().map(|day| {
+        let plan = SamplePlan {
+            start_micros: first.start_micros + day * 86_400_000_000,
+            seed: 40 + day as u64,
+            ..first
+        };
+        (day, plan)
+    }) {
+        for object in objects(Format::VpcFlow, plan) {
+            // `AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/<file>`, Hive-style, by hour.
+            let parts: Vec<&str> = object.key.split('/').collect();
+            let [_, account, _, region, year, month, day_folder, file] = parts[..] else {
+                panic!("unexpected sample key {}", object.key);
+            };
+            let key = format!(
+                "AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/\
+                 year={year}/month={month}/day={day_folder}/hour=23/{file}"
+            );
+            let bytes = agsl::sample::stored(&object).unwrap();
+            source.store.put(&key, bytes).unwrap();
+            if day == 3 {
+                wanted.insert(format!("{}/{key}", source.url));
+            }
+        }
+    }
+    let target = Place::new("s3://hive/lake");
+    let args = [
+        "convert",
+        "--service",
+        "vpc_flow",
+        "--source",
+        &source.url,
+        "--target",
+        &target.url,
+        "--since",
+        "2024-03-10",
+    ];
+    let planned = run_json(&[&args[..], &["--dry-run"]].concat());
+    let listed: std::collections::BTreeSet<String> = planned["planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, wanted);
+    assert_eq!(listed.len(), 4);
+    // Listed by their date folders, not whole and then filtered: one day folder.
+    let verbose = agsl(&[&args[..], &["--dry-run", "-v"]].concat());
+    assert!(
+        stderr(&verbose).contains("listing the day folders of the window folders=1"),
+        "{}",
+        stderr(&verbose)
+    );
+    let converted = run_json(&args);
+    assert_eq!(converted["objects"], 4, "{converted}");
+}
+
 #[test]
 fn a_second_run_on_a_locked_target_fails_fast_and_stale_locks_are_taken_over() {
     let moto = Moto::start();

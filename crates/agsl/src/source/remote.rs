@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::SourceObject;
 use super::prefetch::{FetchOptions, Prefetch, as_listed};
 use crate::storage::{StorageError, Store, StoredObject};
-use crate::window::{KeyDays, name_date};
+use crate::window::{KeyDays, date_folder_value, name_date};
 
 /// Folder levels walked looking for the year folders before listing everything below.
 const MAX_WALK_DEPTH: usize = 6;
@@ -198,6 +198,10 @@ impl RemoteSource {
                     .is_none_or(|day| in_range((*year, *month, day), (*year, *month, day)))
             }));
         }
+        tracing::debug!(
+            folders = day_folders.len(),
+            "listing the day folders of the window"
+        );
         for listed in concurrently(&day_folders, |folder| self.store.list(folder))? {
             found.extend(listed);
         }
@@ -254,9 +258,10 @@ fn concurrently<T: Sync, R: Send>(
     Ok(listed)
 }
 
-/// The number a folder key's last segment holds, if it is exactly `digits` digits.
+/// The number a folder key's last segment holds (or, Hive-style, its value: `year=2024`),
+/// if it is exactly `digits` digits.
 fn number_of(folder: &str, digits: usize) -> Option<u32> {
-    let name = folder.trim_end_matches('/').rsplit('/').next()?;
+    let name = date_folder_value(folder.trim_end_matches('/').rsplit('/').next()?);
     (name.len() == digits && name.bytes().all(|b| b.is_ascii_digit()))
         .then(|| name.parse().ok())
         .flatten()
