@@ -207,11 +207,15 @@ pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// The AWS account an object belongs to, from its key: the first folder of exactly 12 digits
 /// (`AWSLogs/<account>/…`, an organization trail's `AWSLogs/o-…/<account>/…`, or the source
-/// account folder of S3 access logs' partitioned layout). CloudFront and simple-layout S3 keys
-/// name no account.
+/// account folder of S3 access logs' partitioned layout), or a Hive-style
+/// `aws-account-id=<account>` folder (VPC Flow Logs' Hive-compatible prefixes). CloudFront and
+/// simple-layout S3 keys name no account.
 pub fn account_from_key(key: &str) -> Option<&str> {
     let (folders, _file) = key.rsplit_once('/')?;
-    folders.split('/').find(|s| is_account_id(s))
+    folders
+        .split('/')
+        .map(|folder| folder.strip_prefix("aws-account-id=").unwrap_or(folder))
+        .find(|folder| is_account_id(folder))
 }
 
 /// Whether `text` is an AWS account id: exactly 12 digits.
@@ -422,6 +426,9 @@ mod tests {
         assert_eq!(account_from_key(org), Some("210987654321"));
         let s3 = "logs/111122223333/us-east-1/bucket/2024/03/07/2024-03-07-10-00-00-ABC";
         assert_eq!(account_from_key(s3), Some("111122223333"));
+        let hive = "AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/\
+                    aws-region=us-east-1/year=2024/month=03/day=07/f.log.gz";
+        assert_eq!(account_from_key(hive), Some("111122223333"));
         // The file name holds the account too, but only folders count; 13 digits are not one.
         assert_eq!(
             account_from_key("123456789012_elasticloadbalancing_x.log"),

@@ -12,6 +12,7 @@ use agsl_formats::raw::{RawLayout, RawSerde};
 use super::hive::{folder_url, partition_keys};
 use super::{Column, ROLE_PARAMETER, SERVICE_PARAMETER, StorageFormat, TableDefinition};
 use crate::sink::{PartitionLayout, TablePartitioning};
+use crate::window::date_folder_value;
 
 const TEXT_INPUT: &str = "org.apache.hadoop.mapred.TextInputFormat";
 const TEXT_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat";
@@ -135,27 +136,40 @@ fn delimited(separator: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// The raw partition of a source object (or of its folder, a URL ending in `/`): its folder
-/// URL and `[region, yyyy, mm, dd]`, when
-/// the URL ends in `…/<region>/<yyyy>/<mm>/<dd>/<file>` as AWS delivers these services.
+/// The raw partition of an object: its region and date folders (`…/<region>/YYYY/MM/DD/`, or
+/// Hive-style `…/aws-region=<region>/year=YYYY/month=MM/day=DD/`, as VPC Flow Logs'
+/// Hive-compatible prefixes write them), located at the day folder, which holds the hour
+/// folders of VPC Flow Logs' per-hour partitions (`…/DD/HH/`, `…/day=DD/hour=HH/`) too; `None`
+/// for an object outside such folders.
 pub(crate) fn raw_partition(object_url: &str) -> Option<super::Partition> {
     let (folder, _file) = object_url.rsplit_once('/')?;
-    let mut parts = folder.rsplitn(5, '/');
-    let day = parts.next()?;
-    let month = parts.next()?;
-    let year = parts.next()?;
-    let region = parts.next()?;
+    let segments: Vec<&str> = folder.split('/').collect();
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    let region_like = region.split('-').count() >= 3
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    (digits(year, 4) && digits(month, 2) && digits(day, 2) && region_like).then(|| {
-        super::Partition {
-            values: vec![region.into(), year.into(), month.into(), day.into()],
-            location: format!("{folder}/"),
-        }
-    })
+    let at_day = |end: usize| -> Option<super::Partition> {
+        let [region, year, month, day] = segments.get(end.checked_sub(4)?..end)? else {
+            return None;
+        };
+        let region = region.strip_prefix("aws-region=").unwrap_or(region);
+        let (year, month, day) = (
+            date_folder_value(year),
+            date_folder_value(month),
+            date_folder_value(day),
+        );
+        let region_like = region.split('-').count() >= 3
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        (digits(year, 4) && digits(month, 2) && digits(day, 2) && region_like).then(|| {
+            super::Partition {
+                values: vec![region.into(), year.into(), month.into(), day.into()],
+                location: format!("{}/", segments[..end].join("/")),
+            }
+        })
+    };
+    let hour = segments
+        .last()
+        .is_some_and(|last| digits(last.strip_prefix("hour=").unwrap_or(last), 2));
+    at_day(segments.len()).or_else(|| at_day(segments.len() - 1).filter(|_| hour))
 }
 
 #[cfg(test)]
@@ -221,6 +235,25 @@ mod tests {
             p.location,
             "s3://b/AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/"
         );
+        // Per-hour folders and Hive-compatible prefixes: the day folder, which holds the hours.
+        for (url, day) in [
+            (
+                "s3://b/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/03/07/23/x.log.gz",
+                "s3://b/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/03/07/",
+            ),
+            (
+                "s3://b/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=03/day=07/x.log.gz",
+                "s3://b/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=03/day=07/",
+            ),
+            (
+                "s3://b/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=03/day=07/hour=23/x.log.gz",
+                "s3://b/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=03/day=07/",
+            ),
+        ] {
+            let p = raw_partition(url).unwrap();
+            assert_eq!(p.values, ["us-east-1", "2024", "03", "07"], "{url}");
+            assert_eq!(p.location, day);
+        }
         assert!(raw_partition("file:///logs/hand-collected.log").is_none());
         assert!(raw_partition("s3://b/x/us-east-1/2024/3/07/f").is_none());
     }

@@ -247,3 +247,62 @@ fn keys_without_an_account_take_the_configured_one() {
         Err(Error::InvalidJob(m)) if m.contains("12 digits")
     ));
 }
+
+/// VPC Flow Logs delivered with Hive-compatible prefixes and per-hour partitions
+/// (`aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=…/month=…/day=…/hour=…/`): the
+/// rows are under their account, and the raw table's partitions are the day folders.
+#[test]
+fn hive_compatible_vpc_prefixes_give_accounts_and_raw_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scratch, source, target) = (
+        dir.path().join("scratch"),
+        dir.path().join("flows"),
+        dir.path().join("vpc"),
+    );
+    let written = write_sample(Format::VpcFlow, plan(), &scratch).unwrap();
+    let mut days = std::collections::BTreeSet::new();
+    for file in files_named(&scratch, &|n| n.ends_with(".log.gz")) {
+        let relative = file.strip_prefix(&scratch).unwrap().to_str().unwrap();
+        // `AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/<file>`.
+        let parts: Vec<&str> = relative.split('/').collect();
+        let [_, account, _, region, year, month, day, name] = parts[..] else {
+            panic!("unexpected sample key {relative}");
+        };
+        let hour = &name.split('T').nth(1).unwrap()[..2];
+        let day_folder = format!(
+            "AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/\
+             year={year}/month={month}/day={day}"
+        );
+        days.insert(day_folder.clone());
+        let moved = source.join(format!("{day_folder}/hour={hour}/{name}"));
+        std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+        std::fs::rename(&file, &moved).unwrap();
+    }
+    let mut job = ConvertJob::new(Format::VpcFlow, source.clone(), target.clone());
+    job.partitioning = PartitionLayout::Account;
+    let summary = convert(&job, &Progress::default()).unwrap();
+    assert_eq!(summary.rows, written.facts.good_lines);
+    assert_eq!(
+        rows(&target.join("account_id=123456789012")) as u64,
+        written.facts.good_lines
+    );
+
+    let catalog = LocalCatalog::open_file(&target.join(LOCAL_CATALOG_KEY), None).unwrap();
+    let raw = catalog
+        .partitions("aws_service_logs_raw", "vpcflow_raw_logs")
+        .unwrap();
+    let locations: std::collections::BTreeSet<String> =
+        raw.iter().map(|p| p.location.clone()).collect();
+    let wanted: std::collections::BTreeSet<String> = days
+        .iter()
+        .map(|day| format!("file://{}/{day}/", source.display()))
+        .collect();
+    assert_eq!(locations, wanted);
+    assert!(
+        raw.iter().all(|p| p.values[0] == "123456789012"
+            && p.location
+                .contains(&format!("/aws-region={}/", p.values[1]))
+            && p.location.ends_with(&format!("/day={}/", p.values[4]))),
+        "{raw:?}"
+    );
+}
