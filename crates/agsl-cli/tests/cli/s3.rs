@@ -72,6 +72,16 @@ fn s3_to_s3_runs_are_incremental_and_windows_list_only_their_days() {
     read_table(&target).assert_exactly(&expected);
 }
 
+/// The URLs a `--dry-run --json` summary plans to convert.
+fn planned_urls(summary: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    summary["planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// An organization's layout (accounts, then regions, then dates), walked level by level with
 /// each level's folders listed concurrently: a window lists exactly its days, in every account
 /// and region.
@@ -105,12 +115,7 @@ fn an_organization_layout_is_walked_concurrently_to_the_window_days() {
         &target,
         &["--since", "2024-03-10", "--dry-run"],
     ));
-    let listed: std::collections::BTreeSet<String> = planned["planned"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["url"].as_str().unwrap().to_owned())
-        .collect();
+    let listed = planned_urls(&planned);
     assert_eq!(listed, wanted);
     assert_eq!(listed.len(), 3 * 3 * 2);
 }
@@ -169,12 +174,7 @@ fn hive_style_date_folders_narrow_a_window_like_plain_ones() {
         "2024-03-10",
     ];
     let planned = run_json(&[&args[..], &["--dry-run"]].concat());
-    let listed: std::collections::BTreeSet<String> = planned["planned"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["url"].as_str().unwrap().to_owned())
-        .collect();
+    let listed = planned_urls(&planned);
     assert_eq!(listed, wanted);
     assert_eq!(listed.len(), 4);
     // Listed by their date folders, not whole and then filtered: one day folder.
