@@ -323,6 +323,27 @@ fn missing_source_is_a_usage_error() {
 }
 
 #[test]
+fn a_first_run_that_lists_nothing_warns_of_the_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("logs"), dir.path().join("t"));
+    std::fs::create_dir(&source).unwrap();
+    let warning = "the source holds no objects; check its bucket and prefix";
+    let output = convert("alb", &source, &target, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains(warning), "{}", stderr(&output));
+    sample(&source);
+    let output = convert("alb", &source, &target, &[]);
+    assert!(!stderr(&output).contains(warning), "{}", stderr(&output));
+    // Once the target holds objects, a source that lists none (expired by a lifecycle rule,
+    // say) is no sign of a wrong prefix.
+    std::fs::remove_dir_all(&source).unwrap();
+    std::fs::create_dir(&source).unwrap();
+    let output = convert("alb", &source, &target, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains(warning), "{}", stderr(&output));
+}
+
+#[test]
 fn unwritable_target_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("file"), b"").unwrap();

@@ -34,6 +34,8 @@ pub(crate) struct ObjectTask {
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub groups: BTreeMap<Format, Vec<ObjectTask>>,
+    /// Objects the listing found (in the window's days), whatever becomes of them.
+    pub listed: u64,
     pub skipped: u64,
     pub skipped_reasons: BTreeMap<String, u64>,
     /// With `--reprocess`: converted event time to take back before converting it again.
@@ -104,8 +106,22 @@ pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result
             key,
             original,
             "objects are copies of AWS deliveries this target converts from other URLs (the \
-             same key from AWSLogs/ on, or the same file name AWS gave it, and size); they are skipped, so no row is converted \
-             twice. A window is converted again (--reprocess) under the URL it was converted from"
+             same key from AWSLogs/ on, or the same file name AWS gave it, and size); they are \
+             skipped, so no row is converted twice. A window is converted again (--reprocess) \
+             under the URL it was converted from"
+        );
+    }
+    if plan.listed == 0 && ledger.objects.is_empty() {
+        // A first run that finds nothing is most often a wrong prefix (another account or
+        // region folder, a typo), which would otherwise look like a successful run.
+        tracing::warn!(
+            source = %job.source,
+            "the source holds no objects{}; check its bucket and prefix",
+            if job.window.is_unbounded() {
+                ""
+            } else {
+                " dated in the window"
+            }
         );
     }
     for changed in &plan.changed {
@@ -140,6 +156,7 @@ pub(crate) fn plan_listing(
         _ => KeyDays::of(&job.window),
     };
     let listed = source.list(&listing)?;
+    plan.listed = listed.len() as u64;
     if unbounded {
         plan.listed_through = listed.iter().filter_map(|o| key_day(&o.key)).max();
     }
