@@ -208,13 +208,19 @@ pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// The AWS account an object belongs to, from its key: the first folder of exactly 12 digits
 /// (`AWSLogs/<account>/…`, an organization trail's `AWSLogs/o-…/<account>/…`, or the source
 /// account folder of S3 access logs' partitioned layout), or a Hive-style
-/// `aws-account-id=<account>` folder (VPC Flow Logs' Hive-compatible prefixes). CloudFront and
-/// simple-layout S3 keys name no account.
+/// `aws-account-id=<account>` folder (VPC Flow Logs' Hive-compatible prefixes, CloudFront v2's
+/// `AWSLogs/` folder) or `accountid=<account>` one (CloudFront v2's `{accountid}` variable).
+/// CloudFront's legacy and simple-layout S3 keys name no account.
 pub fn account_from_key(key: &str) -> Option<&str> {
     let (folders, _file) = key.rsplit_once('/')?;
     folders
         .split('/')
-        .map(|folder| folder.strip_prefix("aws-account-id=").unwrap_or(folder))
+        .map(|folder| {
+            folder
+                .strip_prefix("aws-account-id=")
+                .or_else(|| folder.strip_prefix("accountid="))
+                .unwrap_or(folder)
+        })
         .find(|folder| is_account_id(folder))
 }
 
@@ -429,6 +435,9 @@ mod tests {
         let hive = "AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/\
                     aws-region=us-east-1/year=2024/month=03/day=07/f.log.gz";
         assert_eq!(account_from_key(hive), Some("111122223333"));
+        let cloudfront = "cf/accountid=111122223333/DistributionId=E1AB/year=2025/month=09/\
+                          day=23/hour=08/E1AB.2025-09-23-08.abcdef01.gz";
+        assert_eq!(account_from_key(cloudfront), Some("111122223333"));
         // The file name holds the account too, but only folders count; 13 digits are not one.
         assert_eq!(
             account_from_key("123456789012_elasticloadbalancing_x.log"),
