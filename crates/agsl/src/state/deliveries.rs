@@ -57,8 +57,8 @@ impl Deliveries {
         Deliveries { hashes }
     }
 
-    /// Whether the ledger may hold the delivery whose [`delivery_hash`] is `hash` under another
-    /// URL; comparing the keys ([`for_each_converted`]) tells for certain.
+    /// Whether the ledger may hold the delivery whose hash ([`Delivery::hash`]) is `hash` under
+    /// another URL; comparing the keys ([`for_each_converted`]) tells for certain.
     pub fn may_hold(&self, hash: u64) -> bool {
         self.hashes.binary_search(&hash).is_ok()
     }
