@@ -159,6 +159,7 @@ const INFO: FormatInfo = FormatInfo {
     ],
     summary_column: "elb_status_code",
     batch_rows: 2048,
+    aws_folders: &["elasticloadbalancing"],
 };
 
 /// The ALB access log format (`alb`).

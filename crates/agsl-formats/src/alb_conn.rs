@@ -93,6 +93,7 @@ const INFO: FormatInfo = FormatInfo {
     free_text_columns: &["client_ip", "leaf_client_cert_subject", "conn_trace_id"],
     summary_column: "tls_verify_status",
     batch_rows: 8192,
+    aws_folders: &["elasticloadbalancing"],
 };
 
 /// The ALB connection log format (`alb_conn`).

@@ -177,6 +177,7 @@ const INFO: FormatInfo = FormatInfo {
     ],
     summary_column: "sc_status",
     batch_rows: 2048,
+    aws_folders: &["CloudFront"],
 };
 
 /// The CloudFront standard access log format (`cloudfront`).

@@ -239,6 +239,7 @@ const INFO: FormatInfo = FormatInfo {
     ],
     summary_column: "sc_status",
     batch_rows: 2048,
+    aws_folders: &["CloudFront"],
 };
 
 /// CloudFront standard logging v2 (`cloudfront_v2`).

@@ -196,6 +196,7 @@ const INFO: FormatInfo = FormatInfo {
     ],
     summary_column: "eventname",
     batch_rows: 8192,
+    aws_folders: &["CloudTrail", "CloudTrail-Digest", "CloudTrail-Insight"],
 };
 
 /// The CloudTrail log format (`cloudtrail`).

@@ -1,12 +1,58 @@
 //! Which service wrote an object, for `--service auto`: first from the key layout AWS uses
 //! (FORMATS.md 7.1), then, for keys that say nothing (hand-collected files), from the first line.
 //! Each format says what it recognises ([`LogFormat::claims_key`],
-//! [`LogFormat::claims_first_line`]); this module asks them in registry order.
+//! [`LogFormat::claims_first_line`]); this module asks them in registry order. For one
+//! service, [`route`] keeps out objects that AWS delivered into another service's folder.
 //!
 //! [`LogFormat::claims_key`]: crate::LogFormat::claims_key
 //! [`LogFormat::claims_first_line`]: crate::LogFormat::claims_first_line
 
-use crate::{Format, Route};
+use crate::{Format, LogFormat, Route};
+
+/// Reason given for objects in the `AWSLogs/<account>/<service>/` folder of another service
+/// (AWS Config's snapshots beside CloudTrail's logs, ALB logs beside VPC Flow Logs).
+pub const ANOTHER_SERVICE: &str = "another AWS service's folder";
+
+/// The service folder of a key AWS delivered under `AWSLogs/`: the folder after the account
+/// (`AWSLogs/[<org-id>/]<account>/<service>/…`, or Hive-style `aws-account-id=<account>/
+/// aws-service=<service>/`); `None` when the key does not follow that layout.
+pub fn aws_service_folder(key: &str) -> Option<&str> {
+    let (folders, _file) = key.rsplit_once('/')?;
+    let folders: Vec<&str> = folders.split('/').collect();
+    let at = folders.iter().rposition(|folder| *folder == "AWSLogs")?;
+    let mut after = folders[at + 1..].iter().copied();
+    let mut account = after.next()?;
+    if account.starts_with("o-") {
+        account = after.next()?;
+    }
+    let account = account.strip_prefix("aws-account-id=").unwrap_or(account);
+    // AWS's own examples sometimes print 11 digits (FORMATS.md 7.1).
+    let is_account =
+        matches!(account.len(), 11 | 12) && account.bytes().all(|b| b.is_ascii_digit());
+    let service = after.next().filter(|_| is_account)?;
+    Some(service.strip_prefix("aws-service=").unwrap_or(service))
+}
+
+/// Whether some format's objects are delivered into the service folder `folder`.
+fn known_folder(folder: &str) -> bool {
+    Format::ALL
+        .iter()
+        .any(|format| format.info().aws_folders.contains(&folder))
+}
+
+/// How `format` takes `key` for a job of that one service: skipped as [`ANOTHER_SERVICE`]
+/// when AWS delivered it into another service's folder (a CloudTrail source at `AWSLogs/`
+/// also lists AWS Config's `.json.gz` snapshots, which would all be rejects), else the
+/// format's own [`LogFormat::route`]. A format delivered outside `AWSLogs/` (S3 access logs)
+/// keeps out only the folders of the services agsl knows.
+pub fn route(format: &dyn LogFormat, key: &str) -> Route {
+    let own = format.info().aws_folders;
+    match aws_service_folder(key) {
+        Some(folder) if !own.is_empty() && !own.contains(&folder) => Route::Skip(ANOTHER_SERVICE),
+        Some(folder) if own.is_empty() && known_folder(folder) => Route::Skip(ANOTHER_SERVICE),
+        _ => format.route(key),
+    }
+}
 
 /// What an object key says about the service that wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +84,11 @@ pub fn detect_from_key(key: &str) -> KeyDetection {
     match (converting, skipped) {
         (Some(format), _) => KeyDetection::Format(format),
         (None, Some(why)) => KeyDetection::Skip(why),
+        // AWS's folder of a service no format converts (AWS Config, GuardDuty): no need to
+        // read the object to know.
+        (None, None) if aws_service_folder(key).is_some_and(|f| !known_folder(f)) => {
+            KeyDetection::Skip(ANOTHER_SERVICE)
+        }
         (None, None) => KeyDetection::Unknown,
     }
 }
@@ -133,6 +184,64 @@ pub fn format_from_first_line(first_line: &[u8]) -> Option<Format> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_folders_follow_the_account() {
+        for (key, folder) in [
+            (
+                "AWSLogs/123456789012/Config/us-east-1/2024/3/7/ConfigHistory/x.json.gz",
+                Some("Config"),
+            ),
+            (
+                "logs/AWSLogs/o-a1b2c3d4e5/123456789012/CloudTrail/us-east-1/2024/03/07/x.json.gz",
+                Some("CloudTrail"),
+            ),
+            (
+                "AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/x.log.gz",
+                Some("vpcflowlogs"),
+            ),
+            // Not AWS's layout: no account folder, or nothing after it.
+            ("AWSLogs/readme.txt", None),
+            ("AWSLogs/logs/CloudTrail/x.json.gz", None),
+            ("AWSLogs/123456789012/x.json.gz", None),
+            ("logs/2024-03-07-10-00-00-ABCDEF0123456789", None),
+        ] {
+            assert_eq!(aws_service_folder(key), folder, "{key}");
+        }
+    }
+
+    #[test]
+    fn one_service_keeps_out_other_services_folders() {
+        let config = "AWSLogs/123456789012/Config/us-east-1/2024/3/7/ConfigHistory/\
+                      123456789012_Config_us-east-1_ConfigHistory_AWS::EC2::Instance_20240307T000000Z_20240307T060000Z_1.json.gz";
+        let alb = "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2024/03/07/\
+                   123456789012_elasticloadbalancing_us-east-1_app.lb.1_20240307T0000Z_10.0.0.1_x.log.gz";
+        let trail = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/07/\
+                     123456789012_CloudTrail_us-east-1_20240307T0000Z_x.json.gz";
+        let route = |format: Format, key| route(format.parser(), key);
+        // A `.json.gz` that CloudTrail's own route would take, in AWS Config's folder.
+        assert_eq!(Format::Cloudtrail.parser().route(config), Route::Convert);
+        assert_eq!(
+            route(Format::Cloudtrail, config),
+            Route::Skip(ANOTHER_SERVICE)
+        );
+        assert_eq!(route(Format::Cloudtrail, trail), Route::Convert);
+        // `.log.gz` files that WAF, Route 53 Resolver and S3 access logs take from folders
+        // of their own, in the load balancers' folder.
+        for format in [Format::Waf, Format::Route53Resolver, Format::S3Access] {
+            assert_eq!(format.parser().route(alb), Route::Convert, "{format}");
+            assert_eq!(route(format, alb), Route::Skip(ANOTHER_SERVICE), "{format}");
+        }
+        assert_eq!(route(Format::Alb, alb), Route::Convert);
+        // Outside `AWSLogs/`, each format's own route decides, as for hand-collected files.
+        assert_eq!(route(Format::Waf, "collected/waf.log.gz"), Route::Convert);
+        // A service no format converts is skipped by `auto` without reading the object.
+        assert_eq!(detect_from_key(config), KeyDetection::Skip(ANOTHER_SERVICE));
+        assert_eq!(
+            detect_from_key(trail),
+            KeyDetection::Format(Format::Cloudtrail)
+        );
+    }
 
     #[test]
     fn keys() {

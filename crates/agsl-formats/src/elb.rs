@@ -101,6 +101,7 @@ const INFO: FormatInfo = FormatInfo {
     free_text_columns: &["client_ip", "backend_ip", "request_url", "user_agent"],
     summary_column: "elb_status_code",
     batch_rows: 8192,
+    aws_folders: &["elasticloadbalancing"],
 };
 
 /// The Classic ELB access log format (`elb`).

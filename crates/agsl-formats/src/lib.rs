@@ -300,6 +300,11 @@ pub struct FormatInfo {
     /// fewer rows gained them nothing (BENCHMARKS.md, 2026-12-06). A job may ask for fewer
     /// ([`LogFormat::decoder`]).
     pub batch_rows: usize,
+    /// The folders after `AWSLogs/<account>/` that AWS delivers this format's objects into
+    /// (`elasticloadbalancing`, `CloudTrail`, …); none for services that deliver elsewhere (S3
+    /// access logs). An object in another service's folder is never this format's, whatever
+    /// its file name ([`detect::route`]).
+    pub aws_folders: &'static [&'static str],
 }
 
 /// The fields a delivery was configured to write, in order, for outputs that do not name them

@@ -112,6 +112,7 @@ const INFO: FormatInfo = FormatInfo {
     free_text_columns: &["client_ip", "destination_ip", "domain_name"],
     summary_column: "tls_protocol_version",
     batch_rows: 2048,
+    aws_folders: &["elasticloadbalancing"],
 };
 
 /// The NLB access log format (`nlb`).

@@ -144,6 +144,7 @@ const INFO: FormatInfo = FormatInfo {
     free_text_columns: &["query_name", "srcaddr", "json_other"],
     summary_column: "rcode",
     batch_rows: 8192,
+    aws_folders: &["vpcdnsquerylogs"],
 };
 
 /// The Route 53 Resolver query log format (`route53_resolver`).

@@ -134,6 +134,7 @@ const INFO: FormatInfo = FormatInfo {
     ],
     summary_column: "http_status",
     batch_rows: 2048,
+    aws_folders: &[],
 };
 
 /// The S3 server access log format (`s3_access`).

@@ -221,6 +221,7 @@ const INFO: FormatInfo = FormatInfo {
     free_text_columns: &["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"],
     summary_column: "protocol",
     batch_rows: 8192,
+    aws_folders: &["vpcflowlogs"],
 };
 
 /// The VPC Flow Logs format (`vpc_flow`).

@@ -147,6 +147,7 @@ const INFO: FormatInfo = FormatInfo {
     ],
     summary_column: "action",
     batch_rows: 2048,
+    aws_folders: &["WAFLogs"],
 };
 
 /// The AWS WAF log format (`waf`).

@@ -548,6 +548,46 @@ fn demo_runs_for_every_other_service() {
     }
 }
 
+/// A central logging bucket (AWS Control Tower's, say) holds every service's folder below
+/// `AWSLogs/<account>/`: a job of one service converts its own folder's objects only, however
+/// the others' files are named (AWS Config writes `.json.gz`, as CloudTrail does).
+#[test]
+fn one_service_over_a_central_bucket_leaves_the_other_services_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("central"), dir.path().join("trail"));
+    let plan = SamplePlan {
+        objects: 4,
+        lines_per_object: 30,
+        ..SamplePlan::default()
+    };
+    let trail = write_sample(Format::Cloudtrail, plan.clone(), &source).unwrap();
+    let alb = write_sample(Format::Alb, plan, &source).unwrap();
+    let config = source.join(
+        "AWSLogs/123456789012/Config/us-east-1/2024/3/7/ConfigHistory/123456789012_Config_\
+         us-east-1_ConfigHistory_AWS::EC2::Instance_20240307T000000Z_20240307T060000Z_1.json.gz",
+    );
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(
+        &mut gz,
+        br#"{"fileVersion":"1.0","configurationItems":[{"configurationItemCaptureTime":"2024-03-07T00:00:00.000Z"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(&config, gz.finish().unwrap()).unwrap();
+
+    let output = convert("cloudtrail", &source, &target, &["-q", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["objects"], trail.objects, "{summary}");
+    assert_eq!(summary["rows"], trail.facts.good_lines, "{summary}");
+    assert_eq!(summary["rejects"], 0, "{summary}");
+    assert_eq!(
+        summary["skipped_reasons"]["another AWS service's folder"],
+        alb.objects + 1,
+        "{summary}"
+    );
+}
+
 /// One prefix holding every service: `--service auto` routes each object to its format
 /// and writes one table per service, named as the seed named them.
 #[test]

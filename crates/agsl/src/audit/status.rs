@@ -294,7 +294,10 @@ fn add_lag(
     }
     for object in listed {
         let service = match format {
-            Some(format) if format.parser().route(&object.key) == agsl_formats::Route::Convert => {
+            Some(format)
+                if agsl_formats::detect::route(format.parser(), &object.key)
+                    == agsl_formats::Route::Convert =>
+            {
                 format.to_string()
             }
             Some(_) => continue,

@@ -206,7 +206,7 @@ pub(crate) fn plan_listing(
             continue;
         }
         let routing = match &parser {
-            Some(parser) => Some(match parser.route(&object.key) {
+            Some(parser) => Some(match detection::route(*parser, &object.key) {
                 Route::Convert => Ok(parser.format()),
                 Route::Skip(reason) => Err(reason),
             }),
