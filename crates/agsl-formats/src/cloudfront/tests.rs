@@ -176,7 +176,10 @@ fn a_log_prefix_without_a_slash_stays_in_the_name() {
         "logs/EMLARXS9EXAMPLE.2019-11-14.RT4KCN4SGK3.gz",
     ] {
         assert!(!CloudfrontFormat.claims_key(key), "{key}");
-        assert!(matches!(CloudfrontFormat.route(key), Route::Skip(_)), "{key}");
+        assert!(
+            matches!(CloudfrontFormat.route(key), Route::Skip(_)),
+            "{key}"
+        );
     }
 }
 
