@@ -136,11 +136,12 @@ fn delimited(separator: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// The raw partition of an object: its region and date folders (`…/<region>/YYYY/MM/DD/`, or
-/// Hive-style `…/aws-region=<region>/year=YYYY/month=MM/day=DD/`, as VPC Flow Logs'
-/// Hive-compatible prefixes write them), located at the day folder, which holds the hour
-/// folders of VPC Flow Logs' per-hour partitions (`…/DD/HH/`, `…/day=DD/hour=HH/`) too; `None`
-/// for an object outside such folders.
+/// The raw partition of an object (or of its folder, a URL ending in `/`): its region and
+/// date folders (`…/<region>/YYYY/MM/DD/`, or Hive-style
+/// `…/aws-region=<region>/year=YYYY/month=MM/day=DD/`, as VPC Flow Logs' Hive-compatible
+/// prefixes write them), located at the day folder, which holds the hour folders of VPC Flow
+/// Logs' per-hour partitions (`…/DD/HH/`, `…/day=DD/hour=HH/`) too; `None` for an object
+/// outside such folders.
 pub(crate) fn raw_partition(object_url: &str) -> Option<super::Partition> {
     let (folder, _file) = object_url.rsplit_once('/')?;
     let segments: Vec<&str> = folder.split('/').collect();
