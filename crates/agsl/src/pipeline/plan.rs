@@ -45,9 +45,8 @@ pub(crate) struct Plan {
     /// Objects skipped as [`CHANGED_SINCE_CONVERTED`] (few: AWS never rewrites a log object).
     /// A run warns about each; `verify`, which plans too, reports them its own way.
     pub changed: Vec<ChangedObject>,
-    /// Objects skipped as [`COPY_OF_CONVERTED`], and the first of them with the URL its delivery
-    /// is converted (or planned) under: a run warns once, naming it.
-    pub copies: u64,
+    /// The first object skipped as [`COPY_OF_CONVERTED`], with the URL its delivery is
+    /// converted (or planned) under: a run warns once, naming it.
     pub first_copy: Option<(String, String)>,
 }
 
@@ -102,7 +101,11 @@ pub(super) fn plan(job: &ConvertJob, source: &Source, ledger: &Ledger) -> Result
     let plan = plan_listing(job, source, ledger, &mut |_, _| {})?;
     if let Some((key, original)) = &plan.first_copy {
         tracing::warn!(
-            objects = plan.copies,
+            objects = plan
+                .skipped_reasons
+                .get(COPY_OF_CONVERTED)
+                .copied()
+                .unwrap_or(0),
             key,
             original,
             "objects are copies of AWS deliveries this target converts from other URLs (the \
@@ -299,10 +302,13 @@ impl CopyCheck {
             let delivery = deliveries::delivery(&url, task.size)?;
             Some((delivery.hash, delivery.key.to_owned()))
         };
+        // Each suspect's delivery, found once: the passes below compare against it.
+        let suspect_deliveries: Vec<Option<(u64, String)>> =
+            suspects.iter().map(|(task, _)| delivery_of(task)).collect();
         let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
-        for (i, (task, _)) in suspects.iter().enumerate() {
-            if let Some((hash, _)) = delivery_of(task) {
-                by_hash.entry(hash).or_default().push(i);
+        for (i, delivery) in suspect_deliveries.iter().enumerate() {
+            if let Some((hash, _)) = delivery {
+                by_hash.entry(*hash).or_default().push(i);
             }
         }
         // Which suspects are copies, and the URL the first of them is a copy of: `mark` makes
@@ -313,7 +319,11 @@ impl CopyCheck {
         };
         let mark = |copies: &mut Copies, hash: u64, key: &str, original: &dyn Fn() -> String| {
             for &i in by_hash.get(&hash).into_iter().flatten() {
-                if !copies.of[i] && delivery_of(&suspects[i].0).is_some_and(|(_, k)| k == key) {
+                if !copies.of[i]
+                    && suspect_deliveries[i]
+                        .as_ref()
+                        .is_some_and(|(_, k)| k == key)
+                {
                     copies.of[i] = true;
                     if copies.first.as_ref().is_none_or(|(first, _)| i < *first) {
                         copies.first = Some((i, original()));
@@ -332,12 +342,11 @@ impl CopyCheck {
         for (i, (task, routing)) in suspects.iter().enumerate() {
             if copies.of[i] {
                 plan.skip(&task.key, COPY_OF_CONVERTED);
-                plan.copies += 1;
                 continue;
             }
             // Planned now: the suspects after it with its delivery are its copies.
-            if let Some((hash, key)) = delivery_of(task) {
-                mark(&mut copies, hash, &key, &|| source.url(&task.key));
+            if let Some((hash, key)) = &suspect_deliveries[i] {
+                mark(&mut copies, *hash, key, &|| source.url(&task.key));
             }
             let task = task.clone();
             match routing {

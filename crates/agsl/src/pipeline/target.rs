@@ -242,9 +242,9 @@ pub(crate) fn check_jobs_apart<'a>(
     let service = |job: &ConvertJob| job.format.map_or("auto".to_owned(), |f| f.to_string());
     for (i, &(name, job)) in jobs.iter().enumerate() {
         for &(other_name, other) in &jobs[..i] {
-            let same = relative_below(&job.target, &other.target).as_deref() == Some("");
-            let nested = relative_below(&job.target, &other.target).is_some()
-                || relative_below(&other.target, &job.target).is_some();
+            let below = relative_below(&job.target, &other.target);
+            let same = below.as_deref() == Some("");
+            let nested = below.is_some() || relative_below(&other.target, &job.target).is_some();
             if same && job.format != other.format {
                 return Err(format!(
                     "jobs `{other_name}` ({}) and `{name}` ({}) convert into the same target \
