@@ -37,6 +37,16 @@ pub fn delivery_key(key: &[u8]) -> Option<&[u8]> {
         .then_some(file)
 }
 
+/// Whether `b` is `YYYY-MM-DD-hh-mm-ss-`, the time stamp before the id in the names of S3
+/// access logs' and Firehose's deliveries (20 bytes).
+pub(crate) fn is_name_stamp(b: &[u8]) -> bool {
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 | 10 | 13 | 16 | 19 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 /// Whether `id`, the random part of a delivery's file name, is long enough that two
 /// deliveries of one service do not share it: at least 8 letters and digits (CloudFront's ids
 /// have 8, S3 access logs' 16, Firehose's a UUID's 32).

@@ -220,14 +220,7 @@ impl LogFormat for S3AccessFormat {
 /// services that end in a time stamp and an id (Firehose's, whose id is a lower-case UUID)
 /// are not taken.
 fn is_delivered_name(file: &str) -> bool {
-    /// `YYYY-MM-DD-hh-mm-ss-`, 20 bytes.
-    fn stamp(b: &[u8]) -> bool {
-        b.len() == 20
-            && b.iter().enumerate().all(|(i, c)| match i {
-                4 | 7 | 10 | 13 | 16 | 19 => *c == b'-',
-                _ => c.is_ascii_digit(),
-            })
-    }
+    use crate::delivery::is_name_stamp as stamp;
     const AWS_ID: usize = 16;
     let b = file.as_bytes();
     let bare = b.len() > 20 && stamp(&b[..20]) && b[20..].iter().all(u8::is_ascii_alphanumeric);

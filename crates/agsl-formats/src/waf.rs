@@ -311,28 +311,22 @@ const REQUEST_KEYS: [&str; 11] = [
 /// Firehose names the objects of a WAF stream (FORMATS.md 8.1). Stream names may hold dots and
 /// dashes, so the time stamp is found from the end.
 fn firehose_delivery_name(file: &str) -> bool {
-    /// `-YYYY-MM-DD-HH-MM-SS-`, a `0` standing for any digit.
-    const STAMP: &[u8] = b"-0000-00-00-00-00-00-";
+    /// `-YYYY-MM-DD-HH-MM-SS-`: a dash, then the stamp.
+    const STAMP: usize = 21;
     let Some(rest) = file.strip_prefix("aws-waf-logs-") else {
         return false;
     };
     let bytes = rest.as_bytes();
-    let stamp_at = (0..bytes.len().saturating_sub(STAMP.len() - 1))
+    let stamp_at = (0..bytes.len().saturating_sub(STAMP - 1))
         .rev()
         .find(|&at| {
-            STAMP.iter().zip(&bytes[at..]).all(|(&pattern, &b)| {
-                if pattern == b'0' {
-                    b.is_ascii_digit()
-                } else {
-                    b == pattern
-                }
-            })
+            bytes[at] == b'-' && crate::delivery::is_name_stamp(&bytes[at + 1..at + STAMP])
         });
     let Some(at) = stamp_at else {
         return false;
     };
     let version = rest[..at].rsplit_once('-');
-    let id = rest[at + STAMP.len()..].split('.').next().unwrap_or("");
+    let id = rest[at + STAMP..].split('.').next().unwrap_or("");
     version.is_some_and(|(stream, version)| {
         !stream.is_empty() && !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit())
     }) && crate::delivery::is_random_id(id)
