@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import struct
 import subprocess
 import sys
+import uuid
+import zipfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import agsl
-from conftest import cli, generate, parquet_files, table_rows
+from conftest import cli, column_digests, generate, parquet_files, table_rows
 
 SERVICES = agsl.services()
 # What differs between two runs of the same conversion: timings, and Parquet bytes (which
@@ -56,6 +60,87 @@ def test_parse_takes_plain_and_gzip_and_keeps_damage_as_a_reject():
     rows, rejects = agsl.parse("vpc_flow", damaged, key="cut.gz")
     assert rows.num_rows > 0 and rejects.num_rows == 1
     assert "corrupt compressed data" in rejects.column("reason")[0].as_py()
+
+
+def _snappy(block: bytes) -> bytes:
+    """One raw Snappy block, by Arrow's C++ Snappy (not the Rust decoder agsl reads with)."""
+    return pa.compress(block, codec="snappy", asbytes=True)
+
+
+def _snappy_java(text: bytes) -> bytes:
+    """snappy-java's stream format (Firehose's `Snappy`): its header, then 32 KiB blocks."""
+    out = bytearray(b"\x82SNAPPY\x00" + struct.pack(">ii", 1, 1))
+    for at in range(0, len(text), 32 << 10):
+        block = _snappy(text[at:at + (32 << 10)])
+        out += struct.pack(">i", len(block)) + block
+    return bytes(out)
+
+
+def _hadoop_snappy(text: bytes) -> bytes:
+    """Hadoop's block format (Firehose's `HADOOP_SNAPPY`): 256 KiB blocks of 64 KiB chunks."""
+    out = bytearray()
+    for at in range(0, len(text), 256 << 10):
+        block = text[at:at + (256 << 10)]
+        out += struct.pack(">i", len(block))
+        for piece in range(0, len(block), 64 << 10):
+            chunk = _snappy(block[piece:piece + (64 << 10)])
+            out += struct.pack(">i", len(chunk)) + chunk
+    return bytes(out)
+
+
+def _zip(text: bytes) -> bytes:
+    """A ZIP archive of one deflated entry named by a UUID, as Firehose's `ZIP` writes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(str(uuid.uuid4()), text)
+    return out.getvalue()
+
+
+def test_firehoses_compressions_convert_as_gzip_does(tmp_path):
+    """WAF through Firehose, compressed each way a Firehose stream can be (written here by
+    Python's zipfile and Arrow's Snappy, not by agsl): the same rows, rejects and partitions as
+    the gzip objects, told by the objects' first bytes."""
+    generated = tmp_path / "generated"
+    facts = generate("waf", generated, size="1MB", lines=400, bad_every=37)
+    texts = [gzip.decompress(p.read_bytes()) for p in sorted(generated.rglob("*.log.gz"))]
+    assert len(texts) > 2 and facts["bad_lines"] > 0
+    packers = {"gz": gzip.compress, "zip": _zip, "snappy": _snappy_java,
+               "hsnappy": _hadoop_snappy}
+    tables = {}
+    for name, pack in packers.items():
+        source = tmp_path / name / "2024" / "03" / "07" / "23"
+        source.mkdir(parents=True)
+        # Firehose gives both Snappy variants the `.snappy` extension.
+        extension = "snappy" if name == "hsnappy" else name
+        for i, text in enumerate(texts):
+            key = f"aws-waf-logs-shop-1-2024-03-07-23-{i:02d}-00-{uuid.uuid4()}.{extension}"
+            (source / key).write_bytes(pack(text))
+        target = tmp_path / f"lake-{name}"
+        summary = agsl.convert("waf", str(tmp_path / name), str(target), catalog="none")
+        assert summary["skipped_objects"] == 0, name
+        assert (summary["rows"], summary["rejects"]) == (facts["lines"] - facts["bad_lines"], facts["bad_lines"]), name
+        rows = table_rows(target)
+        assert all(r["_source_key"].endswith(f".{extension}") for r in rows), name
+        for row in rows:
+            del row["_source_key"]
+        columns = sorted(rows[0])
+        tables[name] = column_digests(rows, columns)
+        rejected = table_rows(target, rejects=True)
+        assert {r["reason"] for r in rejected} == {r["reason"] for r in table_rows(
+            tmp_path / "lake-gz", rejects=True)}, name
+    assert all(digests == tables["gz"] for digests in tables.values())
+
+
+def test_damaged_firehose_objects_keep_what_came_before_the_damage_and_say_why():
+    line = b'{"timestamp":1709852400000,"action":"ALLOW"}\n'
+    cut_zip = _zip(line * 5000)[:-300]
+    rows, rejects = agsl.parse("waf", cut_zip, key="cut.zip")
+    assert rejects.num_rows == 1, "the damage is one reject naming it"
+    assert "ZIP" in rejects.column("reason")[0].as_py()
+    snappy = _snappy_java(line * 5000)
+    rows, rejects = agsl.parse("waf", snappy[:-100], key="cut.snappy")
+    assert 0 < rows.num_rows < 5000 and rejects.num_rows == 1
+    assert "snappy" in rejects.column("reason")[0].as_py()
 
 
 def test_read_objects_joins_consecutive_small_objects_into_bounded_batches(tmp_path):

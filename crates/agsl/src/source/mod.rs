@@ -8,9 +8,11 @@ mod local;
 mod prefetch;
 mod read_ahead;
 mod remote;
+mod snappy;
 mod spare_buffers;
 mod targets;
 mod whole_gzip;
+mod zip;
 
 use std::io::Read;
 
