@@ -513,9 +513,9 @@ fn long_about() -> String {
         .collect();
     format!(
         "Convert AWS service logs into partitioned, zstd-compressed Parquet tables.\n\n\
-         Reads these logs as AWS delivers them (gzip or plain), parses every field into typed \
-         columns and writes Hive-partitioned Parquet that Athena, Trino, Spark and DuckDB read \
-         directly:\n\n{}",
+         Reads these logs as AWS delivers them (gzip or plain; Firehose's ZIP and Snappy too), \
+         parses every field into typed columns and writes Hive-partitioned Parquet that Athena, \
+         Trino, Spark and DuckDB read directly:\n\n{}",
         formats.join("\n")
     )
 }

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 
 use crate::{AgslError, build_read_job, format_of, py_error};
 
-/// Parses the bytes of one object (gzip or plain) of `service`: `(rows, rejects)` as two
+/// Parses the bytes of one object (gzip, ZIP, Snappy or plain) of `service`: `(rows, rejects)` as two
 /// pyarrow Tables; the rejects have `source_key` (= `key`), `line_number`, `reason`,
 /// `raw_line`.
 #[pyfunction]

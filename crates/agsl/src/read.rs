@@ -27,8 +27,9 @@ pub struct ParsedObject {
     pub counts: DecodeCounts,
 }
 
-/// Parses the bytes of one object (gzip or plain) named `key`. A damaged gzip stream keeps the
-/// lines before the damage and adds one reject saying where it broke, as a conversion does.
+/// Parses the bytes of one object (gzip, ZIP, Snappy or plain) named `key`. A damaged stream
+/// keeps the lines before the damage and adds one reject saying where it broke, as a conversion
+/// does.
 ///
 /// ```
 /// use agsl::Format;

@@ -34,7 +34,7 @@ def schema(service: str):
 
 
 def parse(service: str, data: bytes, key: str = "") -> Tuple[Any, Any]:
-    """Parses the bytes of one ``service`` log object (gzip or plain).
+    """Parses the bytes of one ``service`` log object (gzip, ZIP, Snappy or plain).
 
     Returns ``(rows, rejects)``, two ``pyarrow.Table``: the typed records, and the lines that
     did not parse with ``source_key`` (``key``), ``line_number``, ``reason`` and ``raw_line``.
