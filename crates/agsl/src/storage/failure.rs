@@ -87,6 +87,9 @@ pub(super) fn describe(operation: &str, location: &str, error: &object_store::Er
             "cannot {operation} `{location}`: bucket `{}` is in another region than the one asked ({message}); leave out --region (agsl asks S3 for the bucket's region) or give the right one",
             bucket(location)
         ),
+        Some("InvalidObjectState") => format!(
+            "cannot {operation} `{location}`: the object is archived (S3 Glacier Flexible Retrieval or Deep Archive, or an Intelligent-Tiering archive tier) and must be restored before it can be read (`aws s3api restore-object`), or left out of the run's window with --since"
+        ),
         Some(code) => format!("cannot {operation} `{location}`: S3 answered {code}: {message}"),
         None => format!("cannot {operation} `{location}`: {error}"),
     }
@@ -116,6 +119,11 @@ mod tests {
         assert!(describe("list", "s3://logs/", &expired).contains("expired"));
         let missing = refused("<Error><Code>NoSuchBucket</Code><Message>x</Message></Error>");
         assert!(describe("list", "s3://logs/p", &missing).contains("bucket `logs` does not exist"));
+        let archived = refused(
+            "<Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>",
+        );
+        let line = describe("read", "s3://logs/old.gz", &archived);
+        assert!(line.contains("archived") && line.contains("--since"), "{line}");
         let other = refused("<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>");
         assert_eq!(
             describe("write", "s3://b/k", &other),
