@@ -246,6 +246,12 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub full_listing: bool,
 
+    /// Skip objects S3 keeps archived (Glacier Flexible Retrieval, Deep Archive, the archive
+    /// tiers of Intelligent-Tiering) instead of failing the run on the first one. They are
+    /// counted and left unconverted: restore them, then convert their days with --since.
+    #[arg(long)]
+    pub skip_archived: bool,
+
     /// After the run, its figures for alarms: `emf` (CloudWatch Embedded Metric Format lines
     /// on stdout) or `prometheus=FILE` (a Prometheus textfile).
     #[arg(long, value_name = "emf|prometheus=FILE")]

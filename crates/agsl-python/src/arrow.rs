@@ -81,6 +81,7 @@ pub fn read_objects(
         window.spans(),
         job.batch_size,
         job.fetch,
+        job.skip_archived,
     );
     Ok(ObjectReader {
         batch_size: batches.batch_rows(),

@@ -169,6 +169,38 @@ def test_read_objects_joins_consecutive_small_objects_into_bounded_batches(tmp_p
     assert [url.rsplit("/", 1)[1] for url in order] == [k.rsplit("/", 1)[1] for k in keys]
 
 
+def test_read_objects_skips_archived_objects_only_when_asked(tmp_path, moto):
+    """read_logs' executor side on S3: an object a lifecycle rule moved to Glacier fails the
+    read, naming it; with skip_archived the other objects' rows come back without it."""
+    import boto3
+
+    source = tmp_path / "logs"
+    facts = generate("alb", source, size="300KB", lines=100, bad_every=None)
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
+    s3.create_bucket(Bucket="archive-test")
+    paths = sorted(source.rglob("*.log.gz"))
+    for path in paths:
+        s3.upload_file(str(path), "archive-test", str(path.relative_to(source)))
+    archived = str(paths[0].relative_to(source))
+    s3.copy_object(Bucket="archive-test", Key=archived, StorageClass="GLACIER",
+                   CopySource={"Bucket": "archive-test", "Key": archived})
+    target = agsl.schema("alb").append(pa.field("_source_key", pa.string(), nullable=False))
+
+    def read(**settings):
+        spec = agsl.job_spec(service="alb", source="s3://archive-test/", endpoint_url=moto,
+                             region="us-east-1", **settings)
+        listed = [(key, size) for _, key, size in agsl._native.list_objects(spec)]
+        keys, sizes = [k for k, _ in listed], [s for _, s in listed]
+        return list(agsl._native.read_objects(spec, "alb", keys, sizes, target))
+
+    with pytest.raises(agsl.AgslError, match="archived"):
+        read()
+    batches = read(skip_archived=True)
+    urls = {url for b in batches for url in b.column("_source_key").to_pylist()}
+    assert sum(b.num_rows for b in batches) == facts["lines"] - 100
+    assert len(urls) == len(paths) - 1 and not any(u.endswith(archived) for u in urls)
+
+
 READ_AND_MEASURE = """
 import resource, sys
 import pyarrow as pa

@@ -37,6 +37,22 @@ pub enum Error {
     Distributed(String),
 }
 
+impl Error {
+    /// Whether this is S3 refusing to read an archived object that is not restored (Glacier
+    /// Flexible Retrieval, Deep Archive, an Intelligent-Tiering archive tier): refused before
+    /// any byte of it arrives, when its body is fetched or at the first read of its stream.
+    pub fn is_archived(&self) -> bool {
+        match self {
+            Error::Storage(storage) => storage.is_archived(),
+            Error::Source(SourceError::Read { source, .. }) => source
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<crate::storage::StorageError>())
+                .is_some_and(crate::storage::StorageError::is_archived),
+            _ => false,
+        }
+    }
+}
+
 /// What brings the catalog in line after `error`: the next run, or the first run after the
 /// user's change.
 fn catalog_next_run(error: &crate::catalog::CatalogError) -> &'static str {

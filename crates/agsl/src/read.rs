@@ -208,9 +208,10 @@ impl DecodeOutput for Collected {
 /// [`FetchOptions::concurrency`] GETs in flight, so a task of many small objects is not one
 /// request's latency per object), streamed when large and resumed when cut off; the listed
 /// size checked, so an object replaced since it was listed is an error, never another
-/// version's rows. Rows outside `window` are left out (rows without an event time are kept);
-/// rejects are counted, not kept. Each batch comes with the index of its object; the last item
-/// is an error if reading failed, and nothing is read after it.
+/// version's rows; with `skip_archived`, an object S3 keeps archived is left out with a
+/// warning instead of failing the read. Rows outside `window` are left out (rows without an
+/// event time are kept); rejects are counted, not kept. Each batch comes with the index of its
+/// object; the last item is an error if reading failed, and nothing is read after it.
 pub struct ObjectBatches {
     batches: Receiver<Result<(usize, RecordBatch)>>,
     batch_rows: usize,
@@ -225,6 +226,7 @@ impl ObjectBatches {
         window: Spans,
         batch_size: usize,
         fetch: FetchOptions,
+        skip_archived: bool,
     ) -> Self {
         let (sender, batches) = sync_channel(2);
         let source = source.clone();
@@ -248,9 +250,15 @@ impl ObjectBatches {
                 let result = source
                     .read_listed(key, *size, fetched)
                     .and_then(|raw| decode_object(format, key, raw, batch_size, &mut output));
-                if let Err(error) = result {
-                    let _ = sender.send(Err(error));
-                    return;
+                match result {
+                    Ok(_) => {}
+                    Err(error) if skip_archived && error.is_archived() => {
+                        tracing::warn!(key, "archived in S3, not restored: skipped");
+                    }
+                    Err(error) => {
+                        let _ = sender.send(Err(error));
+                        return;
+                    }
                 }
             }
         });
@@ -324,6 +332,7 @@ mod tests {
             Spans::everything(),
             1000,
             FetchOptions::default(),
+            false,
         );
         let mut rows = vec![0; objects.len()];
         for batch in batches {

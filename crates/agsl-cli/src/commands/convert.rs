@@ -38,6 +38,7 @@ pub fn job(args: ConvertArgs) -> anyhow::Result<ConvertJob> {
     spec.until = args.until;
     spec.reprocess = Some(args.reprocess);
     spec.full_listing = Some(args.full_listing);
+    spec.skip_archived = Some(args.skip_archived);
     spec.rejects = args.rejects;
     spec.partitioning = Some(args.partitioning);
     spec.account_id = args.account_id;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `agsl` binary: exit codes, one-line errors, `--json`, and a real
 //! conversion read back with the parquet crate.
 
+mod archived;
 mod aws_errors;
 mod copies;
 mod ddl;

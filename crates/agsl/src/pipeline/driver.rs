@@ -98,6 +98,8 @@ pub struct Driver {
     replaced_files: u64,
     skipped: u64,
     skipped_reasons: BTreeMap<String, u64>,
+    /// Objects the committed units skipped as archived (`--skip-archived`).
+    archived: ArchivedObjects,
     listed_through: Option<i64>,
 }
 
@@ -148,6 +150,7 @@ impl Driver {
             replaced_files,
             skipped: plan.skipped,
             skipped_reasons: plan.skipped_reasons,
+            archived: ArchivedObjects::default(),
             listed_through: plan.listed_through,
         })
     }
@@ -226,7 +229,7 @@ impl Driver {
             )));
         };
         let folder = join_key(STAGING_DIR, &output.unit);
-        if output.covered.len() != objects
+        if output.covered.len() + output.archived.len() != objects
             || output.added.iter().any(|f| {
                 // `<unit>/…` or an attempt's `<unit>-<attempt>/…`; `…-1000` is no prefix of
                 // `…-10000…` then.
@@ -243,6 +246,7 @@ impl Driver {
         }
         let unit = output.unit.clone();
         let tally = output.tally.clone();
+        let archived = output.archived.clone();
         let committer = Committer {
             job: &self.job,
             target: &self.target,
@@ -251,6 +255,7 @@ impl Driver {
         };
         committer.commit_unit(&mut self.log, output)?;
         self.issued.remove(&unit);
+        self.archived.add(&archived);
         let service = self
             .services
             .get_mut(&format)
@@ -345,12 +350,70 @@ impl Driver {
         };
         summary.commits += u64::from(self.replaced_files > 0);
         summary.replaced_files = self.replaced_files;
-        summary.skipped_objects = self.skipped;
+        summary.skipped_objects = self.skipped + self.archived.count;
         summary.skipped_reasons = std::mem::take(&mut self.skipped_reasons);
+        if self.archived.count > 0 {
+            *summary.skipped_reasons.entry(ARCHIVED.into()).or_default() += self.archived.count;
+            self.archived.warn();
+        }
         summary.catalog = catalog;
         summary.seconds = self.started.elapsed().as_secs_f64();
         Ok(summary)
     }
+}
+
+/// Reason given for objects skipped as archived (`--skip-archived`).
+pub const ARCHIVED: &str = "archived in S3, not restored";
+
+/// The objects a run skipped as archived: how many, and enough to tell the user which.
+#[derive(Default)]
+struct ArchivedObjects {
+    count: u64,
+    first_key: Option<String>,
+    /// The first and last day their keys are dated, when they are.
+    days: Option<(i64, i64)>,
+}
+
+impl ArchivedObjects {
+    fn add(&mut self, keys: &[String]) {
+        for key in keys {
+            self.count += 1;
+            if self.first_key.as_ref().is_none_or(|first| key < first) {
+                self.first_key = Some(key.clone());
+            }
+            if let Some(day) = crate::window::key_day(key) {
+                let (first, last) = self.days.get_or_insert((day, day));
+                *first = (*first).min(day);
+                *last = (*last).max(day);
+            }
+        }
+    }
+
+    /// Tells the user what was left and how to convert it: it is not in the ledger, but an
+    /// incremental run lists only recent days, so restored objects need their days named.
+    fn warn(&self) {
+        let days = match self.days {
+            Some((first, last)) => format!(
+                "then convert their days again (--since {} --until {})",
+                date(first),
+                date(last + 1)
+            ),
+            None => "then convert them again (--full-listing)".to_owned(),
+        };
+        tracing::warn!(
+            objects = self.count,
+            first = self.first_key.as_deref().unwrap_or_default(),
+            "objects are archived in S3 (Glacier Flexible Retrieval, Deep Archive or an \
+             Intelligent-Tiering archive tier) and were skipped, not converted: restore them \
+             (aws s3api restore-object), {days}"
+        );
+    }
+}
+
+/// `days` since the Unix epoch as `YYYY-MM-DD`.
+fn date(days: i64) -> String {
+    let (year, month, day) = agsl_formats::time::civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// What one service's committed units did so far in a run.

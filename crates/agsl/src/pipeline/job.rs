@@ -47,6 +47,10 @@ pub struct ConvertJob {
     /// List the whole source even when an earlier run listed most of it (finds objects that
     /// arrived with old dates).
     pub full_listing: bool,
+    /// Skip objects S3 keeps archived (Glacier Flexible Retrieval, Deep Archive, the archive
+    /// tiers of Intelligent-Tiering) instead of failing the run on them. They are counted and
+    /// never recorded as converted, so they convert once restored.
+    pub skip_archived: bool,
     pub commit_bytes: u64,
     pub lock_stale_after: Duration,
     /// The catalog that gets the raw and converted tables and their partitions.
@@ -83,6 +87,7 @@ impl ConvertJob {
             reprocess: false,
             dry_run: false,
             full_listing: false,
+            skip_archived: false,
             commit_bytes: DEFAULT_COMMIT_BYTES,
             lock_stale_after: DEFAULT_LOCK_STALE_AFTER,
             catalog: CatalogOptions::default(),
@@ -221,6 +226,8 @@ pub struct JobSpec {
     pub reprocess: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_listing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_archived: Option<bool>,
     #[serde(
         default,
         deserialize_with = "size",
@@ -341,6 +348,7 @@ impl JobSpec {
             until: self.until.or(d.until),
             reprocess: self.reprocess.or(d.reprocess),
             full_listing: self.full_listing.or(d.full_listing),
+            skip_archived: self.skip_archived.or(d.skip_archived),
             target_file_size: self.target_file_size.or(d.target_file_size),
             zstd_level: self.zstd_level.or(d.zstd_level),
             workers: self.workers.or(d.workers),
@@ -406,6 +414,7 @@ impl JobSpec {
             .map_err(setting(&["since", "until"]))?;
         job.reprocess = self.reprocess.unwrap_or(false);
         job.full_listing = self.full_listing.unwrap_or(false);
+        job.skip_archived = self.skip_archived.unwrap_or(false);
         let mut writer = WriterOptions::default();
         if let Some(bytes) = self.target_file_size {
             writer = writer.with_target_file_bytes(bytes);
@@ -671,6 +680,7 @@ mod tests {
             until: Some("2026-02-01T12:00:00Z".into()),
             reprocess: Some(true),
             full_listing: Some(false),
+            skip_archived: Some(true),
             target_file_size: Some(123_456_789),
             zstd_level: Some(9),
             workers: Some(3),

@@ -53,7 +53,11 @@ pub struct UnitOutput {
     /// The unit's name.
     pub unit: String,
     pub(crate) added: Vec<CommittedFile>,
+    /// What the unit's objects give the ledger: every object but the archived ones.
     pub(crate) covered: Vec<Coverage>,
+    /// Keys of the unit's objects skipped as archived (`--skip-archived`), never recorded.
+    #[serde(default)]
+    pub(crate) archived: Vec<String>,
     pub tally: UnitTally,
 }
 
@@ -61,6 +65,9 @@ pub struct UnitOutput {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnitTally {
     pub objects: u64,
+    /// Objects skipped as archived (`--skip-archived`); not in `objects`.
+    #[serde(default)]
+    pub archived: u64,
     pub lines: u64,
     pub rows: u64,
     pub rejects: u64,
@@ -78,6 +85,7 @@ impl UnitTally {
     /// Adds another unit's counts (the driver's sum per service, and over services).
     pub fn add(&mut self, other: &UnitTally) {
         self.objects += other.objects;
+        self.archived += other.archived;
         self.lines += other.lines;
         self.rows += other.rows;
         self.rejects += other.rejects;
@@ -136,8 +144,11 @@ pub fn convert_unit(
         let _ = std::fs::remove_dir_all(&staging.local);
     }
     let counts = &output.counts;
+    let archived: BTreeSet<&str> = output.archived.iter().map(String::as_str).collect();
+    let is_read = |task: &&ObjectTask| !archived.contains(task.key.as_str());
     let mut tally = UnitTally {
-        objects: unit.tasks.len() as u64,
+        objects: (unit.tasks.len() - archived.len()) as u64,
+        archived: archived.len() as u64,
         lines: counts.lines,
         rows: counts.rows - output.excluded_rows,
         rejects: counts.rejects - output.excluded_rejects,
@@ -145,7 +156,7 @@ pub fn convert_unit(
         excluded: output.excluded_rows + output.excluded_rejects,
         skipped_lines: counts.skipped_lines,
         bytes_in: counts.bytes,
-        source_bytes: unit.source_bytes(),
+        source_bytes: unit.tasks.iter().filter(is_read).map(|t| t.size).sum(),
         ..UnitTally::default()
     };
     for file in output.files.iter().chain(&output.rejects_files) {
@@ -159,6 +170,7 @@ pub fn convert_unit(
     let covered = unit
         .tasks
         .iter()
+        .filter(is_read)
         .map(|t| Coverage {
             url: source.url(&t.key),
             size: t.size,
@@ -169,6 +181,7 @@ pub fn convert_unit(
         unit: unit.name.clone(),
         added,
         covered,
+        archived: output.archived,
         tally,
     })
 }

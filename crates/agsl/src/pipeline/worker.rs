@@ -34,6 +34,8 @@ pub(super) struct BatchOutput {
     pub rejects_files: Vec<WrittenFile>,
     /// Rejects written, by kind of reason ([`crate::sink::reason_kind`]).
     pub reject_reasons: BTreeMap<String, u64>,
+    /// Keys of objects skipped as archived (`--skip-archived`): nothing of them was read.
+    pub archived: Vec<String>,
 }
 
 /// Converts `tasks` with the job's workers, writing the table below `root`.
@@ -92,6 +94,7 @@ pub(super) fn convert_batch(
         output.files.extend(worker.files);
         output.rejects_files.extend(worker.rejects_file);
         crate::counts::add_all(&mut output.reject_reasons, &worker.reject_reasons);
+        output.archived.extend(worker.archived);
     }
     let counts = &output.counts;
     if counts.rows + counts.rejects != counts.lines {
@@ -110,6 +113,7 @@ struct WorkerOutput {
     files: Vec<WrittenFile>,
     rejects_file: Option<WrittenFile>,
     reject_reasons: BTreeMap<String, u64>,
+    archived: Vec<String>,
 }
 
 /// What a worker's parsing side produced; its writer thread reports the files.
@@ -119,6 +123,14 @@ struct ParseOutput {
     excluded_rejects: u64,
     rejects_file: Option<WrittenFile>,
     reject_reasons: BTreeMap<String, u64>,
+    archived: Vec<String>,
+}
+
+/// What became of one object a worker took.
+enum Outcome {
+    Converted,
+    /// S3 keeps it archived and the job skips such objects: nothing of it was read.
+    Archived,
 }
 
 /// A batch on its way from a worker's parser to the worker's writer thread.
@@ -203,6 +215,7 @@ impl Run<'_> {
                     files,
                     rejects_file: parsed.rejects_file,
                     reject_reasons: parsed.reject_reasons,
+                    archived: parsed.archived,
                 })),
             }
         })
@@ -239,6 +252,7 @@ impl Run<'_> {
         );
         let mut counts = DecodeCounts::default();
         let (mut excluded_rows, mut excluded_rejects) = (0, 0);
+        let mut archived = Vec::new();
         let mut decoder = batch_decoder(self.format, self.job.batch_size);
         loop {
             if self.failed.load(Ordering::Relaxed) {
@@ -261,15 +275,18 @@ impl Run<'_> {
                 excluded_rejects: 0,
                 progress: self.progress,
             };
-            if let Err(error) =
-                self.convert_object(index, task, decoder.as_mut(), &mut sinks, &mut counts)
-            {
-                self.failed.store(true, Ordering::Relaxed);
-                rejects.abort();
-                return Err(error);
+            match self.convert_object(index, task, decoder.as_mut(), &mut sinks, &mut counts) {
+                Ok(Outcome::Converted) => {
+                    excluded_rows += sinks.excluded_rows;
+                    excluded_rejects += sinks.excluded_rejects;
+                }
+                Ok(Outcome::Archived) => archived.push(task.key.clone()),
+                Err(error) => {
+                    self.failed.store(true, Ordering::Relaxed);
+                    rejects.abort();
+                    return Err(error);
+                }
             }
-            excluded_rows += sinks.excluded_rows;
-            excluded_rejects += sinks.excluded_rejects;
             self.progress.objects_done.fetch_add(1, Ordering::Relaxed);
         }
         let reject_reasons = rejects.take_reasons();
@@ -279,6 +296,7 @@ impl Run<'_> {
             excluded_rejects,
             rejects_file: rejects.finish()?,
             reject_reasons,
+            archived,
         }))
     }
 
@@ -289,20 +307,33 @@ impl Run<'_> {
         decoder: &mut dyn agsl_formats::ObjectDecoder,
         sinks: &mut ObjectSinks<'_>,
         counts: &mut DecodeCounts,
-    ) -> Result<()> {
-        let read_error = |source| SourceError::Read {
-            key: task.key.clone(),
-            source,
-        };
+    ) -> Result<Outcome> {
+        // S3 refuses the read of an archived object before any byte of it arrives.
         let fetched = self.prefetch.as_ref().map(|prefetch| (prefetch, index));
-        let stored = self.source.read_listed(&task.key, task.size, fetched)?;
-        let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
-        let mut input = open_decompressed(raw).map_err(read_error)?;
+        let opened = self
+            .source
+            .read_listed(&task.key, task.size, fetched)
+            .and_then(|stored| {
+                let raw = CountingReader::new(stored, self.progress.source_bytes_read.clone());
+                open_decompressed(raw).map_err(|source| {
+                    Error::from(SourceError::Read {
+                        key: task.key.clone(),
+                        source,
+                    })
+                })
+            });
+        let mut input = match opened {
+            Ok(input) => input,
+            Err(error) if self.job.skip_archived && error.is_archived() => {
+                return Ok(Outcome::Archived);
+            }
+            Err(error) => return Err(error),
+        };
         let mut object_counts = DecodeCounts::default();
         decode_keeping_damage(decoder, &task.key, &mut input, sinks, &mut object_counts)
             .map_err(|error| object_failure(&task.key, error))?;
         counts.add(&object_counts);
-        Ok(())
+        Ok(Outcome::Converted)
     }
 }
 

@@ -47,6 +47,12 @@ pub(super) fn is_access_denied(error: &object_store::Error) -> bool {
         || element(&error.to_string(), "Code") == Some("AccessDenied")
 }
 
+/// Whether S3 refused a read because the object is archived (`InvalidObjectState`: Glacier
+/// Flexible Retrieval, Deep Archive, an Intelligent-Tiering archive tier) and not restored.
+pub(super) fn is_archived(error: &object_store::Error) -> bool {
+    element(&error.to_string(), "Code") == Some("InvalidObjectState")
+}
+
 /// The one-line message for `operation` on `location` failing with `error`.
 pub(super) fn describe(operation: &str, location: &str, error: &object_store::Error) -> String {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -88,7 +94,7 @@ pub(super) fn describe(operation: &str, location: &str, error: &object_store::Er
             bucket(location)
         ),
         Some("InvalidObjectState") => format!(
-            "cannot {operation} `{location}`: the object is archived (S3 Glacier Flexible Retrieval or Deep Archive, or an Intelligent-Tiering archive tier) and must be restored before it can be read (`aws s3api restore-object`), or left out of the run's window with --since"
+            "cannot {operation} `{location}`: the object is archived (S3 Glacier Flexible Retrieval or Deep Archive, or an Intelligent-Tiering archive tier) and must be restored before it can be read (`aws s3api restore-object`); --skip-archived converts the rest and leaves such objects for a later run, --since leaves them out of the window"
         ),
         Some(code) => format!("cannot {operation} `{location}`: S3 answered {code}: {message}"),
         None => format!("cannot {operation} `{location}`: {error}"),
@@ -104,6 +110,10 @@ mod tests {
             store: "S3",
             source: format!("Server returned non-2xx status code: 403 Forbidden: {body}").into(),
         }
+    }
+
+    fn other_code() -> object_store::Error {
+        refused("<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>")
     }
 
     #[test]
@@ -123,7 +133,11 @@ mod tests {
             "<Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>",
         );
         let line = describe("read", "s3://logs/old.gz", &archived);
-        assert!(line.contains("archived") && line.contains("--since"), "{line}");
+        assert!(
+            line.contains("archived") && line.contains("--skip-archived"),
+            "{line}"
+        );
+        assert!(is_archived(&archived) && !is_archived(&other_code()));
         let other = refused("<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>");
         assert_eq!(
             describe("write", "s3://b/k", &other),

@@ -76,6 +76,11 @@ impl StorageError {
     pub fn is_access_denied(&self) -> bool {
         matches!(self, StorageError::Request { error, .. } if failure::is_access_denied(error))
     }
+
+    /// Whether S3 refused to read an archived object that is not restored.
+    pub fn is_archived(&self) -> bool {
+        matches!(self, StorageError::Request { operation: "read", error, .. } if failure::is_archived(error))
+    }
 }
 
 /// The runtime every storage call runs on: two threads suffice, the work is waiting on I/O.
