@@ -64,10 +64,8 @@ pub struct UnitOutput {
 /// The counts of one converted unit, which the driver adds up into its run summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnitTally {
+    /// Objects converted (not those skipped as archived).
     pub objects: u64,
-    /// Objects skipped as archived (`--skip-archived`); not in `objects`.
-    #[serde(default)]
-    pub archived: u64,
     pub lines: u64,
     pub rows: u64,
     pub rejects: u64,
@@ -85,7 +83,6 @@ impl UnitTally {
     /// Adds another unit's counts (the driver's sum per service, and over services).
     pub fn add(&mut self, other: &UnitTally) {
         self.objects += other.objects;
-        self.archived += other.archived;
         self.lines += other.lines;
         self.rows += other.rows;
         self.rejects += other.rejects;
@@ -148,7 +145,6 @@ pub fn convert_unit(
     let is_read = |task: &&ObjectTask| !archived.contains(task.key.as_str());
     let mut tally = UnitTally {
         objects: (unit.tasks.len() - archived.len()) as u64,
-        archived: archived.len() as u64,
         lines: counts.lines,
         rows: counts.rows - output.excluded_rows,
         rejects: counts.rejects - output.excluded_rejects,

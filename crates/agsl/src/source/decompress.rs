@@ -70,8 +70,8 @@ pub fn open_decompressed_head<R: Read + Send + 'static>(
 /// An object's stored bytes after its first ones were looked at.
 type Stored<R> = BufReader<io::Chain<io::Cursor<Vec<u8>>, R>>;
 
-/// Bytes looked at to tell a compression: the longest magic (Snappy's framing, 10 bytes) and
-/// a Hadoop Snappy stream's two lengths and its first block's length.
+/// Bytes looked at to tell a compression: the longest magic (Snappy's framing, 10 bytes), and
+/// a Hadoop Snappy stream's two lengths with the length its first raw block claims.
 const HEAD_BYTES: usize = 16;
 
 fn open<R: Read + Send + 'static>(
