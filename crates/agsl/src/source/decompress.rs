@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::bufread::MultiGzDecoder;
 
-use super::read_ahead::ReadAhead;
+use super::read_ahead::{ReadAhead, fill};
 use super::snappy::{self, Framed, HadoopSnappy, SnappyJava};
 use super::whole_gzip::WholeGzip;
 use super::zip::{self, ZipEntries};
@@ -97,17 +97,13 @@ fn open<R: Read + Send + 'static>(
 /// fewer bytes in its first read than a magic has.
 fn read_head<R: Read>(mut raw: R) -> io::Result<(Vec<u8>, R)> {
     let mut head = vec![0u8; HEAD_BYTES];
-    let mut filled = 0;
-    while filled < head.len() {
-        match raw.read(&mut head[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
+    match fill(&mut raw, &mut head) {
+        (_, Some(error)) => Err(error),
+        (filled, None) => {
+            head.truncate(filled);
+            Ok((head, raw))
         }
     }
-    head.truncate(filled);
-    Ok((head, raw))
 }
 
 /// How an object's bytes are compressed, told by its first bytes.

@@ -14,6 +14,7 @@
 use std::io::{self, Read};
 
 use super::decompress::{damage, read_stored};
+use super::read_ahead::fill;
 
 /// snappy-java's stream header: its magic, then version 1 and minimum compatible version 1.
 pub const SNAPPY_JAVA_MAGIC: &[u8] = b"\x82SNAPPY\x00";
@@ -241,17 +242,12 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
 /// A big-endian length, or `None` where the stream ends cleanly before it.
 fn read_u32_or_end(inner: &mut impl Read) -> io::Result<Option<u32>> {
     let mut word = [0u8; 4];
-    let mut filled = 0;
-    while filled < word.len() {
-        match inner.read(&mut word[filled..]) {
-            Ok(0) if filled == 0 => return Ok(None),
-            Ok(0) => return Err(damage("snappy stream ends inside a length")),
-            Ok(n) => filled += n,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
+    match fill(inner, &mut word) {
+        (_, Some(error)) => Err(error),
+        (0, None) => Ok(None),
+        (4, None) => Ok(Some(u32::from_be_bytes(word))),
+        _ => Err(damage("snappy stream ends inside a length")),
     }
-    Ok(Some(u32::from_be_bytes(word)))
 }
 
 /// A block's `length` stored bytes, read as they arrive (so a lying length allocates no more
