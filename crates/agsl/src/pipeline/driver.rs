@@ -221,7 +221,7 @@ impl Driver {
 
     /// Commits what one attempt of a handed-out unit staged. Refuses an output of a unit this
     /// driver did not hand out, or already committed, and files staged outside its folder.
-    pub fn commit(&mut self, output: UnitOutput) -> Result<()> {
+    pub fn commit(&mut self, mut output: UnitOutput) -> Result<()> {
         let Some(&(format, objects)) = self.issued.get(&output.unit) else {
             return Err(Error::Distributed(format!(
                 "unit `{}` was not handed out by run {}, or is committed already",
@@ -246,7 +246,7 @@ impl Driver {
         }
         let unit = output.unit.clone();
         let tally = output.tally.clone();
-        let archived = output.archived.clone();
+        let archived = std::mem::take(&mut output.archived);
         let committer = Committer {
             job: &self.job,
             target: &self.target,

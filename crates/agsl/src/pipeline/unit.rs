@@ -39,11 +39,6 @@ impl WorkUnit {
     pub fn objects(&self) -> usize {
         self.tasks.len()
     }
-
-    /// Stored bytes of the unit's objects.
-    pub fn source_bytes(&self) -> u64 {
-        self.tasks.iter().map(|t| t.size).sum()
-    }
 }
 
 /// What converting a unit produced: its staged files and the coverage they give, to be

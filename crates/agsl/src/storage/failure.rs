@@ -112,10 +112,6 @@ mod tests {
         }
     }
 
-    fn other_code() -> object_store::Error {
-        refused("<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>")
-    }
-
     #[test]
     fn refusals_name_the_action_and_what_to_do() {
         let denied =
@@ -137,8 +133,8 @@ mod tests {
             line.contains("archived") && line.contains("--skip-archived"),
             "{line}"
         );
-        assert!(is_archived(&archived) && !is_archived(&other_code()));
         let other = refused("<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>");
+        assert!(is_archived(&archived) && !is_archived(&other));
         assert_eq!(
             describe("write", "s3://b/k", &other),
             "cannot write `s3://b/k`: S3 answered SlowDown: Reduce"
