@@ -652,11 +652,20 @@ mod tests {
             FetchOptions::default(),
             2,
         );
-        assert!(prefetch.take(0).is_err());
+        let Err(whole) = prefetch.take(0) else {
+            panic!("a body for an object that does not exist")
+        };
+        assert!(whole.to_string().contains("the object is gone"), "{whole}");
         let mut read = Vec::new();
         let streamed = prefetch
             .take(1)
             .and_then(|mut body| body.read_to_end(&mut read));
-        assert!(streamed.is_err(), "read {} bytes", read.len());
+        let Err(streamed) = streamed else {
+            panic!("read {} bytes of an object that does not exist", read.len())
+        };
+        assert!(
+            streamed.to_string().contains("the object is gone"),
+            "{streamed}"
+        );
     }
 }

@@ -65,6 +65,12 @@ pub(super) fn describe(operation: &str, location: &str, error: &object_store::Er
         }
         cause = current.source();
     }
+    if operation == "read" && matches!(error, object_store::Error::NotFound { .. }) {
+        // agsl reads only what it has just listed or what its own state records.
+        return format!(
+            "cannot read `{location}`: the object is gone, deleted after agsl listed or recorded it (by a lifecycle expiration rule, or by hand)"
+        );
+    }
     let text = error.to_string();
     let message = element(&text, "Message").unwrap_or("");
     match element(&text, "Code") {
@@ -144,6 +150,15 @@ mod tests {
             source: Box::new(NoCredentials),
         };
         assert!(describe("list", "s3://b/", &credentials).contains("AWS_PROFILE"));
+        let gone = object_store::Error::NotFound {
+            path: "old.gz".into(),
+            source: "404 Not Found".into(),
+        };
+        assert_eq!(
+            describe("read", "s3://logs/old.gz", &gone),
+            "cannot read `s3://logs/old.gz`: the object is gone, deleted after agsl listed or recorded it (by a lifecycle expiration rule, or by hand)"
+        );
+        assert!(describe("rename", "s3://logs/old.gz", &gone).contains("404 Not Found"));
         assert!(is_access_denied(&denied));
         assert!(!is_access_denied(&expired) && !is_access_denied(&credentials));
     }
