@@ -84,6 +84,8 @@ def test_spark_convert_is_the_cli_conversion(spark, tmp_path, multi_day):
     for field in ("objects", "lines", "rows", "rejects", "partitions", "skipped_objects"):
         assert ours[field] == theirs[field], field
     assert ours["rejects"] == facts["bad_lines"]
+    # The tasks' CPU by stage reaches the driver's summary with their counts.
+    assert all(ours["cpu_seconds"][stage] > 0 for stage in ("decompress", "parse", "encode")), ours
     regions = {p.split("/")[0] for p in partitions(by_spark)}
     days = {p.split("/", 1)[1] for p in partitions(by_spark)}
     assert len(regions) >= 2 and len(days) >= 2, partitions(by_spark)

@@ -63,6 +63,7 @@ pub mod audit;
 pub mod catalog;
 pub mod config;
 mod counts;
+pub mod cpu;
 pub mod deploy;
 mod error;
 mod faults;

@@ -141,6 +141,7 @@ fn convert_reports_json_and_writes_the_table() {
         "bytes_in",
         "bytes_out",
         "seconds",
+        "cpu_seconds",
     ] {
         assert!(json.get(key).is_some(), "missing `{key}` in {json}");
     }

@@ -13,6 +13,7 @@ use super::ConvertJob;
 use super::plan;
 use super::unit::UnitTally;
 use crate::catalog::CatalogSummary;
+use crate::cpu::StageCpu;
 use crate::source::Source;
 
 /// Live counters of a run, read by progress displays from another thread.
@@ -79,6 +80,8 @@ pub struct RunSummary {
     pub catalog: Option<CatalogSummary>,
     /// The newest event time (UTC microseconds) the table holds after the run, for lag.
     pub newest_event: Option<i64>,
+    /// CPU seconds spent decompressing, parsing and encoding (see [`StageCpu`]).
+    pub cpu: StageCpu,
 }
 
 impl RunSummary {
@@ -140,6 +143,7 @@ impl RunSummary {
             bytes_out: tally.bytes_out,
             files: tally.files,
             partitions: tally.partitions,
+            cpu: tally.cpu,
             ..RunSummary::default()
         }
     }
@@ -184,6 +188,8 @@ struct SummaryJson<'a> {
     skipped_reasons: &'a BTreeMap<String, u64>,
     seconds: f64,
     megabytes_per_second: f64,
+    /// CPU seconds by stage: `decompress`, `parse`, `encode`.
+    cpu_seconds: StageCpu,
     dry_run: bool,
     /// With `--dry-run`: the objects that would be converted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -227,6 +233,7 @@ impl<'a> From<&'a RunSummary> for SummaryJson<'a> {
             skipped_reasons: &s.skipped_reasons,
             seconds: s.seconds,
             megabytes_per_second: s.megabytes_per_second(),
+            cpu_seconds: s.cpu,
             dry_run: s.dry_run,
             planned: s
                 .planned

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::ObjectTask;
 use super::{ConvertJob, Progress, worker};
+use crate::cpu::StageCpu;
 use crate::error::{Result, SinkError};
 use crate::faults::crash_point;
 use crate::sink::{WrittenFile, is_rejects_file};
@@ -72,6 +73,9 @@ pub struct UnitTally {
     pub bytes_out: u64,
     pub files: u64,
     pub partitions: BTreeSet<String>,
+    /// CPU seconds by stage (absent from the outputs of an older agsl's tasks).
+    #[serde(default)]
+    pub cpu: StageCpu,
 }
 
 impl UnitTally {
@@ -89,6 +93,7 @@ impl UnitTally {
         self.bytes_out += other.bytes_out;
         self.files += other.files;
         self.partitions.extend(other.partitions.iter().cloned());
+        self.cpu.add(&other.cpu);
     }
 }
 
@@ -148,6 +153,7 @@ pub fn convert_unit(
         skipped_lines: counts.skipped_lines,
         bytes_in: counts.bytes,
         source_bytes: unit.tasks.iter().filter(is_read).map(|t| t.size).sum(),
+        cpu: output.cpu,
         ..UnitTally::default()
     };
     for file in output.files.iter().chain(&output.rejects_files) {

@@ -8,12 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Duration;
 
 use agsl_formats::{DecodeCounts, DecodeError, DecodeOutput, LogFormat, Reject};
 use arrow_array::RecordBatch;
 
 use super::plan::ObjectTask;
 use super::{ConvertJob, Progress};
+use crate::cpu::{self, StageCpu};
 use crate::error::{Error, Result, SinkError, SourceError};
 use crate::read::{batch_decoder, decode_failure, decode_keeping_damage};
 use crate::sink::{
@@ -36,6 +38,8 @@ pub(super) struct BatchOutput {
     pub reject_reasons: BTreeMap<String, u64>,
     /// Keys of objects skipped as archived (`--skip-archived`): nothing of them was read.
     pub archived: Vec<String>,
+    /// CPU seconds of the workers' decompressing, parsing and encoding threads.
+    pub cpu: StageCpu,
 }
 
 /// Converts `tasks` with the job's workers, writing the table below `root`.
@@ -95,6 +99,7 @@ pub(super) fn convert_batch(
         output.rejects_files.extend(worker.rejects_file);
         crate::counts::add_all(&mut output.reject_reasons, &worker.reject_reasons);
         output.archived.extend(worker.archived);
+        output.cpu.add(&worker.cpu);
     }
     let counts = &output.counts;
     if counts.rows + counts.rejects != counts.lines {
@@ -114,6 +119,7 @@ struct WorkerOutput {
     rejects_file: Option<WrittenFile>,
     reject_reasons: BTreeMap<String, u64>,
     archived: Vec<String>,
+    cpu: StageCpu,
 }
 
 /// What a worker's parsing side produced; its writer thread reports the files.
@@ -124,6 +130,9 @@ struct ParseOutput {
     rejects_file: Option<WrittenFile>,
     reject_reasons: BTreeMap<String, u64>,
     archived: Vec<String>,
+    /// CPU time of this thread, and of the read-ahead threads it read objects through.
+    parse_cpu: Duration,
+    decompress_cpu: Duration,
 }
 
 /// What became of one object a worker took.
@@ -208,7 +217,12 @@ impl Run<'_> {
                 (_, Err(error)) => Err(error.into()),
                 (Err(error), _) => Err(error),
                 (Ok(None), _) => Ok(None),
-                (Ok(Some(parsed)), Ok(files)) => Ok(Some(WorkerOutput {
+                (Ok(Some(parsed)), Ok((files, encode_cpu))) => Ok(Some(WorkerOutput {
+                    cpu: StageCpu {
+                        decompress: parsed.decompress_cpu.as_secs_f64(),
+                        parse: parsed.parse_cpu.as_secs_f64(),
+                        encode: encode_cpu.as_secs_f64(),
+                    },
                     counts: parsed.counts,
                     excluded_rows: parsed.excluded_rows,
                     excluded_rejects: parsed.excluded_rejects,
@@ -222,12 +236,12 @@ impl Run<'_> {
     }
 
     /// The writer thread: encodes every batch it receives, then closes its files, or drops its
-    /// partial files when the run failed.
+    /// partial files when the run failed. Returns the files and the thread's CPU time.
     fn encode(
         &self,
         mut writer: PartitionWriter,
         requests: Receiver<WriteRequest>,
-    ) -> Result<Vec<WrittenFile>, SinkError> {
+    ) -> Result<(Vec<WrittenFile>, Duration), SinkError> {
         for request in requests {
             if let Err(error) = writer.write(&request.batch, &request.key_values, &request.url) {
                 self.failed.store(true, Ordering::Relaxed);
@@ -237,14 +251,17 @@ impl Run<'_> {
         }
         if self.failed.load(Ordering::Relaxed) {
             writer.abort();
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Duration::ZERO));
         }
-        writer.finish()
+        let files = writer.finish()?;
+        Ok((files, cpu::thread_cpu()))
     }
 
     /// The parsing side of a worker: takes objects until none are left, sending batches to the
     /// writer thread and writing rejects itself.
     fn parse(&self, name: &str, batches: SyncSender<WriteRequest>) -> Result<Option<ParseOutput>> {
+        let started = cpu::thread_cpu();
+        cpu::take_helpers();
         let mut rejects = RejectsWriter::new(
             self.root,
             format!("{name}.parquet"),
@@ -290,13 +307,16 @@ impl Run<'_> {
             self.progress.objects_done.fetch_add(1, Ordering::Relaxed);
         }
         let reject_reasons = rejects.take_reasons();
+        let rejects_file = rejects.finish()?;
         Ok(Some(ParseOutput {
             counts,
             excluded_rows,
             excluded_rejects,
-            rejects_file: rejects.finish()?,
+            rejects_file,
             reject_reasons,
             archived,
+            parse_cpu: cpu::thread_cpu().saturating_sub(started),
+            decompress_cpu: cpu::take_helpers(),
         }))
     }
 

@@ -21,7 +21,8 @@ pub struct ReadAhead {
     current: Vec<u8>,
     position: usize,
     done: bool,
-    thread: Option<JoinHandle<()>>,
+    /// Returns the CPU time it used, charged to the reader's thread when it is dropped.
+    thread: Option<JoinHandle<std::time::Duration>>,
 }
 
 /// What a read-ahead thread reads from: chunk by chunk, into buffers handed back for reuse.
@@ -54,24 +55,8 @@ impl ReadAhead {
         let thread = std::thread::Builder::new()
             .name("agsl-read-ahead".into())
             .spawn(move || {
-                loop {
-                    let mut chunk = recycled.try_recv().unwrap_or_default();
-                    let error = inner.next_chunk(&mut chunk);
-                    let filled = chunk.len();
-                    // Bytes read before an error are delivered first, then the error. A failed
-                    // send means the reader hung up: the object is abandoned, stop reading it.
-                    if filled > 0 && send_chunk.send(Ok(chunk)).is_err() {
-                        return;
-                    }
-                    if let Some(error) = error {
-                        let _ = send_chunk.send(Err(error));
-                        return;
-                    }
-                    if filled == 0 {
-                        let _ = send_chunk.send(Ok(Vec::new()));
-                        return;
-                    }
-                }
+                produce(&mut inner, &send_chunk, &recycled);
+                crate::cpu::thread_cpu()
             })?;
         Ok(Self {
             chunks,
@@ -81,6 +66,33 @@ impl ReadAhead {
             done: false,
             thread: Some(thread),
         })
+    }
+}
+
+/// The read-ahead thread's work: chunks from `inner` until its end, an error, or the reader
+/// hanging up.
+fn produce(
+    inner: &mut impl Chunks,
+    send_chunk: &SyncSender<io::Result<Vec<u8>>>,
+    recycled: &Receiver<Vec<u8>>,
+) {
+    loop {
+        let mut chunk = recycled.try_recv().unwrap_or_default();
+        let error = inner.next_chunk(&mut chunk);
+        let filled = chunk.len();
+        // Bytes read before an error are delivered first, then the error. A failed
+        // send means the reader hung up: the object is abandoned, stop reading it.
+        if filled > 0 && send_chunk.send(Ok(chunk)).is_err() {
+            return;
+        }
+        if let Some(error) = error {
+            let _ = send_chunk.send(Err(error));
+            return;
+        }
+        if filled == 0 {
+            let _ = send_chunk.send(Ok(Vec::new()));
+            return;
+        }
     }
 }
 
@@ -144,8 +156,10 @@ impl Drop for ReadAhead {
         drop(std::mem::replace(&mut self.chunks, empty));
         // A whole inflated object arrives as one large chunk: its buffer serves the next one.
         spare_buffers::keep(std::mem::take(&mut self.current));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(thread) = self.thread.take()
+            && let Ok(used) = thread.join()
+        {
+            crate::cpu::charge_helper(used);
         }
     }
 }

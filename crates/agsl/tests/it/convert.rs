@@ -678,3 +678,33 @@ fn auto_tells_legacy_and_v2_cloudfront_apart_in_one_flat_prefix() {
         ])
     );
 }
+
+/// Each stage's CPU is charged to the run: a gzip sample is decompressed on read-ahead threads,
+/// parsed by the workers and encoded by their writers; Classic ELB's plain objects are read on
+/// the workers' own threads, so nothing of them is decompressing.
+#[cfg(unix)]
+#[test]
+fn the_summary_says_where_the_cpu_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary_of = |format: Format| {
+        let source = dir.path().join(format!("{format}-source"));
+        let target = dir.path().join(format!("{format}-table"));
+        write_sample(format, plan(), &source).unwrap();
+        convert(
+            &ConvertJob::new(format, &source, &target),
+            &Progress::default(),
+        )
+        .unwrap()
+    };
+    let alb = summary_of(Format::Alb);
+    assert!(
+        alb.cpu.decompress > 0.0 && alb.cpu.parse > 0.0 && alb.cpu.encode > 0.0,
+        "{:?}",
+        alb.cpu
+    );
+    let elb = summary_of(Format::Elb);
+    assert_eq!(elb.cpu.decompress, 0.0, "{:?}", elb.cpu);
+    assert!(elb.cpu.parse > 0.0 && elb.cpu.encode > 0.0, "{:?}", elb.cpu);
+    let json = serde_json::to_value(&alb).unwrap();
+    assert_eq!(json["cpu_seconds"]["parse"], alb.cpu.parse);
+}
